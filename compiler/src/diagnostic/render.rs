@@ -1,0 +1,1 @@
+//! Renderers: turn diagnostics into text for people, JSON for programs, annotations for CI.
