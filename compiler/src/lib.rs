@@ -15,3 +15,4 @@
 pub mod diagnostic;
 pub mod source;
 pub mod span;
+pub mod syntax;

@@ -115,7 +115,7 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// "did you mean `x`?" when there is a close candidate, otherwise the list of valid names.
-pub fn did_you_mean<'a>(name: &str, candidates: &[&'a str], what: &str) -> String {
+pub fn did_you_mean(name: &str, candidates: &[&str], what: &str) -> String {
     if let Some(best) = suggest(name, candidates.iter().copied()) {
         return format!("did you mean `{best}`?");
     }

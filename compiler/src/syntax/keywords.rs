@@ -1,0 +1,145 @@
+//! Which properties each block takes, and the forms each property is written in.
+//!
+//! Shared by the lowering (unknown or malformed property diagnostics), the semantic stage and
+//! the documentation tests, so the lists exist once.
+
+use crate::syntax::ast::DeclKind;
+
+/// Where a property line can appear: a declaration block, or a source's `columns` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    Decl(DeclKind),
+    Columns,
+}
+
+impl Block {
+    /// How the block is named in messages: "a source", "a columns block".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Block::Decl(DeclKind::Source) => "a source",
+            Block::Decl(DeclKind::Dimension) => "a dimension",
+            Block::Decl(DeclKind::Calendar) => "a calendar",
+            Block::Decl(DeclKind::Retention) => "a retention rule",
+            Block::Decl(DeclKind::Mart) => "a mart",
+            Block::Decl(DeclKind::Metric) => "a metric",
+            Block::Decl(DeclKind::Report) => "a report",
+            Block::Decl(DeclKind::Role) => "a role",
+            Block::Columns => "a columns block",
+        }
+    }
+
+    pub fn properties(self) -> &'static [&'static str] {
+        match self {
+            Block::Decl(kind) => properties(kind),
+            Block::Columns => &[],
+        }
+    }
+}
+
+/// The properties a declaration's block takes, in canonical order.
+pub fn properties(kind: DeclKind) -> &'static [&'static str] {
+    match kind {
+        DeclKind::Source => &[
+            "title",
+            "description",
+            "owner",
+            "refresh",
+            "landing",
+            "load",
+            "key",
+            "retain",
+            "retention",
+            "columns",
+        ],
+        DeclKind::Dimension => &["title", "description", "owner", "from", "level", "hierarchy"],
+        DeclKind::Calendar => {
+            &["title", "description", "fiscal_year_start", "week_start", "grains", "timezone"]
+        }
+        DeclKind::Retention => &["title", "description", "follow", "keep", "archive"],
+        DeclKind::Mart => {
+            &["title", "description", "owner", "kind", "metrics", "dimensions", "grain", "drill"]
+        }
+        DeclKind::Metric => &[
+            "title",
+            "description",
+            "owner",
+            "unit",
+            "measure",
+            "time",
+            "by",
+            "grain",
+            "top",
+            "compare",
+            "buckets",
+            "per",
+            "format",
+        ],
+        DeclKind::Report => &["title", "description", "owner", "mart", "metrics", "by", "grain"],
+        DeclKind::Role => &[
+            "title",
+            "description",
+            "marts",
+            "metrics",
+            "reports",
+            "scope",
+            "allow",
+            "min_cell_size",
+        ],
+    }
+}
+
+/// The shapes a property takes, for the help line of a malformed-property diagnostic.
+pub fn forms(keyword: &str) -> &'static str {
+    match keyword {
+        "title" => "title \"Seized Currency and Asset Tracking System\"",
+        "description" => "description \"What it holds and why\"",
+        "owner" => "owner \"Office of Field Operations\"",
+        "refresh" => {
+            "refresh every 15 minutes | refresh hourly | refresh daily at 06:00 | \
+             refresh weekly on sunday at 02:00 | refresh cron \"*/15 * * * *\""
+        }
+        "landing" => "landing \"seacats/*.csv\" as csv | landing \"ace/*.csv\" as csv (delimiter = \"|\")",
+        "load" => {
+            "load snapshot | load append | load incremental by updated_at | \
+             load cdc delete_marker is_deleted"
+        }
+        "key" => "key seizure_id | key (port_code, flight_id)",
+        "retain" => "retain 6 years | retain 6 years by seizure_date | retain forever",
+        "retention" => "retention warehouse_standard",
+        "columns" => "columns { name type [not null | null] [-> dimension.level] [pii(class, ...)] [default value] }",
+        "from" => "from ports",
+        "level" => "level port key port_code label port_name",
+        "hierarchy" => "hierarchy national > field_office > port",
+        "fiscal_year_start" => "fiscal_year_start october 1",
+        "week_start" => "week_start monday",
+        "grains" => "grains quarter_hour, hour, day, week, month, quarter, fiscal_year",
+        "timezone" => "timezone \"UTC\"",
+        "follow" => "follow source",
+        "keep" => "keep 7 years",
+        "archive" => "archive 40 years",
+        "kind" => "kind dashboard | kind subject_area",
+        "metrics" => "metrics total_arrests, total_seizures",
+        "dimensions" => "dimensions location.port, time",
+        "grain" => "grain day",
+        "drill" => "drill seacats (seizure_id, seizure_date, port_code)",
+        "unit" => "unit kg | unit \"passengers per hour\"",
+        "measure" => {
+            "measure count(*) | measure sum(seacats.drug_weight_kg) where seacats.seizure_type = 'drug' \
+             | measure total_arrests / total_encounters"
+        }
+        "time" => "time seacats.seizure_date",
+        "by" => "by location.port, time.day",
+        "top" => "top 10 by ats.nationality",
+        "compare" => "compare previous fiscal_year",
+        "buckets" => "buckets awt.wait_minutes [15, 30, 60, 120] | buckets age(seacats.seized_at) [24 hours, 72 hours]",
+        "per" => "per awt.flight_id having share(awt.wait_minutes > 60) > 3%",
+        "format" => "format number | format percent | format currency",
+        "mart" => "mart borderstat",
+        "marts" => "marts borderstat, airport_wait_time",
+        "reports" => "reports weekly_seizures",
+        "scope" => "scope national | scope location.field_office = user.field_office",
+        "allow" => "allow drill_down, ad_hoc",
+        "min_cell_size" => "min_cell_size 11",
+        _ => "see docs/language.md",
+    }
+}

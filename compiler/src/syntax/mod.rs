@@ -1,0 +1,86 @@
+//! Syntax: file text → [`ast::Module`] with spans, plus every syntax diagnostic.
+//!
+//! The grammar (`tally.pest`) is run by pest; [`lower`] turns pest's pairs into the typed AST
+//! and its failures into diagnostics. Parsing never stops at the first error:
+//!
+//! 1. The file is cut into chunks at lines that start a top-level declaration in column 0
+//!    (with the `///` lines above them), and each chunk is parsed on its own. A missing `}`
+//!    therefore costs one declaration, not the rest of the file.
+//! 2. Inside a block, a line that is not a property parses as `invalid_item`; the lowering
+//!    explains it (unknown property, malformed property, unterminated string) and goes on.
+
+pub mod ast;
+pub mod keywords;
+mod lower;
+
+use crate::diagnostic::Diagnostic;
+use crate::span::FileId;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "syntax/tally.pest"]
+pub(crate) struct TallyParser;
+
+/// Parses one file. The module holds every declaration that could be read; the diagnostics
+/// say what could not.
+pub fn parse(file: FileId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
+    let mut lowering = lower::Lowering::new(file, text);
+    let mut declarations = Vec::new();
+    for range in chunks(text) {
+        declarations.extend(lowering.chunk(range));
+    }
+    (ast::Module { declarations }, lowering.finish())
+}
+
+/// Byte ranges of the chunks of a file (see the module docs). Chunks cover the whole text.
+fn chunks(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut starts = vec![0];
+    // Offset of the first `///` line of the run of doc lines just above the current line.
+    let mut docs_start: Option<usize> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("///") {
+            docs_start.get_or_insert(offset);
+        } else {
+            if offset > 0 && starts_declaration(line) {
+                starts.push(docs_start.unwrap_or(offset));
+            }
+            docs_start = None;
+        }
+        offset += line.len();
+    }
+    starts.dedup();
+    let mut ranges: Vec<_> = starts.windows(2).map(|w| w[0]..w[1]).collect();
+    if let Some(&last) = starts.last() {
+        ranges.push(last..text.len());
+    }
+    ranges
+}
+
+/// `keyword name {` or `metric name =` at column 0. A property that happens to share a
+/// declaration keyword (`retention standard` in a source) has no brace, so it does not count.
+fn starts_declaration(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let (Some(keyword), Some(name)) = (words.next(), words.next()) else { return false };
+    if ast::DeclKind::from_keyword(keyword).is_none() || !line.starts_with(keyword) {
+        return false;
+    }
+    let name_len = name.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    if name_len == 0 {
+        return false;
+    }
+    let rest = name[name_len..].trim_start();
+    let next = if rest.is_empty() { words.next().unwrap_or("") } else { rest };
+    next.starts_with('{') || (keyword == "metric" && next.starts_with('='))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_start_at_declarations_and_keep_their_docs() {
+        let text = "source a {\n}\n/// doc\nmetric b = c\n  retention x\nrole r {}\n";
+        let pieces: Vec<&str> = chunks(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(pieces, ["source a {\n}\n", "/// doc\nmetric b = c\n  retention x\n", "role r {}\n"]);
+    }
+}
