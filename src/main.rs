@@ -1,1 +1,181 @@
-fn main() {}
+//! `tally`: the command line of the Tally metric compiler.
+//!
+//! The binary is thin: it reads files, calls the compiler (which does no I/O) and prints what
+//! comes back. Data goes to stdout, diagnostics meant for people and progress to stderr.
+//! Exit codes: 0 success, 1 problems found (diagnostics, unformatted files), 2 usage errors.
+
+mod disk;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand, ValueEnum};
+use disk::DiskFs;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tally_compiler::diagnostic::{self, render, Diagnostic};
+use tally_compiler::source::SourceMap;
+use tally_compiler::span::FileId;
+
+#[derive(Debug, Parser)]
+#[command(name = "tally", version, about = "Declarative metric compiler", max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse and check a project; report every problem found
+    Check {
+        /// The project directory (holding tally.yaml)
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// How to print diagnostics
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
+    /// Format .tally files canonically
+    Fmt {
+        /// Report unformatted files with a diff instead of rewriting them
+        #[arg(long)]
+        check: bool,
+        /// A .tally file or a directory searched recursively
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Print the syntax tree of one file as JSON (a debugging aid)
+    Parse {
+        /// The .tally file
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// Labelled source excerpts, for people
+    Human,
+    /// A JSON array, for programs
+    Json,
+    /// GitHub Actions workflow annotations, for CI
+    Github,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { dir, format } => check(&dir, format),
+        Command::Fmt { check, path } => fmt(&path, check),
+        Command::Parse { file } => parse(&file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Colour only for a terminal, and never when `NO_COLOR` is set (https://no-color.org).
+fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+fn display_path(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+fn print_human(diagnostics: &[Diagnostic], sources: &SourceMap) {
+    let text = render::human(diagnostics, sources, use_color());
+    let mut stderr = std::io::stderr().lock();
+    // A closed stderr is not worth failing over; the exit code still tells.
+    let _ = stderr.write_all(text.as_bytes());
+}
+
+fn check(dir: &Path, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    if !dir.is_dir() {
+        bail!("`{}` is not a directory: `tally check` takes a project directory", dir.display());
+    }
+    let checked = tally_compiler::check(&DiskFs::new(dir), &display_path(dir));
+    let diagnostics = checked.diagnostics();
+    let sources = &checked.project.sources;
+    match format {
+        OutputFormat::Human => {
+            print_human(diagnostics, sources);
+            let files = checked.project.modules.len();
+            let noun = if files == 1 { "file" } else { "files" };
+            eprintln!("checked {files} {noun}: {}", render::summary(diagnostics));
+        }
+        OutputFormat::Json => print!("{}", render::json(diagnostics, sources)),
+        OutputFormat::Github => print!("{}", render::github(diagnostics, sources)),
+    }
+    Ok(if checked.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn parse(file: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read `{}`", file.display()))?;
+    let mut sources = SourceMap::new();
+    let id = sources.add(display_path(file), text);
+    let (module, diagnostics) = tally_compiler::syntax::parse(id, &sources.file(id).text);
+    println!("{}", serde_json::to_string_pretty(&module)?);
+    print_human(&diagnostics, &sources);
+    Ok(if diagnostic::has_errors(&diagnostics) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn fmt(path: &Path, check_only: bool) -> anyhow::Result<ExitCode> {
+    let files = if path.is_dir() {
+        let mut found = Vec::new();
+        disk::walk(path, &mut found).with_context(|| format!("cannot list `{}`", path.display()))?;
+        found.retain(|p| p.extension().is_some_and(|e| e == "tally"));
+        found
+    } else if path.is_file() {
+        vec![path.to_path_buf()]
+    } else {
+        bail!("`{}` does not exist", path.display());
+    };
+    let (mut changed, mut failed) = (0usize, 0usize);
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read `{}`", file.display()))?;
+        let formatted = match tally_compiler::format::format(FileId(0), &text) {
+            Ok(formatted) => formatted,
+            Err(diagnostics) => {
+                let mut sources = SourceMap::new();
+                sources.add(display_path(file), text);
+                print_human(&diagnostics, &sources);
+                failed += 1;
+                continue;
+            }
+        };
+        if formatted == text {
+            continue;
+        }
+        changed += 1;
+        if check_only {
+            let name = display_path(file);
+            let diff = similar::TextDiff::from_lines(&text, &formatted);
+            print!(
+                "{}",
+                diff.unified_diff().context_radius(3).header(&name, &format!("{name} (formatted)"))
+            );
+        } else {
+            std::fs::write(file, &formatted)
+                .with_context(|| format!("cannot write `{}`", file.display()))?;
+        }
+    }
+    let total = files.len();
+    if failed > 0 {
+        eprintln!("{failed} of {total} files have syntax errors and were left as they are");
+    }
+    if check_only {
+        if changed > 0 {
+            eprintln!("{changed} of {total} files are not formatted; run `tally fmt {}`", display_path(path));
+        } else if failed == 0 {
+            eprintln!("{total} files already formatted");
+        }
+        return Ok(if changed > 0 || failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+    }
+    eprintln!("formatted {total} files, {changed} changed");
+    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

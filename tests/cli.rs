@@ -1,0 +1,141 @@
+//! The real `tally` binary, run as a user would run it.
+
+mod common;
+
+use assert_cmd::Command;
+use common::root;
+use std::path::Path;
+
+fn tally() -> Command {
+    let mut cmd = Command::cargo_bin("tally").expect("the tally binary is built");
+    cmd.env("NO_COLOR", "1").current_dir(root());
+    cmd
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn check_passes_on_the_quickstart() {
+    let output = tally().args(["check", "examples/quickstart"]).output().expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no problems"), "{}", stderr(&output));
+}
+
+#[test]
+fn check_reports_every_error_with_code_and_location() {
+    let output = tally()
+        .args(["check", "tests/fixtures/errors/T0002_unclosed_block"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("T0002"), "{err}");
+    assert!(err.contains("tests/fixtures/errors/T0002_unclosed_block/main.tally:2:16"), "{err}");
+    assert!(err.contains("help:"), "{err}");
+    assert!(!err.contains('\u{1b}'), "NO_COLOR output has escape codes: {err}");
+}
+
+#[test]
+fn check_json_is_machine_readable() {
+    let output = tally()
+        .args(["check", "tests/fixtures/errors/T0004_unknown_property", "--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let first = &value[0];
+    assert_eq!(first["code"], "T0004");
+    assert_eq!(first["line"], 3);
+    assert_eq!(first["column"], 3);
+    assert!(first["file"].as_str().is_some_and(|f| f.ends_with("main.tally")));
+    assert!(first["help"].as_str().is_some_and(|h| h.contains("archive")));
+}
+
+#[test]
+fn check_github_prints_annotations() {
+    let output = tally()
+        .args(["check", "tests/fixtures/errors/T0004_unknown_property", "--format", "github"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let out = stdout(&output);
+    assert!(out.starts_with("::error file="), "{out}");
+    assert!(out.contains("line=3,col=3"), "{out}");
+    assert!(out.contains("T0004"), "{out}");
+}
+
+#[test]
+fn check_refuses_a_missing_directory_with_usage_error() {
+    let output = tally().args(["check", "no/such/dir"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("not a directory"));
+}
+
+#[test]
+fn parse_prints_the_tree_as_json() {
+    let output = tally()
+        .args(["parse", "examples/quickstart/quickstart.tally"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    assert!(value["declarations"].as_array().is_some_and(|d| !d.is_empty()));
+}
+
+fn temp_copy(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tally-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("main.tally");
+    std::fs::write(&file, text).expect("write temp file");
+    file
+}
+
+const UNFORMATTED: &str = "retention standard {\nkeep   7 years\n\n\n   archive 40 years // then purge\n}\n";
+
+#[test]
+fn fmt_check_shows_a_diff_and_fails_without_writing() {
+    let file = temp_copy("check", UNFORMATTED);
+    let output = tally().args(["fmt", "--check"]).arg(&file).output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let out = stdout(&output);
+    assert!(out.contains("-keep   7 years") && out.contains("+  keep 7 years"), "{out}");
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), UNFORMATTED);
+}
+
+#[test]
+fn fmt_rewrites_files_and_keeps_comments() {
+    let file = temp_copy("write", UNFORMATTED);
+    let output = tally().arg("fmt").arg(&file).output().expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let formatted = std::fs::read_to_string(&file).expect("read");
+    assert!(formatted.contains("  keep 7 years\n"), "{formatted}");
+    assert!(formatted.contains("// then purge"), "{formatted}");
+    let again = tally().args(["fmt", "--check"]).arg(&file).output().expect("runs");
+    assert!(again.status.success(), "not idempotent: {}", stdout(&again));
+}
+
+#[test]
+fn fmt_refuses_files_with_syntax_errors() {
+    let broken = "retention standard {\n  keep 7 years\n";
+    let file = temp_copy("broken", broken);
+    let output = tally().arg("fmt").arg(&file).output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("T0002"), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), broken);
+}
+
+#[test]
+fn the_repository_is_formatted() {
+    for dir in ["examples", "tests/fixtures/syntax"] {
+        if Path::new(&root().join(dir)).exists() {
+            let output = tally().args(["fmt", "--check", dir]).output().expect("runs");
+            assert!(output.status.success(), "{dir}: {}", stdout(&output));
+        }
+    }
+}
