@@ -25,7 +25,11 @@ impl FileSystem for DiskFs {
             return Err(format!("{} is larger than 4 GiB", full.display()));
         }
         String::from_utf8(bytes).map_err(|e| {
-            format!("{} is not UTF-8 text (invalid byte at offset {})", full.display(), e.utf8_error().valid_up_to())
+            format!(
+                "{} is not UTF-8 text (invalid byte at offset {})",
+                full.display(),
+                e.utf8_error().valid_up_to()
+            )
         })
     }
 
@@ -37,7 +41,10 @@ impl FileSystem for DiskFs {
             .iter()
             .filter_map(|p| p.strip_prefix(&self.root).ok())
             .map(|p| {
-                p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+                p.components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
             })
             .collect();
         relative.sort();

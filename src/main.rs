@@ -126,7 +126,8 @@ fn parse(file: &Path) -> anyhow::Result<ExitCode> {
 fn fmt(path: &Path, check_only: bool) -> anyhow::Result<ExitCode> {
     let files = if path.is_dir() {
         let mut found = Vec::new();
-        disk::walk(path, &mut found).with_context(|| format!("cannot list `{}`", path.display()))?;
+        disk::walk(path, &mut found)
+            .with_context(|| format!("cannot list `{}`", path.display()))?;
         found.retain(|p| p.extension().is_some_and(|e| e == "tally"));
         found
     } else if path.is_file() {
@@ -170,7 +171,10 @@ fn fmt(path: &Path, check_only: bool) -> anyhow::Result<ExitCode> {
     }
     if check_only {
         if changed > 0 {
-            eprintln!("{changed} of {total} files are not formatted; run `tally fmt {}`", display_path(path));
+            eprintln!(
+                "{changed} of {total} files are not formatted; run `tally fmt {}`",
+                display_path(path)
+            );
         } else if failed == 0 {
             eprintln!("{total} files already formatted");
         }

@@ -79,10 +79,8 @@ fn check_refuses_a_missing_directory_with_usage_error() {
 
 #[test]
 fn parse_prints_the_tree_as_json() {
-    let output = tally()
-        .args(["parse", "examples/quickstart/quickstart.tally"])
-        .output()
-        .expect("runs");
+    let output =
+        tally().args(["parse", "examples/quickstart/quickstart.tally"]).output().expect("runs");
     assert!(output.status.success(), "{}", stderr(&output));
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
     assert!(value["declarations"].as_array().is_some_and(|d| !d.is_empty()));
@@ -96,7 +94,8 @@ fn temp_copy(name: &str, text: &str) -> std::path::PathBuf {
     file
 }
 
-const UNFORMATTED: &str = "retention standard {\nkeep   7 years\n\n\n   archive 40 years // then purge\n}\n";
+const UNFORMATTED: &str =
+    "retention standard {\nkeep   7 years\n\n\n   archive 40 years // then purge\n}\n";
 
 #[test]
 fn fmt_check_shows_a_diff_and_fails_without_writing() {

@@ -118,7 +118,8 @@ fn language_reference_examples_parse() {
         if line.trim() != "```tally" {
             continue;
         }
-        let body: Vec<&str> = lines.by_ref().map(|(_, l)| l).take_while(|l| l.trim() != "```").collect();
+        let body: Vec<&str> =
+            lines.by_ref().map(|(_, l)| l).take_while(|l| l.trim() != "```").collect();
         let text = body.join("\n") + "\n";
         let (_, diagnostics) = tally_compiler::syntax::parse(FileId(0), &text);
         assert!(

@@ -68,8 +68,9 @@ fn formatting_is_idempotent_and_keeps_the_tree() {
         }
         let once = tally_compiler::format::format(FileId(0), &text)
             .unwrap_or_else(|d| panic!("{}: {d:#?}", path.display()));
-        let twice = tally_compiler::format::format(FileId(0), &once)
-            .unwrap_or_else(|d| panic!("{}: formatted output does not parse: {d:#?}", path.display()));
+        let twice = tally_compiler::format::format(FileId(0), &once).unwrap_or_else(|d| {
+            panic!("{}: formatted output does not parse: {d:#?}", path.display())
+        });
         assert_eq!(once, twice, "{}: formatting is not idempotent", path.display());
         let (after, _) = syntax::parse(FileId(0), &once);
         assert_eq!(

@@ -37,14 +37,86 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "{", "}", "(", ")", "[", "]", ",", ".", "=", "->", ">", "<", "!=", "%", "*", "/", "-", "+",
-    "\"", "'", "\\", "\n", "\n\n", "\t", " ", "//", "///", "////", "\r\n", "source ", "metric ",
-    "mart ", "role ", "report ", "dimension ", "calendar ", "retention ", "title ", "measure ",
-    "where ", "and ", "or ", "not ", "null", "is ", "in ", "between ", "like ", "distinct ",
-    "count(*)", "sum(", "columns {", "pii(", "enum(", "decimal(12, 3)", "refresh ", "every ",
-    "15 minutes", "24 hours", "3%", "06:00", "99999999999999999999999", "0", "1.5", "é", "🦀",
-    "\u{0}", "\u{feff}", "x", "a.b.c", "true", "level ", "hierarchy a > b", "per ", "having ",
-    "buckets x [1, 2]", "top 10 by ", "scope ", "user.port", "load cdc delete_marker x",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ".",
+    "=",
+    "->",
+    ">",
+    "<",
+    "!=",
+    "%",
+    "*",
+    "/",
+    "-",
+    "+",
+    "\"",
+    "'",
+    "\\",
+    "\n",
+    "\n\n",
+    "\t",
+    " ",
+    "//",
+    "///",
+    "////",
+    "\r\n",
+    "source ",
+    "metric ",
+    "mart ",
+    "role ",
+    "report ",
+    "dimension ",
+    "calendar ",
+    "retention ",
+    "title ",
+    "measure ",
+    "where ",
+    "and ",
+    "or ",
+    "not ",
+    "null",
+    "is ",
+    "in ",
+    "between ",
+    "like ",
+    "distinct ",
+    "count(*)",
+    "sum(",
+    "columns {",
+    "pii(",
+    "enum(",
+    "decimal(12, 3)",
+    "refresh ",
+    "every ",
+    "15 minutes",
+    "24 hours",
+    "3%",
+    "06:00",
+    "99999999999999999999999",
+    "0",
+    "1.5",
+    "é",
+    "🦀",
+    "\u{0}",
+    "\u{feff}",
+    "x",
+    "a.b.c",
+    "true",
+    "level ",
+    "hierarchy a > b",
+    "per ",
+    "having ",
+    "buckets x [1, 2]",
+    "top 10 by ",
+    "scope ",
+    "user.port",
+    "load cdc delete_marker x",
 ];
 
 fn mutate(rng: &mut Rng, corpus: &[String], input: &str) -> String {
@@ -71,7 +143,9 @@ fn mutate(rng: &mut Rng, corpus: &[String], input: &str) -> String {
             4 => text.truncate(a),
             5 => {
                 let other = &corpus[rng.below(corpus.len())];
-                let cut = (0..=other.len()).filter(|&i| other.is_char_boundary(i)).nth(rng.below(other.len() + 1));
+                let cut = (0..=other.len())
+                    .filter(|&i| other.is_char_boundary(i))
+                    .nth(rng.below(other.len() + 1));
                 text.insert_str(a, &other[cut.unwrap_or(0)..]);
             }
             6 => {
@@ -104,8 +178,10 @@ fn check_one(text: &str) -> Result<bool, String> {
     if diagnostic::has_errors(&diagnostics) {
         return Ok(false);
     }
-    let once = format::format(FileId(0), text).map_err(|d| format!("clean input not formatted: {d:?}"))?;
-    let twice = format::format(FileId(0), &once).map_err(|d| format!("formatted output does not parse: {d:?}\n{once}"))?;
+    let once =
+        format::format(FileId(0), text).map_err(|d| format!("clean input not formatted: {d:?}"))?;
+    let twice = format::format(FileId(0), &once)
+        .map_err(|d| format!("formatted output does not parse: {d:?}\n{once}"))?;
     if once != twice {
         return Err(format!("formatting is not idempotent:\n{once}\n---\n{twice}"));
     }
@@ -132,14 +208,18 @@ fn parser_survives_mutated_inputs() {
         let base = &corpus[rng.below(corpus.len())];
         let text = if rng.below(20) == 0 {
             // Pure noise now and then, not only mutations of valid files.
-            (0..rng.below(200)).map(|_| char::from_u32(rng.below(0x80) as u32).unwrap_or(' ')).collect()
+            (0..rng.below(200))
+                .map(|_| char::from_u32(rng.below(0x80) as u32).unwrap_or(' '))
+                .collect()
         } else {
             mutate(&mut rng, &corpus, base)
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| check_one(&text)));
         match outcome {
             Ok(Ok(parsed_clean)) => clean += usize::from(parsed_clean),
-            Ok(Err(problem)) => panic!("input #{ran} (seed {seed}): {problem}\n--- input:\n{text:?}"),
+            Ok(Err(problem)) => {
+                panic!("input #{ran} (seed {seed}): {problem}\n--- input:\n{text:?}")
+            }
             Err(_) => panic!("input #{ran} (seed {seed}) panicked\n--- input:\n{text:?}"),
         }
         ran += 1;

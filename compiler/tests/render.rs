@@ -24,9 +24,7 @@ source crossings {
 
 /// The byte span of the first `needle` in `text`, so the fixtures read as text, not offsets.
 fn find(file: FileId, text: &str, needle: &str) -> Span {
-    let start = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("`{needle}` is not in the fixture"));
+    let start = text.find(needle).unwrap_or_else(|| panic!("`{needle}` is not in the fixture"));
     Span::new(file, start, start + needle.len())
 }
 
@@ -77,12 +75,8 @@ fn fixture() -> (SourceMap, Vec<Diagnostic>) {
         )
         .label("clamped"),
         // A code the registry does not know, and a file the map does not hold.
-        Diagnostic::error(
-            Code("T4242"),
-            "Unregistered code",
-            Span::new(FileId(7), 3, 5),
-        )
-        .label("nowhere"),
+        Diagnostic::error(Code("T4242"), "Unregistered code", Span::new(FileId(7), 3, 5))
+            .label("nowhere"),
     ];
     (sources, diagnostics)
 }
@@ -91,10 +85,7 @@ fn fixture() -> (SourceMap, Vec<Diagnostic>) {
 fn human_without_color() {
     let (sources, diagnostics) = fixture();
     let out = render::human(&diagnostics, &sources, false);
-    assert!(
-        !out.contains('\u{1b}'),
-        "colourless output contains an escape"
-    );
+    assert!(!out.contains('\u{1b}'), "colourless output contains an escape");
     snapshot("human", &out);
 }
 
@@ -103,10 +94,7 @@ fn human_with_color_differs_only_by_escapes() {
     let (sources, diagnostics) = fixture();
     let colored = render::human(&diagnostics, &sources, true);
     assert!(colored.contains('\u{1b}'), "coloured output has no escape");
-    assert_eq!(
-        strip_ansi(&colored),
-        render::human(&diagnostics, &sources, false)
-    );
+    assert_eq!(strip_ansi(&colored), render::human(&diagnostics, &sources, false));
 }
 
 #[test]
@@ -122,11 +110,7 @@ fn json() {
 fn github() {
     let (sources, diagnostics) = fixture();
     let out = render::github(&diagnostics, &sources);
-    assert_eq!(
-        out.lines().count(),
-        diagnostics.len(),
-        "one command per diagnostic"
-    );
+    assert_eq!(out.lines().count(), diagnostics.len(), "one command per diagnostic");
     snapshot("github", &out);
 }
 
@@ -134,11 +118,7 @@ fn github() {
 fn github_escapes_properties_and_data() {
     let mut sources = SourceMap::new();
     let file = sources.add("odd, name: 100%.tally", "x\r\n");
-    let diagnostics = [Diagnostic::error(
-        codes::SYNTAX,
-        "a\r\nb: 5%, c",
-        Span::new(file, 0, 1),
-    )];
+    let diagnostics = [Diagnostic::error(codes::SYNTAX, "a\r\nb: 5%, c", Span::new(file, 0, 1))];
     assert_eq!(
         render::github(&diagnostics, &sources),
         "::error file=odd%2C name%3A 100%25.tally,line=1,col=1,endLine=1,endColumn=2,\
@@ -188,10 +168,8 @@ fn format_parses_its_names() {
     }
     assert_eq!(
         "xml".parse::<Format>(),
-        Err(
-            "unknown diagnostic format `xml`: expected one of `human`, `json`, `github`"
-                .to_string()
-        )
+        Err("unknown diagnostic format `xml`: expected one of `human`, `json`, `github`"
+            .to_string())
     );
 }
 

@@ -128,6 +128,18 @@ codes! {
         "A retention rule must keep rows in the archive at least as long as in the live tables; \
          otherwise rows would be purged before they are archived.",
         "Make `archive` at least as long as `keep`.";
+    DELETE_MARKER_NOT_BOOL = "T0115", "delete-marker-not-bool",
+        "A source loaded with `load cdc delete_marker <column>` deletes a row when that column is \
+         true. The column must therefore be declared `bool`: any other type has no single value \
+         that means \"deleted\", and the loader would have to guess.",
+        "Declare the delete marker column as `bool`, or convert the flag upstream.";
+    SECOND_CALENDAR = "T0116", "second-calendar",
+        "A project has at most one calendar. Its name is the name of the time dimension \
+         (`by time.fiscal_year`), and its fiscal year and week start decide what every metric's \
+         periods mean, so two calendars would make `previous quarter` ambiguous. Without a \
+         `calendar` declaration the project uses an implicit one named `time` (fiscal year = \
+         calendar year, weeks start on Monday, every grain, UTC).",
+        "Merge the calendars into one `calendar` block.";
     DUPLICATE_DECLARATION = "T0201", "duplicate-declaration",
         "Two declarations of the same kind share a name. Names are global to the project (all \
          files together), because metrics, marts and roles refer to each other by name.",
@@ -158,6 +170,20 @@ codes! {
         "A role's scope binds a dimension level to an attribute of the signed-in user. Users \
          carry `field_office`, `port`, `sector` and `station`.",
         "Bind the scope to one of those attributes, or use `scope national`.";
+    METRIC_READS_TWO_SOURCES = "T0209", "metric-reads-two-sources",
+        "A metric aggregates the rows of one source: every `source.column` it names (in \
+         `measure`, `where`, `time`, `by`, `top`, `buckets` and `per`) must come from the same \
+         source. Reading two would need a join Tally cannot infer: which rows match, and whether \
+         a row may be counted twice.",
+        "Give each source its own metric, then combine them in a derived metric such as \
+         `metric arrests_per_encounter = total_arrests / total_encounters`.";
+    MEASURE_MIXES_METRICS_AND_COLUMNS = "T0210", "measure-mixes-metrics-and-columns",
+        "A measure either aggregates columns of a source (`sum(seacats.amount_usd)`) or combines \
+         other metrics (`total_arrests / total_encounters`), never both: a derived metric is \
+         computed from the aggregated values of its metrics, where no row (and so no column) \
+         exists. A `where` filter on a derived metric is refused for the same reason.",
+        "Give the column a metric of its own and combine metrics, or filter the metrics it \
+         combines.";
     INVALID_PROJECT_FILE = "T0701", "invalid-project-file",
         "`tally.yaml` is missing, is not valid YAML, or has a field of the wrong type.",
         "Fix the file; `docs/language.md` shows its fields.";

@@ -127,10 +127,14 @@ pub fn did_you_mean(name: &str, candidates: &[&str], what: &str) -> String {
     sorted.dedup();
     const SHOWN: usize = 12;
     let list: Vec<String> = sorted.iter().take(SHOWN).map(|c| format!("`{c}`")).collect();
+    let whats = match what.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{what}s"),
+    };
     let more = sorted.len().saturating_sub(SHOWN);
     if more > 0 {
-        format!("valid {what}s: {} and {more} more", list.join(", "))
+        format!("valid {whats}: {} and {more} more", list.join(", "))
     } else {
-        format!("valid {what}s: {}", list.join(", "))
+        format!("valid {whats}: {}", list.join(", "))
     }
 }

@@ -56,16 +56,10 @@ impl FromStr for Format {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Format::ALL
-            .into_iter()
-            .find(|format| format.as_str() == s)
-            .ok_or_else(|| {
-                let valid: Vec<String> = Format::ALL.iter().map(|f| format!("`{f}`")).collect();
-                format!(
-                    "unknown diagnostic format `{s}`: expected one of {}",
-                    valid.join(", ")
-                )
-            })
+        Format::ALL.into_iter().find(|format| format.as_str() == s).ok_or_else(|| {
+            let valid: Vec<String> = Format::ALL.iter().map(|f| format!("`{f}`")).collect();
+            format!("unknown diagnostic format `{s}`: expected one of {}", valid.join(", "))
+        })
     }
 }
 
@@ -85,14 +79,8 @@ pub fn render(
 
 /// A one-line count such as `2 errors, 1 warning`, or `no problems`.
 pub fn summary(diagnostics: &[Diagnostic]) -> String {
-    let errors = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-        .count();
+    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
     let parts: Vec<String> = [(errors, "error"), (warnings, "warning")]
         .into_iter()
         .filter(|&(n, _)| n > 0)
@@ -179,11 +167,7 @@ fn code_name(diagnostic: &Diagnostic) -> Option<&'static str> {
 /// Renders diagnostics for a terminal with miette, separated by blank lines. With `color` false
 /// the output has no ANSI escapes (for `NO_COLOR`, pipes and snapshots).
 pub fn human(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(WIDTH)
         .with_links(false)
@@ -225,9 +209,7 @@ fn render_human(
 
 /// Indents every line after the first, so a multi-line note stays under its `note:`.
 fn indent_continuation(text: &str, indent: &str) -> String {
-    text.lines()
-        .collect::<Vec<_>>()
-        .join(&format!("\n{indent}"))
+    text.lines().collect::<Vec<_>>().join(&format!("\n{indent}"))
 }
 
 /// One [`Diagnostic`] in the shape miette renders.
@@ -263,20 +245,12 @@ impl<'a> HumanReport<'a> {
         }
 
         let Some(file) = primary.file else {
-            return HumanReport {
-                diagnostic,
-                source: None,
-                labels: Vec::new(),
-                extra_notes,
-            };
+            return HumanReport { diagnostic, source: None, labels: Vec::new(), extra_notes };
         };
         let len = file.text.len();
         // miette draws nothing for an empty span at the very end of the text: it has no line
         // to put it on. A line break after the text gives it one, without moving any offset.
-        let text = if spans
-            .iter()
-            .any(|&(start, end, _)| start == len && end == len)
-        {
+        let text = if spans.iter().any(|&(start, end, _)| start == len && end == len) {
             Arc::from(format!("{}\n", file.text))
         } else {
             Arc::clone(
@@ -340,10 +314,7 @@ impl miette::Diagnostic for HumanReport<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diagnostic
-            .help
-            .as_ref()
-            .map(|help| Box::new(help) as Box<dyn fmt::Display + 'b>)
+        self.diagnostic.help.as_ref().map(|help| Box::new(help) as Box<dyn fmt::Display + 'b>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -366,10 +337,7 @@ impl miette::Diagnostic for HumanReport<'_> {
 /// columns are 1-based, columns count characters, and `end_line`/`end_column` point just past
 /// the span. An empty label is `null`.
 pub fn json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
-    let items: Vec<Value> = diagnostics
-        .iter()
-        .map(|d| json_diagnostic(d, sources))
-        .collect();
+    let items: Vec<Value> = diagnostics.iter().map(|d| json_diagnostic(d, sources)).collect();
     // `{:#}` pretty-prints a `Value` and, unlike `to_string_pretty`, cannot fail.
     format!("{:#}\n", Value::Array(items))
 }
@@ -428,10 +396,8 @@ pub fn github(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
             Some(name) => format!("{} {name}", diagnostic.code),
             None => diagnostic.code.to_string(),
         };
-        let mut properties = vec![
-            ("file", location.name.clone()),
-            ("line", location.line.to_string()),
-        ];
+        let mut properties =
+            vec![("file", location.name.clone()), ("line", location.line.to_string())];
         if location.line == location.end_line {
             properties.push(("col", location.column.to_string()));
         }
@@ -454,20 +420,14 @@ pub fn github(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
             message.push_str("\nnote: ");
             message.push_str(note);
         }
-        out.push_str(&format!(
-            "::{command} {}::{}\n",
-            properties.join(","),
-            escape_data(&message)
-        ));
+        out.push_str(&format!("::{command} {}::{}\n", properties.join(","), escape_data(&message)));
     }
     out
 }
 
 /// Escapes the message of a workflow command, as the runner's `escapeData` does.
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// Escapes a property value, as the runner's `escapeProperty` does: `:` and `,` would

@@ -4,7 +4,7 @@
 //! time units, weekdays, formats, PII classes, mart kinds): the grammar takes any name there and
 //! the semantic stage checks it, so the diagnostic can list the valid words and suggest the
 //! nearest one instead of a bare "expected ...". Everything the formatter needs to print the file
-//! again is here; comments are kept apart (see [`crate::syntax::comments`]).
+//! again is here; comments are kept apart (see [`crate::format`]).
 
 use crate::span::Span;
 use serde::Serialize;
@@ -242,12 +242,20 @@ impl PropertyValue {
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// `every 15 minutes`, `every 2 hours`.
-    Every { amount: Int, unit: Ident },
+    Every {
+        amount: Int,
+        unit: Ident,
+    },
     Hourly,
     /// `daily`, `daily at 06:00`.
-    Daily { at: Option<ClockTime> },
+    Daily {
+        at: Option<ClockTime>,
+    },
     /// `weekly on sunday`, `weekly on monday at 02:30`.
-    Weekly { day: Ident, at: Option<ClockTime> },
+    Weekly {
+        day: Ident,
+        at: Option<ClockTime>,
+    },
     Cron(StringLit),
 }
 
@@ -289,7 +297,10 @@ pub enum LoadMode {
 #[serde(rename_all = "snake_case")]
 pub enum Retain {
     /// `retain 6 years [by column]`.
-    Period { period: Duration, by: Option<Ident> },
+    Period {
+        period: Duration,
+        by: Option<Ident>,
+    },
     Forever,
 }
 
@@ -336,7 +347,10 @@ pub enum ColumnModifier {
     /// `-> location.port`
     References(Path),
     /// `pii(name, birth_date)`
-    Pii { classes: Vec<Ident>, span: Span },
+    Pii {
+        classes: Vec<Ident>,
+        span: Span,
+    },
     Default(Expr),
 }
 
@@ -382,7 +396,10 @@ pub enum Unit {
 pub enum Scope {
     National(Span),
     /// `location.port = user.port`: rows whose level matches the user's attribute.
-    Bound { level: Path, attribute: Path },
+    Bound {
+        level: Path,
+        attribute: Path,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -396,14 +413,39 @@ pub struct Expr {
 pub enum ExprKind {
     Literal(Literal),
     Path(Path),
-    Call { function: Ident, distinct: bool, star: bool, args: Vec<Expr> },
+    Call {
+        function: Ident,
+        distinct: bool,
+        star: bool,
+        args: Vec<Expr>,
+    },
     Neg(Box<Expr>),
     Not(Box<Expr>),
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
-    IsNull { expr: Box<Expr>, negated: bool },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
-    Like { expr: Box<Expr>, pattern: Box<Expr>, negated: bool },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+    },
     /// Kept so the formatter prints the parentheses the author wrote.
     Paren(Box<Expr>),
 }
@@ -453,7 +495,10 @@ pub enum Literal {
     /// `3%`: the digits before the `%`.
     Percent(String),
     /// `24 hours`
-    Duration { amount: u64, unit: TimeUnit },
+    Duration {
+        amount: u64,
+        unit: TimeUnit,
+    },
     String(String),
     Bool(bool),
     Null,

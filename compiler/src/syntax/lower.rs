@@ -7,10 +7,10 @@
 use super::ast::*;
 use super::keywords::{self, Block};
 use super::{Rule, TallyParser};
-use crate::diagnostic::{codes, did_you_mean, Diagnostic};
+use crate::diagnostic::{codes, did_you_mean, suggest, Diagnostic};
 use crate::span::{FileId, Span};
 use pest::error::{ErrorVariant, InputLocation};
-use pest::iterators::{Pair, Pairs};
+use pest::iterators::Pair;
 use pest::Parser;
 use std::ops::Range;
 
@@ -107,7 +107,7 @@ impl<'a> Lowering<'a> {
     fn declaration(&mut self, pair: Pair<Rule>, kind: DeclKind) -> Result<Declaration> {
         let span = self.span(&pair);
         let short = pair.as_rule() == Rule::metric_short;
-        let mut inner = pair.into_inner();
+        let mut inner = pair.into_inner().peekable();
         let docs = docs(&mut inner)?;
         expect(&mut inner, "declaration keyword")?;
         let name = self.ident(expect(&mut inner, "declaration name")?)?;
@@ -120,7 +120,11 @@ impl<'a> Lowering<'a> {
     }
 
     /// The items of a block: properties and invalid items, up to the closing brace.
-    fn block(&mut self, items: Pairs<Rule>, block: Block) -> Result<Vec<Property>> {
+    fn block<'i>(
+        &mut self,
+        items: impl Iterator<Item = Pair<'i, Rule>>,
+        block: Block,
+    ) -> Result<Vec<Property>> {
         let items: Vec<Pair<Rule>> = items.filter(|p| p.as_rule() != Rule::close).collect();
         let mut properties: Vec<Property> = Vec::new();
         for (i, item) in items.iter().enumerate() {
@@ -287,11 +291,13 @@ impl<'a> Lowering<'a> {
                          on one line or with `where` on the next"
                             .to_string()
                     } else {
-                        format!(
-                            "{} ({})",
-                            did_you_mean(word, block.properties(), "property"),
-                            property_list_help(block)
-                        )
+                        match suggest(word, block.properties().iter().copied()) {
+                            Some(best) => format!(
+                                "did you mean `{best}`? ({})",
+                                property_list_help(block)
+                            ),
+                            None => property_list_help(block),
+                        }
                     };
                     self.diagnostics.push(
                         Diagnostic::error(
@@ -321,7 +327,11 @@ impl<'a> Lowering<'a> {
         // the first token that does not fit.
         let chunk_end = self.chunk_end(start);
         let rest = &self.text[start..chunk_end];
-        let forms = if block == Block::Columns { keywords::forms("columns") } else { keywords::forms(word) };
+        let forms = if block == Block::Columns {
+            keywords::forms("columns")
+        } else {
+            keywords::forms(word)
+        };
         let diagnostic = match TallyParser::parse(rule, rest) {
             Err(error) => {
                 let what = if block == Block::Columns {
@@ -406,7 +416,12 @@ impl<'a> Lowering<'a> {
         use PropertyValue as P;
         let span = self.span(&pair);
         let rule = pair.as_rule();
-        let mut inner = pair.into_inner();
+        let children: Vec<Pair<Rule>> = pair.into_inner().filter(|p| !is_closing(p)).collect();
+        let keyword = children
+            .iter()
+            .find(|p| is_keyword(p.as_rule()))
+            .map_or(span.start_point(), |p| self.span(p));
+        let mut inner = children.into_iter().filter(|p| !is_keyword(p.as_rule())).peekable();
         let value = match rule {
             Rule::title => P::Title(self.string(expect(&mut inner, "title")?)?),
             Rule::description => P::Description(self.string(expect(&mut inner, "text")?)?),
@@ -414,11 +429,10 @@ impl<'a> Lowering<'a> {
             Rule::refresh => P::Refresh(self.schedule(expect(&mut inner, "schedule")?)?),
             Rule::landing => {
                 let pattern = self.string(expect(&mut inner, "pattern")?)?;
-                expect(&mut inner, "as")?;
                 let format = self.ident(expect(&mut inner, "format")?)?;
                 let mut options = Vec::new();
                 if let Some(list) = inner.next() {
-                    for option in list.into_inner() {
+                    for option in list.into_inner().filter(|p| !is_closing(p)) {
                         let mut parts = option.into_inner();
                         let name = self.ident(expect(&mut parts, "option name")?)?;
                         let value = self.literal(expect(&mut parts, "option value")?)?;
@@ -465,8 +479,7 @@ impl<'a> Lowering<'a> {
             Rule::retention_ref => P::Retention(self.ident(expect(&mut inner, "rule")?)?),
             Rule::columns => {
                 let mut columns = Vec::new();
-                let items: Vec<Pair<Rule>> =
-                    inner.filter(|p| p.as_rule() != Rule::close).collect();
+                let items: Vec<Pair<Rule>> = inner.filter(|p| p.as_rule() != Rule::close).collect();
                 for (i, item) in items.iter().enumerate() {
                     if item.as_rule() == Rule::invalid_item {
                         let next_is_invalid =
@@ -486,7 +499,11 @@ impl<'a> Lowering<'a> {
                 for attr in inner {
                     let attr_span = self.span(&attr);
                     let is_key = attr.as_rule() == Rule::level_key;
-                    let value = self.ident(attr.into_inner().next().ok_or_else(|| missing("name"))?)?;
+                    let value = self.ident(
+                        attr.into_inner()
+                            .find(|p| p.as_rule() == Rule::ident)
+                            .ok_or_else(|| missing("name"))?,
+                    )?;
                     let slot = if is_key { &mut key } else { &mut label };
                     if slot.is_some() {
                         let word = if is_key { "key" } else { "label" };
@@ -548,7 +565,6 @@ impl<'a> Lowering<'a> {
             Rule::by => P::By(self.paths(expect(&mut inner, "dimensions")?)?),
             Rule::top => {
                 let count = self.int(expect(&mut inner, "count")?)?;
-                expect(&mut inner, "by")?;
                 let by = self.path(expect(&mut inner, "dimension")?)?;
                 P::Top { count, by }
             }
@@ -582,15 +598,12 @@ impl<'a> Lowering<'a> {
             Rule::min_cell_size => P::MinCellSize(self.int(expect(&mut inner, "size")?)?),
             other => return Err(Internal(format!("unexpected property rule {other:?}"))),
         };
-        let keyword = Span { end: span.start + value.keyword().len() as u32, ..span };
         Ok(Property { value, keyword, span })
     }
 
     fn schedule(&mut self, pair: Pair<Rule>) -> Result<Schedule> {
         let rule = pair.as_rule();
-        let mut inner = pair.into_inner().filter(|p| {
-            !matches!(p.as_rule(), Rule::kw_every | Rule::kw_at | Rule::kw_on)
-        });
+        let mut inner = pair.into_inner().filter(|p| !is_keyword(p.as_rule()));
         Ok(match rule {
             Rule::every => {
                 let amount = self.int(expect(&mut inner, "amount")?)?;
@@ -619,7 +632,7 @@ impl<'a> Lowering<'a> {
 
     fn column(&mut self, pair: Pair<Rule>) -> Result<Column> {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
+        let mut inner = pair.into_inner().peekable();
         let docs = docs(&mut inner)?;
         let name = self.ident(expect(&mut inner, "column name")?)?;
         let ty_pair = expect(&mut inner, "column type")?;
@@ -627,7 +640,7 @@ impl<'a> Lowering<'a> {
         let mut ty_inner = ty_pair.into_inner();
         let ty_name = self.ident(expect(&mut ty_inner, "type name")?)?;
         let mut args = Vec::new();
-        for arg in ty_inner {
+        for arg in ty_inner.filter(|p| !is_closing(p)) {
             args.push(match arg.as_rule() {
                 Rule::int => TypeArg::Int(self.int(arg)?),
                 Rule::string => TypeArg::String(self.string(arg)?),
@@ -639,16 +652,21 @@ impl<'a> Lowering<'a> {
         for modifier in inner {
             let mspan = self.span(&modifier);
             let rule = modifier.as_rule();
-            let mut parts = modifier.into_inner();
+            let mut parts =
+                modifier.into_inner().filter(|p| !is_closing(p) && !is_keyword(p.as_rule()));
             let m = match rule {
                 Rule::not_null => ColumnModifier::NotNull(mspan),
                 Rule::nullable => ColumnModifier::Null(mspan),
-                Rule::reference => ColumnModifier::References(self.path(expect(&mut parts, "path")?)?),
+                Rule::reference => {
+                    ColumnModifier::References(self.path(expect(&mut parts, "path")?)?)
+                }
                 Rule::pii => ColumnModifier::Pii {
                     classes: self.idents(expect(&mut parts, "classes")?)?,
                     span: mspan,
                 },
-                Rule::default => ColumnModifier::Default(self.literal(expect(&mut parts, "value")?)?),
+                Rule::default => {
+                    ColumnModifier::Default(self.expr(expect(&mut parts, "value")?)?)
+                }
                 other => return Err(Internal(format!("unexpected column modifier {other:?}"))),
             };
             if let Some(first) = modifiers.iter().find(|f| f.slot() == m.slot()) {
@@ -704,13 +722,18 @@ impl<'a> Lowering<'a> {
                 let left = self.expr(expect(&mut inner, "operand")?)?;
                 let Some(tail) = inner.next() else { return Ok(left) };
                 let tail_rule = tail.as_rule();
-                let parts: Vec<Pair<Rule>> = tail.into_inner().collect();
+                let parts: Vec<Pair<Rule>> = tail.into_inner().filter(|p| !is_closing(p)).collect();
                 let negated = parts.iter().any(|p| p.as_rule() == Rule::kw_not);
                 let mut operands = parts.into_iter().filter(|p| {
                     !matches!(
                         p.as_rule(),
-                        Rule::kw_not | Rule::kw_is | Rule::kw_null | Rule::kw_in | Rule::kw_between
-                            | Rule::kw_and | Rule::kw_like
+                        Rule::kw_not
+                            | Rule::kw_is
+                            | Rule::kw_null
+                            | Rule::kw_in
+                            | Rule::kw_between
+                            | Rule::kw_and
+                            | Rule::kw_like
                     )
                 });
                 let expr = Box::new(left);
@@ -733,8 +756,9 @@ impl<'a> Lowering<'a> {
                     },
                     Rule::comparison => {
                         let op_pair = expect(&mut operands, "operator")?;
-                        let op = binary_op(op_pair.as_str())
-                            .ok_or_else(|| Internal(format!("unknown operator `{}`", op_pair.as_str())))?;
+                        let op = binary_op(op_pair.as_str()).ok_or_else(|| {
+                            Internal(format!("unknown operator `{}`", op_pair.as_str()))
+                        })?;
                         let right = Box::new(self.expr(expect(&mut operands, "operand")?)?);
                         ExprKind::Binary { op, left: expr, right }
                     }
@@ -753,14 +777,15 @@ impl<'a> Lowering<'a> {
                 }
             }
             Rule::paren => {
-                let inner = self.expr(pair.into_inner().next().ok_or_else(|| missing("expression"))?)?;
+                let inner =
+                    self.expr(pair.into_inner().next().ok_or_else(|| missing("expression"))?)?;
                 Ok(Expr { kind: ExprKind::Paren(Box::new(inner)), span })
             }
             Rule::call => {
                 let mut inner = pair.into_inner();
                 let function = self.ident(expect(&mut inner, "function")?)?;
                 let (mut distinct, mut star, mut args) = (false, false, Vec::new());
-                for arg in inner {
+                for arg in inner.filter(|p| !is_closing(p)) {
                     match arg.as_rule() {
                         Rule::kw_distinct => distinct = true,
                         Rule::star => star = true,
@@ -793,8 +818,9 @@ impl<'a> Lowering<'a> {
                 let mut inner = pair.into_inner();
                 let amount = self.int(expect(&mut inner, "amount")?)?.value;
                 let unit_pair = expect(&mut inner, "unit")?;
-                let unit = TimeUnit::from_word(unit_pair.as_str())
-                    .ok_or_else(|| Internal(format!("unknown time unit `{}`", unit_pair.as_str())))?;
+                let unit = TimeUnit::from_word(unit_pair.as_str()).ok_or_else(|| {
+                    Internal(format!("unknown time unit `{}`", unit_pair.as_str()))
+                })?;
                 Literal::Duration { amount, unit }
             }
             other => return Err(Internal(format!("unexpected expression rule {other:?}"))),
@@ -819,7 +845,7 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn ident_seq(&self, pairs: Pairs<Rule>) -> Result<Vec<Ident>> {
+    fn ident_seq<'i>(&self, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Result<Vec<Ident>> {
         pairs.map(|p| self.ident(p)).collect()
     }
 
@@ -866,8 +892,100 @@ impl<'a> Lowering<'a> {
 
 // ---------------------------------------------------------------- helpers
 
-fn expect<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>, what: &str) -> Result<Pair<'i, Rule>> {
+fn expect<'i>(
+    pairs: &mut impl Iterator<Item = Pair<'i, Rule>>,
+    what: &str,
+) -> Result<Pair<'i, Rule>> {
     pairs.next().ok_or_else(|| missing(what))
+}
+
+/// Keyword tokens carry no value once the rule that holds them has matched.
+fn is_keyword(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_allow
+            | Rule::kw_and
+            | Rule::kw_append
+            | Rule::kw_archive
+            | Rule::kw_as
+            | Rule::kw_at
+            | Rule::kw_between
+            | Rule::kw_buckets
+            | Rule::kw_by
+            | Rule::kw_calendar
+            | Rule::kw_cdc
+            | Rule::kw_columns
+            | Rule::kw_compare
+            | Rule::kw_cron
+            | Rule::kw_daily
+            | Rule::kw_default
+            | Rule::kw_delete_marker
+            | Rule::kw_description
+            | Rule::kw_dimension
+            | Rule::kw_dimensions
+            | Rule::kw_distinct
+            | Rule::kw_drill
+            | Rule::kw_every
+            | Rule::kw_false
+            | Rule::kw_fiscal_year_start
+            | Rule::kw_follow
+            | Rule::kw_forever
+            | Rule::kw_format
+            | Rule::kw_from
+            | Rule::kw_grain
+            | Rule::kw_grains
+            | Rule::kw_having
+            | Rule::kw_hierarchy
+            | Rule::kw_hourly
+            | Rule::kw_in
+            | Rule::kw_incremental
+            | Rule::kw_is
+            | Rule::kw_keep
+            | Rule::kw_key
+            | Rule::kw_kind
+            | Rule::kw_label
+            | Rule::kw_landing
+            | Rule::kw_level
+            | Rule::kw_like
+            | Rule::kw_load
+            | Rule::kw_mart
+            | Rule::kw_marts
+            | Rule::kw_measure
+            | Rule::kw_metric
+            | Rule::kw_metrics
+            | Rule::kw_min_cell_size
+            | Rule::kw_national
+            | Rule::kw_not
+            | Rule::kw_null
+            | Rule::kw_on
+            | Rule::kw_or
+            | Rule::kw_owner
+            | Rule::kw_per
+            | Rule::kw_pii
+            | Rule::kw_previous
+            | Rule::kw_refresh
+            | Rule::kw_report
+            | Rule::kw_reports
+            | Rule::kw_retain
+            | Rule::kw_retention
+            | Rule::kw_role
+            | Rule::kw_scope
+            | Rule::kw_snapshot
+            | Rule::kw_source
+            | Rule::kw_time
+            | Rule::kw_timezone
+            | Rule::kw_title
+            | Rule::kw_top
+            | Rule::kw_true
+            | Rule::kw_unit
+            | Rule::kw_week_start
+            | Rule::kw_weekly
+            | Rule::kw_where
+    )
+}
+
+fn is_closing(pair: &Pair<Rule>) -> bool {
+    matches!(pair.as_rule(), Rule::rparen | Rule::rbracket)
 }
 
 fn missing(what: &str) -> Internal {
@@ -875,7 +993,9 @@ fn missing(what: &str) -> Internal {
 }
 
 /// Leading `doc` pairs (inside a `docs` pair), as text.
-fn docs(pairs: &mut Pairs<Rule>) -> Result<Vec<String>> {
+fn docs<'i>(
+    pairs: &mut std::iter::Peekable<impl Iterator<Item = Pair<'i, Rule>>>,
+) -> Result<Vec<String>> {
     if pairs.peek().is_some_and(|p| p.as_rule() == Rule::docs) {
         let docs = expect(pairs, "docs")?;
         return Ok(docs
@@ -1030,7 +1150,8 @@ fn decl_name(text: &str) -> &str {
 }
 
 fn declaration_help() -> String {
-    let keywords: Vec<String> = DeclKind::ALL.iter().map(|k| format!("`{}`", k.keyword())).collect();
+    let keywords: Vec<String> =
+        DeclKind::ALL.iter().map(|k| format!("`{}`", k.keyword())).collect();
     format!("a declaration starts with {}", keywords.join(", "))
 }
 
@@ -1123,6 +1244,9 @@ fn describe(rule: Rule) -> &'static str {
             "an operator"
         }
         Rule::star => "`*`",
+        Rule::rparen => "`)`",
+        Rule::rbracket => "`]`",
+        Rule::close => "`}`",
         Rule::neg => "`-`",
         Rule::docs | Rule::doc => "a doc comment",
         Rule::kw_source

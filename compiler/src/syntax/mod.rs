@@ -34,12 +34,16 @@ pub fn parse(file: FileId, text: &str) -> (ast::Module, Vec<Diagnostic>) {
 /// Byte ranges of the chunks of a file (see the module docs). Chunks cover the whole text.
 fn chunks(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut starts = vec![0];
-    // Offset of the first `///` line of the run of doc lines just above the current line.
+    // Offset of the first `///` line of the run of doc lines above the current line.
     let mut docs_start: Option<usize> = None;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
         if line.starts_with("///") {
             docs_start.get_or_insert(offset);
+        } else if docs_start.is_some() && (trimmed.is_empty() || trimmed.starts_with("//")) {
+            // Blank and comment lines between doc comments and their declaration keep them
+            // together, as the grammar does.
         } else {
             if offset > 0 && starts_declaration(line) {
                 starts.push(docs_start.unwrap_or(offset));
@@ -81,6 +85,9 @@ mod tests {
     fn chunks_start_at_declarations_and_keep_their_docs() {
         let text = "source a {\n}\n/// doc\nmetric b = c\n  retention x\nrole r {}\n";
         let pieces: Vec<&str> = chunks(text).into_iter().map(|r| &text[r]).collect();
-        assert_eq!(pieces, ["source a {\n}\n", "/// doc\nmetric b = c\n  retention x\n", "role r {}\n"]);
+        assert_eq!(
+            pieces,
+            ["source a {\n}\n", "/// doc\nmetric b = c\n  retention x\n", "role r {}\n"]
+        );
     }
 }

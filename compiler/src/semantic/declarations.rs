@@ -1,0 +1,857 @@
+//! Building each kind of declaration into its model form, property by property.
+//!
+//! The grammar already restricts which properties a block takes and the syntax stage reports a
+//! property given twice (T0004, T0106), so each builder reads the first occurrence of each
+//! property (see [`properties`]) and ignores what the grammar cannot produce. What is checked here: required
+//! properties (T0107), the closed words and numbers of each property, names given twice inside
+//! the declaration, and the rules that tie properties together (a key column exists, a delete
+//! marker is a bool, a rule archives at least as long as it keeps, a metric reads one source).
+
+use super::model::*;
+use super::resolve::{unknown_local_column, Place, Reads};
+use super::{properties, Analyzer};
+use crate::diagnostic::{codes, Diagnostic};
+use crate::syntax::ast::{self, Body, DeclKind, Declaration, Ident, PropertyValue as P};
+use indexmap::IndexMap;
+
+impl Analyzer<'_> {
+    /// The name, docs and descriptive properties every declaration has.
+    fn meta(&self, declaration: &Declaration) -> Meta {
+        let mut meta = Meta {
+            name: declaration.name.name.clone(),
+            span: declaration.name.span,
+            docs: declaration.docs.join("\n"),
+            ..Meta::default()
+        };
+        for property in properties(declaration) {
+            match &property.value {
+                P::Title(s) => meta.title = Some(s.value.clone()),
+                P::Description(s) => meta.description = Some(s.value.clone()),
+                P::Owner(s) => meta.owner = Some(s.value.clone()),
+                _ => {}
+            }
+        }
+        meta
+    }
+
+    // ------------------------------------------------------------ calendar
+
+    /// The project's calendar: the first `calendar` declared, or the implicit one. Any other
+    /// calendar is T0116 (and still checked).
+    pub(super) fn calendars(&mut self) {
+        let mut first: Option<&Declaration> = None;
+        for declaration in self.declarations.iter().copied() {
+            if declaration.kind != DeclKind::Calendar {
+                continue;
+            }
+            let calendar = self.calendar(declaration);
+            match first {
+                None => {
+                    first = Some(declaration);
+                    self.model.calendar = calendar;
+                }
+                Some(first) => self.push(
+                    Diagnostic::error(
+                        codes::SECOND_CALENDAR,
+                        format!("Calendar `{}` is a second calendar", declaration.name.name),
+                        declaration.name.span,
+                    )
+                    .label("second calendar")
+                    .secondary(first.name.span, "the project's calendar is declared here")
+                    .help("a project has one calendar: merge the two blocks into one"),
+                ),
+            }
+        }
+    }
+
+    fn calendar(&mut self, declaration: &Declaration) -> Calendar {
+        let meta = self.meta(declaration);
+        let mut calendar = Calendar {
+            name: meta.name,
+            span: Some(meta.span),
+            docs: meta.docs,
+            title: meta.title,
+            description: meta.description,
+            ..Calendar::implicit()
+        };
+        for property in properties(declaration) {
+            match &property.value {
+                P::FiscalYearStart { month, day } => {
+                    let Some(month) = self.month(month) else { continue };
+                    let day = match day {
+                        None => 1,
+                        Some(day) if (1..=u64::from(month.last_day())).contains(&day.value) => {
+                            u8::try_from(day.value).unwrap_or(1)
+                        }
+                        Some(day) => {
+                            if day.value != u64::MAX {
+                                self.push(
+                                    Diagnostic::error(
+                                        codes::INVALID_NUMBER,
+                                        format!("{} has no day {}", capitalized(month.word()), day.value),
+                                        day.span,
+                                    )
+                                    .label(format!("days run from 1 to {}", month.last_day()))
+                                    .help(format!(
+                                        "use a day from 1 to {} (February stops at 28 so the start exists every year)",
+                                        month.last_day()
+                                    )),
+                                );
+                            }
+                            continue;
+                        }
+                    };
+                    calendar.fiscal_year_start = MonthDay { month, day };
+                }
+                P::WeekStart(day) => {
+                    if let Some(weekday) = self.weekday(day) {
+                        calendar.week_start = weekday;
+                    }
+                }
+                P::Grains(idents) => {
+                    let unique = self.unique(idents, codes::DUPLICATE_MEMBER, |g| {
+                        format!("Grain `{g}` is listed twice")
+                    });
+                    let mut grains: Vec<Grain> =
+                        unique.into_iter().filter_map(|g| self.grain_word(g)).collect();
+                    // With no valid grain, keep the default rather than reject every later
+                    // use of the time dimension for one mistake.
+                    if !grains.is_empty() {
+                        grains.sort();
+                        calendar.grains = grains;
+                    }
+                }
+                P::Timezone(zone) => calendar.timezone.clone_from(&zone.value),
+                _ => {}
+            }
+        }
+        calendar
+    }
+
+    // ------------------------------------------------------------ retention rules
+
+    pub(super) fn retention_rule(&mut self, declaration: &Declaration) -> RetentionRule {
+        let mut rule = RetentionRule { meta: self.meta(declaration), ..RetentionRule::default() };
+        let (mut follow, mut keep, mut archive) = (None, None, None);
+        for property in properties(declaration) {
+            match &property.value {
+                P::FollowSource => follow = follow.or(Some(property.span)),
+                P::Keep(d) => keep = Some((d, self.period(d, "keep"))),
+                P::Archive(d) => {
+                    archive = Some((d, self.period(d, "archive")));
+                }
+                _ => {}
+            }
+        }
+        rule.follow_source = follow.is_some();
+        rule.keep = keep.and_then(|(_, p)| p);
+        rule.archive = archive.and_then(|(_, p)| p);
+        let name = &declaration.name.name;
+        if let (Some(follow), Some((keep, _))) = (follow, keep) {
+            self.push(
+                Diagnostic::error(
+                    codes::INVALID_RETENTION,
+                    format!("Retention rule `{name}` both follows the source and keeps a period"),
+                    keep.span,
+                )
+                .label("a period of its own")
+                .secondary(follow, "follows the source")
+                .help("keep one: `follow source` keeps rows as long as the source system does"),
+            );
+        }
+        if follow.is_none() {
+            self.require(declaration, "keep");
+        }
+        match (keep, archive) {
+            (None, Some((archive, _))) => self.push(
+                Diagnostic::error(
+                    codes::INVALID_RETENTION,
+                    format!("Retention rule `{name}` archives without a `keep` period"),
+                    archive.span,
+                )
+                .label("no `keep` period to count from")
+                .help("add `keep` (how long rows stay live); `archive` counts from the same start"),
+            ),
+            // Months span 28 to 31 days: only a certainly shorter archive is refused.
+            (Some((keep_d, Some(keep))), Some((archive_d, Some(archive))))
+                if archive.day_range().1 < keep.day_range().0 =>
+            {
+                self.push(
+                    Diagnostic::error(
+                        codes::INVALID_RETENTION,
+                        format!("Retention rule `{name}` archives for less time than it keeps"),
+                        archive_d.span,
+                    )
+                    .label("shorter than `keep`")
+                    .secondary(keep_d.span, "kept this long")
+                    .help("make `archive` at least as long as `keep`, or drop `archive`"),
+                );
+            }
+            _ => {}
+        }
+        rule
+    }
+
+    // ------------------------------------------------------------ dimensions
+
+    pub(super) fn dimension(&mut self, declaration: &Declaration) -> Dimension {
+        let mut dimension = Dimension { meta: self.meta(declaration), ..Dimension::default() };
+        let name = declaration.name.name.clone();
+        for property in properties(declaration) {
+            let P::Level(level) = &property.value else { continue };
+            if let Some(first) = dimension.levels.get(&level.name.name) {
+                let first = first.span;
+                self.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_MEMBER,
+                        format!(
+                            "Level `{}` is declared twice in dimension `{name}`",
+                            level.name.name
+                        ),
+                        level.name.span,
+                    )
+                    .label("declared again here")
+                    .secondary(first, "first declared here")
+                    .help("remove or rename one of them"),
+                );
+                continue;
+            }
+            dimension.levels.insert(
+                level.name.name.clone(),
+                Level {
+                    name: level.name.name.clone(),
+                    span: level.name.span,
+                    docs: level.docs.join("\n"),
+                    key: level.key.as_ref().map(|k| k.name.clone()),
+                    label: level.label.as_ref().map(|l| l.name.clone()),
+                },
+            );
+        }
+        for property in properties(declaration) {
+            let P::Hierarchy(members) = &property.value else { continue };
+            let unique = self.unique(members, codes::DUPLICATE_MEMBER, |l| {
+                format!("Level `{l}` appears twice in a hierarchy")
+            });
+            let mut levels = Vec::new();
+            for member in unique {
+                if dimension.levels.contains_key(&member.name) {
+                    levels.push(member.name.clone());
+                    continue;
+                }
+                let known: Vec<&str> = dimension.levels.keys().map(String::as_str).collect();
+                let help = crate::diagnostic::did_you_mean(&member.name, &known, "level");
+                self.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_LEVEL,
+                        format!("Dimension `{name}` has no level `{}`", member.name),
+                        member.span,
+                    )
+                    .label("not a level of this dimension")
+                    .help(help),
+                );
+            }
+            dimension.hierarchies.push(Hierarchy { levels, span: property.span });
+        }
+        self.require(declaration, "level");
+        dimension
+    }
+
+    /// A dimension's `from` source, and its levels' key and label columns in it.
+    pub(super) fn dimension_source(&mut self, declaration: &Declaration) -> Option<String> {
+        let levels: Vec<&ast::Level> = properties(declaration)
+            .iter()
+            .filter_map(|p| match &p.value {
+                P::Level(level) => Some(level),
+                _ => None,
+            })
+            .collect();
+        let from = properties(declaration).iter().find_map(|p| match &p.value {
+            P::From(source) => Some(source),
+            _ => None,
+        });
+        let Some(from) = from else {
+            if levels.iter().any(|l| l.key.is_some() || l.label.is_some()) {
+                // Key and label name columns: of which source?
+                self.require(declaration, "from");
+            }
+            return None;
+        };
+        let source = self.declaration(from, DeclKind::Source)?;
+        for level in levels {
+            for column in level.key.iter().chain(&level.label) {
+                self.column_of(&source.name, column);
+            }
+        }
+        Some(source.name)
+    }
+
+    // ------------------------------------------------------------ sources
+
+    pub(super) fn source(&mut self, declaration: &Declaration) -> Source {
+        let mut source = Source { meta: self.meta(declaration), ..Source::default() };
+        let name = declaration.name.name.clone();
+        let props = properties(declaration);
+        // Columns first: the key, the load mode and `retain ... by` name them.
+        if let Some(columns) = props.iter().find_map(|p| match &p.value {
+            P::Columns(columns) => Some(columns),
+            _ => None,
+        }) {
+            source.columns = self.columns(&name, columns);
+            if columns.is_empty() {
+                self.push(
+                    Diagnostic::error(
+                        codes::MISSING_PROPERTY,
+                        format!("Source `{name}` declares no columns"),
+                        declaration.name.span,
+                    )
+                    .label("no columns")
+                    .help(format!("list them: `{}`", keywords_form("columns"))),
+                );
+            }
+        }
+        for property in &props {
+            match &property.value {
+                P::Refresh(schedule) => {
+                    source.refresh = self.schedule(schedule);
+                }
+                P::Landing(landing) => {
+                    source.landing = self.landing(landing);
+                }
+                P::Load(mode) => {
+                    source.load = self.load(&name, mode, &source.columns);
+                }
+                P::Key(key) => {
+                    source.key = self.key(&name, key, &mut source.columns);
+                }
+                P::Retain(retain) => match retain {
+                    ast::Retain::Forever => source.retention.keep = Some(Keep::Forever),
+                    ast::Retain::Period { period, by } => {
+                        source.retention.keep = self.period(period, "retain").map(Keep::For);
+                        if let Some(by) = by {
+                            match unknown_local_column(&name, by, &source.columns) {
+                                None => source.retention.by = Some(by.name.clone()),
+                                Some(d) => self.push(d),
+                            }
+                        }
+                    }
+                },
+                P::Retention(rule) => {
+                    source.retention.rule =
+                        self.declaration(rule, DeclKind::Retention).map(|r| r.name);
+                }
+                _ => {}
+            }
+        }
+        for keyword in ["title", "refresh", "landing", "load", "key", "columns"] {
+            self.require(declaration, keyword);
+        }
+        source
+    }
+
+    fn columns(&mut self, source: &str, columns: &[ast::Column]) -> IndexMap<String, Column> {
+        let mut built: IndexMap<String, Column> = IndexMap::new();
+        for column in columns {
+            let ty = self.column_type(&column.ty);
+            let mut model = Column {
+                name: column.name.name.clone(),
+                span: column.name.span,
+                docs: column.docs.join("\n"),
+                ty,
+                nullable: true,
+                references: None,
+                pii: Vec::new(),
+                default: None,
+            };
+            for modifier in &column.modifiers {
+                match modifier {
+                    ast::ColumnModifier::NotNull(_) => model.nullable = false,
+                    ast::ColumnModifier::Null(_) => model.nullable = true,
+                    ast::ColumnModifier::References(path) => {
+                        model.references = self.level_path(path, "A column reference");
+                    }
+                    ast::ColumnModifier::Pii { classes, .. } => {
+                        let unique = self.unique(classes, codes::DUPLICATE_MEMBER, |c| {
+                            format!("PII class `{c}` is listed twice")
+                        });
+                        for class in unique {
+                            match PiiClass::from_word(&class.name) {
+                                Some(class) => model.pii.push(class),
+                                None => self.unknown_word(
+                                    codes::UNKNOWN_PII_CLASS,
+                                    "PII class",
+                                    class,
+                                    PiiClass::WORDS,
+                                ),
+                            }
+                        }
+                    }
+                    ast::ColumnModifier::Default(expr) => {
+                        if let ast::ExprKind::Literal(literal) = &expr.kind {
+                            self.literal(literal, expr.span);
+                            model.default = Some(literal.clone());
+                        }
+                    }
+                }
+            }
+            if let Some(first) = built.get(&column.name.name) {
+                let first = first.span;
+                self.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_MEMBER,
+                        format!(
+                            "Column `{}` is declared twice in source `{source}`",
+                            column.name.name
+                        ),
+                        column.name.span,
+                    )
+                    .label("declared again here")
+                    .secondary(first, "first declared here")
+                    .help("remove or rename one of them"),
+                );
+                continue;
+            }
+            built.insert(column.name.name.clone(), model);
+        }
+        built
+    }
+
+    /// Key columns exist, are listed once, and are not null.
+    fn key(
+        &mut self,
+        source: &str,
+        key: &[Ident],
+        columns: &mut IndexMap<String, Column>,
+    ) -> Vec<String> {
+        let unique = self
+            .unique(key, codes::DUPLICATE_MEMBER, |c| format!("Key column `{c}` is listed twice"));
+        let mut names = Vec::new();
+        for ident in unique {
+            match unknown_local_column(source, ident, columns) {
+                None => {
+                    if let Some(column) = columns.get_mut(&ident.name) {
+                        column.nullable = false;
+                    }
+                    names.push(ident.name.clone());
+                }
+                Some(d) => self.push(d),
+            }
+        }
+        names
+    }
+
+    fn load(
+        &mut self,
+        source: &str,
+        mode: &ast::LoadMode,
+        columns: &IndexMap<String, Column>,
+    ) -> Option<LoadMode> {
+        match mode {
+            ast::LoadMode::Snapshot => Some(LoadMode::Snapshot),
+            ast::LoadMode::Append => Some(LoadMode::Append),
+            ast::LoadMode::Incremental { by } => match unknown_local_column(source, by, columns) {
+                None => Some(LoadMode::Incremental { by: by.name.clone() }),
+                Some(d) => {
+                    self.push(d);
+                    None
+                }
+            },
+            ast::LoadMode::Cdc { delete_marker } => {
+                if let Some(d) = unknown_local_column(source, delete_marker, columns) {
+                    self.push(d);
+                    return None;
+                }
+                let column = columns.get(&delete_marker.name)?;
+                match &column.ty {
+                    Some(ColumnType::Bool) | None => {}
+                    Some(other) => {
+                        self.push(
+                            Diagnostic::error(
+                                codes::DELETE_MARKER_NOT_BOOL,
+                                format!(
+                                    "Delete marker `{}` is not a bool column",
+                                    delete_marker.name
+                                ),
+                                delete_marker.span,
+                            )
+                            .label("the delete marker")
+                            .secondary(column.span, format!("declared as {}", type_name(other)))
+                            .help(format!(
+                                "declare `{} bool`, true when the row was deleted",
+                                delete_marker.name
+                            )),
+                        );
+                        return None;
+                    }
+                }
+                Some(LoadMode::Cdc { delete_marker: delete_marker.name.clone() })
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ metrics
+
+    pub(super) fn metric(&mut self, declaration: &Declaration) -> Metric {
+        let mut metric = Metric { meta: self.meta(declaration), ..Metric::default() };
+        let mut unknown: Vec<Ident> = Vec::new();
+        match &declaration.body {
+            Body::Expr(expr) => metric.measure = Some(self.measure(expr, None, &mut unknown)),
+            Body::Block(_) => {
+                for property in properties(declaration) {
+                    self.metric_property(&mut metric, &property.value, &mut unknown);
+                }
+                self.require(declaration, "measure");
+            }
+        }
+        self.one_source(&mut metric);
+        if let Some(measure) = &metric.measure {
+            if let (Some(m), Some(c)) = (measure.metrics.first(), measure.columns.first()) {
+                let d = Diagnostic::error(
+                    codes::MEASURE_MIXES_METRICS_AND_COLUMNS,
+                    format!("Metric `{}` mixes metrics and columns", metric.meta.name),
+                    m.span,
+                )
+                .label(format!("metric `{}`", m.name))
+                .secondary(c.span, format!("column of source `{}`", c.source))
+                .help("give the column a metric of its own, then combine metrics: `metric rate = a / b`");
+                self.push(d);
+            }
+        }
+        self.report_unknown(&unknown, metric.source.as_deref());
+        metric
+    }
+
+    fn metric_property(&mut self, metric: &mut Metric, value: &P, unknown: &mut Vec<Ident>) {
+        match value {
+            P::Measure { expr, filter } => {
+                metric.measure = Some(self.measure(expr, filter.as_ref(), unknown));
+            }
+            P::Time(path) => metric.time = self.column_path(path),
+            P::By(paths) => metric.by = self.axes(paths, "`by`"),
+            P::Grain(grain) => metric.grain = self.calendar_grain(grain),
+            P::Top { count, by } => {
+                if count.value == 0 {
+                    self.push(
+                        Diagnostic::error(
+                            codes::INVALID_NUMBER,
+                            "`top 0` shows nothing",
+                            count.span,
+                        )
+                        .label("zero")
+                        .help("show at least one: `top 10 by ats.nationality`"),
+                    );
+                }
+                let axis = self.axis(by);
+                if count.value != 0 {
+                    metric.top = axis.map(|by| Top { count: count.value, by });
+                }
+            }
+            P::Compare { grain } => {
+                metric.compare = self.calendar_grain(grain);
+            }
+            P::Buckets { expr, edges } => {
+                let mut reads = Reads::default();
+                self.expr(expr, Place::Buckets, &mut reads);
+                for edge in edges {
+                    self.expr(edge, Place::Buckets, &mut reads);
+                }
+                unknown.extend(reads.unknown);
+                metric.buckets = Some(Buckets {
+                    expr: expr.clone(),
+                    edges: edges.clone(),
+                    columns: reads.columns,
+                });
+            }
+            P::Per { keys, having } => {
+                let keys = self.axes(keys, "`per`");
+                let mut reads = Reads::default();
+                self.expr(having, Place::Having, &mut reads);
+                unknown.extend(reads.unknown);
+                metric.per = Some(Per { keys, having: having.clone(), columns: reads.columns });
+            }
+            P::Unit(unit) => {
+                metric.unit = Some(match unit {
+                    ast::Unit::Name(name) => name.name.clone(),
+                    ast::Unit::Text(text) => text.value.clone(),
+                });
+            }
+            P::Format(format) => {
+                metric.format = MetricFormat::from_word(&format.name);
+                if metric.format.is_none() {
+                    self.unknown_word(
+                        codes::UNKNOWN_KEYWORD_VALUE,
+                        "metric format",
+                        format,
+                        MetricFormat::WORDS,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn measure(
+        &mut self,
+        expr: &ast::Expr,
+        filter: Option<&ast::Expr>,
+        unknown: &mut Vec<Ident>,
+    ) -> Measure {
+        let mut reads = Reads::default();
+        self.expr(expr, Place::Measure, &mut reads);
+        if let Some(filter) = filter {
+            self.expr(filter, Place::Filter, &mut reads);
+        }
+        unknown.extend(reads.unknown);
+        Measure {
+            expr: expr.clone(),
+            filter: filter.cloned(),
+            columns: reads.columns,
+            metrics: reads.metrics,
+        }
+    }
+
+    /// Every `source.column` a metric names comes from one source (T0209), which becomes the
+    /// metric's source.
+    fn one_source(&mut self, metric: &mut Metric) {
+        let mut columns: Vec<(&str, crate::span::Span)> = Vec::new();
+        fn axis_column(axis: &Axis) -> Option<(&str, crate::span::Span)> {
+            match axis {
+                Axis::Column { source, span, .. } => Some((source.as_str(), *span)),
+                _ => None,
+            }
+        }
+        if let Some(measure) = &metric.measure {
+            columns.extend(measure.columns.iter().map(|c| (c.source.as_str(), c.span)));
+        }
+        columns.extend(metric.time.iter().map(|c| (c.source.as_str(), c.span)));
+        columns.extend(metric.by.iter().filter_map(axis_column));
+        columns.extend(metric.top.iter().filter_map(|t| axis_column(&t.by)));
+        if let Some(buckets) = &metric.buckets {
+            columns.extend(buckets.columns.iter().map(|c| (c.source.as_str(), c.span)));
+        }
+        if let Some(per) = &metric.per {
+            columns.extend(per.keys.iter().filter_map(axis_column));
+            columns.extend(per.columns.iter().map(|c| (c.source.as_str(), c.span)));
+        }
+        let Some(&(first, first_span)) = columns.first() else { return };
+        if let Some(&(other, other_span)) = columns.iter().find(|(s, _)| *s != first) {
+            let d = Diagnostic::error(
+                codes::METRIC_READS_TWO_SOURCES,
+                format!("Metric `{}` reads two sources, `{first}` and `{other}`", metric.meta.name),
+                other_span,
+            )
+            .label(format!("reads `{other}`"))
+            .secondary(first_span, format!("reads `{first}`"))
+            .help("a metric reads one source: give each source its own metric, then combine them in a derived metric (`metric ratio = a / b`)");
+            self.push(d);
+        }
+        metric.source = Some(first.to_string());
+    }
+
+    // ------------------------------------------------------------ marts and reports
+
+    pub(super) fn mart(&mut self, declaration: &Declaration) -> Mart {
+        let mut mart = Mart { meta: self.meta(declaration), ..Mart::default() };
+        let owner = format!("mart `{}`", declaration.name.name);
+        for property in properties(declaration) {
+            match &property.value {
+                P::Kind(kind) => {
+                    mart.kind = MartKind::from_word(&kind.name);
+                    if mart.kind.is_none() {
+                        self.unknown_word(
+                            codes::UNKNOWN_KEYWORD_VALUE,
+                            "mart kind",
+                            kind,
+                            MartKind::WORDS,
+                        );
+                    }
+                }
+                P::Metrics(metrics) => {
+                    mart.metrics = self.declarations_list(metrics, DeclKind::Metric, &owner);
+                }
+                P::Dimensions(paths) => {
+                    mart.dimensions = self.axes(paths, &owner);
+                }
+                P::Grain(grain) => mart.grain = self.calendar_grain(grain),
+                P::Drill { source, columns } => {
+                    let unique = self.unique(columns, codes::DUPLICATE_MEMBER, |c| {
+                        format!("Drill column `{c}` is listed twice")
+                    });
+                    let Some(source) = self.declaration(source, DeclKind::Source) else { continue };
+                    let columns = unique
+                        .into_iter()
+                        .filter(|c| self.column_of(&source.name, c))
+                        .map(|c| c.name.clone())
+                        .collect();
+                    mart.drill = Some(Drill { source: source.name, columns, span: property.span });
+                }
+                _ => {}
+            }
+        }
+        self.require(declaration, "kind");
+        self.require(declaration, "metrics");
+        mart
+    }
+
+    pub(super) fn report(&mut self, declaration: &Declaration) -> Report {
+        let mut report = Report { meta: self.meta(declaration), ..Report::default() };
+        let owner = format!("report `{}`", declaration.name.name);
+        for property in properties(declaration) {
+            match &property.value {
+                P::Mart(mart) => {
+                    report.mart = self.declaration(mart, DeclKind::Mart);
+                }
+                P::Metrics(metrics) => {
+                    report.metrics = self.declarations_list(metrics, DeclKind::Metric, &owner);
+                }
+                P::By(paths) => report.by = self.axes(paths, "`by`"),
+                P::Grain(grain) => {
+                    report.grain = self.calendar_grain(grain);
+                }
+                _ => {}
+            }
+        }
+        self.require(declaration, "metrics");
+        report
+    }
+
+    // ------------------------------------------------------------ roles
+
+    pub(super) fn role(&mut self, declaration: &Declaration) -> Role {
+        let mut role = Role { meta: self.meta(declaration), ..Role::default() };
+        let owner = format!("role `{}`", declaration.name.name);
+        for property in properties(declaration) {
+            match &property.value {
+                P::Marts(marts) => {
+                    role.marts = self.declarations_list(marts, DeclKind::Mart, &owner)
+                }
+                P::Metrics(metrics) => {
+                    role.metrics = self.declarations_list(metrics, DeclKind::Metric, &owner);
+                }
+                P::Reports(reports) => {
+                    role.reports = self.declarations_list(reports, DeclKind::Report, &owner);
+                }
+                P::Scope(scope) => role.scope = self.scope(scope),
+                P::Allow(privileges) => {
+                    let unique = self.unique(privileges, codes::DUPLICATE_MEMBER, |p| {
+                        format!("`{p}` is allowed twice")
+                    });
+                    role.allow = unique
+                        .into_iter()
+                        .filter_map(|p| {
+                            let privilege = Privilege::from_word(&p.name);
+                            if privilege.is_none() {
+                                self.unknown_word(
+                                    codes::UNKNOWN_KEYWORD_VALUE,
+                                    "privilege",
+                                    p,
+                                    Privilege::WORDS,
+                                );
+                            }
+                            privilege
+                        })
+                        .collect();
+                }
+                P::MinCellSize(size) => {
+                    if size.value == 0 {
+                        self.push(
+                            Diagnostic::error(
+                                codes::INVALID_NUMBER,
+                                "`min_cell_size` must be at least 1",
+                                size.span,
+                            )
+                            .label("zero would publish every cell")
+                            .help(format!(
+                                "use the agency's threshold, {} by default",
+                                Role::DEFAULT_MIN_CELL_SIZE
+                            )),
+                        );
+                    } else {
+                        role.min_cell_size = size.value;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.require(declaration, "scope");
+        role
+    }
+
+    fn scope(&mut self, scope: &ast::Scope) -> Option<Scope> {
+        let (level, attribute) = match scope {
+            ast::Scope::National(_) => return Some(Scope::National),
+            ast::Scope::Bound { level, attribute } => (level, attribute),
+        };
+        let level = self.level_path(level, "A scope");
+        let attribute = self.user_attribute(attribute);
+        let (level, attribute) = (level?, attribute?);
+        Some(Scope::Bound {
+            dimension: level.dimension,
+            level: level.level,
+            attribute,
+            span: level.span,
+        })
+    }
+
+    /// `user.field_office`: T0208 for anything else.
+    fn user_attribute(&mut self, path: &ast::Path) -> Option<UserAttribute> {
+        let help =
+            "bind the scope to `user.field_office`, `user.port`, `user.sector` or `user.station`";
+        match path.segments.as_slice() {
+            [user, attribute] if user.name == "user" => {
+                let found = UserAttribute::from_word(&attribute.name);
+                if found.is_none() {
+                    self.unknown_word(
+                        codes::UNKNOWN_USER_ATTRIBUTE,
+                        "user attribute",
+                        attribute,
+                        UserAttribute::WORDS,
+                    );
+                }
+                found
+            }
+            [first, ..] => {
+                let label = if path.segments.len() == 2 {
+                    format!("`{}` is not `user`", first.name)
+                } else {
+                    "expected `user.<attribute>`".to_string()
+                };
+                self.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_USER_ATTRIBUTE,
+                        format!(
+                            "A scope binds to an attribute of the user, not `{}`",
+                            path.dotted()
+                        ),
+                        path.span,
+                    )
+                    .label(label)
+                    .help(help),
+                );
+                None
+            }
+            [] => None,
+        }
+    }
+}
+
+/// How a column type is named in messages.
+fn type_name(ty: &ColumnType) -> String {
+    match ty {
+        ColumnType::String => "`string`".into(),
+        ColumnType::Int => "`int`".into(),
+        ColumnType::Decimal { precision, scale } => format!("`decimal({precision}, {scale})`"),
+        ColumnType::Bool => "`bool`".into(),
+        ColumnType::Date => "`date`".into(),
+        ColumnType::Timestamp => "`timestamp`".into(),
+        ColumnType::Enum(_) => "an `enum`".into(),
+    }
+}
+
+fn keywords_form(keyword: &str) -> &'static str {
+    crate::syntax::keywords::forms(keyword)
+}
+
+pub(super) fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}

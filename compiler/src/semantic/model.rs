@@ -1,0 +1,678 @@
+//! The resolved model: what a project means once every name is resolved and every closed word
+//! list, schedule and period is checked.
+//!
+//! This is the form code generation consumes. Three promises hold for it:
+//!
+//! - **Every name in it resolves.** A reference that did not resolve was reported and left out
+//!   (a mart's unknown metric is not in [`Mart::metrics`]); a value that could not be read is
+//!   `None` ([`Column::ty`] after an unknown type). A required property that is missing (always
+//!   reported as `T0107`) is `None` or empty. Code generation only runs on an error-free model,
+//!   so it may treat those as unreachable.
+//! - **Closed word lists are enums** ([`ColumnType`], [`PiiClass`], [`Grain`], ...), normalized
+//!   ([`Schedule`], [`Period`]), never strings to be re-parsed.
+//! - **Order is deterministic**: maps are [`IndexMap`]s in project order (files in path order,
+//!   declarations in file order), lists keep the order written. Nothing depends on hashing.
+//!
+//! Spans stay where later passes will point at the text: declaration names, columns, every
+//! resolved reference ([`ColumnRef`], [`NameRef`], [`Axis`]). Metric expressions are kept as
+//! [`ast::Expr`] next to the references they read, for the type checker and code generation.
+
+use crate::span::Span;
+use crate::syntax::ast;
+use indexmap::IndexMap;
+use serde::{Serialize, Serializer};
+
+/// The resolved project.
+#[derive(Debug, Default, Serialize)]
+pub struct Model {
+    pub sources: IndexMap<String, Source>,
+    pub dimensions: IndexMap<String, Dimension>,
+    /// The project's one calendar, declared or implicit (see [`Calendar::implicit`]).
+    pub calendar: Calendar,
+    pub retention_rules: IndexMap<String, RetentionRule>,
+    pub marts: IndexMap<String, Mart>,
+    pub metrics: IndexMap<String, Metric>,
+    pub reports: IndexMap<String, Report>,
+    pub roles: IndexMap<String, Role>,
+}
+
+/// What every declaration has: its name, where the name is, and its descriptive properties.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Meta {
+    pub name: String,
+    /// The name in the declaration (`source seacats {` → `seacats`).
+    pub span: Span,
+    /// The `///` lines, joined with newlines.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub docs: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+/// A resolved reference to a declaration, with the span of the name where it is used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NameRef {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A resolved `source.column`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnRef {
+    pub source: String,
+    pub column: String,
+    pub span: Span,
+}
+
+/// A resolved `dimension.level`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LevelRef {
+    pub dimension: String,
+    pub level: String,
+    pub span: Span,
+}
+
+// ---------------------------------------------------------------- closed word lists
+
+/// Defines an enum whose values are written as fixed words in `.tally` files, with the list of
+/// words (for "did you mean") and a serialization as the word itself.
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            /// The words, in the order of [`Self::ALL`].
+            pub const WORDS: &'static [&'static str] = &[$($word,)*];
+
+            pub fn word(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)*
+                }
+            }
+
+            pub fn from_word(word: &str) -> Option<$name> {
+                match word {
+                    $($word => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.word())
+            }
+        }
+    };
+}
+
+words! {
+    /// What kind of personal data a column holds (`pii(name, birth_date)`). The list is closed so
+    /// that policy and privacy reviews can rely on it.
+    PiiClass {
+        Name = "name",
+        BirthDate = "birth_date",
+        DocumentNumber = "document_number",
+        Address = "address",
+        Phone = "phone",
+        Email = "email",
+        Gender = "gender",
+        Nationality = "nationality",
+        Biometric = "biometric",
+        GovernmentId = "government_id",
+        FinancialAccount = "financial_account",
+        VehicleId = "vehicle_id",
+        TravelRecord = "travel_record",
+        EmployeeId = "employee_id",
+        FreeText = "free_text",
+        Location = "location",
+    }
+}
+
+words! {
+    /// A level of the time dimension, finest first.
+    Grain {
+        QuarterHour = "quarter_hour",
+        Hour = "hour",
+        Day = "day",
+        Week = "week",
+        Month = "month",
+        Quarter = "quarter",
+        Year = "year",
+        FiscalQuarter = "fiscal_quarter",
+        FiscalYear = "fiscal_year",
+    }
+}
+
+words! {
+    Weekday {
+        Monday = "monday",
+        Tuesday = "tuesday",
+        Wednesday = "wednesday",
+        Thursday = "thursday",
+        Friday = "friday",
+        Saturday = "saturday",
+        Sunday = "sunday",
+    }
+}
+
+words! {
+    Month {
+        January = "january",
+        February = "february",
+        March = "march",
+        April = "april",
+        May = "may",
+        June = "june",
+        July = "july",
+        August = "august",
+        September = "september",
+        October = "october",
+        November = "november",
+        December = "december",
+    }
+}
+
+impl Month {
+    /// The last day a fiscal year may start on. February stops at 28 so that the start exists
+    /// every year.
+    pub fn last_day(self) -> u8 {
+        match self {
+            Month::February => 28,
+            Month::April | Month::June | Month::September | Month::November => 30,
+            _ => 31,
+        }
+    }
+}
+
+words! {
+    /// How landed files are read by the engine's bulk loader.
+    LandingFormat {
+        Csv = "csv",
+        Jsonl = "jsonl",
+        Parquet = "parquet",
+    }
+}
+
+words! {
+    MartKind {
+        Dashboard = "dashboard",
+        SubjectArea = "subject_area",
+    }
+}
+
+words! {
+    /// How a metric's values are displayed.
+    MetricFormat {
+        Number = "number",
+        Percent = "percent",
+        Currency = "currency",
+        Duration = "duration",
+    }
+}
+
+words! {
+    /// What a role may do beyond reading its marts and reports (`allow drill_down, ad_hoc`).
+    Privilege {
+        /// See the rows behind an aggregate (a mart's `drill` columns).
+        DrillDown = "drill_down",
+        /// Ask questions the published reports do not answer.
+        AdHoc = "ad_hoc",
+    }
+}
+
+words! {
+    /// An attribute of the signed-in user that a role's scope binds a dimension level to.
+    UserAttribute {
+        FieldOffice = "field_office",
+        Port = "port",
+        Sector = "sector",
+        Station = "station",
+    }
+}
+
+words! {
+    /// Functions an expression may call: aggregates first, then scalar functions.
+    Function {
+        Count = "count",
+        Sum = "sum",
+        Avg = "avg",
+        Min = "min",
+        Max = "max",
+        /// The fraction of rows for which a condition holds.
+        Share = "share",
+        /// Time elapsed since a timestamp.
+        Age = "age",
+        Now = "now",
+        Coalesce = "coalesce",
+        Lower = "lower",
+        Upper = "upper",
+        Abs = "abs",
+        Round = "round",
+    }
+}
+
+impl Function {
+    /// Whether the function aggregates rows (the type checker needs it).
+    pub fn is_aggregate(self) -> bool {
+        matches!(
+            self,
+            Function::Count
+                | Function::Sum
+                | Function::Avg
+                | Function::Min
+                | Function::Max
+                | Function::Share
+        )
+    }
+}
+
+// ---------------------------------------------------------------- sources
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Source {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub refresh: Option<Schedule>,
+    pub landing: Option<Landing>,
+    pub load: Option<LoadMode>,
+    /// Key columns, in the order written. Every key column is not null.
+    pub key: Vec<String>,
+    pub retention: SourceRetention,
+    pub columns: IndexMap<String, Column>,
+}
+
+/// When a source is refreshed, normalized: `hourly` is `EveryHours(1)`, `daily` is
+/// `Daily { hour: 0, minute: 0 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// Divides the hour: 1 to 59.
+    EveryMinutes(u32),
+    /// Divides the day: 1 to 23.
+    EveryHours(u32),
+    Daily {
+        hour: u32,
+        minute: u32,
+    },
+    Weekly {
+        weekday: Weekday,
+        hour: u32,
+        minute: u32,
+    },
+    /// Five POSIX cron fields (minute, hour, day of month, month, day of week; Sunday is 0 or
+    /// 7), separated by single spaces.
+    Cron(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Landing {
+    /// The glob landed files match, as written.
+    pub pattern: String,
+    pub format: LandingFormat,
+    /// Present exactly when `format` is CSV (defaults filled in).
+    pub csv: Option<CsvOptions>,
+}
+
+/// `landing "x/*.csv" as csv (delimiter = "|", header = false)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CsvOptions {
+    pub delimiter: char,
+    pub header: bool,
+    pub quote: char,
+    /// The text that stands for a null value.
+    pub null: String,
+    /// Lines skipped at the top of each file.
+    pub skip: u64,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { delimiter: ',', header: true, quote: '"', null: String::new(), skip: 0 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMode {
+    Snapshot,
+    Append,
+    /// Upserts rows newer than the watermark on this column.
+    Incremental {
+        by: String,
+    },
+    /// Upserts by key; a row whose `delete_marker` (a bool column) is true is deleted.
+    Cdc {
+        delete_marker: String,
+    },
+}
+
+/// A source's own retention (`retain`) and the rule it follows (`retention`); both may be given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SourceRetention {
+    pub keep: Option<Keep>,
+    /// The column whose age decides (`retain 6 years by seizure_date`); `None` means load time.
+    pub by: Option<String>,
+    /// A retention rule's name.
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    Forever,
+    For(Period),
+}
+
+/// A retention period in a normalized unit: weeks become days, years become months, so that
+/// equal periods compare equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    Days(u64),
+    Months(u64),
+}
+
+impl Period {
+    /// The shortest and longest number of days the period can span (months have 28 to 31).
+    pub fn day_range(self) -> (u64, u64) {
+        match self {
+            Period::Days(d) => (d, d),
+            Period::Months(m) => (m.saturating_mul(28), m.saturating_mul(31)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Column {
+    pub name: String,
+    pub span: Span,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub docs: String,
+    /// `None` when the type was invalid (reported).
+    pub ty: Option<ColumnType>,
+    /// Columns are nullable unless declared `not null` or part of the key.
+    pub nullable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<LevelRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pii: Vec<PiiClass>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<ast::Literal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    String,
+    Int,
+    Decimal { precision: u8, scale: u8 },
+    Bool,
+    Date,
+    Timestamp,
+    Enum(Vec<String>),
+}
+
+// ---------------------------------------------------------------- dimensions and time
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Dimension {
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// The source that lists the dimension's members.
+    pub from: Option<String>,
+    pub levels: IndexMap<String, Level>,
+    pub hierarchies: Vec<Hierarchy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Level {
+    pub name: String,
+    pub span: Span,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub docs: String,
+    /// A column of the dimension's `from` source.
+    pub key: Option<String>,
+    /// A column of the dimension's `from` source.
+    pub label: Option<String>,
+}
+
+/// `hierarchy national > field_office > port`: levels, coarsest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hierarchy {
+    pub levels: Vec<String>,
+    pub span: Span,
+}
+
+/// The calendar; its name is the name of the time dimension (`by time.fiscal_year`).
+///
+/// A project has at most one. Without a `calendar` declaration the project gets
+/// [`Calendar::implicit`]: named `time`, fiscal year = calendar year (starts January 1), weeks
+/// start on Monday (ISO 8601), every grain, UTC. A declared calendar fills the properties it
+/// leaves out with the same defaults.
+#[derive(Debug, Clone, Serialize)]
+pub struct Calendar {
+    pub name: String,
+    /// The declaration's name; `None` for the implicit calendar.
+    pub span: Option<Span>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub docs: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub fiscal_year_start: MonthDay,
+    pub week_start: Weekday,
+    /// The grains the time dimension offers, finest first.
+    pub grains: Vec<Grain>,
+    pub timezone: String,
+}
+
+impl Calendar {
+    pub const IMPLICIT_NAME: &'static str = "time";
+
+    pub fn implicit() -> Calendar {
+        Calendar {
+            name: Calendar::IMPLICIT_NAME.to_string(),
+            span: None,
+            docs: String::new(),
+            title: None,
+            description: None,
+            fiscal_year_start: MonthDay { month: Month::January, day: 1 },
+            week_start: Weekday::Monday,
+            grains: Grain::ALL.to_vec(),
+            timezone: "UTC".to_string(),
+        }
+    }
+
+    pub fn has_grain(&self, grain: Grain) -> bool {
+        self.grains.contains(&grain)
+    }
+}
+
+impl Default for Calendar {
+    fn default() -> Self {
+        Calendar::implicit()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MonthDay {
+    pub month: Month,
+    pub day: u8,
+}
+
+// ---------------------------------------------------------------- retention rules
+
+/// `retention warehouse_standard { keep 7 years  archive 40 years }`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RetentionRule {
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// `follow source`: rows live as long as the source system keeps them.
+    pub follow_source: bool,
+    /// How long rows stay in the live tables (required unless `follow source`).
+    pub keep: Option<Period>,
+    /// How long rows stay in the archive, counted like `keep`; at least `keep`.
+    pub archive: Option<Period>,
+}
+
+// ---------------------------------------------------------------- marts, metrics, reports
+
+/// Something a metric or report is cut by (`by`, `top ... by`, a mart's `dimensions`, `per`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "axis")]
+pub enum Axis {
+    /// `location`: the whole dimension, any of its levels.
+    Dimension { dimension: String, span: Span },
+    /// `location.port`
+    Level { dimension: String, level: String, span: Span },
+    /// `time` (any grain) or `time.month`: the calendar.
+    Time { grain: Option<Grain>, span: Span },
+    /// `seacats.seizure_type`: a column of the metric's source.
+    Column { source: String, column: String, span: Span },
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Mart {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub kind: Option<MartKind>,
+    pub metrics: Vec<NameRef>,
+    pub dimensions: Vec<Axis>,
+    pub grain: Option<Grain>,
+    pub drill: Option<Drill>,
+}
+
+/// `drill seacats (seizure_id, seizure_date)`: the rows behind the mart's aggregates, for roles
+/// allowed to drill down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drill {
+    pub source: String,
+    pub columns: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Metric {
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// The one source the metric reads its columns from; `None` for a derived metric.
+    pub source: Option<String>,
+    pub measure: Option<Measure>,
+    /// The column that places a row in time.
+    pub time: Option<ColumnRef>,
+    pub by: Vec<Axis>,
+    pub grain: Option<Grain>,
+    pub top: Option<Top>,
+    /// `compare previous fiscal_year`
+    pub compare: Option<Grain>,
+    pub buckets: Option<Buckets>,
+    pub per: Option<Per>,
+    pub unit: Option<String>,
+    pub format: Option<MetricFormat>,
+}
+
+impl Metric {
+    /// Whether the metric combines other metrics (`metric rate = arrests / encounters`).
+    pub fn is_derived(&self) -> bool {
+        self.measure.as_ref().is_some_and(|m| !m.metrics.is_empty())
+    }
+}
+
+/// `measure expr [where filter]`, or the expression of `metric name = expr`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measure {
+    pub expr: ast::Expr,
+    pub filter: Option<ast::Expr>,
+    /// Columns read by `expr` and `filter`, in order of appearance (repeats kept: each has
+    /// its own span).
+    pub columns: Vec<ColumnRef>,
+    /// Metrics read by `expr` (a derived metric); never mixed with `columns`.
+    pub metrics: Vec<NameRef>,
+}
+
+/// `top 10 by ats.nationality`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Top {
+    pub count: u64,
+    pub by: Axis,
+}
+
+/// `buckets age(seacats.seized_at) [24 hours, 72 hours]`: edges are literals, kept as written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Buckets {
+    pub expr: ast::Expr,
+    pub edges: Vec<ast::Expr>,
+    pub columns: Vec<ColumnRef>,
+}
+
+/// `per awt.flight_id having share(awt.wait_minutes > 60) > 3%`
+#[derive(Debug, Clone, Serialize)]
+pub struct Per {
+    pub keys: Vec<Axis>,
+    pub having: ast::Expr,
+    pub columns: Vec<ColumnRef>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub mart: Option<NameRef>,
+    pub metrics: Vec<NameRef>,
+    pub by: Vec<Axis>,
+    pub grain: Option<Grain>,
+}
+
+// ---------------------------------------------------------------- roles
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Role {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub marts: Vec<NameRef>,
+    pub metrics: Vec<NameRef>,
+    pub reports: Vec<NameRef>,
+    pub scope: Option<Scope>,
+    pub allow: Vec<Privilege>,
+    /// Aggregates over fewer rows are suppressed for this role.
+    pub min_cell_size: u64,
+}
+
+impl Role {
+    pub const DEFAULT_MIN_CELL_SIZE: u64 = 11;
+}
+
+impl Default for Role {
+    fn default() -> Self {
+        Role {
+            meta: Meta::default(),
+            marts: Vec::new(),
+            metrics: Vec::new(),
+            reports: Vec::new(),
+            scope: None,
+            allow: Vec::new(),
+            min_cell_size: Role::DEFAULT_MIN_CELL_SIZE,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Every row.
+    National,
+    /// `scope location.field_office = user.field_office`: rows whose level matches the user's
+    /// attribute.
+    Bound { dimension: String, level: String, attribute: UserAttribute, span: Span },
+}

@@ -1,0 +1,534 @@
+//! Resolving references: declaration names, `source.column`, `dimension.level`, axes (`by`,
+//! `top ... by`, a mart's `dimensions`) and the paths and calls inside expressions.
+//!
+//! Every lookup is one map lookup in the name table or in the model built by earlier passes.
+//! A reference that does not resolve is reported once, with the nearest valid name, and left
+//! out of the model.
+
+use super::model::*;
+use super::names::{article, noun, Entry};
+use super::Analyzer;
+use crate::diagnostic::{codes, did_you_mean, Diagnostic};
+use crate::span::Span;
+use crate::syntax::ast::{self, DeclKind, ExprKind, Ident, Literal};
+
+/// Function names from SQL and spreadsheets, mapped to Tally's for "did you mean".
+const FUNCTION_ALIASES: &[(&str, &str)] = &[
+    ("average", "avg"),
+    ("mean", "avg"),
+    ("total", "sum"),
+    ("minimum", "min"),
+    ("maximum", "max"),
+    ("ifnull", "coalesce"),
+    ("nvl", "coalesce"),
+    ("lcase", "lower"),
+    ("ucase", "upper"),
+    ("fraction", "share"),
+    ("ratio", "share"),
+    ("current_timestamp", "now"),
+];
+
+/// What an expression reads, gathered while resolving it.
+#[derive(Debug, Default)]
+pub(super) struct Reads {
+    pub columns: Vec<ColumnRef>,
+    pub metrics: Vec<NameRef>,
+    /// Bare names that are not declared: reported once the whole metric is read, so that the
+    /// help can suggest a column of the metric's source.
+    pub unknown: Vec<Ident>,
+}
+
+/// Where an expression appears; only a measure may read other metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Place {
+    Measure,
+    Filter,
+    Buckets,
+    Having,
+}
+
+impl Place {
+    fn describe(self) -> &'static str {
+        match self {
+            Place::Measure => "a measure",
+            Place::Filter => "a `where` filter",
+            Place::Buckets => "`buckets`",
+            Place::Having => "`having`",
+        }
+    }
+}
+
+impl Analyzer<'_> {
+    // ------------------------------------------------------------ declarations
+
+    /// A name that must be a declaration of `kind`: unknown is T0203, another kind T0207.
+    pub(super) fn declaration(&mut self, ident: &Ident, kind: DeclKind) -> Option<NameRef> {
+        match self.names.get(&ident.name) {
+            Some(entry) if entry.kind == kind => {
+                Some(NameRef { name: ident.name.clone(), span: ident.span })
+            }
+            Some(entry) => {
+                let candidates = self.names.of(&[kind]);
+                let help = did_you_mean(&ident.name, &candidates, noun(kind));
+                let d = wrong_kind(ident, entry, noun(kind), help);
+                self.push(d);
+                None
+            }
+            None => {
+                let what = noun(kind);
+                let candidates = self.names.of(&[kind]);
+                let help = did_you_mean(&ident.name, &candidates, what);
+                self.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_NAME,
+                        format!("Unknown {what} `{}`", ident.name),
+                        ident.span,
+                    )
+                    .label(format!("no {what} has this name"))
+                    .help(help),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of declarations of one kind (`metrics a, b`), each once (T0202).
+    pub(super) fn declarations_list(
+        &mut self,
+        idents: &[Ident],
+        kind: DeclKind,
+        owner: &str,
+    ) -> Vec<NameRef> {
+        let unique = self.unique(idents, codes::DUPLICATE_MEMBER, |n| {
+            format!("`{n}` is listed twice in {owner}")
+        });
+        unique.into_iter().filter_map(|ident| self.declaration(ident, kind)).collect()
+    }
+
+    // ------------------------------------------------------------ columns and levels
+
+    /// Whether `source` (in the model) has the column; T0204 otherwise.
+    pub(super) fn column_of(&mut self, source: &str, column: &Ident) -> bool {
+        let Some(found) = self.model.sources.get(source) else {
+            // Only sources that own their name are in the model; a lookup through the name
+            // table always finds one, so there is nothing more to say here.
+            return false;
+        };
+        if found.columns.contains_key(&column.name) {
+            return true;
+        }
+        let names: Vec<&str> = found.columns.keys().map(String::as_str).collect();
+        let d = unknown_column(source, column, &names);
+        self.push(d);
+        false
+    }
+
+    /// `source.column`, where only a column makes sense (`time`, a path in an expression).
+    pub(super) fn column_path(&mut self, path: &ast::Path) -> Option<ColumnRef> {
+        match path.segments.as_slice() {
+            [source, column] => {
+                let source = self.declaration(source, DeclKind::Source)?;
+                self.column_of(&source.name, column).then(|| ColumnRef {
+                    source: source.name,
+                    column: column.name.clone(),
+                    span: path.span,
+                })
+            }
+            _ => {
+                self.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_COLUMN,
+                        format!("`{}` is not a column", path.dotted()),
+                        path.span,
+                    )
+                    .label("expected `source.column`")
+                    .help("write a column with its source, e.g. `seacats.seizure_date`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Whether the dimension (in the model) has the level; T0205 otherwise.
+    pub(super) fn level_of(&mut self, dimension: &str, level: &Ident) -> bool {
+        let Some(found) = self.model.dimensions.get(dimension) else { return false };
+        if found.levels.contains_key(&level.name) {
+            return true;
+        }
+        let names: Vec<&str> = found.levels.keys().map(String::as_str).collect();
+        let help = did_you_mean(&level.name, &names, "level");
+        self.push(
+            Diagnostic::error(
+                codes::UNKNOWN_LEVEL,
+                format!("Dimension `{dimension}` has no level `{}`", level.name),
+                level.span,
+            )
+            .label("unknown level")
+            .help(help),
+        );
+        false
+    }
+
+    /// `dimension.level`, where only a level makes sense (a column's `->`, a role's scope).
+    pub(super) fn level_path(&mut self, path: &ast::Path, place: &str) -> Option<LevelRef> {
+        let (first, rest) = path.segments.split_first()?;
+        let dimension = self.declaration(first, DeclKind::Dimension)?;
+        match rest {
+            [level] => self.level_of(&dimension.name, level).then(|| LevelRef {
+                dimension: dimension.name,
+                level: level.name.clone(),
+                span: path.span,
+            }),
+            _ => {
+                let levels = self.level_list(&dimension.name);
+                self.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_LEVEL,
+                        format!("{place} names a dimension level, written `dimension.level`"),
+                        path.span,
+                    )
+                    .label(if rest.is_empty() { "no level" } else { "too many parts" })
+                    .help(format!("name one level: {levels}")),
+                );
+                None
+            }
+        }
+    }
+
+    /// "`location.port`, `location.field_office`" for help lines.
+    fn level_list(&self, dimension: &str) -> String {
+        let levels: Vec<String> = self
+            .model
+            .dimensions
+            .get(dimension)
+            .map(|d| d.levels.keys().map(|l| format!("`{dimension}.{l}`")).collect())
+            .unwrap_or_default();
+        if levels.is_empty() {
+            format!("`{dimension}` has no levels yet")
+        } else {
+            levels.join(", ")
+        }
+    }
+
+    // ------------------------------------------------------------ grains
+
+    /// A grain the calendar offers: unknown words are T0113, grains left out of the
+    /// calendar's `grains` T0205.
+    pub(super) fn calendar_grain(&mut self, ident: &Ident) -> Option<Grain> {
+        let grain = self.grain_word(ident)?;
+        self.offered_grain(ident, grain)
+    }
+
+    fn offered_grain(&mut self, ident: &Ident, grain: Grain) -> Option<Grain> {
+        if self.model.calendar.has_grain(grain) {
+            return Some(grain);
+        }
+        let calendar = &self.model.calendar;
+        let offered: Vec<&str> = calendar.grains.iter().map(|g| g.word()).collect();
+        let mut d = Diagnostic::error(
+            codes::UNKNOWN_LEVEL,
+            format!("Calendar `{}` has no grain `{}`", calendar.name, ident.name),
+            ident.span,
+        )
+        .label("not among the calendar's grains")
+        .help(format!(
+            "add `{}` to the calendar's `grains`, or use one of: {}",
+            ident.name,
+            offered.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+        ));
+        if let Some(span) = calendar.span {
+            d = d.secondary(span, "calendar declared here");
+        }
+        self.push(d);
+        None
+    }
+
+    // ------------------------------------------------------------ axes
+
+    /// Something to cut by: `dimension`, `dimension.level`, `calendar`, `calendar.grain` or
+    /// `source.column`.
+    pub(super) fn axis(&mut self, path: &ast::Path) -> Option<Axis> {
+        let (first, rest) = path.segments.split_first()?;
+        let span = path.span;
+        let Some(entry) = self.names.get(&first.name) else {
+            let candidates =
+                self.names.of(&[DeclKind::Dimension, DeclKind::Calendar, DeclKind::Source]);
+            let help = did_you_mean(&first.name, &candidates, "dimension");
+            self.push(
+                Diagnostic::error(
+                    codes::UNKNOWN_NAME,
+                    format!("Unknown dimension `{}`", first.name),
+                    first.span,
+                )
+                .label("no dimension, calendar or source has this name")
+                .help(help),
+            );
+            return None;
+        };
+        let name = first.name.clone();
+        match (entry.kind, rest) {
+            (DeclKind::Dimension, []) => Some(Axis::Dimension { dimension: name, span }),
+            (DeclKind::Dimension, [level]) => self.level_of(&name, level).then(|| Axis::Level {
+                dimension: name,
+                level: level.name.clone(),
+                span,
+            }),
+            (DeclKind::Calendar, []) => Some(Axis::Time { grain: None, span }),
+            (DeclKind::Calendar, [grain]) => {
+                let Some(word) = Grain::from_word(&grain.name) else {
+                    let calendar = &self.model.calendar;
+                    let offered: Vec<&str> = calendar.grains.iter().map(|g| g.word()).collect();
+                    let help = did_you_mean(&grain.name, &offered, "grain");
+                    let message =
+                        format!("Calendar `{}` has no grain `{}`", calendar.name, grain.name);
+                    self.push(
+                        Diagnostic::error(codes::UNKNOWN_LEVEL, message, grain.span)
+                            .label("not a grain")
+                            .help(help),
+                    );
+                    return None;
+                };
+                let grain = self.offered_grain(grain, word)?;
+                Some(Axis::Time { grain: Some(grain), span })
+            }
+            (DeclKind::Source, [column]) => self.column_of(&name, column).then(|| Axis::Column {
+                source: name,
+                column: column.name.clone(),
+                span,
+            }),
+            (DeclKind::Dimension | DeclKind::Calendar, [_, extra, ..]) => {
+                self.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_LEVEL,
+                        format!("`{}` has too many parts", path.dotted()),
+                        extra.span,
+                    )
+                    .label("unexpected")
+                    .help(format!("write `{name}` or `{name}.<level>`")),
+                );
+                None
+            }
+            (DeclKind::Source, _) => {
+                let example = self
+                    .model
+                    .sources
+                    .get(&name)
+                    .and_then(|s| s.columns.keys().next())
+                    .map_or_else(|| format!("{name}.<column>"), |c| format!("{name}.{c}"));
+                let (message, label) = if rest.is_empty() {
+                    (
+                        format!("`{name}` is a source, not a dimension"),
+                        "expected a dimension or `source.column`",
+                    )
+                } else {
+                    (format!("`{}` has too many parts", path.dotted()), "expected `source.column`")
+                };
+                self.push(
+                    Diagnostic::error(codes::UNKNOWN_COLUMN, message, span)
+                        .label(label)
+                        .help(format!("cut by one of its columns, e.g. `{example}`")),
+                );
+                None
+            }
+            (_, _) => {
+                let candidates = self.names.of(&[DeclKind::Dimension, DeclKind::Calendar]);
+                let help = did_you_mean(&first.name, &candidates, "dimension");
+                let d = wrong_kind(first, entry, "dimension", help);
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    /// A list of axes, each once (T0202).
+    pub(super) fn axes(&mut self, paths: &[ast::Path], owner: &str) -> Vec<Axis> {
+        let mut seen: indexmap::IndexMap<String, Span> = indexmap::IndexMap::new();
+        let mut axes = Vec::new();
+        for path in paths {
+            let dotted = path.dotted();
+            if let Some(first) = seen.get(&dotted) {
+                self.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_MEMBER,
+                        format!("`{dotted}` is listed twice in {owner}"),
+                        path.span,
+                    )
+                    .label("given again here")
+                    .secondary(*first, "first given here")
+                    .help("remove the repeat"),
+                );
+                continue;
+            }
+            seen.insert(dotted, path.span);
+            axes.extend(self.axis(path));
+        }
+        axes
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// Resolves the paths and calls of an expression into `reads`.
+    pub(super) fn expr(&mut self, expr: &ast::Expr, place: Place, reads: &mut Reads) {
+        match &expr.kind {
+            ExprKind::Literal(literal) => self.literal(literal, expr.span),
+            ExprKind::Path(path) => self.value_path(path, place, reads),
+            ExprKind::Call { function, args, .. } => {
+                if Function::from_word(&function.name).is_none() {
+                    self.unknown_word_or_alias(
+                        codes::UNKNOWN_FUNCTION,
+                        "function",
+                        function,
+                        Function::WORDS,
+                        FUNCTION_ALIASES,
+                    );
+                }
+                for arg in args {
+                    self.expr(arg, place, reads);
+                }
+            }
+            ExprKind::Neg(inner) | ExprKind::Not(inner) | ExprKind::Paren(inner) => {
+                self.expr(inner, place, reads);
+            }
+            ExprKind::IsNull { expr: inner, .. } => self.expr(inner, place, reads),
+            ExprKind::Binary { left, right, .. } => {
+                self.expr(left, place, reads);
+                self.expr(right, place, reads);
+            }
+            ExprKind::InList { expr: inner, list, .. } => {
+                self.expr(inner, place, reads);
+                for item in list {
+                    self.expr(item, place, reads);
+                }
+            }
+            ExprKind::Between { expr: inner, low, high, .. } => {
+                self.expr(inner, place, reads);
+                self.expr(low, place, reads);
+                self.expr(high, place, reads);
+            }
+            ExprKind::Like { expr: inner, pattern, .. } => {
+                self.expr(inner, place, reads);
+                self.expr(pattern, place, reads);
+            }
+        }
+    }
+
+    /// Numbers keep their digits in the syntax tree; they must fit the engines' 64-bit ints.
+    pub(super) fn literal(&mut self, literal: &Literal, span: Span) {
+        if let Literal::Int(digits) = literal {
+            if digits.parse::<i64>().is_err() {
+                self.push(
+                    Diagnostic::error(codes::INVALID_NUMBER, "Number too large", span)
+                        .label("does not fit in a 64-bit integer")
+                        .help("use a number up to 9223372036854775807"),
+                );
+            }
+        }
+    }
+
+    /// A path in an expression: `source.column`, or a bare metric name in a measure.
+    fn value_path(&mut self, path: &ast::Path, place: Place, reads: &mut Reads) {
+        let [name] = path.segments.as_slice() else {
+            reads.columns.extend(self.column_path(path));
+            return;
+        };
+        match self.names.get(&name.name) {
+            None => reads.unknown.push(name.clone()),
+            Some(entry) if entry.kind == DeclKind::Metric && place == Place::Measure => {
+                reads.metrics.push(NameRef { name: name.name.clone(), span: name.span });
+            }
+            Some(entry) if entry.kind == DeclKind::Metric => {
+                self.push(
+                    Diagnostic::error(
+                        codes::WRONG_KIND,
+                        format!("Metric `{}` cannot be read in {}", name.name, place.describe()),
+                        name.span,
+                    )
+                    .label("a metric")
+                    .help("only a measure combines metrics; here, read columns as `source.column`"),
+                );
+            }
+            Some(entry) => {
+                let help = match entry.kind {
+                    DeclKind::Source => format!("name a column: `{}.<column>`", name.name),
+                    _ => "write a column as `source.column`, or a metric by its name".to_string(),
+                };
+                let d = wrong_kind(name, entry, "column or metric", help);
+                self.push(d);
+            }
+        }
+    }
+
+    /// Reports the bare names no declaration has. When a source the metric reads has a column
+    /// of that name, the help says how to write it.
+    pub(super) fn report_unknown(&mut self, unknown: &[Ident], source: Option<&str>) {
+        for ident in unknown {
+            let column_of_source = source.filter(|s| {
+                self.model.sources.get(*s).is_some_and(|s| s.columns.contains_key(&ident.name))
+            });
+            let help = match column_of_source {
+                Some(source) => {
+                    format!("columns are written with their source: `{source}.{}`", ident.name)
+                }
+                None => {
+                    let metrics = self.names.of(&[DeclKind::Metric]);
+                    did_you_mean(&ident.name, &metrics, "metric")
+                }
+            };
+            self.push(
+                Diagnostic::error(
+                    codes::UNKNOWN_NAME,
+                    format!("Unknown metric `{}`", ident.name),
+                    ident.span,
+                )
+                .label("no metric has this name")
+                .help(help),
+            );
+        }
+    }
+}
+
+/// T0207: the name exists but is another kind of declaration.
+fn wrong_kind(ident: &Ident, entry: Entry, expected: &str, help: String) -> Diagnostic {
+    let actual = noun(entry.kind);
+    let mut d = Diagnostic::error(
+        codes::WRONG_KIND,
+        format!(
+            "`{}` is {} {actual}, not {} {expected}",
+            ident.name,
+            article(actual),
+            article(expected)
+        ),
+        ident.span,
+    )
+    .label(format!("expected {} {expected}", article(expected)))
+    .help(help);
+    if let Some(span) = entry.span {
+        d = d.secondary(span, format!("`{}` is declared here", ident.name));
+    }
+    d
+}
+
+/// T0204 for `column` in `source`.
+fn unknown_column(source: &str, column: &Ident, columns: &[&str]) -> Diagnostic {
+    Diagnostic::error(
+        codes::UNKNOWN_COLUMN,
+        format!("Source `{source}` has no column `{}`", column.name),
+        column.span,
+    )
+    .label("unknown column")
+    .help(did_you_mean(&column.name, columns, "column"))
+}
+
+/// T0204 for a column of a source being built (its columns are not in the model yet), or
+/// `None` when the column exists.
+pub(super) fn unknown_local_column(
+    source: &str,
+    column: &Ident,
+    columns: &indexmap::IndexMap<String, Column>,
+) -> Option<Diagnostic> {
+    if columns.contains_key(&column.name) {
+        return None;
+    }
+    let names: Vec<&str> = columns.keys().map(String::as_str).collect();
+    Some(unknown_column(source, column, &names))
+}

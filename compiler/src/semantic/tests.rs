@@ -1,0 +1,612 @@
+//! Tests of the semantic stage on small projects built in memory: one valid project covering
+//! every kind of declaration (its model is snapshotted), and one case per rule.
+
+use super::*;
+use crate::diagnostic::Diagnostic;
+use crate::syntax::{self, ast};
+
+/// A valid project with every kind of declaration, in the shape of EMIS-EDW.
+const SAMPLE: &str = r#"/// Calendar of the agency: the federal fiscal year starts on October 1.
+calendar time {
+  title "CBP fiscal calendar"
+  fiscal_year_start october 1
+  week_start sunday
+  grains quarter_hour, hour, day, week, month, quarter, year, fiscal_quarter, fiscal_year
+  timezone "America/New_York"
+}
+
+retention emis_standard {
+  title "EMIS-EDW records schedule"
+  keep 7 years
+  archive 40 years
+}
+
+retention source_system {
+  follow source
+}
+
+/// Ports of entry and the field offices above them.
+dimension location {
+  title "Location"
+  from ports
+  level national
+  level field_office key field_office_code label field_office_name
+  level port key port_code label port_name
+  hierarchy national > field_office > port
+}
+
+source ports {
+  title "Ports of entry"
+  refresh weekly on sunday at 02:00
+  landing "reference/ports/*.csv" as csv (delimiter = "|", header = true)
+  load snapshot
+  key port_code
+  retention source_system
+  columns {
+    port_code         string
+    port_name         string not null
+    field_office_code string
+    field_office_name string
+  }
+}
+
+/// Seized Currency and Asset Tracking System.
+source seacats {
+  title "Seized Currency and Asset Tracking System"
+  owner "Office of Field Operations"
+  refresh every 15 minutes
+  landing "seacats/*.jsonl" as jsonl
+  load cdc delete_marker is_deleted
+  key (seizure_id, line_item)
+  retain 6 years by seizure_date
+  retention emis_standard
+  columns {
+    seizure_id     string
+    line_item      int
+    /// When the goods were seized.
+    seizure_date   date not null
+    seized_at      timestamp
+    seizure_type   enum(drug, currency, merchandise, weapon)
+    drug_weight_kg decimal(12, 3) null
+    amount_usd     decimal(14, 2) default 0
+    port_code      string -> location.port
+    officer_name   string pii(name, employee_id)
+    approved       bool not null default false
+    is_deleted     bool
+  }
+}
+
+source awt {
+  title "Airport Wait Times"
+  refresh cron "*/30 * * * 1-5"
+  landing "awt/*.parquet" as parquet
+  load incremental by updated_at
+  key flight_id
+  retain forever
+  columns {
+    flight_id    string
+    port_code    string -> location.port
+    wait_minutes int
+    updated_at   timestamp
+  }
+}
+
+metric total_drug_weight {
+  title "Total Drug Seizures by Weight"
+  unit kg
+  measure sum(seacats.drug_weight_kg) where seacats.seizure_type = 'drug'
+  time seacats.seizure_date
+  by location.port, time.fiscal_year
+  grain month
+  compare previous fiscal_year
+  format number
+}
+
+metric drug_incidents {
+  measure count(distinct seacats.seizure_id) where seacats.seizure_type = 'drug'
+  time seacats.seizure_date
+  top 10 by location.port
+}
+
+metric weight_per_incident = total_drug_weight / drug_incidents
+
+metric unapproved_age {
+  title "Unapproved Seizures by age"
+  measure count(*) where not seacats.approved
+  buckets age(seacats.seized_at) [24 hours, 72 hours]
+}
+
+metric delayed_flights {
+  measure count(distinct awt.flight_id)
+  per awt.flight_id having share(awt.wait_minutes > 60) > 3%
+  unit "flights"
+  format percent
+}
+
+mart borderstat {
+  title "BorderStat"
+  kind dashboard
+  metrics total_drug_weight, drug_incidents, weight_per_incident
+  dimensions location.port, time
+  grain day
+  drill seacats (seizure_id, seizure_date, port_code)
+}
+
+report weekly_seizures {
+  title "Weekly seizures"
+  mart borderstat
+  metrics total_drug_weight, drug_incidents
+  by location.field_office, time.week
+  grain week
+}
+
+role port_director {
+  title "Port director"
+  marts borderstat
+  metrics delayed_flights
+  reports weekly_seizures
+  scope location.port = user.port
+  allow drill_down
+  min_cell_size 5
+}
+
+role headquarters {
+  marts borderstat
+  scope national
+  allow drill_down, ad_hoc
+}
+"#;
+
+/// Parses each text as a file of one project (syntax errors fail the test) and analyses them.
+fn analyze_files(texts: &[&str]) -> (Model, Vec<Diagnostic>) {
+    let mut modules = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let id = FileId(u32::try_from(i).expect("few files"));
+        let (module, diagnostics) = syntax::parse(id, text);
+        assert!(diagnostics.is_empty(), "syntax errors in test input: {diagnostics:#?}");
+        modules.push((id, module));
+    }
+    analyze(&modules)
+}
+
+/// The codes reported for `extra`, checked together with the valid sample.
+fn codes_with_sample(extra: &str) -> Vec<&'static str> {
+    analyze_files(&[SAMPLE, extra]).1.iter().map(|d| d.code.0).collect()
+}
+
+fn codes(text: &str) -> Vec<&'static str> {
+    analyze_files(&[text]).1.iter().map(|d| d.code.0).collect()
+}
+
+/// The only diagnostic reported for `extra` (with the sample), which must have `code`.
+fn only(extra: &str, code: &str) -> Diagnostic {
+    let (_, diagnostics) = analyze_files(&[SAMPLE, extra]);
+    assert_eq!(diagnostics.len(), 1, "expected one {code} diagnostic: {diagnostics:#?}");
+    let diagnostic = diagnostics.into_iter().next().expect("one diagnostic");
+    assert_eq!(diagnostic.code.0, code, "{diagnostic:#?}");
+    diagnostic
+}
+
+/// A source with everything required, to add one property or column to.
+fn source_with(extra_property: &str, extra_column: &str) -> String {
+    format!(
+        "source extra {{\n    title \"Extra\"\n    refresh daily\n    landing \"x/*.csv\" as csv\n    \
+         load snapshot\n    key id\n{extra_property}\n    columns {{\n        id string\n{extra_column}\n    }}\n}}\n"
+    )
+}
+
+// ---------------------------------------------------------------- the valid sample
+
+#[test]
+fn sample_is_valid() {
+    let (_, diagnostics) = analyze_files(&[SAMPLE]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+}
+
+#[test]
+fn sample_model() {
+    let (model, _) = analyze_files(&[SAMPLE]);
+    insta::assert_json_snapshot!(model);
+}
+
+#[test]
+fn sample_resolves_references() {
+    let (model, _) = analyze_files(&[SAMPLE]);
+    let seacats = &model.sources["seacats"];
+    assert_eq!(seacats.refresh, Some(Schedule::EveryMinutes(15)));
+    assert_eq!(seacats.load, Some(LoadMode::Cdc { delete_marker: "is_deleted".into() }));
+    assert_eq!(seacats.columns["approved"].default, Some(ast::Literal::Bool(false)));
+    assert_eq!(model.sources["awt"].load, Some(LoadMode::Incremental { by: "updated_at".into() }));
+    assert_eq!(
+        model.sources["ports"].refresh,
+        Some(Schedule::Weekly { weekday: Weekday::Sunday, hour: 2, minute: 0 })
+    );
+    assert_eq!(seacats.retention.keep, Some(Keep::For(Period::Months(72))));
+    assert_eq!(seacats.retention.rule.as_deref(), Some("emis_standard"));
+    // Key columns are not null even when not declared so.
+    assert!(!seacats.columns["seizure_id"].nullable);
+    assert!(seacats.columns["seized_at"].nullable);
+    let port = seacats.columns["port_code"].references.as_ref().expect("a reference");
+    assert_eq!((port.dimension.as_str(), port.level.as_str()), ("location", "port"));
+    assert_eq!(seacats.columns["officer_name"].pii, [PiiClass::Name, PiiClass::EmployeeId]);
+    assert_eq!(
+        seacats.columns["drug_weight_kg"].ty,
+        Some(ColumnType::Decimal { precision: 12, scale: 3 })
+    );
+    assert_eq!(model.sources["awt"].retention.keep, Some(Keep::Forever));
+    assert_eq!(model.dimensions["location"].from.as_deref(), Some("ports"));
+
+    let weight = &model.metrics["total_drug_weight"];
+    assert_eq!(weight.source.as_deref(), Some("seacats"));
+    let measure = weight.measure.as_ref().expect("a measure");
+    let read: Vec<&str> = measure.columns.iter().map(|c| c.column.as_str()).collect();
+    assert_eq!(read, ["drug_weight_kg", "seizure_type"]);
+    assert_eq!(weight.compare, Some(Grain::FiscalYear));
+
+    let derived = &model.metrics["weight_per_incident"];
+    assert!(derived.is_derived());
+    assert_eq!(derived.source, None);
+    let metrics: Vec<&str> =
+        derived.measure.iter().flat_map(|m| &m.metrics).map(|m| m.name.as_str()).collect();
+    assert_eq!(metrics, ["total_drug_weight", "drug_incidents"]);
+
+    let director = &model.roles["port_director"];
+    assert_eq!(director.min_cell_size, 5);
+    assert!(matches!(
+        &director.scope,
+        Some(Scope::Bound { level, attribute: UserAttribute::Port, .. }) if level == "port"
+    ));
+    assert_eq!(model.roles["headquarters"].min_cell_size, Role::DEFAULT_MIN_CELL_SIZE);
+    assert_eq!(model.calendar.fiscal_year_start, MonthDay { month: Month::October, day: 1 });
+}
+
+#[test]
+fn names_resolve_across_files() {
+    // The same project cut in two files in the other order: names are global.
+    let split = SAMPLE.find("metric total_drug_weight").expect("the sample has metrics");
+    let (first, second) = SAMPLE.split_at(split);
+    let (model, diagnostics) = analyze_files(&[second, first]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert_eq!(model.metrics.len(), 5);
+}
+
+// ---------------------------------------------------------------- calendar
+
+#[test]
+fn without_a_calendar_time_is_implicit() {
+    // The sample without its calendar (and the calendar's doc comment).
+    let start = SAMPLE.find("/// Calendar").expect("calendar");
+    let end = start + SAMPLE[start..].find("}\n").expect("end") + 2;
+    let text = format!("{}{}", &SAMPLE[..start], &SAMPLE[end..]);
+    let (model, diagnostics) = analyze_files(&[&text]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert_eq!(model.calendar.name, "time");
+    assert_eq!(model.calendar.span, None);
+    assert_eq!(model.calendar.grains, Grain::ALL);
+    assert_eq!(model.calendar.week_start, Weekday::Monday);
+}
+
+#[test]
+fn a_second_calendar_is_refused() {
+    only("calendar fiscal {\n    week_start monday\n}\n", "T0116");
+}
+
+#[test]
+fn calendar_words_are_checked() {
+    assert_eq!(codes("calendar time {\n    fiscal_year_start octobr 1\n}\n"), ["T0112"]);
+    assert_eq!(codes("calendar time {\n    week_start sundy\n}\n"), ["T0112"]);
+    assert_eq!(codes("calendar time {\n    fiscal_year_start feb 29\n}\n"), ["T0111"]);
+    assert_eq!(codes("calendar time {\n    grains day, weak\n}\n"), ["T0113"]);
+    assert_eq!(codes("calendar time {\n    grains day, day\n}\n"), ["T0202"]);
+    let (model, _) =
+        analyze_files(&["calendar time {\n    fiscal_year_start oct\n    week_start sun\n}\n"]);
+    assert_eq!(model.calendar.fiscal_year_start, MonthDay { month: Month::October, day: 1 });
+    assert_eq!(model.calendar.week_start, Weekday::Sunday);
+}
+
+#[test]
+fn grains_the_calendar_leaves_out_are_unknown_levels() {
+    let text = SAMPLE.replace(
+        "grains quarter_hour, hour, day, week, month, quarter, year, fiscal_quarter, fiscal_year",
+        "grains day, week, month, quarter, year",
+    );
+    let diagnostics = analyze_files(&[&text]).1;
+    let found: Vec<(&str, &str)> =
+        diagnostics.iter().map(|d| (d.code.0, d.primary.message.as_str())).collect();
+    // `by time.fiscal_year` and `compare previous fiscal_year` in total_drug_weight.
+    assert_eq!(found, [("T0205", "not among the calendar's grains"); 2]);
+}
+
+// ---------------------------------------------------------------- names
+
+#[test]
+fn duplicate_names_label_both_declarations() {
+    let d = only("metric seacats = total_drug_weight\n", "T0201");
+    assert_eq!(d.primary.span.file, FileId(1));
+    assert_eq!(d.secondary.len(), 1);
+    assert_eq!(d.secondary[0].span.file, FileId(0));
+    assert!(d.secondary[0].message.contains("as a source"), "{d:#?}");
+}
+
+#[test]
+fn duplicate_declarations_keep_the_first() {
+    let text = "retention a {\n    keep 1 year\n}\nretention a {\n    keep 2 years\n}\n";
+    let (model, diagnostics) = analyze_files(&[text]);
+    assert_eq!(diagnostics.iter().map(|d| d.code.0).collect::<Vec<_>>(), ["T0201"]);
+    assert_eq!(model.retention_rules["a"].keep, Some(Period::Months(12)));
+}
+
+#[test]
+fn unknown_names_suggest_the_nearest() {
+    let d = only("mart m {\n    kind dashboard\n    metrics drug_incidnets\n}\n", "T0203");
+    assert_eq!(d.help.as_deref(), Some("did you mean `drug_incidents`?"));
+    let d = only("mart m {\n    kind dashboard\n    metrics zzz\n}\n", "T0203");
+    let help = d.help.expect("help");
+    assert!(help.starts_with("valid metrics: `delayed_flights`, `drug_incidents`"), "{help}");
+}
+
+#[test]
+fn names_of_the_wrong_kind_are_refused() {
+    let d = only("mart m {\n    kind dashboard\n    metrics seacats\n}\n", "T0207");
+    assert_eq!(d.message, "`seacats` is a source, not a metric");
+    assert_eq!(d.secondary.len(), 1);
+    only("report r {\n    mart seacats\n    metrics drug_incidents\n}\n", "T0207");
+    only("role r {\n    reports borderstat\n    scope national\n}\n", "T0207");
+    only("metric m {\n    measure sum(seacats.amount_usd)\n    by total_drug_weight\n}\n", "T0207");
+    only("metric m = seacats * 2\n", "T0207");
+}
+
+#[test]
+fn unknown_columns_and_levels() {
+    let d = only("metric m {\n    measure sum(seacats.amount_us)\n}\n", "T0204");
+    assert_eq!(d.help.as_deref(), Some("did you mean `amount_usd`?"));
+    only("metric m {\n    measure count(*)\n    time seacats.seizure_day\n}\n", "T0204");
+    only("metric m {\n    measure count(*)\n    by location.prt\n}\n", "T0205");
+    only("metric m {\n    measure count(*)\n    by time.fiscal_yr\n}\n", "T0205");
+    only("mart m {\n    kind dashboard\n    metrics drug_incidents\n    drill seacats (seizure_idd)\n}\n", "T0204");
+    only(&source_with("", "        port string -> location.prot"), "T0205");
+    only(&source_with("    retain 1 year by loaded_on", ""), "T0204");
+    only("dimension d {\n    from ports\n    level port key port_cod\n}\n", "T0204");
+    only("dimension d {\n    level a\n    level b\n    hierarchy a > c\n}\n", "T0205");
+    only("role r {\n    scope location.sector = user.sector\n}\n", "T0205");
+}
+
+#[test]
+fn a_bare_column_name_suggests_its_source() {
+    let d = only("metric m {\n    measure sum(amount_usd) where seacats.approved\n}\n", "T0203");
+    assert_eq!(
+        d.help.as_deref(),
+        Some("columns are written with their source: `seacats.amount_usd`")
+    );
+}
+
+#[test]
+fn repeated_members_are_refused() {
+    only(&source_with("", "        id int"), "T0202");
+    only("dimension d {\n    level a\n    level a\n}\n", "T0202");
+    only("mart m {\n    kind dashboard\n    metrics drug_incidents, drug_incidents\n}\n", "T0202");
+    only("metric m {\n    measure count(*)\n    by location.port, location.port\n}\n", "T0202");
+    only(&source_with("", "        name string pii(name, name)"), "T0202");
+    only("role r {\n    scope national\n    allow ad_hoc, ad_hoc\n}\n", "T0202");
+    only(&source_with("", "        kind enum(a, b, a)"), "T0109");
+}
+
+#[test]
+fn functions_are_checked() {
+    let d = only("metric m = averag(seacats.amount_usd)\n", "T0206");
+    assert_eq!(d.help.as_deref(), Some("did you mean `avg`?"));
+}
+
+#[test]
+fn user_attributes_are_checked() {
+    let d = only("role r {\n    scope location.port = user.prot\n}\n", "T0208");
+    assert_eq!(d.help.as_deref(), Some("did you mean `port`?"));
+    only("role r {\n    scope location.port = officer.port\n}\n", "T0208");
+}
+
+// ---------------------------------------------------------------- metrics
+
+#[test]
+fn a_metric_reads_one_source() {
+    let d = only(
+        "metric m {\n    measure sum(seacats.amount_usd) where awt.wait_minutes > 60\n}\n",
+        "T0209",
+    );
+    assert_eq!(d.secondary.len(), 1);
+    only("metric m {\n    measure sum(seacats.amount_usd)\n    by awt.port_code\n}\n", "T0209");
+}
+
+#[test]
+fn a_measure_does_not_mix_metrics_and_columns() {
+    only("metric m = drug_incidents / seacats.amount_usd\n", "T0210");
+    only("metric m {\n    measure drug_incidents where seacats.approved\n}\n", "T0210");
+}
+
+#[test]
+fn metrics_are_not_read_outside_measures() {
+    only("metric m {\n    measure count(*) where drug_incidents > 3\n}\n", "T0207");
+}
+
+#[test]
+fn metric_words_are_checked() {
+    only("metric m {\n    measure count(*)\n    format percentage\n}\n", "T0113");
+    only("metric m {\n    measure count(*)\n    grain fortnight\n}\n", "T0113");
+    only("metric m {\n    measure count(*)\n    compare previous yeer\n}\n", "T0113");
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    top 0 by location.port\n}\n",
+        "T0111",
+    );
+    only("metric m = count(*) + 99999999999999999999\n", "T0111");
+}
+
+// ---------------------------------------------------------------- required properties
+
+#[test]
+fn missing_properties_name_the_declaration() {
+    let d = only("metric m {\n    title \"No measure\"\n}\n", "T0107");
+    assert_eq!(d.primary.message, "missing `measure`");
+    assert_eq!(d.help.as_deref(), Some("add a line such as `measure count(*)`"));
+    let source = "source s {\n    title \"S\"\n    columns {\n        id string\n    }\n}\n";
+    assert_eq!(codes(source), ["T0107"; 4]);
+    assert_eq!(codes("dimension d {\n    title \"D\"\n}\n"), ["T0107"]);
+    assert_eq!(codes("mart m {\n    title \"M\"\n}\n"), ["T0107", "T0107"]);
+    assert_eq!(codes("report r {\n    title \"R\"\n}\n"), ["T0107"]);
+    assert_eq!(codes("role r {\n    title \"R\"\n}\n"), ["T0107"]);
+    assert_eq!(codes("retention r {\n    title \"R\"\n}\n"), ["T0107"]);
+    assert_eq!(codes("dimension d {\n    level port key port_code\n}\n"), ["T0107"]);
+}
+
+// ---------------------------------------------------------------- sources
+
+#[test]
+fn column_types_are_checked() {
+    let d = only(&source_with("", "        name strng"), "T0101");
+    assert_eq!(d.help.as_deref(), Some("did you mean `string`?"));
+    let d = only(&source_with("", "        name varchar"), "T0101");
+    assert_eq!(d.help.as_deref(), Some("did you mean `string`?"));
+    only(&source_with("", "        amount decimal(40, 2)"), "T0108");
+    only(&source_with("", "        amount decimal(4, 5)"), "T0108");
+    only(&source_with("", "        amount decimal(4)"), "T0108");
+    only(&source_with("", "        amount decimal"), "T0108");
+    only(&source_with("", "        amount int(4)"), "T0108");
+    only(&source_with("", "        kind enum"), "T0109");
+    only(&source_with("", "        kind enum(a, 3)"), "T0108");
+}
+
+#[test]
+fn schedules_are_checked_and_normalized() {
+    let refresh = |schedule: &str| {
+        let text = source_with("", "").replace("refresh daily", &format!("refresh {schedule}"));
+        let (model, diagnostics) = analyze_files(&[&text]);
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.0).collect();
+        (model.sources["extra"].refresh.clone(), codes)
+    };
+    assert_eq!(refresh("every 20 minutes"), (Some(Schedule::EveryMinutes(20)), vec![]));
+    assert_eq!(refresh("every 6 hours"), (Some(Schedule::EveryHours(6)), vec![]));
+    assert_eq!(refresh("hourly"), (Some(Schedule::EveryHours(1)), vec![]));
+    assert_eq!(refresh("daily"), (Some(Schedule::Daily { hour: 0, minute: 0 }), vec![]));
+    assert_eq!(refresh("daily at 06:30"), (Some(Schedule::Daily { hour: 6, minute: 30 }), vec![]));
+    assert_eq!(
+        refresh("weekly on mon"),
+        (Some(Schedule::Weekly { weekday: Weekday::Monday, hour: 0, minute: 0 }), vec![])
+    );
+    assert_eq!(refresh("cron \"0  2 * * 0\""), (Some(Schedule::Cron("0 2 * * 0".into())), vec![]));
+    assert_eq!(refresh("cron \"*/15 6-18 * * mon-fri\"").1, Vec::<&str>::new());
+    assert_eq!(refresh("every 7 minutes"), (None, vec!["T0102"]));
+    assert_eq!(refresh("every 0 minutes"), (None, vec!["T0102"]));
+    assert_eq!(refresh("every 5 hours"), (None, vec!["T0102"]));
+    assert_eq!(refresh("every 24 hours"), (None, vec!["T0102"]));
+    assert_eq!(refresh("every 2 days"), (None, vec!["T0102"]));
+    assert_eq!(refresh("every 5 mins"), (None, vec!["T0110"]));
+    assert_eq!(refresh("daily at 24:00"), (None, vec!["T0102"]));
+    assert_eq!(refresh("daily at 23:60"), (None, vec!["T0102"]));
+    assert_eq!(refresh("weekly on sundy at 02:00"), (None, vec!["T0112"]));
+    assert_eq!(refresh("cron \"*/15 * * *\""), (None, vec!["T0103"]));
+    assert_eq!(refresh("cron \"61 * * * *\""), (None, vec!["T0103"]));
+    assert_eq!(refresh("cron \"0 2 * * 8\""), (None, vec!["T0103"]));
+}
+
+#[test]
+fn cron_errors_point_at_the_field() {
+    let text = source_with("", "").replace("refresh daily", "refresh cron \"30  25 * * 0\"");
+    let d = analyze_files(&[&text]).1.into_iter().next().expect("a diagnostic");
+    assert_eq!(d.code.0, "T0103");
+    assert_eq!(&text[d.primary.span.range()], "25");
+    assert_eq!(d.primary.message, "hours must be at most 23 ('25' specified)");
+    let text = source_with("", "").replace("refresh daily", "refresh cron \"0 2 * * 1-9\"");
+    let d = analyze_files(&[&text]).1.into_iter().next().expect("a diagnostic");
+    assert_eq!(&text[d.primary.span.range()], "1-9");
+}
+
+#[test]
+fn landing_is_checked() {
+    let landing = |landing: &str| {
+        let text = source_with("", "").replace("landing \"x/*.csv\" as csv", landing);
+        let (model, diagnostics) = analyze_files(&[&text]);
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.0).collect();
+        (model.sources["extra"].landing.clone(), codes)
+    };
+    let (parsed, found) =
+        landing("landing \"x/*.csv\" as csv (delimiter = \";\", skip = 2, header = false)");
+    assert_eq!(found, Vec::<&str>::new());
+    let csv = parsed.and_then(|l| l.csv).expect("csv options");
+    assert_eq!((csv.delimiter, csv.skip, csv.header), (';', 2, false));
+    assert_eq!(landing("landing \"x/*\" as xlsx").1, ["T0104"]);
+    assert_eq!(landing("landing \"x/*\" as parquet (header = true)").1, ["T0113"]);
+    assert_eq!(landing("landing \"x/*\" as csv (delimeter = \";\")").1, ["T0113"]);
+    assert_eq!(landing("landing \"x/*\" as csv (header = \"yes\")").1, ["T0113"]);
+    assert_eq!(landing("landing \"x/*\" as csv (delimiter = \";;\")").1, ["T0113"]);
+    assert_eq!(landing("landing \"x/*\" as csv (skip = 1, skip = 2)").1, ["T0202"]);
+}
+
+#[test]
+fn pii_classes_are_checked() {
+    let d = only(&source_with("", "        dob date pii(birthdate)"), "T0105");
+    assert_eq!(d.help.as_deref(), Some("did you mean `birth_date`?"));
+}
+
+#[test]
+fn load_columns_exist_and_a_delete_marker_is_a_bool() {
+    let load = |mode: &str, column: &str| {
+        let text = source_with("", column).replace("load snapshot", mode);
+        let (model, diagnostics) = analyze_files(&[&text]);
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.0).collect();
+        (model.sources["extra"].load.clone(), codes)
+    };
+    let cdc = "load cdc delete_marker deleted";
+    let cdc_mode = LoadMode::Cdc { delete_marker: "deleted".into() };
+    assert_eq!(load(cdc, "        deleted bool"), (Some(cdc_mode), vec![]));
+    assert_eq!(load(cdc, "        deleted string"), (None, vec!["T0115"]));
+    assert_eq!(load(cdc, ""), (None, vec!["T0204"]));
+    let incremental = "load incremental by changed_at";
+    let incremental_mode = LoadMode::Incremental { by: "changed_at".into() };
+    assert_eq!(load(incremental, "        changed_at timestamp"), (Some(incremental_mode), vec![]));
+    assert_eq!(load(incremental, ""), (None, vec!["T0204"]));
+}
+
+#[test]
+fn defaults_are_kept_and_checked() {
+    let (model, diagnostics) = analyze_files(&[&source_with("", "        n int default 3")]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert_eq!(model.sources["extra"].columns["n"].default, Some(ast::Literal::Int("3".into())));
+    only(&source_with("", "        n int default 99999999999999999999"), "T0111");
+}
+
+#[test]
+fn retention_is_checked() {
+    only(&source_with("    retain 0 years", ""), "T0111");
+    only(&source_with("    retain 36 hours", ""), "T0110");
+    only(&source_with("    retain 3 decades", ""), "T0110");
+    only(&source_with("    retention emis_standrd", ""), "T0203");
+    assert_eq!(codes("retention r {\n    keep 7 years\n    archive 1 year\n}\n"), ["T0114"]);
+    assert_eq!(
+        codes("retention r {\n    keep 7 years\n    archive 84 months\n}\n"),
+        Vec::<&str>::new()
+    );
+    assert_eq!(codes("retention r {\n    archive 1 year\n}\n"), ["T0107", "T0114"]);
+    assert_eq!(codes("retention r {\n    follow source\n    keep 1 year\n}\n"), ["T0114"]);
+    assert_eq!(codes("retention r {\n    keep 0 days\n}\n"), ["T0111"]);
+}
+
+#[test]
+fn role_words_are_checked() {
+    only("role r {\n    scope national\n    allow drilldown\n}\n", "T0113");
+    only("role r {\n    scope national\n    min_cell_size 0\n}\n", "T0111");
+}
+
+#[test]
+fn mart_kind_is_checked() {
+    let d = only("mart m {\n    kind dashbord\n    metrics drug_incidents\n}\n", "T0113");
+    assert_eq!(d.help.as_deref(), Some("did you mean `dashboard`?"));
+}
+
+// ---------------------------------------------------------------- collecting
+
+#[test]
+fn independent_errors_are_all_reported() {
+    let text = format!(
+        "{}\nmetric m {{\n    measure sum(seacats.amount_usd)\n}}\nmart x {{\n    kind dashboard\n    metrics drug_incidents, totl\n}}\n",
+        source_with("", "        a strng\n        b string pii(nam)")
+    );
+    assert_eq!(codes_with_sample(&text), ["T0101", "T0105", "T0203"]);
+}
