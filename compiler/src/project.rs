@@ -89,10 +89,12 @@ pub fn load(fs: &dyn FileSystem, display_root: &str) -> Project {
 
     let paths = config.as_ref().map_or_else(default_paths, |c| c.paths.clone());
     let mut files: Vec<String> = Vec::new();
+    let mut unlisted = false;
     for dir in &paths {
         match fs.list(dir) {
             Ok(listed) => files.extend(listed.into_iter().filter(|p| p.ends_with(".tally"))),
             Err(reason) => {
+                unlisted = true;
                 let id = config_file(&sources);
                 diagnostics.push(
                     Diagnostic::error(
@@ -132,7 +134,7 @@ pub fn load(fs: &dyn FileSystem, display_root: &str) -> Project {
             }
         }
     }
-    if files.is_empty() && config.is_some() {
+    if files.is_empty() && config.is_some() && !unlisted {
         let id = config_file(&sources);
         diagnostics.push(
             Diagnostic::error(

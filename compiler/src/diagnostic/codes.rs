@@ -140,9 +140,20 @@ codes! {
          `calendar` declaration the project uses an implicit one named `time` (fiscal year = \
          calendar year, weeks start on Monday, every grain, UTC).",
         "Merge the calendars into one `calendar` block.";
+    DEFAULT_NOT_CONSTANT = "T0117", "default-not-a-constant",
+        "A column's `default` fills in a value the landed file leaves out, row by row, before \
+         anything else is known, so it must be a constant: a number, a string, `true`, `false` \
+         or `null`.",
+        "Replace the expression with a literal value, or drop the default.";
+    NULLABLE_KEY = "T0118", "nullable-key-column",
+        "Rows are merged, updated, deleted and archived by their key, so every key column must \
+         have a value. Key columns are `not null` without saying so; declaring one `null` \
+         contradicts the key.",
+        "Remove `null` from the column, or take the column out of the key.";
     DUPLICATE_DECLARATION = "T0201", "duplicate-declaration",
-        "Two declarations of the same kind share a name. Names are global to the project (all \
-         files together), because metrics, marts and roles refer to each other by name.",
+        "Two declarations share a name. All declarations, whatever their kind, share one \
+         namespace across all files of the project, because metrics, marts and roles refer to \
+         each other by bare name.",
         "Rename one of them.";
     DUPLICATE_MEMBER = "T0202", "duplicate-member",
         "A name is declared twice inside one declaration (two columns, two levels, a metric \

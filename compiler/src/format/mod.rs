@@ -15,8 +15,9 @@
 //! - Exactly one blank line between top-level declarations. Inside a block, one blank line
 //!   where the author left one or more, none after `{` or before `}`.
 //! - Properties stay in the author's order: reordering would tear comments from the lines they
-//!   talk about. Column modifiers are the exception, as they share one line: nullability
-//!   (`not null` / `null`), `-> reference`, `pii(...)`, `default value`.
+//!   talk about. Column modifiers, which share one line, come in a fixed order: nullability
+//!   (`not null` / `null`), `-> reference`, `pii(...)`, `default value` (the syntax tree has
+//!   one slot for each, so this changes nothing in the tree).
 //! - Column names in a `columns` block are padded to the longest name of the block, so that
 //!   the types line up.
 //! - Lists are `a, b, c`. `key a` for one key, `key (a, b)` for several.
@@ -105,51 +106,23 @@ fn verify(file: FileId, text: &str, module: &Module, output: &str) -> Result<(),
         .collect())
 }
 
-/// What must survive formatting: the module without its positions, with column modifiers in
-/// canonical order (the one thing the formatter reorders).
+/// What must survive formatting: the module without its positions.
 fn shape(module: &Module) -> Option<serde_json::Value> {
-    let mut module = module.clone();
-    for declaration in &mut module.declarations {
-        if let Body::Block(properties) = &mut declaration.body {
-            for property in properties {
-                if let PropertyValue::Columns(columns) = &mut property.value {
-                    for column in columns {
-                        column.modifiers.sort_by_key(modifier_rank);
-                    }
-                }
-            }
-        }
-    }
-    let mut value = serde_json::to_value(&module).ok()?;
+    let mut value = serde_json::to_value(module).ok()?;
     strip_positions(&mut value);
     Some(value)
 }
 
-/// Removes every span. Most are under a `span` or `keyword` key; a few are the whole payload
-/// of a variant (`not_null`, `null`, `national`).
+/// Removes every span: they are all under a `span` or `keyword` key.
 fn strip_positions(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             map.shift_remove("span");
             map.shift_remove("keyword");
-            for (key, inner) in map.iter_mut() {
-                if matches!(key.as_str(), "not_null" | "null" | "national") && inner.is_string() {
-                    *inner = serde_json::Value::Null;
-                }
-                strip_positions(inner);
-            }
+            map.values_mut().for_each(strip_positions);
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(strip_positions),
         _ => {}
-    }
-}
-
-fn modifier_rank(modifier: &ColumnModifier) -> u8 {
-    match modifier {
-        ColumnModifier::NotNull(_) | ColumnModifier::Null(_) => 0,
-        ColumnModifier::References(_) => 1,
-        ColumnModifier::Pii { .. } => 2,
-        ColumnModifier::Default(_) => 3,
     }
 }
 
@@ -460,7 +433,7 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
             format!("{} [{}]", expr(bucketed), edges.join(", "))
         }
         P::Per { keys, having } => format!("{} having {}", path_list(keys), expr(having)),
-        P::Scope(Scope::National(_)) => "national".to_string(),
+        P::Scope(Scope::National { .. }) => "national".to_string(),
         P::Scope(Scope::Bound { level, attribute }) => {
             format!("{} = {}", level.dotted(), attribute.dotted())
         }
@@ -490,21 +463,17 @@ fn column_lines(column: &Column, width: usize) -> Vec<String> {
             .collect();
         line.push_str(&format!("({})", args.join(", ")));
     }
-    let mut modifiers: Vec<&ColumnModifier> = column.modifiers.iter().collect();
-    modifiers.sort_by_key(|m| modifier_rank(m));
-    for modifier in modifiers {
-        line.push(' ');
-        match modifier {
-            ColumnModifier::NotNull(_) => line.push_str("not null"),
-            ColumnModifier::Null(_) => line.push_str("null"),
-            ColumnModifier::References(path) => line.push_str(&format!("-> {}", path.dotted())),
-            ColumnModifier::Pii { classes, .. } => {
-                line.push_str(&format!("pii({})", idents(classes)));
-            }
-            ColumnModifier::Default(value) => {
-                line.push_str(&format!("default {}", literal_or_expr(value, '\'')));
-            }
-        }
+    if let Some(nullability) = column.nullability {
+        line.push_str(if nullability.not_null { " not null" } else { " null" });
+    }
+    if let Some(path) = &column.reference {
+        line.push_str(&format!(" -> {}", path.dotted()));
+    }
+    if let Some(pii) = &column.pii {
+        line.push_str(&format!(" pii({})", idents(&pii.classes)));
+    }
+    if let Some(value) = &column.default {
+        line.push_str(&format!(" default {}", literal_or_expr(value, '\'')));
     }
     lines.push(line);
     lines
@@ -1025,47 +994,13 @@ role empty {}
         assert_eq!(check(input), "// c\nsource a {\n  title \"x\" // t\n\n  owner \"y\"\n}\n");
     }
 
-    fn name(text: &str) -> Ident {
-        Ident { name: text.to_string(), span: Span::default() }
-    }
-
-    fn at(hour: u32, minute: u32) -> Option<ClockTime> {
-        Some(ClockTime { hour, minute, span: Span::default() })
-    }
-
-    /// Forms the grammar does not read yet (a keyword followed by `!ident_char` in a
-    /// non-atomic rule fails when more words follow on the line), printed from the AST.
-    /// They belong in `RICH` once the grammar reads them.
     #[test]
-    fn prints_forms_the_parser_cannot_read_yet() {
-        use PropertyValue as P;
-        let line = |value: P| property_lines(&value, 1).join("\n");
-        assert_eq!(line(P::Refresh(Schedule::Daily { at: at(6, 0) })), "refresh daily at 06:00");
-        let weekly = Schedule::Weekly { day: name("sunday"), at: at(2, 30) };
-        assert_eq!(line(P::Refresh(weekly)), "refresh weekly on sunday at 02:30");
-        let weekly = Schedule::Weekly { day: name("monday"), at: None };
-        assert_eq!(line(P::Refresh(weekly)), "refresh weekly on monday");
-        let incremental = LoadMode::Incremental { by: name("updated_at") };
-        assert_eq!(line(P::Load(incremental)), "load incremental by updated_at");
-        let cdc = LoadMode::Cdc { delete_marker: name("is_deleted") };
-        assert_eq!(line(P::Load(cdc)), "load cdc delete_marker is_deleted");
-        let default = |literal| {
-            let value = Expr { kind: ExprKind::Literal(literal), span: Span::default() };
-            let column = Column {
-                docs: Vec::new(),
-                name: name("x"),
-                ty: ColumnType { name: name("int"), args: Vec::new(), span: Span::default() },
-                modifiers: vec![
-                    ColumnModifier::Default(value),
-                    ColumnModifier::NotNull(Span::default()),
-                ],
-                span: Span::default(),
-            };
-            column_lines(&column, 3).join("\n")
-        };
-        assert_eq!(default(Literal::Int("0".to_string())), "x   int not null default 0");
-        assert_eq!(default(Literal::Null), "x   int not null default null");
-        assert_eq!(default(Literal::Bool(false)), "x   int not null default false");
+    fn keywords_followed_by_more_words() {
+        let input = "source a {\n  refresh daily at 6:00\n}\nsource b {\n  refresh weekly on sunday at 02:30\n  load incremental by updated_at\n}\nsource c {\n  refresh weekly on monday\n  load cdc delete_marker is_deleted\n  columns {\n    x int default 0 not null\n    yy int default -1\n    z bool null default false\n  }\n}\n";
+        assert_eq!(
+            check(input),
+            "source a {\n  refresh daily at 06:00\n}\n\nsource b {\n  refresh weekly on sunday at 02:30\n  load incremental by updated_at\n}\n\nsource c {\n  refresh weekly on monday\n  load cdc delete_marker is_deleted\n  columns {\n    x  int not null default 0\n    yy int default -1\n    z  bool null default false\n  }\n}\n"
+        );
     }
 
     #[test]

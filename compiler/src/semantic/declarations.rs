@@ -2,16 +2,18 @@
 //!
 //! The grammar already restricts which properties a block takes and the syntax stage reports a
 //! property given twice (T0004, T0106), so each builder reads the first occurrence of each
-//! property (see [`properties`]) and ignores what the grammar cannot produce. What is checked here: required
-//! properties (T0107), the closed words and numbers of each property, names given twice inside
-//! the declaration, and the rules that tie properties together (a key column exists, a delete
-//! marker is a bool, a rule archives at least as long as it keeps, a metric reads one source).
+//! property (see [`properties`]) and ignores what the grammar cannot produce. What is checked
+//! here: required properties (T0107), the closed words and numbers of each property, names
+//! given twice inside the declaration, and the rules that tie properties together (a key column
+//! exists, a delete marker is a bool, a rule archives at least as long as it keeps, a metric
+//! reads one source).
 
 use super::model::*;
 use super::resolve::{unknown_local_column, Place, Reads};
 use super::{properties, Analyzer};
 use crate::diagnostic::{codes, Diagnostic};
 use crate::syntax::ast::{self, Body, DeclKind, Declaration, Ident, PropertyValue as P};
+use crate::syntax::keywords;
 use indexmap::IndexMap;
 
 impl Analyzer<'_> {
@@ -147,18 +149,6 @@ impl Analyzer<'_> {
         rule.keep = keep.and_then(|(_, p)| p);
         rule.archive = archive.and_then(|(_, p)| p);
         let name = &declaration.name.name;
-        if let (Some(follow), Some((keep, _))) = (follow, keep) {
-            self.push(
-                Diagnostic::error(
-                    codes::INVALID_RETENTION,
-                    format!("Retention rule `{name}` both follows the source and keeps a period"),
-                    keep.span,
-                )
-                .label("a period of its own")
-                .secondary(follow, "follows the source")
-                .help("keep one: `follow source` keeps rows as long as the source system does"),
-            );
-        }
         if follow.is_none() {
             self.require(declaration, "keep");
         }
@@ -305,24 +295,16 @@ impl Analyzer<'_> {
                         declaration.name.span,
                     )
                     .label("no columns")
-                    .help(format!("list them: `{}`", keywords_form("columns"))),
+                    .help(format!("list them: `{}`", keywords::forms("columns"))),
                 );
             }
         }
         for property in &props {
             match &property.value {
-                P::Refresh(schedule) => {
-                    source.refresh = self.schedule(schedule);
-                }
-                P::Landing(landing) => {
-                    source.landing = self.landing(landing);
-                }
-                P::Load(mode) => {
-                    source.load = self.load(&name, mode, &source.columns);
-                }
-                P::Key(key) => {
-                    source.key = self.key(&name, key, &mut source.columns);
-                }
+                P::Refresh(schedule) => source.refresh = self.schedule(schedule),
+                P::Landing(landing) => source.landing = self.landing(landing),
+                P::Load(mode) => source.load = self.load(&name, mode, &source.columns),
+                P::Key(key) => source.key = self.key(&name, key, &mut source.columns),
                 P::Retain(retain) => match retain {
                     ast::Retain::Forever => source.retention.keep = Some(Keep::Forever),
                     ast::Retain::Period { period, by } => {
@@ -358,39 +340,49 @@ impl Analyzer<'_> {
                 docs: column.docs.join("\n"),
                 ty,
                 nullable: true,
+                declared_null: None,
                 references: None,
                 pii: Vec::new(),
                 default: None,
             };
-            for modifier in &column.modifiers {
-                match modifier {
-                    ast::ColumnModifier::NotNull(_) => model.nullable = false,
-                    ast::ColumnModifier::Null(_) => model.nullable = true,
-                    ast::ColumnModifier::References(path) => {
-                        model.references = self.level_path(path, "A column reference");
+            if let Some(nullability) = column.nullability {
+                model.nullable = !nullability.not_null;
+                model.declared_null = model.nullable.then_some(nullability.span);
+            }
+            if let Some(path) = &column.reference {
+                model.references = self.level_path(path, "A column reference");
+            }
+            if let Some(pii) = &column.pii {
+                let unique = self.unique(&pii.classes, codes::DUPLICATE_MEMBER, |c| {
+                    format!("PII class `{c}` is listed twice")
+                });
+                for class in unique {
+                    match PiiClass::from_word(&class.name) {
+                        Some(class) => model.pii.push(class),
+                        None => self.unknown_word(
+                            codes::UNKNOWN_PII_CLASS,
+                            "PII class",
+                            class,
+                            PiiClass::WORDS,
+                        ),
                     }
-                    ast::ColumnModifier::Pii { classes, .. } => {
-                        let unique = self.unique(classes, codes::DUPLICATE_MEMBER, |c| {
-                            format!("PII class `{c}` is listed twice")
-                        });
-                        for class in unique {
-                            match PiiClass::from_word(&class.name) {
-                                Some(class) => model.pii.push(class),
-                                None => self.unknown_word(
-                                    codes::UNKNOWN_PII_CLASS,
-                                    "PII class",
-                                    class,
-                                    PiiClass::WORDS,
-                                ),
-                            }
-                        }
+                }
+            }
+            if let Some(expr) = &column.default {
+                match constant(expr) {
+                    Some(literal) => {
+                        self.literal(&literal, expr.span);
+                        model.default = Some(literal);
                     }
-                    ast::ColumnModifier::Default(expr) => {
-                        if let ast::ExprKind::Literal(literal) = &expr.kind {
-                            self.literal(literal, expr.span);
-                            model.default = Some(literal.clone());
-                        }
-                    }
+                    None => self.push(
+                        Diagnostic::error(
+                            codes::DEFAULT_NOT_CONSTANT,
+                            format!("The default of column `{}` is not a constant", column.name.name),
+                            expr.span,
+                        )
+                        .label("not a literal value")
+                        .help("write a literal: a number, a string, `true`, `false` or `null`"),
+                    ),
                 }
             }
             if let Some(first) = built.get(&column.name.name) {
@@ -430,6 +422,18 @@ impl Analyzer<'_> {
                 None => {
                     if let Some(column) = columns.get_mut(&ident.name) {
                         column.nullable = false;
+                        if let Some(null) = column.declared_null {
+                            self.push(
+                                Diagnostic::error(
+                                    codes::NULLABLE_KEY,
+                                    format!("Key column `{}` is declared `null`", ident.name),
+                                    null,
+                                )
+                                .label("a key column cannot be null")
+                                .secondary(ident.span, "part of the key here")
+                                .help("remove `null` from the column: key columns are never null"),
+                            );
+                        }
                     }
                     names.push(ident.name.clone());
                 }
@@ -778,7 +782,7 @@ impl Analyzer<'_> {
 
     fn scope(&mut self, scope: &ast::Scope) -> Option<Scope> {
         let (level, attribute) = match scope {
-            ast::Scope::National(_) => return Some(Scope::National),
+            ast::Scope::National { .. } => return Some(Scope::National),
             ast::Scope::Bound { level, attribute } => (level, attribute),
         };
         let level = self.level_path(level, "A scope");
@@ -847,11 +851,24 @@ fn type_name(ty: &ColumnType) -> String {
     }
 }
 
-fn keywords_form(keyword: &str) -> &'static str {
-    crate::syntax::keywords::forms(keyword)
-}
-
 pub(super) fn capitalized(word: &str) -> String {
     let mut chars = word.chars();
     chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+/// A literal, or a negated number, as one literal value.
+fn constant(expr: &ast::Expr) -> Option<ast::Literal> {
+    match &expr.kind {
+        ast::ExprKind::Literal(literal) => Some(literal.clone()),
+        ast::ExprKind::Neg(inner) => match &inner.kind {
+            ast::ExprKind::Literal(ast::Literal::Int(digits)) => {
+                Some(ast::Literal::Int(format!("-{digits}")))
+            }
+            ast::ExprKind::Literal(ast::Literal::Decimal(digits)) => {
+                Some(ast::Literal::Decimal(format!("-{digits}")))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }

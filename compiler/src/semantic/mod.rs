@@ -34,9 +34,11 @@
 //!   other name given twice inside one declaration (column, level, key column, list item,
 //!   PII class, landing option) is `T0202`.
 //! - **Numbers**: a zero or out-of-range count, day or period is `T0111` (`T0114` is kept for
-//!   how `keep` and `archive` relate: a rule that archives without `keep`, archives for less
-//!   than it keeps, or both follows the source and keeps a period). A rule with neither
-//!   `follow source` nor `keep` lacks `keep` (`T0107`).
+//!   how `keep` and `archive` relate: a rule that archives without `keep`, or archives for
+//!   less than it keeps). A rule with neither `follow source` nor `keep` lacks `keep`
+//!   (`T0107`). `follow source`, `keep` and `archive` combine: rows deleted upstream go to
+//!   the archive at once, the others after `keep`, and archived rows are purged after
+//!   `archive`.
 //! - **Sources**: key columns are not null; `incremental by` / `delete_marker` / `retain ... by`
 //!   columns must exist (`T0204`); a delete marker must be `bool` (`T0115`). `retain` and
 //!   `retention` may both be given.
@@ -189,7 +191,9 @@ impl<'a> Analyzer<'a> {
 
     /// A required property is absent: T0107 on the declaration's name.
     fn require(&mut self, declaration: &Declaration, keyword: &str) {
-        if properties(declaration).iter().any(|p| p.value.keyword() == keyword) {
+        if properties(declaration).iter().any(|p| p.value.keyword() == keyword)
+            || declaration.unreadable.iter().any(|word| word == keyword)
+        {
             return;
         }
         let noun_upper = declarations::capitalized(names::noun(declaration.kind));

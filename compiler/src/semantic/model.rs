@@ -402,6 +402,9 @@ pub struct Column {
     pub ty: Option<ColumnType>,
     /// Columns are nullable unless declared `not null` or part of the key.
     pub nullable: bool,
+    /// Where the column was declared `null` in so many words (a key column may not be).
+    #[serde(skip)]
+    pub declared_null: Option<Span>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub references: Option<LevelRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -458,7 +461,8 @@ pub struct Hierarchy {
 /// A project has at most one. Without a `calendar` declaration the project gets
 /// [`Calendar::implicit`]: named `time`, fiscal year = calendar year (starts January 1), weeks
 /// start on Monday (ISO 8601), every grain, UTC. A declared calendar fills the properties it
-/// leaves out with the same defaults.
+/// leaves out with the same defaults. The implicit calendar's name is taken only when no
+/// declaration uses `time`: a `dimension time` would shadow it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Calendar {
     pub name: String,
@@ -518,7 +522,7 @@ pub struct MonthDay {
 pub struct RetentionRule {
     #[serde(flatten)]
     pub meta: Meta,
-    /// `follow source`: rows live as long as the source system keeps them.
+    /// `follow source`: a row deleted upstream leaves the live tables for the archive at once.
     pub follow_source: bool,
     /// How long rows stay in the live tables (required unless `follow source`).
     pub keep: Option<Period>,

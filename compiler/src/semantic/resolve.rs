@@ -315,19 +315,20 @@ impl Analyzer<'_> {
                     .get(&name)
                     .and_then(|s| s.columns.keys().next())
                     .map_or_else(|| format!("{name}.<column>"), |c| format!("{name}.{c}"));
-                let (message, label) = if rest.is_empty() {
-                    (
-                        format!("`{name}` is a source, not a dimension"),
-                        "expected a dimension or `source.column`",
-                    )
+                let help = format!("cut by one of its columns, e.g. `{example}`");
+                let d = if rest.is_empty() {
+                    // A whole source is not something to cut by: a name of the wrong kind.
+                    wrong_kind(first, entry, "dimension", help)
                 } else {
-                    (format!("`{}` has too many parts", path.dotted()), "expected `source.column`")
+                    Diagnostic::error(
+                        codes::UNKNOWN_COLUMN,
+                        format!("`{}` has too many parts", path.dotted()),
+                        span,
+                    )
+                    .label("expected `source.column`")
+                    .help(help)
                 };
-                self.push(
-                    Diagnostic::error(codes::UNKNOWN_COLUMN, message, span)
-                        .label(label)
-                        .help(format!("cut by one of its columns, e.g. `{example}`")),
-                );
+                self.push(d);
                 None
             }
             (_, _) => {

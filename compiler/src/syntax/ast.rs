@@ -109,6 +109,10 @@ pub struct Declaration {
     pub docs: Vec<String>,
     pub name: Ident,
     pub body: Body,
+    /// First words of the block's lines that could not be read (each already reported), so
+    /// later stages do not also call those properties missing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
     pub span: Span,
 }
 
@@ -304,12 +308,22 @@ pub enum Retain {
     Forever,
 }
 
+/// A column and its modifiers. Each modifier has one slot, so the tree does not depend on the
+/// order they were written in (the formatter prints them in a fixed order); giving one twice is
+/// reported by the lowering.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Column {
     pub docs: Vec<String>,
     pub name: Ident,
     pub ty: ColumnType,
-    pub modifiers: Vec<ColumnModifier>,
+    /// `not null` or `null`; absent means nullable, except for key columns.
+    pub nullability: Option<Nullability>,
+    /// `-> location.port`
+    pub reference: Option<Path>,
+    /// `pii(name, birth_date)`
+    pub pii: Option<Pii>,
+    /// `default <expr>`
+    pub default: Option<Expr>,
     pub span: Span,
 }
 
@@ -339,40 +353,16 @@ impl TypeArg {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ColumnModifier {
-    NotNull(Span),
-    Null(Span),
-    /// `-> location.port`
-    References(Path),
-    /// `pii(name, birth_date)`
-    Pii {
-        classes: Vec<Ident>,
-        span: Span,
-    },
-    Default(Expr),
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Nullability {
+    pub not_null: bool,
+    pub span: Span,
 }
 
-impl ColumnModifier {
-    pub fn span(&self) -> Span {
-        match self {
-            ColumnModifier::NotNull(s) | ColumnModifier::Null(s) => *s,
-            ColumnModifier::References(p) => p.span,
-            ColumnModifier::Pii { span, .. } => *span,
-            ColumnModifier::Default(e) => e.span,
-        }
-    }
-
-    /// Modifiers that say the same thing conflict with each other (`null` and `not null`).
-    pub fn slot(&self) -> &'static str {
-        match self {
-            ColumnModifier::NotNull(_) | ColumnModifier::Null(_) => "nullability",
-            ColumnModifier::References(_) => "reference",
-            ColumnModifier::Pii { .. } => "pii",
-            ColumnModifier::Default(_) => "default",
-        }
-    }
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pii {
+    pub classes: Vec<Ident>,
+    pub span: Span,
 }
 
 /// `level port key port_code label port_name`
@@ -394,7 +384,7 @@ pub enum Unit {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
-    National(Span),
+    National { span: Span },
     /// `location.port = user.port`: rows whose level matches the user's attribute.
     Bound {
         level: Path,

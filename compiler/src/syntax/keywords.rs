@@ -106,7 +106,7 @@ pub fn forms(keyword: &str) -> &'static str {
         "key" => "key seizure_id | key (port_code, flight_id)",
         "retain" => "retain 6 years | retain 6 years by seizure_date | retain forever",
         "retention" => "retention warehouse_standard",
-        "columns" => "columns { name type [not null | null] [-> dimension.level] [pii(class, ...)] [default value] }",
+        "columns" => "columns { name type [not null] [-> dimension.level] [pii(class, ...)] [default value] }",
         "from" => "from ports",
         "level" => "level port key port_code label port_name",
         "hierarchy" => "hierarchy national > field_office > port",

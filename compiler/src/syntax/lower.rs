@@ -111,12 +111,25 @@ impl<'a> Lowering<'a> {
         let docs = docs(&mut inner)?;
         expect(&mut inner, "declaration keyword")?;
         let name = self.ident(expect(&mut inner, "declaration name")?)?;
+        let mut unreadable = Vec::new();
         let body = if short {
             Body::Expr(self.expr(expect(&mut inner, "expression")?)?)
         } else {
-            Body::Block(self.block(inner, Block::Decl(kind))?)
+            let items: Vec<Pair<Rule>> = inner.collect();
+            unreadable = items
+                .iter()
+                .filter(|p| p.as_rule() == Rule::invalid_item)
+                .map(|p| &p.as_str()[..word_len(p.as_str())])
+                .filter(|word| !word.is_empty())
+                .flat_map(|word| {
+                    // A misspelt property most likely is the property it resembles.
+                    let meant = suggest(word, keywords::properties(kind).iter().copied());
+                    std::iter::once(word.to_string()).chain(meant.map(str::to_string))
+                })
+                .collect();
+            Body::Block(self.block(items.into_iter(), Block::Decl(kind))?)
         };
-        Ok(Declaration { kind, docs, name, body, span })
+        Ok(Declaration { kind, docs, name, body, unreadable, span })
     }
 
     /// The items of a block: properties and invalid items, up to the closing brace.
@@ -586,7 +599,7 @@ impl<'a> Lowering<'a> {
             Rule::scope => {
                 let scope = expect(&mut inner, "scope")?;
                 P::Scope(if scope.as_rule() == Rule::scope_national {
-                    Scope::National(self.span(&scope))
+                    Scope::National { span: self.span(&scope) }
                 } else {
                     let mut parts = scope.into_inner();
                     let level = self.path(expect(&mut parts, "level")?)?;
@@ -648,42 +661,54 @@ impl<'a> Lowering<'a> {
             });
         }
         let ty = ColumnType { name: ty_name, args, span: ty_span };
-        let mut modifiers: Vec<ColumnModifier> = Vec::new();
+        let mut column = Column {
+            docs,
+            name,
+            ty,
+            nullability: None,
+            reference: None,
+            pii: None,
+            default: None,
+            span,
+        };
         for modifier in inner {
             let mspan = self.span(&modifier);
             let rule = modifier.as_rule();
             let mut parts =
                 modifier.into_inner().filter(|p| !is_closing(p) && !is_keyword(p.as_rule()));
-            let m = match rule {
-                Rule::not_null => ColumnModifier::NotNull(mspan),
-                Rule::nullable => ColumnModifier::Null(mspan),
+            let earlier = match rule {
+                Rule::not_null | Rule::nullable => column
+                    .nullability
+                    .replace(Nullability { not_null: rule == Rule::not_null, span: mspan })
+                    .map(|n| ("nullability", n.span)),
                 Rule::reference => {
-                    ColumnModifier::References(self.path(expect(&mut parts, "path")?)?)
+                    let path = self.path(expect(&mut parts, "path")?)?;
+                    column.reference.replace(path).map(|p| ("reference", p.span))
                 }
-                Rule::pii => ColumnModifier::Pii {
-                    classes: self.idents(expect(&mut parts, "classes")?)?,
-                    span: mspan,
-                },
+                Rule::pii => {
+                    let classes = self.idents(expect(&mut parts, "classes")?)?;
+                    column.pii.replace(Pii { classes, span: mspan }).map(|p| ("PII classes", p.span))
+                }
                 Rule::default => {
-                    ColumnModifier::Default(self.expr(expect(&mut parts, "value")?)?)
+                    let value = self.expr(expect(&mut parts, "value")?)?;
+                    column.default.replace(value).map(|d| ("default", d.span))
                 }
                 other => return Err(Internal(format!("unexpected column modifier {other:?}"))),
             };
-            if let Some(first) = modifiers.iter().find(|f| f.slot() == m.slot()) {
+            if let Some((slot, first)) = earlier {
                 self.diagnostics.push(
                     Diagnostic::error(
                         codes::DUPLICATE_PROPERTY,
-                        format!("Column `{}` gives its {} twice", name.name, m.slot()),
-                        m.span(),
+                        format!("Column `{}` gives its {slot} twice", column.name.name),
+                        mspan,
                     )
                     .label("given again here")
-                    .secondary(first.span(), "first given here")
+                    .secondary(first, "first given here")
                     .help("keep one of them"),
                 );
             }
-            modifiers.push(m);
         }
-        Ok(Column { docs, name, ty, modifiers, span })
+        Ok(column)
     }
 
     // ------------------------------------------------------------ expressions
