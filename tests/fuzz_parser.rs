@@ -132,7 +132,7 @@ fn mutate(rng: &mut Rng, corpus: &[String], input: &str) -> String {
         match rng.below(8) {
             0 => {
                 let limit = a + 1 + rng.below(40);
-                let end = boundaries.iter().copied().filter(|&x| x >= a && x <= limit).last();
+                let end = boundaries.iter().copied().rfind(|&x| x >= a && x <= limit);
                 text.replace_range(a..end.unwrap_or(a), "");
             }
             1 | 2 => text.insert_str(a, TOKENS[rng.below(TOKENS.len())]),

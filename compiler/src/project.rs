@@ -65,7 +65,7 @@ pub fn load(fs: &dyn FileSystem, display_root: &str) -> Project {
             match parse_config(id, &text) {
                 Ok(config) => Some(config),
                 Err(diagnostic) => {
-                    diagnostics.push(diagnostic);
+                    diagnostics.push(*diagnostic);
                     None
                 }
             }
@@ -154,7 +154,7 @@ fn config_file(sources: &SourceMap) -> FileId {
     sources.iter().next().map_or(FileId(0), |(id, _)| id)
 }
 
-fn parse_config(id: FileId, text: &str) -> Result<Config, Diagnostic> {
+fn parse_config(id: FileId, text: &str) -> Result<Config, Box<Diagnostic>> {
     let config: Config = serde_yaml_ng::from_str(text).map_err(|error| {
         let (start, end) = match error.location() {
             Some(location) => {
@@ -167,21 +167,23 @@ fn parse_config(id: FileId, text: &str) -> Result<Config, Diagnostic> {
         let message = error.to_string();
         // serde_yaml_ng appends " at line L column C"; the span already says where.
         let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-        Diagnostic::error(
+        Box::new(Diagnostic::error(
             codes::INVALID_PROJECT_FILE,
             format!("Invalid `{CONFIG_FILE}`: {message}"),
             Span::new(id, start, end),
         )
         .label("here")
-        .help("`tally.yaml` takes `name` (text), `dialect` (`duckdb` or `postgres`) and `paths` (a list of directories)")
+        .help("`tally.yaml` takes `name` (text), `dialect` (`duckdb` or `postgres`) and `paths` (a list of directories)"))
     })?;
     if config.name.trim().is_empty() {
-        return Err(Diagnostic::error(
-            codes::INVALID_PROJECT_FILE,
-            "The project `name` is empty",
-            Span::new(id, 0, text.len().min(text.find('\n').unwrap_or(text.len()))),
-        )
-        .help("give the project a name: `name: emis_edw`"));
+        return Err(Box::new(
+            Diagnostic::error(
+                codes::INVALID_PROJECT_FILE,
+                "The project `name` is empty",
+                Span::new(id, 0, text.len().min(text.find('\n').unwrap_or(text.len()))),
+            )
+            .help("give the project a name: `name: emis_edw`"),
+        ));
     }
     Ok(config)
 }

@@ -377,7 +377,10 @@ impl Analyzer<'_> {
                     None => self.push(
                         Diagnostic::error(
                             codes::DEFAULT_NOT_CONSTANT,
-                            format!("The default of column `{}` is not a constant", column.name.name),
+                            format!(
+                                "The default of column `{}` is not a constant",
+                                column.name.name
+                            ),
                             expr.span,
                         )
                         .label("not a literal value")

@@ -384,7 +384,9 @@ pub enum Unit {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
-    National { span: Span },
+    National {
+        span: Span,
+    },
     /// `location.port = user.port`: rows whose level matches the user's attribute.
     Bound {
         level: Path,

@@ -305,10 +305,9 @@ impl<'a> Lowering<'a> {
                             .to_string()
                     } else {
                         match suggest(word, block.properties().iter().copied()) {
-                            Some(best) => format!(
-                                "did you mean `{best}`? ({})",
-                                property_list_help(block)
-                            ),
+                            Some(best) => {
+                                format!("did you mean `{best}`? ({})", property_list_help(block))
+                            }
                             None => property_list_help(block),
                         }
                     };
@@ -687,7 +686,10 @@ impl<'a> Lowering<'a> {
                 }
                 Rule::pii => {
                     let classes = self.idents(expect(&mut parts, "classes")?)?;
-                    column.pii.replace(Pii { classes, span: mspan }).map(|p| ("PII classes", p.span))
+                    column
+                        .pii
+                        .replace(Pii { classes, span: mspan })
+                        .map(|p| ("PII classes", p.span))
                 }
                 Rule::default => {
                     let value = self.expr(expect(&mut parts, "value")?)?;
