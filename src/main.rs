@@ -39,7 +39,8 @@ enum Command {
         /// Report unformatted files with a diff instead of rewriting them
         #[arg(long)]
         check: bool,
-        /// A .tally file or a directory searched recursively
+        /// A .tally file, a directory searched recursively, or `-` to format standard input
+        /// to standard output (for editors)
         #[arg(default_value = ".")]
         path: PathBuf,
     },
@@ -123,7 +124,31 @@ fn parse(file: &Path) -> anyhow::Result<ExitCode> {
     Ok(if diagnostic::has_errors(&diagnostics) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+fn fmt_stdin(check_only: bool) -> anyhow::Result<ExitCode> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .context("cannot read standard input")?;
+    match tally_compiler::format::format(FileId(0), &text) {
+        Ok(formatted) if check_only => {
+            Ok(if formatted == text { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Ok(formatted) => {
+            print!("{formatted}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(diagnostics) => {
+            let mut sources = SourceMap::new();
+            sources.add("<stdin>", text);
+            print_human(&diagnostics, &sources);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn fmt(path: &Path, check_only: bool) -> anyhow::Result<ExitCode> {
+    if path.as_os_str() == "-" {
+        return fmt_stdin(check_only);
+    }
     let files = if path.is_dir() {
         let mut found = Vec::new();
         disk::walk(path, &mut found)

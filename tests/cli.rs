@@ -146,3 +146,13 @@ fn the_repository_is_formatted() {
         }
     }
 }
+
+#[test]
+fn fmt_formats_standard_input_for_editors() {
+    let output = tally().args(["fmt", "-"]).write_stdin(UNFORMATTED).output().expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "retention standard {\n  keep 7 years\n\n  archive 40 years // then purge\n}\n"
+    );
+}

@@ -108,11 +108,9 @@ fn diagnostics_page_is_fresh() {
     }
 }
 
-/// Every ```tally block of the language reference parses without a diagnostic.
-#[test]
-fn language_reference_examples_parse() {
-    let page = std::fs::read_to_string(root().join("docs/language.md")).expect("docs/language.md");
-    let mut blocks = 0;
+/// The ```tally blocks of a Markdown page, with the line each starts on.
+fn tally_blocks(page: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
     let mut lines = page.lines().enumerate();
     while let Some((start, line)) = lines.next() {
         if line.trim() != "```tally" {
@@ -120,14 +118,37 @@ fn language_reference_examples_parse() {
         }
         let body: Vec<&str> =
             lines.by_ref().map(|(_, l)| l).take_while(|l| l.trim() != "```").collect();
-        let text = body.join("\n") + "\n";
-        let (_, diagnostics) = tally_compiler::syntax::parse(FileId(0), &text);
-        assert!(
-            diagnostics.is_empty(),
-            "docs/language.md block at line {}: {diagnostics:#?}\n{text}",
-            start + 1
-        );
-        blocks += 1;
+        blocks.push((start + 1, body.join("\n") + "\n"));
     }
-    assert!(blocks >= 20, "only {blocks} tally examples in docs/language.md");
+    blocks
+}
+
+/// Every ```tally block of the language reference and the README parses without a
+/// diagnostic (blocks that are deliberately partial are tagged ```tally-fragment).
+#[test]
+fn documented_examples_parse() {
+    for (page, minimum) in [("docs/language.md", 20), ("README.md", 1)] {
+        let text = std::fs::read_to_string(root().join(page)).expect("page exists");
+        let blocks = tally_blocks(&text);
+        for (line, block) in &blocks {
+            let (_, diagnostics) = tally_compiler::syntax::parse(FileId(0), block);
+            assert!(
+                diagnostics.is_empty(),
+                "{page} block at line {line}: {diagnostics:#?}\n{block}"
+            );
+        }
+        assert!(blocks.len() >= minimum, "only {} tally examples in {page}", blocks.len());
+    }
+}
+
+/// The language reference's first example is a whole project that `tally check` accepts.
+#[test]
+fn first_example_of_the_reference_checks_cleanly() {
+    let text = std::fs::read_to_string(root().join("docs/language.md")).expect("page exists");
+    let (_, first) = tally_blocks(&text).into_iter().next().expect("an example");
+    let fs = tally_compiler::source::MemoryFs::new()
+        .with("tally.yaml", "name: first_look\n")
+        .with("main.tally", &first);
+    let checked = tally_compiler::check(&fs, "");
+    assert!(checked.diagnostics().is_empty(), "{:#?}", checked.diagnostics());
 }
