@@ -15,6 +15,7 @@
 //! environment or a database. Inputs come through [`source::FileSystem`]; outputs are values.
 //! `clippy.toml` enforces it.
 
+pub mod codegen;
 pub mod diagnostic;
 pub mod format;
 pub mod project;
