@@ -3,5 +3,7 @@
 //! | module       | what                                                              |
 //! |--------------|-------------------------------------------------------------------|
 //! | [`schema`]   | the warehouse schema as data (tables, views, policy rows)         |
+//! | [`dialect`]  | what differs between engines, behind the [`dialect::Dialect`] trait |
 
+pub mod dialect;
 pub mod schema;
