@@ -351,8 +351,15 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
         | P::Grains(names)
         | P::Marts(names)
         | P::Reports(names)
-        | P::Allow(names) => idents(names),
-        P::By(paths) | P::Dimensions(paths) => path_list(paths),
+        | P::Allow(names) => {
+            let items: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+            return wrapped_list(keyword, &items, depth);
+        }
+        P::By(paths) | P::Dimensions(paths) => {
+            let items: Vec<String> = paths.iter().map(Path::dotted).collect();
+            let items: Vec<&str> = items.iter().map(String::as_str).collect();
+            return wrapped_list(keyword, &items, depth);
+        }
         P::Grain(name)
         | P::Retention(name)
         | P::From(name)
@@ -440,6 +447,35 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
         P::MinCellSize(size) => size.value.to_string(),
     };
     vec![format!("{keyword} {rest}")]
+}
+
+/// `keyword a, b, c` on one line when it fits in [`MAX_WIDTH`] at `depth`; otherwise filled
+/// greedily, breaking after a comma, with continuation lines indented two levels deeper.
+fn wrapped_list(keyword: &str, items: &[&str], depth: usize) -> Vec<String> {
+    let one_line = format!("{keyword} {}", items.join(", "));
+    let indent = depth * INDENT.len();
+    if indent + one_line.chars().count() <= MAX_WIDTH {
+        return vec![one_line];
+    }
+    let continuation = format!("{INDENT}{INDENT}");
+    let mut lines = Vec::new();
+    let mut line = format!("{keyword} ");
+    let mut first_on_line = true;
+    for (i, item) in items.iter().enumerate() {
+        let piece = if i + 1 < items.len() { format!("{item},") } else { (*item).to_string() };
+        let separator = if first_on_line { "" } else { " " };
+        let width = indent + line.chars().count() + separator.len() + piece.chars().count();
+        if !first_on_line && width > MAX_WIDTH {
+            lines.push(line);
+            line = format!("{continuation}{piece}");
+        } else {
+            line.push_str(separator);
+            line.push_str(&piece);
+        }
+        first_on_line = false;
+    }
+    lines.push(line);
+    lines
 }
 
 /// The width column names are padded to: the longest name of the block.
@@ -992,6 +1028,16 @@ role empty {}
     fn crlf_input_gives_lf_output() {
         let input = "// c\r\nsource a {\r\n  title \"x\" // t\r\n\r\n  owner \"y\"\r\n}\r\n";
         assert_eq!(check(input), "// c\nsource a {\n  title \"x\" // t\n\n  owner \"y\"\n}\n");
+    }
+
+    #[test]
+    fn long_lists_wrap_after_commas() {
+        let names: Vec<String> = (0..12).map(|i| format!("metric_number_{i:02}")).collect();
+        let input = format!("mart m {{\n  metrics {}\n}}\n", names.join(", "));
+        let output = check(&input);
+        assert!(output.lines().all(|l| l.chars().count() <= MAX_WIDTH), "{output}");
+        assert!(output.contains(",\n      metric_number_"), "{output}");
+        assert_eq!(check(&output), output);
     }
 
     #[test]
