@@ -39,10 +39,10 @@ enum Command {
         /// Report unformatted files with a diff instead of rewriting them
         #[arg(long)]
         check: bool,
-        /// A .tally file, a directory searched recursively, or `-` to format standard input
+        /// .tally files or directories searched recursively, or `-` to format standard input
         /// to standard output (for editors)
         #[arg(default_value = ".")]
-        path: PathBuf,
+        paths: Vec<PathBuf>,
     },
     /// Print the syntax tree of one file as JSON (a debugging aid)
     Parse {
@@ -65,7 +65,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { dir, format } => check(&dir, format),
-        Command::Fmt { check, path } => fmt(&path, check),
+        Command::Fmt { check, paths } => fmt(&paths, check),
         Command::Parse { file } => parse(&file),
     };
     match result {
@@ -145,21 +145,26 @@ fn fmt_stdin(check_only: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn fmt(path: &Path, check_only: bool) -> anyhow::Result<ExitCode> {
-    if path.as_os_str() == "-" {
+fn fmt(paths: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        if paths.len() > 1 {
+            bail!("`-` (standard input) cannot be combined with other paths");
+        }
         return fmt_stdin(check_only);
     }
-    let files = if path.is_dir() {
-        let mut found = Vec::new();
-        disk::walk(path, &mut found)
-            .with_context(|| format!("cannot list `{}`", path.display()))?;
-        found.retain(|p| p.extension().is_some_and(|e| e == "tally"));
-        found
-    } else if path.is_file() {
-        vec![path.to_path_buf()]
-    } else {
-        bail!("`{}` does not exist", path.display());
-    };
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            disk::walk(path, &mut found)
+                .with_context(|| format!("cannot list `{}`", path.display()))?;
+            files.extend(found.into_iter().filter(|p| p.extension().is_some_and(|e| e == "tally")));
+        } else if path.is_file() {
+            files.push(path.clone());
+        } else {
+            bail!("`{}` does not exist", path.display());
+        }
+    }
     let (mut changed, mut failed) = (0usize, 0usize);
     for file in &files {
         let text = std::fs::read_to_string(file)
@@ -196,9 +201,10 @@ fn fmt(path: &Path, check_only: bool) -> anyhow::Result<ExitCode> {
     }
     if check_only {
         if changed > 0 {
+            let shown: Vec<String> = paths.iter().map(|p| display_path(p)).collect();
             eprintln!(
                 "{changed} of {total} files are not formatted; run `tally fmt {}`",
-                display_path(path)
+                shown.join(" ")
             );
         } else if failed == 0 {
             eprintln!("{total} files already formatted");

@@ -4,7 +4,7 @@
 //! table and from the error fixtures in `tests/fixtures/errors/` (one or more per code); a test
 //! fails when the page is stale or a code has no fixture.
 //!
-//! Ranges: `T00xx` syntax, `T01xx` declarations, `T02xx` names, `T07xx` project files,
+//! Ranges: `T00xx` syntax, `T01xx` declarations, `T02xx` names, `T04xx` the dependency graph, `T07xx` project files,
 //! `T9xxx` internal errors.
 
 use serde::{Serialize, Serializer};
@@ -195,6 +195,15 @@ codes! {
          exists. A `where` filter on a derived metric is refused for the same reason.",
         "Give the column a metric of its own and combine metrics, or filter the metrics it \
          combines.";
+    METRIC_CYCLE = "T0401", "metric-cycle",
+        "A derived metric is computed from the values of the metrics it names, so those must be \
+         computed first. Here metrics use one another in a circle (`metric a = b * 2` and \
+         `metric b = a + 1`, or a longer chain, or a metric that names itself): none of them can \
+         be computed first, and no order of refreshes exists. Every reference on the cycle is \
+         labelled; when several cycles share metrics they are reported together, with every \
+         reference between those metrics labelled.",
+        "Compute one metric of the cycle from its source's columns (`measure ...`) instead of \
+         from the other metrics, or remove one of the labelled references.";
     INVALID_PROJECT_FILE = "T0701", "invalid-project-file",
         "`tally.yaml` is missing, is not valid YAML, or has a field of the wrong type.",
         "Fix the file; `docs/language.md` shows its fields.";
