@@ -49,6 +49,54 @@ enum Command {
         /// The .tally file
         file: PathBuf,
     },
+    /// Compile a project into generated/: SQL migrations per dialect, the ETL plan, policies
+    Compile {
+        /// The project directory (holding tally.yaml)
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The output directory
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+        /// Write nothing; exit 1 and name the stale files when the output is not up to date
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the dependency graph of sources, tables, metrics, marts and policies
+    Graph {
+        /// The project directory (holding tally.yaml)
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Show the source columns a metric depends on, and the personal data among them
+    Lineage {
+        /// The metric's name
+        metric: String,
+        /// The project directory (holding tally.yaml)
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = LineageFormat::Text)]
+        format: LineageFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    /// Graphviz
+    Dot,
+    /// A Mermaid flowchart
+    Mermaid,
+    /// Nodes, edges and the topological order, for programs
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LineageFormat {
+    /// A table for people
+    Text,
+    /// JSON, for programs
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,6 +115,9 @@ fn main() -> ExitCode {
         Command::Check { dir, format } => check(&dir, format),
         Command::Fmt { check, paths } => fmt(&paths, check),
         Command::Parse { file } => parse(&file),
+        Command::Compile { dir, out, check } => compile(&dir, &out, check),
+        Command::Graph { dir, format } => graph(&dir, format),
+        Command::Lineage { metric, dir, format } => lineage(&metric, &dir, format),
     };
     match result {
         Ok(code) => code,
@@ -111,6 +162,118 @@ fn check(dir: &Path, format: OutputFormat) -> anyhow::Result<ExitCode> {
         OutputFormat::Github => print!("{}", render::github(diagnostics, sources)),
     }
     Ok(if checked.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Checks the project in `dir`; on errors prints them and returns `None`.
+fn checked_project(dir: &Path) -> anyhow::Result<Option<tally_compiler::Checked>> {
+    if !dir.is_dir() {
+        bail!("`{}` is not a directory: expected a project directory", dir.display());
+    }
+    let checked = tally_compiler::check(&DiskFs::new(dir), &display_path(dir));
+    print_human(checked.diagnostics(), &checked.project.sources);
+    if checked.has_errors() {
+        eprintln!(
+            "{}: fix these first (`tally check` lists them)",
+            render::summary(checked.diagnostics())
+        );
+        return Ok(None);
+    }
+    Ok(Some(checked))
+}
+
+fn graph(dir: &Path, format: GraphFormat) -> anyhow::Result<ExitCode> {
+    let Some(checked) = checked_project(dir)? else { return Ok(ExitCode::FAILURE) };
+    let (graph, _) = tally_compiler::graph::build(&checked.model);
+    print!(
+        "{}",
+        match format {
+            GraphFormat::Dot => graph.to_dot(),
+            GraphFormat::Mermaid => graph.to_mermaid(),
+            GraphFormat::Json => graph.to_json(),
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lineage(metric: &str, dir: &Path, format: LineageFormat) -> anyhow::Result<ExitCode> {
+    let Some(checked) = checked_project(dir)? else { return Ok(ExitCode::FAILURE) };
+    let Some(lineage) = tally_compiler::semantic::lineage::lineage(&checked.model, metric) else {
+        let names: Vec<&str> = checked.model.metrics.keys().map(String::as_str).collect();
+        bail!(
+            "no metric `{metric}` in `{}`: {}",
+            dir.display(),
+            diagnostic::did_you_mean(metric, &names, "metric")
+        );
+    };
+    match format {
+        LineageFormat::Text => print!("{}", lineage.to_text()),
+        LineageFormat::Json => println!("{}", serde_json::to_string_pretty(&lineage)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compile(dir: &Path, out: &Path, check_only: bool) -> anyhow::Result<ExitCode> {
+    if !dir.is_dir() {
+        bail!("`{}` is not a directory: `tally compile` takes a project directory", dir.display());
+    }
+    let previous = DiskFs::new(out);
+    let (checked, result) =
+        tally_compiler::compile(&DiskFs::new(dir), &display_path(dir), &previous);
+    let sources = &checked.project.sources;
+    print_human(checked.diagnostics(), sources);
+    let artifacts = match result {
+        Ok(Some(artifacts)) => artifacts,
+        Ok(None) => {
+            eprintln!("{}: nothing compiled", render::summary(checked.diagnostics()));
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(diagnostics) => {
+            print_human(&diagnostics, sources);
+            eprintln!("{}: nothing written", render::summary(&diagnostics));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    print_human(&artifacts.warnings, sources);
+    let stale = tally_compiler::codegen::compile::stale(&artifacts, &previous);
+    let out_name = display_path(out);
+    if check_only {
+        if stale.is_empty() {
+            eprintln!("{out_name} is up to date");
+            return Ok(ExitCode::SUCCESS);
+        }
+        for path in &stale {
+            println!("{out_name}/{path}");
+        }
+        eprintln!(
+            "{} stale file(s) in {out_name}; run `tally compile {} --out {out_name}`",
+            stale.len(),
+            display_path(dir)
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    for path in &stale {
+        let target = out.join(path);
+        match artifacts.files.get(path) {
+            Some(contents) => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create `{}`", parent.display()))?;
+                }
+                std::fs::write(&target, contents)
+                    .with_context(|| format!("cannot write `{}`", target.display()))?;
+                eprintln!("wrote {out_name}/{path}");
+            }
+            None => {
+                std::fs::remove_file(&target)
+                    .with_context(|| format!("cannot remove `{}`", target.display()))?;
+                eprintln!("removed {out_name}/{path}");
+            }
+        }
+    }
+    if stale.is_empty() {
+        eprintln!("{out_name} is up to date");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse(file: &Path) -> anyhow::Result<ExitCode> {

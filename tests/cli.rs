@@ -156,3 +156,75 @@ fn fmt_formats_standard_input_for_editors() {
         "retention standard {\n  keep 7 years\n\n  archive 40 years // then purge\n}\n"
     );
 }
+#[test]
+fn compile_writes_generated_files_and_check_detects_a_one_byte_change() {
+    let work = std::env::temp_dir().join(format!("tally-cli-{}-compile", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let project = work.join("project");
+    std::fs::create_dir_all(&project).expect("temp dir");
+    for (path, text) in common::files_below(&root().join("examples/quickstart")) {
+        std::fs::write(project.join(&path), text).expect("copy quickstart");
+    }
+    let out = work.join("generated");
+    let output =
+        tally().arg("compile").arg(&project).arg("--out").arg(&out).output().expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    for file in ["plan.json", "duckdb/schema.lock.json", "postgres/schema.lock.json"] {
+        assert!(out.join(file).is_file(), "missing {file}: {}", stderr(&output));
+    }
+    let migrations = std::fs::read_dir(out.join("duckdb/migrations")).expect("migrations dir");
+    assert!(migrations.flatten().any(|e| e.file_name().to_string_lossy().starts_with("0001_")));
+
+    let check = tally().arg("compile").arg(&project).arg("--out").arg(&out).arg("--check").output();
+    let check = check.expect("runs");
+    assert!(check.status.success(), "fresh output reported stale: {}", stdout(&check));
+
+    // One byte of DSL changes: --check fails, names the stale files and the fix.
+    let metrics = project.join("metrics.tally");
+    let text = std::fs::read_to_string(&metrics).expect("read");
+    std::fs::write(
+        &metrics,
+        text.replacen("Total Drug Seizures by Weight", "Total Drug Seizures by weight", 1),
+    )
+    .expect("write");
+    let stale = tally().arg("compile").arg(&project).arg("--out").arg(&out).arg("--check").output();
+    let stale = stale.expect("runs");
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(stdout(&stale).contains("plan.json"), "{}", stdout(&stale));
+    assert!(stderr(&stale).contains("run `tally compile"), "{}", stderr(&stale));
+}
+
+#[test]
+fn graph_prints_dot_mermaid_and_json() {
+    for (format, marker) in [("dot", "digraph"), ("mermaid", "flowchart"), ("json", "\"nodes\"")] {
+        let output = tally()
+            .args(["graph", "examples/quickstart", "--format", format])
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "{format}: {}", stderr(&output));
+        assert!(stdout(&output).contains(marker), "{format}: {}", stdout(&output));
+        assert!(stdout(&output).contains("drug_seizure_weight"), "{format}");
+    }
+}
+
+#[test]
+fn lineage_names_columns_and_personal_data() {
+    let output = tally()
+        .args(["lineage", "kg_per_drug_seizure", "examples/quickstart", "--format", "json"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let columns = value["columns"].as_array().expect("columns");
+    assert!(columns.iter().any(|c| c["column"] == "drug_weight_kg"), "{value:#}");
+    assert!(value["metrics"].as_array().is_some_and(|m| m.len() >= 3), "{value:#}");
+
+    let unknown = tally().args(["lineage", "kg_per_drug_seizur", "examples/quickstart"]).output();
+    let unknown = unknown.expect("runs");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("did you mean `kg_per_drug_seizure`"),
+        "{}",
+        stderr(&unknown)
+    );
+}

@@ -13,6 +13,13 @@ use tally_compiler::span::FileId;
 
 /// Codes that no directory of text files can trigger, and why.
 const NO_FIXTURE: &[(&str, &str)] = &[
+    ("T0601", "needs a previous compile; tested in tests/migrations.rs"),
+    ("T0602", "needs a previous compile; tested in tests/migrations.rs"),
+    ("T0603", "needs a previous compile; tested in tests/migrations.rs"),
+    ("T0604", "needs a previous compile; tested in tests/migrations.rs"),
+    ("T0605", "needs a previous compile; tested in tests/migrations.rs"),
+    ("T0606", "needs a previous compile; tested in tests/migrations.rs"),
+    ("T0607", "needs a previous compile; tested in tests/migrations.rs"),
     ("T0703", "needs a file the operating system refuses to read"),
     ("T9999", "is a bug in Tally; no valid or invalid input should produce it"),
 ];
@@ -37,8 +44,9 @@ fn generate_diagnostics_page() -> String {
          Each entry says what the code means, shows an input that triggers it (one of the error \
          fixtures in `tests/fixtures/errors/`, checked by the test suite) with the output of \
          `tally check`, and how to fix it.\n\n\
-         Ranges: `T00xx` syntax, `T01xx` declarations, `T02xx` names, `T07xx` project files, \
-         `T9xxx` internal errors.\n\n\
+         Ranges: `T00xx` syntax, `T01xx` declarations, `T02xx` names, `T03xx` types, `T04xx` \
+         the dependency graph, `T05xx` personal data, `T06xx` migrations, `T07xx` project \
+         files, `T9xxx` internal errors.\n\n\
          `tally check --format json` prints the same diagnostics as a JSON array, and \
          `--format github` as GitHub Actions annotations.\n\n",
     );

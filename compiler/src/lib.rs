@@ -9,7 +9,8 @@
 //! | semantic  | [`semantic`] | modules → resolved [`semantic::Model`]          |
 //! | format    | [`format`]   | file text → canonical file text                 |
 //!
-//! [`check`] runs load, syntax and semantic over a project: what `tally check` does.
+//! [`check`] runs load, syntax, semantic and the graph's cycle check over a project: what
+//! `tally check` does.
 //!
 //! Architecture invariant: nothing in this crate touches the file system, the clock, the
 //! environment or a database. Inputs come through [`source::FileSystem`]; outputs are values.
@@ -18,6 +19,7 @@
 pub mod codegen;
 pub mod diagnostic;
 pub mod format;
+pub mod graph;
 pub mod project;
 pub mod semantic;
 pub mod source;
@@ -48,6 +50,35 @@ pub fn check(fs: &dyn source::FileSystem, display_root: &str) -> Checked {
     let mut project = project::load(fs, display_root);
     let (model, diagnostics) = semantic::analyze(&project.modules);
     project.diagnostics.extend(diagnostics);
+    // Only the cycles are wanted here; `tally graph` and code generation build the graph again.
+    let (_, graph_diagnostics) = graph::build(&model);
+    project.diagnostics.extend(graph_diagnostics);
     diagnostic::sort(&mut project.diagnostics);
     Checked { project, model }
+}
+
+/// What `tally compile` does: check the project, order its metrics by the dependency graph,
+/// and generate every artifact. `previous` is the output directory as it is now (its lock
+/// file and migrations decide what the next migration holds). Returns the checked project
+/// (for rendering diagnostics) and the artifacts, or `None` when checking found errors (they
+/// are in the checked project) or code generation refused (its diagnostics are returned).
+pub fn compile(
+    fs: &dyn source::FileSystem,
+    display_root: &str,
+    previous: &dyn source::FileSystem,
+) -> (Checked, Result<Option<codegen::compile::Artifacts>, Vec<Diagnostic>>) {
+    let checked = check(fs, display_root);
+    let Some(config) = checked.project.config.as_ref().filter(|_| !checked.has_errors()) else {
+        return (checked, Ok(None));
+    };
+    let (graph, _) = graph::build(&checked.model);
+    let metric_order: Vec<String> = graph
+        .topological_order()
+        .into_iter()
+        .filter(|node| node.kind == graph::NodeKind::Metric)
+        .map(|node| node.name.clone())
+        .collect();
+    let artifacts = codegen::compile::compile(&checked.model, config, &metric_order, previous);
+    let artifacts = artifacts.map(Some);
+    (checked, artifacts)
 }

@@ -3,6 +3,7 @@
 //! Files come through [`FileSystem`], rooted at the project directory. Every file read lands
 //! in the [`SourceMap`], including `tally.yaml`, so its errors render like any other.
 
+use crate::codegen::migrate::Allowance;
 use crate::diagnostic::{codes, Diagnostic};
 use crate::source::{FileSystem, SourceMap};
 use crate::span::{FileId, Span};
@@ -21,6 +22,10 @@ pub struct Config {
     /// Directories searched recursively for `*.tally` files.
     #[serde(default = "default_paths")]
     pub paths: Vec<String>,
+    /// Changes that lose data or depend on it, allowed for the next migration
+    /// (`drop column cur_seacats.port_code`); see [`Allowance`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_changes: Vec<Allowance>,
 }
 
 fn default_paths() -> Vec<String> {

@@ -1,13 +1,260 @@
-//! The desired warehouse schema for one dialect: every table, policy row and
-//! dialect-native extra that the model implies.
+//! The desired warehouse schema for one dialect: every table, policy row and dialect-native
+//! extra the model implies. The migration planner ([`super::migrate`]) turns the difference
+//! between this and the last compiled schema into SQL.
+//!
+//! | tables | kind | one per |
+//! |--------|------|---------|
+//! | `stg_<source>`, `cur_<source>`, `arc_<source>` | staging, current, archive | source |
+//! | `mart_<mart>` | mart | mart |
+//! | `agg_<metric>` | metric aggregate | metric no mart shows |
+//! | `etl_file_ledger`, `etl_watermark`, `etl_run_log`, `etl_rejects` | ETL state | warehouse |
+//! | `policy_role`, `policy_grant`, `policy_user`, `policy_user_role`, `policy_source` | policy | warehouse |
+//! | `audit_log` | audit | warehouse |
+//!
+//! Column by column, and why, in `docs/artifacts.md`. No views: marts are tables so that
+//! PostgreSQL row-level security applies to them.
 
+use super::cuts::{self, CutTable};
 use super::dialect::Dialect;
-use super::schema::Schema;
+use super::load::sql_type;
+use super::policy;
+use super::schema::{Column, Schema, SqlType, Table, TableKind, Value};
+use super::templates::Sql;
 use crate::diagnostic::Diagnostic;
-use crate::semantic::Model;
+use crate::graph::{archive_table, current_table, staging_table};
+use crate::semantic::{Model, Source};
+use crate::syntax::ast;
 
 /// The schema `model` needs in `dialect`. Errors are internal errors (`T9999`): the model is
 /// error-free when code generation runs, so a failure here is a bug in Tally.
-pub fn schema(_model: &Model, _dialect: &dyn Dialect) -> Result<Schema, Vec<Diagnostic>> {
-    Ok(Schema::default())
+pub fn schema(model: &Model, dialect: &dyn Dialect) -> Result<Schema, Vec<Diagnostic>> {
+    let mut sql = Sql::new();
+    let mut schema = Schema::default();
+    let mut add = |table: Table| {
+        schema.tables.insert(table.name.clone(), table);
+    };
+    for (name, source) in &model.sources {
+        match source_tables(name, source) {
+            Ok(tables) => tables.into_iter().for_each(&mut add),
+            Err(problem) => sql.bug(format!("source `{name}`: {problem}")),
+        }
+    }
+    let cut_tables = cuts::cut_tables(model);
+    for t in &cut_tables {
+        add(cut_table(t));
+    }
+    etl_tables().into_iter().for_each(&mut add);
+    policy::tables().into_iter().for_each(&mut add);
+    add(audit_table());
+    schema.rows = policy::rows(model);
+    schema.extras = policy::extras(model, dialect, &mut sql, &cut_tables);
+    sql.finish(schema)
+}
+
+fn column(name: &str, ty: SqlType, nullable: bool) -> Column {
+    Column { name: name.to_string(), ty, nullable, default: None }
+}
+
+fn table(
+    name: String,
+    kind: TableKind,
+    columns: Vec<Column>,
+    key: &[&str],
+    comment: String,
+) -> Table {
+    Table { name, kind, columns, primary_key: key.iter().map(|k| k.to_string()).collect(), comment }
+}
+
+/// Staging, current and archive tables of a source.
+fn source_tables(name: &str, source: &Source) -> Result<Vec<Table>, String> {
+    let system = source.meta.title.as_deref().unwrap_or(name);
+    let mut declared = Vec::new();
+    for c in source.columns.values() {
+        let ty = c.ty.as_ref().ok_or_else(|| format!("column `{}` has no type", c.name))?;
+        let default = match &c.default {
+            Some(literal) => Some(default_value(literal, ty)?),
+            None => None,
+        };
+        declared.push(Column {
+            name: c.name.clone(),
+            ty: sql_type(ty),
+            nullable: c.nullable,
+            default,
+        });
+    }
+    // Staging and archive columns are nullable and have no defaults: staging holds rows that
+    // were already checked, and archived rows keep what they had when a column was added later.
+    let loose: Vec<Column> =
+        declared.iter().map(|c| Column { nullable: true, default: None, ..c.clone() }).collect();
+
+    let mut staging = loose.clone();
+    staging.extend([
+        column("_tally_batch", SqlType::BigInt, false),
+        column("_tally_file", SqlType::Text, false),
+        column("_tally_line", SqlType::BigInt, false),
+    ]);
+    let mut current = declared;
+    current.extend([
+        column("_tally_source", SqlType::Text, false),
+        column("_tally_batch", SqlType::BigInt, false),
+        column("_tally_loaded_at", SqlType::Timestamp, false),
+    ]);
+    let mut archive = loose;
+    archive.extend([
+        column("_tally_batch", SqlType::BigInt, false),
+        column("_tally_loaded_at", SqlType::Timestamp, false),
+        column("_tally_archived_at", SqlType::Timestamp, false),
+        column("_tally_archive_reason", SqlType::Text, false),
+        column("_tally_purge_after", SqlType::Timestamp, false),
+    ]);
+    let key: Vec<&str> = source.key.iter().map(String::as_str).collect();
+    Ok(vec![
+        table(
+            staging_table(name),
+            TableKind::Staging,
+            staging,
+            &[],
+            format!("{system}: the checked rows of the file being loaded"),
+        ),
+        table(
+            current_table(name),
+            TableKind::Current,
+            current,
+            &key,
+            format!("{system}: current rows"),
+        ),
+        table(
+            archive_table(name),
+            TableKind::Archive,
+            archive,
+            &[],
+            format!("{system}: rows deleted upstream or past retention, until purged"),
+        ),
+    ])
+}
+
+/// A column default as a value, in the column's type.
+fn default_value(
+    literal: &ast::Literal,
+    ty: &crate::semantic::ColumnType,
+) -> Result<Value, String> {
+    use crate::semantic::ColumnType;
+    Ok(match (literal, ty) {
+        (ast::Literal::Null, _) => Value::Null,
+        (ast::Literal::Bool(b), _) => Value::Bool(*b),
+        (ast::Literal::Int(digits), ColumnType::Int) => {
+            Value::Int(digits.parse().map_err(|_| format!("default `{digits}` is out of range"))?)
+        }
+        (ast::Literal::Int(digits) | ast::Literal::Decimal(digits), _) => {
+            Value::Text(digits.clone())
+        }
+        (ast::Literal::String(s), _) => Value::Text(s.clone()),
+        (ast::Literal::Percent(p), _) => Value::Text(super::expr::percent(p)?),
+        (ast::Literal::Duration { .. }, _) => {
+            return Err("a duration is not a column default".into())
+        }
+    })
+}
+
+fn cut_table(t: &CutTable) -> Table {
+    let comment = match t.kind {
+        TableKind::Mart => format!("Mart `{}`: one row per metric, period and cut", t.owner),
+        _ => format!("Metric `{}`, which no mart shows: one row per period and cut", t.owner),
+    };
+    // No primary key: a row's identity includes nullable columns (a rolled-up level is NULL).
+    table(t.name.clone(), t.kind, t.schema_columns(), &[], comment)
+}
+
+fn etl_tables() -> Vec<Table> {
+    use SqlType::{BigInt, Text, Timestamp};
+    let kind = TableKind::EtlState;
+    vec![
+        table(
+            "etl_file_ledger".to_string(),
+            kind,
+            vec![
+                column("source", Text, false),
+                column("path", Text, false),
+                column("sha256", Text, false),
+                column("size", BigInt, false),
+                column("rows_read", BigInt, false),
+                column("rows_loaded", BigInt, false),
+                column("rows_rejected", BigInt, false),
+                column("batch", BigInt, false),
+                column("loaded_at", Timestamp, false),
+            ],
+            &["source", "path"],
+            "Every landed file loaded, once: its checksum and row counts".to_string(),
+        ),
+        table(
+            "etl_watermark".to_string(),
+            kind,
+            vec![
+                column("source", Text, false),
+                column("column_name", Text, false),
+                column("value", Text, false),
+                column("updated_at", Timestamp, false),
+            ],
+            &["source"],
+            "Incremental sources: the highest value of the incremental column loaded so far"
+                .to_string(),
+        ),
+        table(
+            "etl_run_log".to_string(),
+            kind,
+            vec![
+                column("run_id", Text, false),
+                column("source", Text, true),
+                column("step", Text, false),
+                column("batch", BigInt, true),
+                column("started_at", Timestamp, false),
+                column("finished_at", Timestamp, true),
+                column("rows_in", BigInt, true),
+                column("rows_out", BigInt, true),
+                column("rows_rejected", BigInt, true),
+                column("status", Text, false),
+                column("error", Text, true),
+            ],
+            &[],
+            "One row per step run: when, how many rows, whether it worked".to_string(),
+        ),
+        table(
+            "etl_rejects".to_string(),
+            kind,
+            vec![
+                column("source", Text, false),
+                column("batch", BigInt, false),
+                column("file", Text, false),
+                column("line", BigInt, false),
+                column("column_name", Text, false),
+                column("value", Text, true),
+                column("reason", Text, false),
+                column("rejected_at", Timestamp, false),
+            ],
+            &["source", "batch", "line", "column_name"],
+            "Landed values that failed their column's checks; their rows were not loaded"
+                .to_string(),
+        ),
+    ]
+}
+
+fn audit_table() -> Table {
+    use SqlType::{BigInt, Text, Timestamp};
+    table(
+        "audit_log".to_string(),
+        TableKind::Audit,
+        vec![
+            column("seq", BigInt, false),
+            column("at", Timestamp, false),
+            column("actor", Text, false),
+            column("action", Text, false),
+            column("object", Text, true),
+            column("outcome", Text, false),
+            column("parameters", Text, true),
+            column("prev_hash", Text, true),
+            column("hash", Text, false),
+        ],
+        &["seq"],
+        "Append-only audit trail; each row's hash covers the previous row's".to_string(),
+    )
 }

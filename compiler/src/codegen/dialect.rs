@@ -54,6 +54,51 @@ pub trait Dialect: std::fmt::Debug + Sync {
     fn supports_add_column_if_not_exists(&self) -> bool {
         true
     }
+
+    /// `ALTER TABLE ... ADD COLUMN c T NOT NULL`. Without it a migration adds the column and
+    /// then sets `NOT NULL` in a second statement.
+    fn supports_add_column_not_null(&self) -> bool {
+        true
+    }
+
+    /// `ALTER TABLE` may change the type of, rename or drop a primary-key column, and drop a
+    /// column stored before one. Without it such a migration rebuilds the table (create,
+    /// copy, drop, rename).
+    fn alters_key_columns(&self) -> bool {
+        true
+    }
+
+    /// `ALTER COLUMN c SET DATA TYPE T` converts with an assignment cast only, so a migration
+    /// says `USING CAST(c AS T)` to convert values the engine would not cast on its own.
+    fn alter_type_needs_using(&self) -> bool {
+        false
+    }
+
+    /// How landed files reach the engine in bulk (never row by row from the runtime).
+    fn bulk_load(&self) -> BulkLoad {
+        BulkLoad::CopyFromStdin
+    }
+
+    /// A boolean expression: whether `text` matches the regular expression `pattern` (a SQL
+    /// string literal) anywhere. Patterns Tally emits use only what POSIX and RE2 agree on.
+    fn regex_matches(&self, text: &str, pattern: &str) -> String {
+        format!("({text} ~ {pattern})")
+    }
+
+    /// The schema temporary tables live in, to name them without touching a real table.
+    fn temporary_schema(&self) -> &'static str {
+        "pg_temp"
+    }
+}
+
+/// The engine's bulk path for landed files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkLoad {
+    /// Table functions read the file where it lies (DuckDB `read_csv`, `read_json`,
+    /// `read_parquet`), given its path.
+    ReadFunctions,
+    /// `COPY ... FROM STDIN`: the runtime streams the file's bytes (PostgreSQL).
+    CopyFromStdin,
 }
 
 fn is_reserved(name: &str) -> bool {
@@ -139,6 +184,31 @@ impl Dialect for DuckDb {
             other => standard_type_name(other),
         }
     }
+
+    fn bulk_load(&self) -> BulkLoad {
+        BulkLoad::ReadFunctions
+    }
+
+    fn regex_matches(&self, text: &str, pattern: &str) -> String {
+        format!("regexp_matches({text}, {pattern})")
+    }
+
+    fn temporary_schema(&self) -> &'static str {
+        "temp"
+    }
+
+    // DuckDB's parser rejects constraints in `ADD COLUMN` ("Adding columns with constraints
+    // not yet supported").
+    fn supports_add_column_not_null(&self) -> bool {
+        false
+    }
+
+    // A primary key is an ART index, and DuckDB refuses to alter a column an index covers
+    // ("an index depends on it") or to drop one before it ("an index depends on a column
+    // after it").
+    fn alters_key_columns(&self) -> bool {
+        false
+    }
 }
 
 /// The multi-user server: PostgreSQL.
@@ -162,6 +232,11 @@ impl Dialect for Postgres {
     }
 
     fn supports_row_level_security(&self) -> bool {
+        true
+    }
+
+    // `text` → `bigint` has no assignment cast in PostgreSQL.
+    fn alter_type_needs_using(&self) -> bool {
         true
     }
 }

@@ -7,9 +7,32 @@
 //! | [`sql`]      | every emitted statement re-parsed with sqlparser                  |
 //! | [`build`]    | the model → the desired [`schema::Schema`] for one dialect        |
 //! | [`plan`]     | the model → the ETL plan (`generated/plan.json`), both dialects   |
+//! | [`cuts`]     | the shape of mart and aggregate tables (which cuts they keep)     |
+//! | [`load`]     | per source: bulk load, validation, merge, archive, retention SQL  |
+//! | [`metrics_sql`] | per metric and table: the refresh SQL                          |
+//! | [`policy`]   | policy tables and rows; PostgreSQL roles, grants, RLS policies    |
+//! | [`expr`]     | DSL expressions → SQL expressions                                 |
+//! | [`templates`] | minijinja templates, placeholders, the check of every statement  |
+//! | [`cron`]     | the longest gap of a cron schedule (freshness)                    |
+//! | [`migrate`]  | lock schema vs desired schema → the migration's statements        |
+//! | [`integrity`]| `migrations/tally.sum`: the hash chain over emitted migrations    |
+//! | [`compile`]  | all of the above → every file of `generated/` (`tally compile`)   |
 
 pub mod build;
+pub mod compile;
+pub mod cron;
+pub mod cuts;
 pub mod dialect;
+pub mod expr;
+pub mod integrity;
+pub mod load;
+pub mod metrics_sql;
+pub mod migrate;
 pub mod plan;
+pub mod policy;
 pub mod schema;
 pub mod sql;
+pub mod templates;
+
+#[cfg(test)]
+mod tests;

@@ -4,8 +4,9 @@
 //! table and from the error fixtures in `tests/fixtures/errors/` (one or more per code); a test
 //! fails when the page is stale or a code has no fixture.
 //!
-//! Ranges: `T00xx` syntax, `T01xx` declarations, `T02xx` names, `T04xx` the dependency graph, `T07xx` project files,
-//! `T9xxx` internal errors.
+//! Ranges: `T00xx` syntax, `T01xx` declarations, `T02xx` names, `T03xx` types, `T04xx` the
+//! dependency graph, `T05xx` personal data, `T06xx` migrations, `T07xx` project files, `T9xxx`
+//! internal errors.
 
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -195,6 +196,72 @@ codes! {
          exists. A `where` filter on a derived metric is refused for the same reason.",
         "Give the column a metric of its own and combine metrics, or filter the metrics it \
          combines.";
+    INCOMPATIBLE_TYPES = "T0301", "incompatible-types",
+        "The two sides of a comparison, of arithmetic, of `in (...)`, `between` or `coalesce` \
+         have types that do not go together: an `enum` with a number, a duration with a plain \
+         number (`age(x) > 72`: 72 what?), a date with text. Numbers (`int`, `decimal`, \
+         percentages) mix freely; dates and timestamps compare with each other; subtracting \
+         times gives a duration, and a time plus or minus a duration gives a time. The engine \
+         would either refuse the SQL or, worse, convert one side silently and compare the wrong \
+         things.",
+        "Make both sides the same kind of value: write a duration with its unit (`72 hours`), \
+         compare an enum with one of its values as a string (`'drug'`), compare a date with \
+         another date or compare its age (`age(x.filed_on) > 30 days`).";
+    UNKNOWN_ENUM_VALUE = "T0302", "unknown-enum-value",
+        "An `enum` column is compared with a string that is not one of its values \
+         (`seizure_type = 'drugs'` where the values are `drug`, `currency`, ...). The loader \
+         rejects any other value, so the condition could never be true and the metric would \
+         silently be zero.",
+        "Use one of the values listed in the help, or add the value to the column's `enum(...)`.";
+    WRONG_OPERAND_TYPE = "T0303", "wrong-operand-type",
+        "An operator or function is given a type it does not work on: `sum` or `avg` of text, \
+         `and`/`or`/`not` of something that is not a condition, `like` on a number, `<` on \
+         values that have no order (`bool`, `enum`), `age` of something that is not a date or \
+         timestamp, `share` of something that is not a condition.",
+        "Pass a value of the type named in the message: `sum` and `avg` take numbers (`avg` also \
+         durations), `min` and `max` anything ordered, `share` a condition such as \
+         `share(x.wait_minutes > 60)`.";
+    CONDITION_NOT_BOOL = "T0304", "condition-not-bool",
+        "A `where` filter and a `having` test keep the rows or groups for which they are true, \
+         so they must be conditions (`bool`). A number or text there has no truth value; SQL \
+         engines disagree on what it would mean.",
+        "Compare the value (`x.amount > 0`, `x.status = 'open'`), or name a `bool` column alone \
+         (`where x.approved`).";
+    INVALID_CALL = "T0305", "invalid-call",
+        "A function is called with the wrong number of arguments, or with `*` or `distinct` \
+         where only `count` takes them (`count(*)`, `count(distinct x)`).",
+        "Call the function as the help shows: `sum(x)`, `round(x)` or `round(x, 2)`, \
+         `coalesce(a, b, ...)`, `now()`.";
+    NESTED_AGGREGATE = "T0306", "nested-aggregate",
+        "An aggregate is used inside another aggregate (`sum(count(*))`), or a metric inside an \
+         aggregate (`sum(other_metric)`). An aggregate turns the rows of a cell into one value; \
+         there are no rows left for a second one to run over, and a metric is already one value \
+         per cell.",
+        "Aggregate once. To count groups that pass a test, use `per <axis> having <condition>`; \
+         to combine metrics, use `+ - * /` (`metric ratio = a / b`).";
+    MEASURE_NOT_AGGREGATE = "T0307", "measure-not-aggregate",
+        "A metric is one number per cell (per port and day, say), so its measure must aggregate \
+         the cell's rows: every column it reads must be inside `count`, `sum`, `avg`, `min`, \
+         `max` or `share`, or the measure must combine other metrics. The same holds for \
+         `having`, which tests each group as a whole. A bare column has one value per row, \
+         not per cell.",
+        "Wrap the column in an aggregate (`sum(x.amount)`, `max(x.wait_minutes)`, \
+         `count(distinct x.id)`), or count rows with `count(*)`.";
+    AGGREGATE_IN_ROW_CONTEXT = "T0308", "aggregate-in-row-context",
+        "A `where` filter is applied to each row before anything is aggregated, and `buckets` \
+         sorts each row into a range, so neither may contain an aggregate.",
+        "Test aggregates of groups with `per <axis> having <condition>`, and bucket a row value \
+         such as a column or `age(x.seized_at)`.";
+    INVALID_BUCKETS = "T0309", "invalid-buckets",
+        "`buckets <expression> [e1, e2, ...]` splits rows into ranges of a number or a duration. \
+         The edges must be constants of the same kind as the expression (numbers for numbers, \
+         durations such as `24 hours` for `age(...)`), in strictly increasing order: otherwise \
+         the ranges overlap or are empty.",
+        "Bucket a number or a duration, and list the edges once each, smallest first.";
+    TIME_NOT_TEMPORAL = "T0310", "time-column-not-temporal",
+        "A metric's `time` column places each row on the calendar (for `by time.month`, \
+         `grain`, `compare previous ...`), so it must be a `date` or a `timestamp`.",
+        "Name a `date` or `timestamp` column of the metric's source.";
     METRIC_CYCLE = "T0401", "metric-cycle",
         "A derived metric is computed from the values of the metrics it names, so those must be \
          computed first. Here metrics use one another in a circle (`metric a = b * 2` and \
@@ -204,6 +271,92 @@ codes! {
          reference between those metrics labelled.",
         "Compute one metric of the cycle from its source's columns (`measure ...`) instead of \
          from the other metrics, or remove one of the labelled references.";
+    PII_GROUPED = "T0501", "pii-grouped-by",
+        "A column that identifies a person (classes `name`, `birth_date`, `document_number`, \
+         `address`, `phone`, `email`, `biometric`, `government_id`, `financial_account`, \
+         `vehicle_id`, `travel_record`, `employee_id`, `free_text`, `location`) is used to cut \
+         numbers: in a metric's `by`, `top ... by`, `buckets` or `time`, a mart's `dimensions`, \
+         a report's `by`, as the `key` or `label` of a dimension level, or with a `-> \
+         dimension.level` reference. Each member of such a breakdown is one person, so the \
+         report would list people. EMIS-EDW reports are aggregate only and contain no PII. \
+         (`gender` and `nationality` may be grouped by: their groups are large, and small cells \
+         are hidden by the role's `min_cell_size`.)",
+        "Cut by a column or dimension level that holds no personal data. To know how many \
+         people there are, count them: `count(distinct x.passenger_name)`.";
+    PII_FILTERED = "T0502", "pii-filtered-on",
+        "A column that identifies a person is used in a `where` filter, in the condition of \
+         `share(...)`, in `having`, or as a `per` key. The EMIS-EDW privacy impact assessment promises that no search by PII is \
+         possible; a filter on a name or a document number is exactly such a search, so Tally \
+         makes it impossible to write. (`gender` and `nationality` may be filtered on, as in \
+         *Total Mexican Apprehensions*.)",
+        "Filter on a column without personal data. A PII column may only be counted: \
+         `count(x.passport)` or `count(distinct x.passport)`.";
+    PII_OUTPUT = "T0503", "pii-output",
+        "A PII column is read in a measure outside `count(...)`: summed, averaged, taken as \
+         `min` or `max`, passed to a function, or used as the measure itself. `min(x.passenger_name)` publishes a name; only `count` and `count(distinct \
+         ...)` remove identity, because they keep how many values there are and not the values. \
+         This holds for every class, `gender` and `nationality` included. Metrics computed from \
+         other metrics are aggregates of aggregates, so their values carry no PII.",
+        "Count the column instead: `count(distinct x.passenger_name)`.";
+    PII_IN_DRILL = "T0504", "pii-in-drill",
+        "A mart's `drill` lists the columns of the rows behind an aggregate that roles with \
+         `drill_down` see one by one. Row by row, any PII column (`gender` and `nationality` \
+         included) describes one person, so none may be listed.",
+        "Remove the column from the `drill` list.";
+    DROPS_DATA = "T0601", "drops-data",
+        "The compile would write a migration that drops a table or a column, and with it the \
+         rows or values it holds: a source, a column or a metric was removed or renamed in the \
+         `.tally` files. A rename looks the same as a drop plus an add, so Tally cannot tell \
+         the two apart. Migrations run against a warehouse full of data, so Tally drops \
+         nothing unless the project says so for this very change.",
+        "If the data may go, add the line the help shows to `allow_changes` in `tally.yaml` and \
+         compile again. If it was a rename, allow `rename table <old> to <new>` or `rename \
+         column <table>.<old> to <new>` instead, which keeps the data. Otherwise restore the \
+         declaration. Once the migration is written, remove the line.";
+    NARROWS_TYPE = "T0602", "narrows-column-type",
+        "A column's type would change to one that cannot hold every value the column may \
+         already have (`decimal(12, 2)` to `int`, `string` to `date`, a smaller precision). \
+         Widening changes (`int` to `decimal(20, 0)`, anything to `string`, `date` to \
+         `timestamp`) are migrated on their own; narrowing ones depend on the data: the \
+         migration fails, or values are cut, when a row does not fit.",
+        "Keep the wider type, or check the data and add the help's `narrow column ...` line to \
+         `allow_changes` in `tally.yaml`.";
+    NOT_NULL_WITHOUT_VALUES = "T0603", "not-null-without-values",
+        "A column would become `not null` (a key column, or declared `not null`) while rows \
+         already in the table may have no value for it: a new column without a `default`, or an \
+         existing nullable column. Whether the migration succeeds depends on the data.",
+        "Give the column a `default`, leave it nullable, or, when the table is known to be \
+         empty or the column filled, add the help's `not null column ...` line to \
+         `allow_changes` in `tally.yaml`.";
+    CHANGES_KEY = "T0604", "changes-primary-key",
+        "A table's primary key would change (a source's `key` changed). Rows are merged, \
+         updated and archived by their key; rows that are distinct under the old key may clash \
+         under the new one. Tally rebuilds the table under the new key only when allowed.",
+        "Keep the key, or add the help's `change key <table>` line to `allow_changes` in \
+         `tally.yaml`: the migration copies the rows into a table with the new key and fails, \
+         changing nothing, if two rows clash.";
+    EDITED_MIGRATION = "T0605", "edited-migration",
+        "A migration in the output directory no longer matches `migrations/tally.sum`: it was \
+         edited, deleted, renamed or reordered, a file was added by hand, or `tally.sum` itself \
+         was edited (or holds a merge conflict). Emitted migrations are never rewritten, because \
+         databases have already applied them; `tally migrate` refuses the same directory.",
+        "Restore the migrations directory from version control. To change the schema, change \
+         the `.tally` files and compile: Tally adds a new migration. After a merge in which \
+         both branches added a migration, keep one branch's migrations, lock and `tally.sum`, \
+         and compile again.";
+    INCONSISTENT_GENERATED = "T0606", "inconsistent-output-directory",
+        "The output directory is not in a state `tally compile` wrote: the lock file or \
+         `tally.sum` is missing while migrations exist, the lock file is unreadable or from \
+         another lock format version, it does not record the last migration, a migration's name \
+         is not `NNNN_<slug>.sql`, or the directory is a Tally project itself.",
+        "Restore the output directory from version control, or point `--out` at a directory of \
+         its own. To start the migrations over (only for warehouses that can be rebuilt), \
+         delete the dialect directories and compile again.";
+    UNUSED_ALLOWANCE = "T0607", "unused-allowance",
+        "A line of `allow_changes` in `tally.yaml` matches no change this compile would make \
+         (a warning). Usually its migration has been written: left in place, it would also \
+         allow the same destructive change later, when nobody means it.",
+        "Remove the line from `allow_changes`.";
     INVALID_PROJECT_FILE = "T0701", "invalid-project-file",
         "`tally.yaml` is missing, is not valid YAML, or has a field of the wrong type.",
         "Fix the file; `docs/language.md` shows its fields.";

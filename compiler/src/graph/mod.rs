@@ -14,7 +14,8 @@
 //! dimension.level` is deliberately not an edge into the source: it is a join key read when a
 //! metric cuts by the dimension (an edge from the dimension into the metric), and loading the
 //! source does not need the dimension. So `dimension location { from ports }` with
-//! `ports.port_code -> location.port` is not a cycle.
+//! `ports.port_code -> location.port` is not a cycle. A cycle through anything but metrics
+//! would be a bug in this module, and is reported as an internal error (`T9999`).
 //!
 //! A cycle is reported once per strongly connected component (`T0401`): a knot of several
 //! cycles is one problem, shown with every edge inside it labelled. The message spells the
@@ -35,10 +36,10 @@
 //!   drills read the current table.
 //! - **The calendar is a node only when declared or used**, so a project without time axes does
 //!   not show the implicit calendar.
-//! - **The order covers every node, cycles too.** Kahn's algorithm ignores edges inside a
-//!   strongly connected component (a cycle, already reported); the nodes of a cycle come out
-//!   in (kind, name) order once everything they depend on outside it is out, and what depends
-//!   on them comes after. Ties are broken by (kind rank, name).
+//! - **The order covers every node, cycles too.** Kahn's algorithm runs over the strongly
+//!   connected components: a cycle (already reported) is one unit, whose members come out
+//!   together in (kind, name) order once everything they depend on outside it is out; what
+//!   depends on them comes after. Ties are broken by (kind rank, name).
 //!
 //! Building is linear in the size of the model apart from the sorting that makes the output
 //! canonical (O((V + E) log(V + E))).
@@ -51,12 +52,12 @@ use crate::diagnostic::{codes, Diagnostic};
 use crate::semantic::{Axis, ColumnRef, Model, Scope};
 use crate::span::Span;
 use petgraph::algo::tarjan_scc;
-use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+use petgraph::graph::{DiGraph, EdgeIndex, EdgeReference, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::Serialize;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::fmt;
 
 /// What a node stands for. The order of the variants is the rank used to break ties in
@@ -362,7 +363,12 @@ impl Builder {
             self.edge(cur, &arc, EdgeKind::Archives, span);
             // The model keeps no span for `retention <rule>`; the source's name stands in.
             if let Some(rule) = &source.retention.rule {
-                self.edge((NodeKind::RetentionRule, rule.clone()), &source_key, EdgeKind::Follows, span);
+                self.edge(
+                    (NodeKind::RetentionRule, rule.clone()),
+                    &source_key,
+                    EdgeKind::Follows,
+                    span,
+                );
             }
         }
 
@@ -412,6 +418,11 @@ impl Builder {
                 for column in &per.columns {
                     self.column_edge(column, &to, EdgeKind::FiltersOn);
                 }
+            }
+            // A metric that names no column (`measure count(*)`) still reads its source; the
+            // metric's name stands in for the reference. Last, so a real reference wins.
+            if let Some(source) = &metric.source {
+                self.edge(current(source), &to, EdgeKind::Measures, metric.meta.span);
             }
         }
 
@@ -542,7 +553,10 @@ struct Components {
 
 impl Components {
     fn new(graph: &DiGraph<Node, Edge>) -> Self {
-        let list = tarjan_scc(graph);
+        let mut list = tarjan_scc(graph);
+        // tarjan_scc never returns an empty component; sorted members make the first one a
+        // component's key.
+        list.iter_mut().for_each(|c| c.sort_unstable());
         let mut of = vec![0; graph.node_count()];
         for (i, component) in list.iter().enumerate() {
             for node in component {
@@ -564,11 +578,7 @@ fn report_cycles(graph: &DiGraph<Node, Edge>, components: &Components) -> Vec<Di
         .list
         .iter()
         .filter(|c| c.len() > 1 || graph.contains_edge(c[0], c[0]))
-        .map(|c| {
-            let mut c = c.clone();
-            c.sort_unstable();
-            c
-        })
+        .cloned()
         .collect();
     knots.sort_unstable();
     knots.iter().map(|knot| cycle_diagnostic(graph, components, knot)).collect()
@@ -594,7 +604,7 @@ fn cycle_diagnostic(
     };
 
     let cycle = shortest_cycle(knot[0], &uses);
-    let on_cycle: Vec<EdgeIndex> = cycle.iter().map(|&(_, edge)| edge).collect();
+    let on_cycle: BTreeSet<EdgeIndex> = cycle.iter().map(|&(_, edge)| edge).collect();
     let spelled: Vec<String> = cycle
         .iter()
         .map(|&(user, _)| format!("`{}`", name(user)))
@@ -610,20 +620,22 @@ fn cycle_diagnostic(
         (graph[edge].span, text)
     };
 
-    // A metric on a cycle is the only cycle the graph can have (see the module docs); any
-    // other is a bug in how the graph was built, not in the project.
-    if knot.iter().any(|&i| graph[i].kind != NodeKind::Metric) {
+    // Metrics are the only nodes a cycle can go through (see the module docs), and a knot
+    // always holds a cycle; anything else is a bug in how the graph was built.
+    let first = cycle.first().map(|&(_, edge)| edge);
+    let (Some(first), true) = (first, knot.iter().all(|&i| graph[i].kind == NodeKind::Metric))
+    else {
         let members: Vec<String> = knot.iter().map(|&i| graph[i].id()).collect();
-        let (span, _) = label(on_cycle[0]);
+        let span = graph[knot[0]].span.unwrap_or_default();
         return Diagnostic::error(
             codes::INTERNAL,
             format!("Internal error: the dependency graph has a cycle: {}", members.join(", ")),
             span,
         )
         .help("this is a bug in Tally, not in the project; please report it");
-    }
+    };
 
-    let (span, text) = label(on_cycle[0]);
+    let (span, text) = label(first);
     let mut diagnostic = Diagnostic::error(
         codes::METRIC_CYCLE,
         format!("Derived metrics form a cycle: {}", spelled.join(" → ")),
@@ -634,7 +646,7 @@ fn cycle_diagnostic(
         "a metric cannot be computed from itself, directly or through other metrics: compute \
          one of these metrics from its source's columns, or drop one of the references",
     );
-    for &edge in &on_cycle[1..] {
+    for &(_, edge) in &cycle[1..] {
         let (span, text) = label(edge);
         diagnostic = diagnostic.secondary(span, text);
     }
@@ -703,25 +715,31 @@ fn join_names(names: &[String]) -> String {
 
 // ---------------------------------------------------------------- order
 
-/// Kahn's algorithm over the graph without the edges inside a component (each cycle was
-/// reported; its members have no order among themselves), taking the ready node of smallest
-/// index, that is of smallest (kind, name), first.
+/// Kahn's algorithm over the components (a cycle, already reported, is one unit: its members
+/// have no order among themselves), taking the ready component whose first node has the
+/// smallest index, that is the smallest (kind, name), first; a component's members come out
+/// together in (kind, name) order.
 fn topological_order(graph: &DiGraph<Node, Edge>, components: &Components) -> Vec<NodeIndex> {
-    let counted = |e: &petgraph::graph::EdgeReference<'_, Edge>| !components.same(e.source(), e.target());
-    let mut waiting: Vec<usize> = vec![0; graph.node_count()];
-    for e in graph.edge_references().filter(counted) {
-        waiting[e.target().index()] += 1;
+    let crossing = |e: &EdgeReference<'_, Edge>| !components.same(e.source(), e.target());
+    let mut waiting: Vec<usize> = vec![0; components.list.len()];
+    for e in graph.edge_references().filter(crossing) {
+        waiting[components.of[e.target().index()]] += 1;
     }
-    let mut ready: BinaryHeap<Reverse<NodeIndex>> =
-        graph.node_indices().filter(|n| waiting[n.index()] == 0).map(Reverse).collect();
+    // Members are sorted, so a component is keyed by its first; the key is unique.
+    let mut ready: BinaryHeap<Reverse<(NodeIndex, usize)>> = (0..components.list.len())
+        .filter(|&c| waiting[c] == 0)
+        .map(|c| Reverse((components.list[c][0], c)))
+        .collect();
     let mut order = Vec::with_capacity(graph.node_count());
-    while let Some(Reverse(node)) = ready.pop() {
-        order.push(node);
-        for e in graph.edges_directed(node, Direction::Outgoing).filter(counted) {
-            let target = e.target();
-            waiting[target.index()] -= 1;
-            if waiting[target.index()] == 0 {
-                ready.push(Reverse(target));
+    while let Some(Reverse((_, component))) = ready.pop() {
+        for &node in &components.list[component] {
+            order.push(node);
+            for e in graph.edges_directed(node, Direction::Outgoing).filter(crossing) {
+                let target = components.of[e.target().index()];
+                waiting[target] -= 1;
+                if waiting[target] == 0 {
+                    ready.push(Reverse((components.list[target][0], target)));
+                }
             }
         }
     }

@@ -214,6 +214,8 @@ impl Analyzer<'_> {
                     docs: level.docs.join("\n"),
                     key: level.key.as_ref().map(|k| k.name.clone()),
                     label: level.label.as_ref().map(|l| l.name.clone()),
+                    key_span: level.key.as_ref().map(|k| k.span),
+                    label_span: level.label.as_ref().map(|l| l.span),
                 },
             );
         }
@@ -684,12 +686,14 @@ impl Analyzer<'_> {
                         format!("Drill column `{c}` is listed twice")
                     });
                     let Some(source) = self.declaration(source, DeclKind::Source) else { continue };
-                    let columns = unique
-                        .into_iter()
-                        .filter(|c| self.column_of(&source.name, c))
-                        .map(|c| c.name.clone())
-                        .collect();
-                    mart.drill = Some(Drill { source: source.name, columns, span: property.span });
+                    let known: Vec<&Ident> =
+                        unique.into_iter().filter(|c| self.column_of(&source.name, c)).collect();
+                    mart.drill = Some(Drill {
+                        source: source.name,
+                        columns: known.iter().map(|c| c.name.clone()).collect(),
+                        column_spans: known.iter().map(|c| c.span).collect(),
+                        span: property.span,
+                    });
                 }
                 _ => {}
             }

@@ -11,6 +11,9 @@
 //!    PII classes and `-> dimension.level` references (levels exist after pass 2).
 //! 4. Dimension `from` sources and level key/label columns (columns exist after pass 3).
 //! 5. Metrics, marts, reports and roles: every path and list is resolved (`resolve`).
+//! 6. Types (`types`): every expression of every metric is typed, metrics in dependency
+//!    order; each metric gets its value type and unit.
+//! 7. Personal data (`pii`): every use of a PII column, found through `lineage`, is judged.
 //!
 //! Every pass collects all its diagnostics; none stops at the first. Each lookup is a map
 //! lookup in a table built once, so the analysis is linear in the size of the project; name
@@ -45,18 +48,28 @@
 //! - **Metrics**: a metric reads at most one source (`T0209`), counting every `source.column`
 //!   it names (measure, filter, time, by, top, buckets, per). A measure reads either columns or
 //!   other metrics, never both (`T0210`); only a measure may name a metric (elsewhere `T0207`).
-//! - **Not here**: type checking of expressions, PII flow and dependency cycles are later
-//!   passes over the [`Model`]; this stage keeps the expressions and what they read for them.
+//! - **Types** (`T03xx`, see [`types`]): comparisons, arithmetic, function arguments, `where`
+//!   and `having` conditions, aggregation (a measure aggregates, `where` does not), `buckets`
+//!   edges and `time` columns. What did not resolve has no type and causes no second error.
+//! - **Personal data** (`T05xx`, see [`pii`]): a PII column that identifies a person may only
+//!   be counted; `gender` and `nationality` may also be grouped and filtered; no PII column
+//!   is listed in a `drill`.
+//! - **Not here**: cycles between derived metrics are the graph stage's to report; the type
+//!   checker only makes sure it never loops on one.
 
 mod declarations;
+pub mod lineage;
 pub mod model;
 mod names;
+mod pii;
 mod resolve;
 mod tokens;
+pub mod types;
 
 #[cfg(test)]
 mod tests;
 
+pub use lineage::{lineage, Lineage};
 pub use model::*;
 
 use crate::diagnostic::{self, codes, Code, Diagnostic};
@@ -125,6 +138,14 @@ impl<'a> Analyzer<'a> {
         self.each(DeclKind::Role, Self::role, |m, name, role| {
             m.roles.insert(name, role);
         });
+        // Types and personal data are judged on the whole model, once every name resolves.
+        for typed in types::check(&self.model, &mut self.diagnostics) {
+            if let Some(metric) = self.model.metrics.get_mut(&typed.name) {
+                metric.value_type = typed.ty;
+                metric.unit = typed.unit;
+            }
+        }
+        pii::check(&self.model, &mut self.diagnostics);
     }
 
     /// Builds every declaration of `kind` in project order. Only the declaration that owns its

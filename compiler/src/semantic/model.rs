@@ -22,6 +22,8 @@ use crate::syntax::ast;
 use indexmap::IndexMap;
 use serde::{Serialize, Serializer};
 
+pub use super::types::Type;
+
 /// The resolved project.
 #[derive(Debug, Default, Serialize)]
 pub struct Model {
@@ -34,6 +36,13 @@ pub struct Model {
     pub metrics: IndexMap<String, Metric>,
     pub reports: IndexMap<String, Report>,
     pub roles: IndexMap<String, Role>,
+}
+
+impl Model {
+    /// A column of a source, when both exist.
+    pub fn column(&self, source: &str, column: &str) -> Option<&Column> {
+        self.sources.get(source)?.columns.get(column)
+    }
 }
 
 /// What every declaration has: its name, where the name is, and its descriptive properties.
@@ -179,6 +188,15 @@ words! {
         October = "october",
         November = "november",
         December = "december",
+    }
+}
+
+impl PiiClass {
+    /// Gender and nationality describe groups of people rather than pick one out. Reports may
+    /// cut and filter by them (*Top 10 Nationalities*); every other class identifies a person
+    /// directly and may only be counted. See [`super::pii`].
+    pub fn is_demographic(self) -> bool {
+        matches!(self, PiiClass::Gender | PiiClass::Nationality)
     }
 }
 
@@ -447,6 +465,11 @@ pub struct Level {
     pub key: Option<String>,
     /// A column of the dimension's `from` source.
     pub label: Option<String>,
+    /// Where `key` and `label` name their columns, for diagnostics about those columns.
+    #[serde(skip)]
+    pub key_span: Option<Span>,
+    #[serde(skip)]
+    pub label_span: Option<Span>,
 }
 
 /// `hierarchy national > field_office > port`: levels, coarsest first.
@@ -563,6 +586,9 @@ pub struct Mart {
 pub struct Drill {
     pub source: String,
     pub columns: Vec<String>,
+    /// Where each of `columns` is named, in the same order.
+    #[serde(skip)]
+    pub column_spans: Vec<Span>,
     pub span: Span,
 }
 
@@ -582,8 +608,14 @@ pub struct Metric {
     pub compare: Option<Grain>,
     pub buckets: Option<Buckets>,
     pub per: Option<Per>,
+    /// The unit as declared or, for a derived metric without `unit`, as carried through its
+    /// formula (`kg / incidents` is `kg per incidents`; see [`super::types`]).
     pub unit: Option<String>,
     pub format: Option<MetricFormat>,
+    /// The type of the metric's values, set by the type checker; `None` when an error (or a
+    /// cycle of derived metrics) left it unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_type: Option<Type>,
 }
 
 impl Metric {

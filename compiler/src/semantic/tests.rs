@@ -1,6 +1,7 @@
 //! Tests of the semantic stage on small projects built in memory: one valid project covering
 //! every kind of declaration (its model is snapshotted), and one case per rule.
 
+use super::lineage::ColumnRole;
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::syntax::{self, ast};
@@ -614,4 +615,305 @@ fn independent_errors_are_all_reported() {
         source_with("", "        a strng\n        b string pii(nam)")
     );
     assert_eq!(codes_with_sample(&text), ["T0101", "T0105", "T0203"]);
+}
+
+// ---------------------------------------------------------------- types
+
+/// The type of `metric m { measure <measure> }` checked with the sample, which must be valid.
+fn value_type(measure: &str) -> Option<String> {
+    let (model, diagnostics) =
+        analyze_files(&[SAMPLE, &format!("metric m {{\n    measure {measure}\n}}\n")]);
+    assert!(diagnostics.is_empty(), "{measure}: {diagnostics:#?}");
+    model.metrics["m"].value_type.as_ref().map(ToString::to_string)
+}
+
+/// `metric m { measure count(*) where <filter> }` with the sample: the codes reported.
+fn filter_codes(filter: &str) -> Vec<&'static str> {
+    codes_with_sample(&format!("metric m {{\n    measure count(*) where {filter}\n}}\n"))
+}
+
+#[test]
+fn metrics_have_value_types() {
+    assert_eq!(value_type("count(*)").as_deref(), Some("int"));
+    assert_eq!(value_type("count(distinct seacats.seizure_id)").as_deref(), Some("int"));
+    assert_eq!(value_type("sum(seacats.line_item)").as_deref(), Some("int"));
+    assert_eq!(value_type("sum(seacats.drug_weight_kg)").as_deref(), Some("decimal(38, 3)"));
+    assert_eq!(value_type("avg(seacats.line_item)").as_deref(), Some("decimal"));
+    // `/` divides exactly.
+    assert_eq!(value_type("count(*) / count(*)").as_deref(), Some("decimal"));
+    assert_eq!(value_type("count(*) * 2 - 1").as_deref(), Some("int"));
+    assert_eq!(value_type("sum(seacats.amount_usd) / count(*)").as_deref(), Some("decimal"));
+    assert_eq!(value_type("max(seacats.seized_at)").as_deref(), Some("timestamp"));
+    assert_eq!(value_type("min(seacats.seizure_date)").as_deref(), Some("date"));
+    assert_eq!(value_type("avg(now() - seacats.seized_at)").as_deref(), Some("duration"));
+    assert_eq!(value_type("max(age(seacats.seizure_date))").as_deref(), Some("duration"));
+    assert_eq!(value_type("share(seacats.approved)").as_deref(), Some("decimal"));
+    assert_eq!(value_type("round(avg(seacats.line_item), 1)").as_deref(), Some("decimal"));
+    assert_eq!(
+        value_type("sum(coalesce(seacats.amount_usd, 0))").as_deref(),
+        Some("decimal(38, 2)")
+    );
+    let (model, _) = analyze_files(&[SAMPLE]);
+    let ty = |name: &str| model.metrics[name].value_type.as_ref().map(ToString::to_string);
+    assert_eq!(ty("weight_per_incident").as_deref(), Some("decimal"));
+    assert_eq!(ty("delayed_flights").as_deref(), Some("int"));
+}
+
+#[test]
+fn conditions_type_check() {
+    let none: Vec<&str> = Vec::new();
+    assert_eq!(filter_codes("seacats.seizure_type = 'drug' and not seacats.approved"), none);
+    assert_eq!(filter_codes("seacats.seizure_type in ('drug', 'weapon')"), none);
+    assert_eq!(filter_codes("age(seacats.seized_at) > 72 hours"), none);
+    assert_eq!(filter_codes("now() - seacats.seized_at < 3 days"), none);
+    assert_eq!(filter_codes("seacats.seizure_date < seacats.seized_at + 1 day"), none);
+    assert_eq!(filter_codes("seacats.amount_usd between 10 and 20.5"), none);
+    assert_eq!(filter_codes("seacats.line_item > 3% and seacats.port_code like 'J%'"), none);
+    assert_eq!(filter_codes("coalesce(seacats.seizure_type, 'drug') = 'drug'"), none);
+    assert_eq!(filter_codes("seacats.seized_at is null or seacats.amount_usd = null"), none);
+    assert_eq!(filter_codes("seacats.seizure_type = 3"), ["T0301"]);
+    assert_eq!(filter_codes("age(seacats.seized_at) > 72"), ["T0301"]);
+    assert_eq!(filter_codes("seacats.seizure_date > 'yesterday'"), ["T0301"]);
+    assert_eq!(filter_codes("seacats.line_item + 1 day > 3"), ["T0301"]);
+    assert_eq!(filter_codes("seacats.seizure_type = 'drugs'"), ["T0302"]);
+    assert_eq!(filter_codes("seacats.seizure_type not in ('drug', 'cash')"), ["T0302"]);
+    assert_eq!(filter_codes("coalesce(seacats.seizure_type, 'drugz') = 'drug'"), ["T0302"]);
+    assert_eq!(filter_codes("seacats.approved < true"), ["T0303"]);
+    assert_eq!(filter_codes("seacats.seizure_type < 'drug'"), ["T0303"]);
+    assert_eq!(filter_codes("seacats.amount_usd like '1%'"), ["T0303"]);
+    assert_eq!(filter_codes("seacats.amount_usd and seacats.approved"), ["T0303"]);
+    assert_eq!(filter_codes("-seacats.port_code = 'x'"), ["T0303"]);
+    assert_eq!(filter_codes("age(seacats.line_item) > 1 day"), ["T0303"]);
+    assert_eq!(filter_codes("seacats.amount_usd"), ["T0304"]);
+}
+
+#[test]
+fn type_errors_name_both_types() {
+    let d = only("metric m {\n    measure count(*) where seacats.seizure_type = 3\n}\n", "T0301");
+    assert_eq!(d.message, "Cannot compare `enum(drug, currency, merchandise, weapon)` with `int`");
+    assert_eq!(d.primary.message, "this is `int`");
+    assert_eq!(d.secondary[0].message, "this is `enum(drug, currency, merchandise, weapon)`");
+    let d =
+        only("metric m {\n    measure count(*) where seacats.seizure_type = 'drugs'\n}\n", "T0302");
+    assert_eq!(d.message, "Column `seacats.seizure_type` has no value `drugs`");
+    assert_eq!(d.help.as_deref(), Some("did you mean `'drug'`?"));
+    assert_eq!(d.notes, ["valid values: `drug`, `currency`, `merchandise`, `weapon`"]);
+    let d = only("metric m {\n    measure sum(seacats.amount_usd) + 1 day\n}\n", "T0301");
+    assert_eq!(d.message, "Cannot add `duration` to `decimal(38, 2)`");
+}
+
+#[test]
+fn nothing_is_reported_twice_about_what_did_not_resolve() {
+    only("metric m {\n    measure count(*) where seacats.nope = 3\n}\n", "T0204");
+    only("metric m {\n    measure sum(seacats.nope) + 1 day\n}\n", "T0204");
+    only("metric m {\n    measure averag(seacats.amount_usd) where seacats.approved\n}\n", "T0206");
+    only("metric m = drug_incidents / seacats.amount_usd\n", "T0210");
+}
+
+#[test]
+fn measures_aggregate() {
+    only("metric m {\n    measure seacats.amount_usd\n}\n", "T0307");
+    only("metric m {\n    measure count(*) + seacats.line_item\n}\n", "T0307");
+    let d = only("metric m = 2\n", "T0307");
+    assert_eq!(d.message, "Measure of metric `m` aggregates nothing");
+    only(
+        "metric m {\n    measure count(*)\n    per awt.flight_id having awt.wait_minutes > 60\n}\n",
+        "T0307",
+    );
+    only("metric m {\n    measure sum(count(*))\n}\n", "T0306");
+    let d = only("metric m = sum(total_drug_weight)\n", "T0306");
+    assert_eq!(d.message, "Metric `total_drug_weight` inside aggregate `sum`");
+    only("metric m {\n    measure count(*) where count(*) > 3\n}\n", "T0308");
+    only("metric m {\n    measure count(*)\n    buckets sum(awt.wait_minutes) [10]\n}\n", "T0308");
+    only("metric m {\n    measure count(*)\n    per awt.flight_id having count(*)\n}\n", "T0304");
+}
+
+#[test]
+fn calls_have_the_right_arguments() {
+    only("metric m {\n    measure count()\n}\n", "T0305");
+    only("metric m {\n    measure sum(distinct seacats.amount_usd)\n}\n", "T0305");
+    only("metric m {\n    measure max(*)\n}\n", "T0305");
+    only("metric m {\n    measure count(*) where now(1) > seacats.seized_at\n}\n", "T0305");
+    only("metric m {\n    measure sum(coalesce(seacats.amount_usd))\n}\n", "T0305");
+    only("metric m {\n    measure sum(seacats.port_code)\n}\n", "T0303");
+    only("metric m {\n    measure avg(seacats.approved)\n}\n", "T0303");
+    only("metric m {\n    measure min(seacats.seizure_type)\n}\n", "T0303");
+    only("metric m {\n    measure share(seacats.amount_usd)\n}\n", "T0303");
+    only("metric m {\n    measure sum(round(seacats.amount_usd, 'two'))\n}\n", "T0303");
+    only("metric m {\n    measure sum(coalesce(seacats.amount_usd, 'none'))\n}\n", "T0301");
+}
+
+#[test]
+fn buckets_and_time_are_checked() {
+    let buckets = |b: &str| {
+        codes_with_sample(&format!("metric m {{\n    measure count(*)\n    buckets {b}\n}}\n"))
+    };
+    let none: Vec<&str> = Vec::new();
+    assert_eq!(buckets("awt.wait_minutes [15, 30, 45.5]"), none);
+    assert_eq!(buckets("age(seacats.seized_at) [1 day, 1 week, 1 month, 5 weeks, 1 year]"), none);
+    assert_eq!(buckets("awt.wait_minutes [15, 15]"), ["T0309"]);
+    assert_eq!(buckets("awt.wait_minutes [30, 15, 10]"), ["T0309"]);
+    // A month is 28 to 31 days: not certainly after 30 days.
+    assert_eq!(buckets("age(seacats.seized_at) [30 days, 1 month]"), ["T0309"]);
+    assert_eq!(buckets("age(seacats.seized_at) [24, 72]"), ["T0309", "T0309"]);
+    assert_eq!(buckets("awt.wait_minutes [1 hour]"), ["T0309"]);
+    assert_eq!(buckets("seacats.port_code [1]"), ["T0309"]);
+    only("metric m {\n    measure count(*)\n    time seacats.line_item\n}\n", "T0310");
+    let d = only("metric m {\n    measure count(*)\n    time awt.wait_minutes\n}\n", "T0310");
+    assert_eq!(
+        d.help.as_deref(),
+        Some("use a date or timestamp column of `awt`, e.g. `awt.updated_at`")
+    );
+}
+
+#[test]
+fn units_are_carried_through_derived_metrics() {
+    let extra = "metric seizures {\n    measure count(*) where seacats.approved\n    unit seizures\n}\n\
+                 metric waited {\n    measure sum(awt.wait_minutes)\n    unit minutes\n}\n\
+                 metric wait_per_seizure = waited / seizures\n\
+                 metric doubled = wait_per_seizure * 2\n\
+                 metric twice = seizures + seizures\n\
+                 metric ratio = seizures / seizures\n\
+                 metric per_seizure = 1 / seizures\n\
+                 metric named {\n    measure waited / seizures\n    unit \"minutes per seizure\"\n}\n";
+    let (model, diagnostics) = analyze_files(&[SAMPLE, extra]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let unit = |name: &str| model.metrics[name].unit.clone();
+    assert_eq!(unit("wait_per_seizure").as_deref(), Some("minutes per seizures"));
+    assert_eq!(unit("doubled").as_deref(), Some("minutes per seizures"));
+    assert_eq!(unit("twice").as_deref(), Some("seizures"));
+    assert_eq!(unit("ratio"), None);
+    assert_eq!(unit("per_seizure").as_deref(), Some("per seizures"));
+    assert_eq!(unit("named").as_deref(), Some("minutes per seizure"));
+    assert_eq!(unit("weight_per_incident").as_deref(), Some("kg"));
+    let ty = model.metrics["doubled"].value_type.as_ref().map(ToString::to_string);
+    assert_eq!(ty.as_deref(), Some("decimal"));
+}
+
+#[test]
+fn a_cycle_of_derived_metrics_is_not_typed() {
+    // The cycle itself is the graph stage's to report; typing must simply end.
+    let text = "metric a = b + 1\nmetric b = c * 2\nmetric c = a / b\n";
+    let (model, diagnostics) = analyze_files(&[text]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert!(model.metrics.values().all(|m| m.value_type.is_none()));
+    assert!(lineage(&model, "a").is_some_and(|l| l.metrics == ["a", "b", "c"]));
+}
+
+#[test]
+fn a_long_chain_of_derived_metrics_does_not_recurse() {
+    const LENGTH: usize = 20_000;
+    let mut text = SAMPLE.to_string();
+    text.push_str("metric m0 = drug_incidents\n");
+    for i in 1..LENGTH {
+        text.push_str(&format!("metric m{i} = m{} + 1\n", i - 1));
+    }
+    let (model, diagnostics) = analyze_files(&[&text]);
+    assert!(diagnostics.is_empty(), "{:#?}", &diagnostics[..diagnostics.len().min(3)]);
+    let last = &model.metrics[&format!("m{}", LENGTH - 1)];
+    assert_eq!(last.value_type, Some(Type::Int));
+    let lineage = lineage(&model, &last.meta.name).expect("a metric");
+    assert_eq!(lineage.metrics.len(), LENGTH + 1);
+}
+
+// ---------------------------------------------------------------- personal data
+
+#[test]
+fn pii_may_only_be_counted() {
+    let metric = |body: &str| codes_with_sample(&format!("metric m {{\n{body}\n}}\n"));
+    let none: Vec<&str> = Vec::new();
+    assert_eq!(metric("    measure count(distinct seacats.officer_name)"), none);
+    assert_eq!(metric("    measure count(seacats.officer_name)"), none);
+    assert_eq!(metric("    measure count(*)\n    per seacats.seizure_id having count(distinct seacats.officer_name) > 1"), none);
+    assert_eq!(metric("    measure count(*)\n    by seacats.officer_name"), ["T0501"]);
+    assert_eq!(metric("    measure count(*)\n    top 3 by seacats.officer_name"), ["T0501"]);
+    assert_eq!(metric("    measure count(*) where seacats.officer_name = 'Smith'"), ["T0502"]);
+    assert_eq!(
+        metric("    measure count(*) where lower(seacats.officer_name) like 's%'"),
+        ["T0502"]
+    );
+    assert_eq!(metric("    measure count(*) where seacats.officer_name is null"), ["T0502"]);
+    assert_eq!(
+        metric("    measure count(*)\n    per seacats.officer_name having count(*) > 1"),
+        ["T0502"]
+    );
+    assert_eq!(
+        metric("    measure count(*)\n    per seacats.seizure_id having share(seacats.officer_name = 'x') > 0"),
+        ["T0502"]
+    );
+    assert_eq!(metric("    measure max(seacats.officer_name)"), ["T0503"]);
+    assert_eq!(metric("    measure share(seacats.officer_name = 'x')"), ["T0502"]);
+    assert_eq!(metric("    measure count(lower(seacats.officer_name))"), ["T0503"]);
+    let mart = "mart m {\n    kind dashboard\n    metrics drug_incidents\n    dimensions seacats.officer_name\n    drill seacats (seizure_id, officer_name)\n}\n";
+    assert_eq!(codes_with_sample(mart), ["T0501", "T0504"]);
+    let report = "report r {\n    mart borderstat\n    metrics drug_incidents\n    by seacats.officer_name\n}\n";
+    assert_eq!(codes_with_sample(report), ["T0501"]);
+}
+
+#[test]
+fn pii_diagnostics_name_the_column_its_classes_and_the_path() {
+    let d = only("metric m {\n    measure count(*)\n    by seacats.officer_name\n}\n", "T0501");
+    assert_eq!(
+        d.message,
+        "`seacats.officer_name` (pii: name, employee_id) is grouped by in metric `m` via `by`"
+    );
+    assert_eq!(d.secondary[0].message, "declared `pii(name, employee_id)` here");
+    let d = only(
+        "metric m {\n    measure sum(seacats.amount_usd) where seacats.officer_name = 'x'\n}\n",
+        "T0502",
+    );
+    assert!(d.message.ends_with("is filtered on in metric `m` via `where`"), "{}", d.message);
+}
+
+#[test]
+fn demographic_attributes_may_be_grouped_and_filtered() {
+    let source = source_with("", "        citizenship string pii(nationality)\n        sex string pii(gender)\n        at timestamp");
+    let metrics = "metric top_nationalities {\n    measure count(*)\n    time extra.at\n    top 10 by extra.citizenship\n}\n\
+                   metric mexican {\n    measure count(*) where extra.citizenship = 'MX'\n    by extra.sex\n}\n\
+                   metric nationalities {\n    measure count(distinct extra.citizenship)\n}\n\
+                   metric share_mexican {\n    measure share(extra.citizenship = 'MX')\n}\n";
+    let (_, diagnostics) = analyze_files(&[&source, metrics]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let output = "metric m {\n    measure max(extra.citizenship)\n}\n";
+    let drill = "mart d {\n    kind dashboard\n    metrics m\n    drill extra (id, sex)\n}\n";
+    let codes: Vec<&str> =
+        analyze_files(&[&source, output, drill]).1.iter().map(|d| d.code.0).collect();
+    assert_eq!(codes, ["T0503", "T0504"]);
+}
+
+#[test]
+fn dimensions_are_not_built_on_pii() {
+    let source = source_with(
+        "",
+        "        officer string pii(employee_id) -> officers.officer\n        citizenship string pii(nationality) -> countries.country",
+    );
+    let dimensions = "dimension officers {\n    from extra\n    level officer key officer\n}\n\
+                      dimension countries {\n    from extra\n    level country key citizenship\n}\n";
+    let codes: Vec<&str> =
+        analyze_files(&[&source, dimensions]).1.iter().map(|d| d.code.0).collect();
+    assert_eq!(codes, ["T0501", "T0501"]);
+}
+
+// ---------------------------------------------------------------- lineage
+
+#[test]
+fn lineage_of_a_derived_metric() {
+    let (model, _) = analyze_files(&[SAMPLE]);
+    let lineage = lineage(&model, "weight_per_incident").expect("a metric");
+    assert_eq!(lineage.metrics, ["drug_incidents", "total_drug_weight", "weight_per_incident"]);
+    insta::assert_snapshot!("lineage_of_a_derived_metric_text", lineage.to_text());
+    insta::assert_json_snapshot!("lineage_of_a_derived_metric_json", lineage);
+    assert!(super::lineage(&model, "nope").is_none());
+}
+
+#[test]
+fn lineage_shows_the_pii_involved() {
+    let extra = "metric officers {\n    measure count(distinct seacats.officer_name) where seacats.approved\n    time seacats.seized_at\n}\n";
+    let (model, diagnostics) = analyze_files(&[SAMPLE, extra]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let lineage = lineage(&model, "officers").expect("a metric");
+    assert_eq!(lineage.pii, [PiiClass::Name, PiiClass::EmployeeId]);
+    let officer = lineage.columns.iter().find(|c| c.column == "officer_name").expect("read");
+    assert_eq!(officer.roles, [ColumnRole::Counted]);
+    insta::assert_snapshot!(lineage.to_text());
 }

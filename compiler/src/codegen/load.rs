@@ -1,0 +1,807 @@
+//! The ETL statements of one source, per dialect: bulk load, validation, merge, deletions,
+//! the ledger record, retention.
+//!
+//! The runtime handles one landed file at a time (one **batch**), running the file steps in
+//! order in one transaction: `load` → `validate` → `merge` → `archive_deleted` → `record` →
+//! `clear_staging`. The moving parts:
+//!
+//! - **`raw_<source>`**, a temporary table created by `load`: every column as text plus
+//!   `_tally_line` (the line of the file, or the record number for JSON lines and Parquet).
+//!   Bulk loading into text cannot fail on a bad value, so bad values become rejects, not
+//!   failed loads. DuckDB fills it with `read_csv` / `read_json` / `read_parquet`; PostgreSQL
+//!   with `COPY ... FROM STDIN` (a `BIGSERIAL` numbers the records).
+//! - **`validate`** inserts one `etl_rejects` row per bad value (a missing required value, a
+//!   value that is not of the column's type or not one of its enum values) and then the good
+//!   rows, typed, into `stg_<source>`. Type checks are regular expressions plus calendar checks,
+//!   written the same way for every engine so that both accept exactly the same values; the
+//!   casts they guard cannot fail.
+//! - **`merge`** applies the staged rows to `cur_<source>` by load mode, keeping the last line
+//!   of the file for each key. `_tally_loaded_at` is when the key was first loaded (retention
+//!   counted "from loading" needs it to stay put); `_tally_batch` is the last batch that wrote
+//!   the row. Rows already past retention are not merged.
+//! - **`archive_deleted`** moves rows deleted upstream to `arc_<source>` (snapshot: keys
+//!   missing from the file; cdc: keys whose last record carries the delete marker).
+//! - **`record`** writes the ledger row; `rows_read = rows_loaded + rows_rejected` holds by
+//!   construction (a line with several bad values is one rejected row).
+//! - **`retention`** runs after a source's files (and in `tally retain`): rows past their keep
+//!   period go to the archive; archived rows past `_tally_purge_after` are deleted.
+
+use super::dialect::{BulkLoad, Dialect};
+use super::expr::interval;
+use super::schema::SqlType;
+use super::templates::{text_literal, Ctx, Sql};
+use crate::graph::{archive_table, current_table, staging_table};
+use crate::semantic::{ColumnType, Keep, LandingFormat, LoadMode, Model, Period, Source};
+use crate::syntax::ast;
+use serde::Serialize;
+
+/// The statements of one source in one dialect. See the module docs for the order.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SourceSql {
+    /// PostgreSQL and Parquet only: DuckDB statements the runtime runs in an in-process
+    /// DuckDB to write the file as CSV to `{csv_file}` before `load` streams that to `COPY`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub convert: Vec<String>,
+    pub load: Vec<String>,
+    pub validate: Vec<String>,
+    pub merge: Vec<String>,
+    pub archive_deleted: Vec<String>,
+    pub record: Vec<String>,
+    pub clear_staging: Vec<String>,
+    pub retention: Vec<String>,
+}
+
+pub fn raw_table(source: &str) -> String {
+    format!("raw_{source}")
+}
+
+/// The SQL type a column is stored as.
+pub fn sql_type(ty: &ColumnType) -> SqlType {
+    match ty {
+        ColumnType::String | ColumnType::Enum(_) => SqlType::Text,
+        ColumnType::Int => SqlType::BigInt,
+        ColumnType::Decimal { precision, scale } => {
+            SqlType::Decimal { precision: *precision, scale: *scale }
+        }
+        ColumnType::Bool => SqlType::Boolean,
+        ColumnType::Date => SqlType::Date,
+        ColumnType::Timestamp => SqlType::Timestamp,
+    }
+}
+
+pub fn source_sql(model: &Model, dialect: &dyn Dialect, sql: &mut Sql, name: &str) -> SourceSql {
+    let Some(source) = model.sources.get(name) else {
+        sql.bug(format!("unknown source `{name}`"));
+        return SourceSql::default();
+    };
+    let gen = Gen { model, dialect, name, source };
+    match gen.all(sql) {
+        Ok(out) => out,
+        Err(problem) => {
+            sql.bug(format!("source `{name}`: {problem}"));
+            SourceSql::default()
+        }
+    }
+}
+
+struct Gen<'a> {
+    model: &'a Model,
+    dialect: &'a dyn Dialect,
+    name: &'a str,
+    source: &'a Source,
+}
+
+/// A condition on current rows, given the name they are read under (an alias or the table).
+type Condition = dyn Fn(&str) -> String;
+
+/// A column with its type resolved.
+struct Col<'a> {
+    name: &'a str,
+    ty: &'a ColumnType,
+    required: bool,
+    default: Option<&'a ast::Literal>,
+}
+
+impl Gen<'_> {
+    fn q(&self, name: &str) -> String {
+        self.dialect.quote_ident(name)
+    }
+
+    fn columns(&self) -> Result<Vec<Col<'_>>, String> {
+        self.source
+            .columns
+            .values()
+            .map(|c| {
+                let ty = c.ty.as_ref().ok_or_else(|| format!("column `{}` has no type", c.name))?;
+                Ok(Col { name: &c.name, ty, required: !c.nullable, default: c.default.as_ref() })
+            })
+            .collect()
+    }
+
+    fn source_literal(&self) -> String {
+        text_literal(self.name)
+    }
+
+    fn all(&self, sql: &mut Sql) -> Result<SourceSql, String> {
+        let columns = self.columns()?;
+        let mut out = SourceSql::default();
+        self.load(sql, &columns, &mut out)?;
+        out.validate = self.validate(sql, &columns)?;
+        out.merge = self.merge(sql, &columns)?;
+        out.archive_deleted = self.archive_deleted(sql, &columns)?;
+        out.record = vec![self.record(sql)];
+        out.clear_staging = vec![
+            sql.check(self.dialect, format!("DELETE FROM {}", self.q(&staging_table(self.name)))),
+            sql.check(self.dialect, self.drop_raw()),
+        ];
+        out.retention = self.retention(sql, &columns)?;
+        Ok(out)
+    }
+
+    fn raw(&self) -> String {
+        self.q(&raw_table(self.name))
+    }
+
+    fn drop_raw(&self) -> String {
+        // Qualified with the temporary schema, so it can never drop a real table.
+        format!("DROP TABLE IF EXISTS {}.{}", self.dialect.temporary_schema(), self.raw())
+    }
+
+    fn load(&self, sql: &mut Sql, columns: &[Col<'_>], out: &mut SourceSql) -> Result<(), String> {
+        let d = self.dialect;
+        let landing = self.source.landing.as_ref().ok_or("source without landing")?;
+        let text = d.type_name(SqlType::Text);
+        let names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
+        let staging = self.q(&staging_table(self.name));
+        let mut load = vec![
+            // Leftovers of an attempt that did not commit.
+            sql.check(d, format!("DELETE FROM {staging}")),
+            sql.check(
+                d,
+                format!(
+                    "DELETE FROM etl_rejects\nWHERE source = {}\n  AND batch = {{batch}}",
+                    self.source_literal()
+                ),
+            ),
+            sql.check(d, self.drop_raw()),
+        ];
+        let json_doc =
+            landing.format == LandingFormat::Jsonl && d.bulk_load() == BulkLoad::CopyFromStdin;
+        let mut raw_columns = vec![format!(
+            "_tally_line {}",
+            match d.bulk_load() {
+                BulkLoad::ReadFunctions => d.type_name(SqlType::BigInt),
+                // COPY cannot number lines; a sequence counts records in file order.
+                BulkLoad::CopyFromStdin => "BIGSERIAL".to_string(),
+            }
+        )];
+        if json_doc {
+            raw_columns.push(format!("_tally_doc {text}"));
+        }
+        raw_columns.extend(names.iter().map(|n| format!("{n} {text}")));
+        load.push(sql.statement(
+            d,
+            "raw_table.sql",
+            Ctx::new().set("raw", &self.raw()).set("columns", &raw_columns.join(",\n  ")),
+        ));
+        let csv = landing.csv.clone().unwrap_or_default();
+        // Lines before the first record: skipped lines and the header.
+        let offset = csv.skip + u64::from(csv.header);
+        match (d.bulk_load(), landing.format) {
+            (BulkLoad::ReadFunctions, LandingFormat::Csv) => {
+                let struct_literal = self.varchar_struct(columns);
+                let options = [
+                    format!("header = {}", csv.header),
+                    format!("delim = {}", text_literal(&csv.delimiter.to_string())),
+                    format!("quote = {}", text_literal(&csv.quote.to_string())),
+                    format!("escape = {}", text_literal(&csv.quote.to_string())),
+                    format!("nullstr = {}", text_literal(&csv.null)),
+                    format!("skip = {}", csv.skip),
+                    "auto_detect = false".to_string(),
+                    format!("columns = {struct_literal}"),
+                ];
+                let line = if offset > 0 {
+                    format!("row_number() OVER () + {offset}")
+                } else {
+                    "row_number() OVER ()".to_string()
+                };
+                load.push(
+                    sql.statement(
+                        d,
+                        "read_csv.sql",
+                        Ctx::new()
+                            .set("raw", &self.raw())
+                            .set("columns", &names.join(", "))
+                            .set("line", &line)
+                            .set("select", &names.join(",\n  "))
+                            .set("options", &options.join(",\n  ")),
+                    ),
+                );
+            }
+            (BulkLoad::ReadFunctions, LandingFormat::Jsonl) => {
+                load.push(
+                    sql.statement(
+                        d,
+                        "read_json.sql",
+                        Ctx::new()
+                            .set("raw", &self.raw())
+                            .set("columns", &names.join(", "))
+                            .set("select", &names.join(",\n  "))
+                            .set("struct", &self.varchar_struct(columns)),
+                    ),
+                );
+            }
+            (BulkLoad::ReadFunctions, LandingFormat::Parquet) => {
+                load.push(
+                    sql.statement(
+                        d,
+                        "read_parquet.sql",
+                        Ctx::new()
+                            .set("raw", &self.raw())
+                            .set("columns", &names.join(", "))
+                            .set("select", &self.cast_to_varchar(&names, "VARCHAR").join(",\n  ")),
+                    ),
+                );
+            }
+            (BulkLoad::CopyFromStdin, format) => {
+                let (copy_columns, options) = match format {
+                    LandingFormat::Csv => (
+                        names.join(", "),
+                        vec![
+                            "FORMAT csv".to_string(),
+                            format!("HEADER {}", csv.header),
+                            format!("DELIMITER {}", text_literal(&csv.delimiter.to_string())),
+                            format!("QUOTE {}", text_literal(&csv.quote.to_string())),
+                            format!("NULL {}", text_literal(&csv.null)),
+                        ],
+                    ),
+                    // Each line is one field: the delimiter and quote are control characters
+                    // JSON text cannot contain unescaped.
+                    LandingFormat::Jsonl => (
+                        "_tally_doc".to_string(),
+                        vec![
+                            "FORMAT csv".to_string(),
+                            "DELIMITER E'\\x01'".to_string(),
+                            "QUOTE E'\\x02'".to_string(),
+                        ],
+                    ),
+                    // Converted to CSV by `convert` first, with DuckDB's defaults.
+                    LandingFormat::Parquet => (
+                        names.join(", "),
+                        vec![
+                            "FORMAT csv".to_string(),
+                            "HEADER true".to_string(),
+                            "DELIMITER ','".to_string(),
+                            "QUOTE '\"'".to_string(),
+                            "NULL ''".to_string(),
+                        ],
+                    ),
+                };
+                if format == LandingFormat::Parquet {
+                    let duckdb = super::dialect::DuckDb;
+                    out.convert.push(sql.statement(
+                        &duckdb,
+                        "parquet_to_csv.sql",
+                        Ctx::new().set(
+                            "select",
+                            &self.cast_to_varchar(&names, "VARCHAR").join(",\n    "),
+                        ),
+                    ));
+                }
+                load.push(
+                    sql.statement(
+                        d,
+                        "copy.sql",
+                        Ctx::new()
+                            .set("raw", &self.raw())
+                            .set("columns", &copy_columns)
+                            .set("options", &options.join(", ")),
+                    ),
+                );
+                if format == LandingFormat::Csv && offset > 0 {
+                    load.push(sql.check(
+                        d,
+                        format!("UPDATE {}\nSET _tally_line = _tally_line + {offset}", self.raw()),
+                    ));
+                }
+                if format == LandingFormat::Jsonl {
+                    let sets: Vec<String> = columns
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} = CAST(_tally_doc AS JSONB) ->> {}",
+                                self.q(c.name),
+                                text_literal(c.name)
+                            )
+                        })
+                        .collect();
+                    load.push(
+                        sql.check(
+                            d,
+                            format!("UPDATE {}\nSET\n  {}", self.raw(), sets.join(",\n  ")),
+                        ),
+                    );
+                }
+            }
+        }
+        out.load = load;
+        Ok(())
+    }
+
+    /// `{'a': 'VARCHAR', ...}`: DuckDB reads every column as text.
+    fn varchar_struct(&self, columns: &[Col<'_>]) -> String {
+        let fields: Vec<String> =
+            columns.iter().map(|c| format!("{}: 'VARCHAR'", text_literal(c.name))).collect();
+        format!("{{{}}}", fields.join(", "))
+    }
+
+    fn cast_to_varchar(&self, names: &[String], ty: &str) -> Vec<String> {
+        names.iter().map(|n| format!("CAST({n} AS {ty}) AS {n}")).collect()
+    }
+
+    fn validate(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<String>, String> {
+        let d = self.dialect;
+        let mut statements = Vec::new();
+        for c in columns {
+            let value = format!("r.{}", self.q(c.name));
+            let missing = c.required && c.default.is_none();
+            let valid = valid(d, &value, c.ty);
+            let invalid_reason = match c.ty {
+                ColumnType::Enum(values) => format!("not one of: {}", values.join(", ")),
+                other => format!("not a valid {}", type_word(other)),
+            };
+            let (bad, reason) = match (missing, &valid) {
+                (false, None) => continue,
+                (true, None) => (format!("{value} IS NULL"), text_literal("missing value")),
+                (false, Some(valid)) => (
+                    format!("{value} IS NOT NULL\n  AND NOT {valid}"),
+                    text_literal(&invalid_reason),
+                ),
+                (true, Some(valid)) => (
+                    format!("{value} IS NULL\n  OR NOT {valid}"),
+                    format!(
+                        "CASE WHEN {value} IS NULL THEN {} ELSE {} END",
+                        text_literal("missing value"),
+                        text_literal(&invalid_reason)
+                    ),
+                ),
+            };
+            statements.push(
+                sql.statement(
+                    d,
+                    "reject.sql",
+                    Ctx::new()
+                        .set("source", &self.source_literal())
+                        .set("column", &text_literal(c.name))
+                        .set("value", &value)
+                        .set("reason", &reason)
+                        .set("raw", &self.raw())
+                        .set("bad", &bad),
+                ),
+            );
+        }
+        let mut names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
+        names.extend(["_tally_batch", "_tally_file", "_tally_line"].map(String::from));
+        let mut select: Vec<String> = Vec::new();
+        for c in columns {
+            let value = format!("r.{}", self.q(c.name));
+            let typed = typed(d, &value, c.ty);
+            let typed = match c.default {
+                Some(literal) => format!("COALESCE({typed}, {})", default_literal(literal)?),
+                None => typed,
+            };
+            select.push(format!("{typed} AS {}", self.q(c.name)));
+        }
+        statements.push(
+            sql.statement(
+                d,
+                "stage.sql",
+                Ctx::new()
+                    .set("staging", &self.q(&staging_table(self.name)))
+                    .set("columns", &names.join(", "))
+                    .set("select", &select.join(",\n  "))
+                    .set("raw", &self.raw())
+                    .set("source", &self.source_literal()),
+            ),
+        );
+        Ok(statements)
+    }
+
+    fn key(&self) -> Vec<String> {
+        self.source.key.iter().map(|k| self.q(k)).collect()
+    }
+
+    fn merge(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<String>, String> {
+        let d = self.dialect;
+        let mode = self.source.load.as_ref().ok_or("source without a load mode")?;
+        let names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
+        let key = self.key();
+        let mut insert_columns = names.clone();
+        insert_columns
+            .extend(["_tally_source", "_tally_batch", "_tally_loaded_at"].map(String::from));
+        let mut select: Vec<String> = names.iter().map(|n| format!("s.{n}")).collect();
+        let system = self.source.meta.title.as_deref().unwrap_or(self.name);
+        select.push(text_literal(system));
+        select.push("s._tally_batch".to_string());
+        select.push("{now}".to_string());
+
+        let mut conditions = Vec::new();
+        if let Some(past) = self.past_retention("s", false) {
+            conditions.push(format!("NOT ({past})"));
+        }
+        let order = match mode {
+            // Rows never change: the first line with a key is the row.
+            LoadMode::Append => "ASC",
+            _ => "DESC",
+        };
+        match mode {
+            LoadMode::Incremental { by } => {
+                let ty = self.column_sql_type(by)?;
+                conditions.push(format!(
+                    "NOT EXISTS (\n    SELECT 1\n    FROM etl_watermark AS w\n    WHERE w.source = {}\n      AND CAST(w.value AS {}) >= s.{}\n  )",
+                    self.source_literal(),
+                    d.type_name(ty),
+                    self.q(by)
+                ));
+            }
+            LoadMode::Cdc { delete_marker } => {
+                conditions.push(format!("s.{} IS NOT TRUE", self.q(delete_marker)));
+            }
+            LoadMode::Snapshot | LoadMode::Append => {}
+        }
+        let action = match mode {
+            LoadMode::Append => "NOTHING".to_string(),
+            _ => {
+                let mut sets: Vec<String> = names
+                    .iter()
+                    .filter(|n| !key.contains(n))
+                    .map(|n| format!("{n} = excluded.{n}"))
+                    .collect();
+                sets.push("_tally_source = excluded._tally_source".to_string());
+                sets.push("_tally_batch = excluded._tally_batch".to_string());
+                format!("UPDATE SET\n  {}", sets.join(",\n  "))
+            }
+        };
+        let mut statements = vec![sql.statement(
+            d,
+            "upsert.sql",
+            Ctx::new()
+                .set("current", &self.q(&current_table(self.name)))
+                .set("staging", &self.q(&staging_table(self.name)))
+                .set("columns", &insert_columns.join(", "))
+                .set("select", &select.join(",\n  "))
+                .set("key", &key.join(", "))
+                .set("order", order)
+                .set_list("conditions", conditions)
+                .set("action", &action),
+        )];
+        if let LoadMode::Incremental { by } = mode {
+            let ty = d.type_name(self.column_sql_type(by)?);
+            statements.push(
+                sql.statement(
+                    d,
+                    "watermark.sql",
+                    Ctx::new()
+                        .set("source", &self.source_literal())
+                        .set("column", &text_literal(by))
+                        .set("value", &format!("s.{}", self.q(by)))
+                        .set("text", &d.type_name(SqlType::Text))
+                        .set("staging", &self.q(&staging_table(self.name)))
+                        .set("type", &ty),
+                ),
+            );
+        }
+        Ok(statements)
+    }
+
+    fn column_sql_type(&self, column: &str) -> Result<SqlType, String> {
+        let c = self.source.columns.get(column).ok_or_else(|| format!("no column `{column}`"))?;
+        c.ty.as_ref().map(sql_type).ok_or_else(|| format!("column `{column}` has no type"))
+    }
+
+    fn archive_deleted(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<String>, String> {
+        let d = self.dialect;
+        let mode = self.source.load.as_ref().ok_or("source without a load mode")?;
+        let staging = self.q(&staging_table(self.name));
+        let (reason, condition): (&str, Box<Condition>) = match mode {
+            LoadMode::Snapshot => {
+                // A key is missing when no line of the file has it, rejected lines included:
+                // a line rejected for a bad value elsewhere does not delete its row. A file
+                // with no good rows deletes nothing (more likely a broken file than an empty
+                // table).
+                let typed_keys: Vec<(String, String)> = self
+                    .source
+                    .key
+                    .iter()
+                    .map(|k| {
+                        let ty = columns
+                            .iter()
+                            .find(|c| c.name == k)
+                            .map(|c| c.ty)
+                            .ok_or_else(|| format!("key column `{k}` is not a column"))?;
+                        Ok((typed(d, &format!("r.{}", self.q(k)), ty), self.q(k)))
+                    })
+                    .collect::<Result<_, String>>()?;
+                let raw = self.raw();
+                let staging = staging.clone();
+                (
+                    "missing_from_snapshot",
+                    Box::new(move |row: &str| {
+                        let same: Vec<String> =
+                            typed_keys.iter().map(|(t, k)| format!("{t} = {row}.{k}")).collect();
+                        format!(
+                            "EXISTS (SELECT 1 FROM {staging})\n  AND NOT EXISTS (\n    SELECT 1\n    FROM {raw} AS r\n    WHERE {}\n  )",
+                            same.join("\n      AND ")
+                        )
+                    }),
+                )
+            }
+            LoadMode::Cdc { delete_marker } => {
+                let key = self.key();
+                let marker = self.q(delete_marker);
+                let staging = staging.clone();
+                (
+                    "deleted_upstream",
+                    Box::new(move |row: &str| {
+                        let same: Vec<String> =
+                            key.iter().map(|k| format!("s.{k} = {row}.{k}")).collect();
+                        let later: Vec<String> =
+                            key.iter().map(|k| format!("later.{k} = s.{k}")).collect();
+                        // The key's last record in the file is a deletion.
+                        format!(
+                            "EXISTS (\n    SELECT 1\n    FROM {staging} AS s\n    WHERE {}\n      AND s.{marker} IS TRUE\n      AND NOT EXISTS (\n        SELECT 1\n        FROM {staging} AS later\n        WHERE {}\n          AND later._tally_line > s._tally_line\n      )\n  )",
+                            same.join("\n      AND "),
+                            later.join("\n          AND ")
+                        )
+                    }),
+                )
+            }
+            LoadMode::Append | LoadMode::Incremental { .. } => return Ok(Vec::new()),
+        };
+        Ok(self.move_to_archive(sql, columns, reason, &*condition))
+    }
+
+    /// Copies the current rows meeting `condition` to the archive with `reason`, then deletes
+    /// them. `condition` is given the name its rows are read under.
+    fn move_to_archive(
+        &self,
+        sql: &mut Sql,
+        columns: &[Col<'_>],
+        reason: &str,
+        condition: &dyn Fn(&str) -> String,
+    ) -> Vec<String> {
+        let d = self.dialect;
+        let current = self.q(&current_table(self.name));
+        let mut names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
+        let mut select: Vec<String> = names.iter().map(|n| format!("c.{n}")).collect();
+        names.extend(
+            [
+                "_tally_batch",
+                "_tally_loaded_at",
+                "_tally_archived_at",
+                "_tally_archive_reason",
+                "_tally_purge_after",
+            ]
+            .map(String::from),
+        );
+        select.extend([
+            "c._tally_batch".to_string(),
+            "c._tally_loaded_at".to_string(),
+            "{now}".to_string(),
+            text_literal(reason),
+            self.purge_after("c"),
+        ]);
+        let insert = sql.statement(
+            d,
+            "archive.sql",
+            Ctx::new()
+                .set("archive", &self.q(&archive_table(self.name)))
+                .set("columns", &names.join(", "))
+                .set("select", &select.join(",\n  "))
+                .set("current", &current)
+                .set("condition", &condition("c")),
+        );
+        // DELETE cannot alias its table in DuckDB, so the condition reads the table's name.
+        let delete = sql.check(d, format!("DELETE FROM {current}\nWHERE {}", condition(&current)));
+        vec![insert, delete]
+    }
+
+    /// When a row's age starts: its `retain ... by` column, else when it was loaded.
+    fn age_start(&self, row: &str, loaded: bool) -> Option<String> {
+        let by = self
+            .source
+            .retention
+            .by
+            .as_ref()
+            .map(|c| format!("CAST({row}.{} AS TIMESTAMP)", self.q(c)));
+        match (by, loaded) {
+            (Some(by), true) => Some(format!("COALESCE({by}, {row}._tally_loaded_at)")),
+            (Some(by), false) => Some(by),
+            (None, true) => Some(format!("{row}._tally_loaded_at")),
+            // A staged row is being loaded now: not past any period counted from loading.
+            (None, false) => None,
+        }
+    }
+
+    /// The periods rows stay in the live tables: the source's `retain` and its rule's `keep`;
+    /// whichever ends first applies.
+    fn keeps(&self) -> Vec<Period> {
+        let mut keeps = Vec::new();
+        if let Some(Keep::For(period)) = self.source.retention.keep {
+            keeps.push(period);
+        }
+        if let Some(rule) = self.rule() {
+            keeps.extend(rule.keep);
+        }
+        keeps
+    }
+
+    fn rule(&self) -> Option<&crate::semantic::RetentionRule> {
+        self.model.retention_rules.get(self.source.retention.rule.as_ref()?)
+    }
+
+    /// A condition: the row is past one of its keep periods.
+    fn past_retention(&self, row: &str, loaded: bool) -> Option<String> {
+        let keeps = self.keeps();
+        if keeps.is_empty() {
+            return None;
+        }
+        let start = self.age_start(row, loaded)?;
+        let past: Vec<String> =
+            keeps.iter().map(|p| format!("{start} < {{now}} - {}", period_interval(*p))).collect();
+        Some(past.join(" OR "))
+    }
+
+    /// When an archived row is purged: the rule's `archive` period after the row's age
+    /// starts; without one, at once (at the next retention step).
+    fn purge_after(&self, row: &str) -> String {
+        match (self.rule().and_then(|r| r.archive), self.age_start(row, true)) {
+            (Some(archive), Some(start)) => format!("{start} + {}", period_interval(archive)),
+            _ => "{now}".to_string(),
+        }
+    }
+
+    fn retention(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<String>, String> {
+        let mut statements = Vec::new();
+        if self.past_retention("c", true).is_some() {
+            let condition = |row: &str| self.past_retention(row, true).unwrap_or_default();
+            statements.extend(self.move_to_archive(sql, columns, "past_retention", &condition));
+        }
+        statements.push(sql.check(
+            self.dialect,
+            format!(
+                "DELETE FROM {}\nWHERE _tally_purge_after <= {{now}}",
+                self.q(&archive_table(self.name))
+            ),
+        ));
+        Ok(statements)
+    }
+
+    fn record(&self, sql: &mut Sql) -> String {
+        sql.statement(
+            self.dialect,
+            "ledger.sql",
+            Ctx::new()
+                .set("source", &self.source_literal())
+                .set("raw", &self.raw())
+                .set("staging", &self.q(&staging_table(self.name))),
+        )
+    }
+}
+
+fn period_interval(period: Period) -> String {
+    use crate::syntax::ast::TimeUnit;
+    match period {
+        Period::Days(days) => interval(days, TimeUnit::Day),
+        Period::Months(months) => interval(months, TimeUnit::Month),
+    }
+}
+
+fn type_word(ty: &ColumnType) -> String {
+    match ty {
+        ColumnType::String => "string".to_string(),
+        ColumnType::Int => "int".to_string(),
+        ColumnType::Decimal { precision, scale } => format!("decimal({precision}, {scale})"),
+        ColumnType::Bool => "bool".to_string(),
+        ColumnType::Date => "date".to_string(),
+        ColumnType::Timestamp => "timestamp".to_string(),
+        ColumnType::Enum(_) => "enum".to_string(),
+    }
+}
+
+/// Texts accepted as `true` and as `false`, case-insensitive, after trimming.
+const TRUE_WORDS: &str = "'true', 't', 'yes', 'y', '1'";
+const FALSE_WORDS: &str = "'false', 'f', 'no', 'n', '0'";
+
+/// A condition that holds when the text `value` (not null) is a valid value of `ty`; `None`
+/// when every text is.
+pub fn valid(d: &dyn Dialect, value: &str, ty: &ColumnType) -> Option<String> {
+    let trimmed = format!("trim({value})");
+    let re = |pattern: &str| d.regex_matches(&trimmed, &format!("'{pattern}'"));
+    match ty {
+        ColumnType::String => None,
+        ColumnType::Enum(values) => {
+            let list: Vec<String> = values.iter().map(|v| text_literal(v)).collect();
+            Some(format!("{value} IN ({})", list.join(", ")))
+        }
+        // At most 18 digits always fits in a BIGINT.
+        ColumnType::Int => Some(re("^[+-]?[0-9]{1,18}$")),
+        ColumnType::Decimal { precision, scale } => {
+            let whole = precision - scale;
+            let pattern = match (whole, *scale) {
+                (_, 0) => format!("^[+-]?0*[0-9]{{1,{whole}}}$"),
+                (0, s) => format!("^[+-]?0*[.][0-9]{{1,{s}}}$"),
+                (w, s) => {
+                    format!("^[+-]?(0*[0-9]{{1,{w}}}([.][0-9]{{0,{s}}})?|[.][0-9]{{1,{s}}})$")
+                }
+            };
+            Some(re(&pattern))
+        }
+        ColumnType::Bool => Some(format!("lower({trimmed}) IN ({TRUE_WORDS}, {FALSE_WORDS})")),
+        ColumnType::Date => Some(format!(
+            "CASE WHEN {} THEN {} ELSE FALSE END",
+            re("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+            calendar_date(&trimmed)
+        )),
+        ColumnType::Timestamp => {
+            // Hours, minutes and seconds may be absent (a date alone is midnight).
+            let part = |at: u8, max: u8| {
+                format!("CAST(COALESCE(NULLIF(substr({trimmed}, {at}, 2), ''), '0') AS INTEGER) <= {max}")
+            };
+            Some(format!(
+                "CASE WHEN {} THEN {} AND {} AND {} AND {} ELSE FALSE END",
+                re("^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?)?Z?$"),
+                calendar_date(&trimmed),
+                part(12, 23),
+                part(15, 59),
+                part(18, 59)
+            ))
+        }
+    }
+}
+
+/// Whether the first ten characters of `text` (already `YYYY-MM-DD`) are a real date: year
+/// 1 or later, month 1 to 12, day within the month. Nested `CASE` keeps each cast from
+/// running on text that would make it fail.
+fn calendar_date(text: &str) -> String {
+    let month = format!("CAST(substr({text}, 6, 2) AS INTEGER)");
+    let day = format!("CAST(substr({text}, 9, 2) AS INTEGER)");
+    let last_day = format!(
+        "EXTRACT(DAY FROM CAST(substr({text}, 1, 7) || '-01' AS DATE) + INTERVAL '1 month' - INTERVAL '1 day')"
+    );
+    format!(
+        "(CASE WHEN substr({text}, 1, 4) <> '0000' AND {month} BETWEEN 1 AND 12 THEN {day} BETWEEN 1 AND {last_day} ELSE FALSE END)"
+    )
+}
+
+/// The text `value` as `ty`; NULL when it is not valid (rejected rows never get here, the
+/// guard keeps engines that evaluate eagerly from failing).
+pub fn typed(d: &dyn Dialect, value: &str, ty: &ColumnType) -> String {
+    let trimmed = format!("trim({value})");
+    let cast = |text: &str, to: SqlType| format!("CAST({text} AS {})", d.type_name(to));
+    let converted = match ty {
+        ColumnType::String | ColumnType::Enum(_) => return value.to_string(),
+        ColumnType::Bool => format!("lower({trimmed}) IN ({TRUE_WORDS})"),
+        ColumnType::Timestamp => {
+            cast(&format!("replace(rtrim({trimmed}, 'Z'), 'T', ' ')"), SqlType::Timestamp)
+        }
+        other => cast(&trimmed, sql_type(other)),
+    };
+    match valid(d, value, ty) {
+        Some(valid) => format!("CASE WHEN {valid} THEN {converted} END"),
+        None => converted,
+    }
+}
+
+/// A column default as a SQL literal.
+fn default_literal(literal: &ast::Literal) -> Result<String, String> {
+    Ok(match literal {
+        ast::Literal::Int(d) | ast::Literal::Decimal(d) => d.clone(),
+        ast::Literal::String(s) => text_literal(s),
+        ast::Literal::Bool(true) => "TRUE".to_string(),
+        ast::Literal::Bool(false) => "FALSE".to_string(),
+        ast::Literal::Null => "NULL".to_string(),
+        ast::Literal::Percent(p) => super::expr::percent(p)?,
+        ast::Literal::Duration { .. } => return Err("a duration is not a column default".into()),
+    })
+}

@@ -1,0 +1,849 @@
+//! The refresh SQL of each metric: the statements that recompute its rows in every cut table
+//! (mart or aggregate table, see [`super::cuts`]) that shows it.
+//!
+//! For a metric in a table the statements are: `DELETE` its rows, `INSERT` them anew, and for
+//! `compare previous <grain>` an `UPDATE` that fills `previous_value` from the row one period
+//! earlier. The `INSERT` reads a **cells** query, built in layers:
+//!
+//! 1. **facts** (`templates/facts.sql`): the metric's source rows (`cur_<source>`, current rows
+//!    only) passing its `where`, with the columns the measure reads and, prefixed `_tally_`,
+//!    what each row is cut by: the time grain and period (one copy of the row per grain kept,
+//!    through a `VALUES` list of grains), the member of each dimension level (the fact
+//!    column that references the dimension, and the levels above it from the dimension's
+//!    `from` source), the bucket, and the `top` member when the table has no column for it.
+//! 2. for `per ... having`, **kept groups** (`templates/facts_per.sql`): for each cut the
+//!    table keeps, window functions over the cell and the `per` keys mark the rows of groups
+//!    that pass `having` and the first row of each group; a cell's aggregate reads the marks
+//!    of its cut (`FILTER (WHERE ...)`), so `count(*)` counts kept groups and other aggregates
+//!    read the rows of kept groups.
+//! 3. **cells** (`templates/cells_base.sql`): the measure, aggregated with `GROUPING SETS` over
+//!    every cut the table keeps, with `levels` saying which one each row is.
+//!
+//! A derived metric's cells (`templates/cells_derived.sql`) are the cells of its inputs,
+//! computed for the same table, stacked with `UNION ALL` and combined per cell by the formula;
+//! an input that has no row in a cell counts as 0 when it is a count or sum, and as no value
+//! otherwise. Inputs are computed inline rather than read from the table, so a derived metric
+//! does not depend on its inputs being published in the same mart; inputs are read without
+//! their own `top` and `compare`.
+//!
+//! `top N by <axis>` keeps, in each cell of the other cuts, the N members with the largest
+//! values (ties broken by member, so exactly N); rows where the axis is rolled up are kept.
+
+use super::cuts::{self, CutDimension, CutTable};
+use super::dialect::Dialect;
+use super::expr::{interval, is_additive, ExprSql};
+use super::schema::SqlType;
+use super::templates::{indent, text_literal, Ctx, Sql};
+use crate::graph::current_table;
+use crate::semantic::{Axis, Calendar, Function, Grain, Metric, Model, Weekday};
+use crate::syntax::ast::{Expr, ExprKind, Literal};
+use std::collections::BTreeSet;
+
+/// Statements that refresh `metric` in `table`, in order.
+pub fn refresh(
+    model: &Model,
+    dialect: &dyn Dialect,
+    sql: &mut Sql,
+    table: &CutTable,
+    metric: &str,
+) -> Vec<String> {
+    let mut gen = Gen { model, dialect, sql, table };
+    match gen.refresh(metric) {
+        Ok(statements) => statements,
+        Err(problem) => {
+            gen.sql.bug(format!("metric `{metric}` in `{}`: {problem}", table.name));
+            Vec::new()
+        }
+    }
+}
+
+struct Gen<'a> {
+    model: &'a Model,
+    dialect: &'a dyn Dialect,
+    sql: &'a mut Sql,
+    table: &'a CutTable,
+}
+
+/// Where the `top` axis's members go: a column the table has, or `member`.
+enum TopTarget {
+    Column(String),
+    Member(Axis),
+}
+
+impl<'a> Gen<'a> {
+    fn q(&self, name: &str) -> String {
+        self.dialect.quote_ident(name)
+    }
+
+    fn text(&self) -> String {
+        self.dialect.type_name(SqlType::Text)
+    }
+
+    fn metric(&self, name: &str) -> Result<&'a Metric, String> {
+        let model: &'a Model = self.model;
+        model.metrics.get(name).ok_or_else(|| format!("unknown metric `{name}`"))
+    }
+
+    fn refresh(&mut self, name: &str) -> Result<Vec<String>, String> {
+        let metric = self.metric(name)?;
+        let t = self.q(&self.table.name);
+        let target = metric.top.as_ref().map(|top| (top.count, self.top_target(&top.by)));
+        let member = match &target {
+            Some((_, TopTarget::Member(axis))) => Some(axis.clone()),
+            _ => None,
+        };
+        let cells = self.cells(name, member.as_ref(), 0)?;
+        let cells = match &target {
+            Some((count, target)) => self.top(cells, *count, target),
+            None => cells,
+        };
+
+        let mut columns =
+            vec!["metric".to_string(), "grain".to_string(), "period_start".to_string()];
+        columns.push("levels".to_string());
+        columns.extend(self.table.columns.iter().map(|c| c.name.clone()));
+        columns.extend(["bucket", "member", "value", "cell_rows"].map(String::from));
+        let value_type = self.dialect.type_name(cuts::VALUE_TYPE);
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| match c.as_str() {
+                "metric" => text_literal(name),
+                "value" => format!("CAST(c.value AS {value_type})"),
+                other => format!("c.{}", self.q(other)),
+            })
+            .collect();
+        let quoted: Vec<String> = columns.iter().map(|c| self.q(c)).collect();
+
+        let delete = format!("DELETE FROM {t}\nWHERE metric = {}", text_literal(name));
+        let mut statements = vec![self.sql.check(self.dialect, delete)];
+        let insert = self.sql.statement(
+            self.dialect,
+            "insert_cells.sql",
+            Ctx::new()
+                .set("table", &t)
+                .set("columns", &quoted.join(", "))
+                .set("select", &select.join(",\n  "))
+                .set("cells", &indent(&cells, 2))
+                .set("top", &target.as_ref().map(|(n, _)| n.to_string()).unwrap_or_default()),
+        );
+        statements.push(insert);
+        if let (Some(grain), false) = (metric.compare, self.table.grains.is_empty()) {
+            let mut keys = vec!["levels".to_string()];
+            keys.extend(self.table.columns.iter().map(|c| c.name.clone()));
+            keys.extend(["bucket", "member"].map(String::from));
+            let same: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    let k = self.q(k);
+                    if k == "levels" {
+                        format!("p.{k} = {t}.{k}")
+                    } else {
+                        // Equality that hashes (a join on IS NOT DISTINCT FROM would not).
+                        format!("COALESCE(p.{k}, '') = COALESCE({t}.{k}, '')")
+                    }
+                })
+                .collect();
+            let update = self.sql.statement(
+                self.dialect,
+                "compare.sql",
+                Ctx::new()
+                    .set("table", &t)
+                    .set("metric", &text_literal(name))
+                    .set("shift", &period_shift(grain))
+                    .set("same", &same.join("\n  AND ")),
+            );
+            statements.push(update);
+        }
+        Ok(statements)
+    }
+
+    fn top_target(&self, axis: &Axis) -> TopTarget {
+        let column = match axis {
+            Axis::Level { dimension, level, .. } => {
+                self.table.level_column(dimension, level).map(|c| c.name.clone())
+            }
+            Axis::Column { source, column, .. } => {
+                self.table.source_column(source, column).map(|c| c.name.clone())
+            }
+            Axis::Time { .. } if !self.table.grains.is_empty() => Some("period_start".to_string()),
+            Axis::Time { .. } | Axis::Dimension { .. } => None,
+        };
+        match column {
+            Some(c) => TopTarget::Column(c),
+            None => TopTarget::Member(axis.clone()),
+        }
+    }
+
+    /// Keeps the `count` largest values per cell of the other cuts; adds `_tally_rank`.
+    fn top(&mut self, cells: String, count: u64, target: &TopTarget) -> String {
+        let target = match target {
+            TopTarget::Column(c) => c.clone(),
+            TopTarget::Member(_) => "member".to_string(),
+        };
+        let mut partition: Vec<String> =
+            vec!["grain", "period_start", "levels"].into_iter().map(String::from).collect();
+        partition.extend(self.table.columns.iter().map(|c| c.name.clone()));
+        partition.extend(["bucket", "member"].map(String::from));
+        partition.retain(|c| *c != target);
+        let partition: Vec<String> = partition.iter().map(|c| format!("c.{}", self.q(c))).collect();
+        self.sql.fragment(
+            "cells_top.sql",
+            Ctx::new()
+                .set("partition", &partition.join(", "))
+                .set("target", &format!("c.{}", self.q(&target)))
+                .set("cells", &indent(&cells, 4))
+                .set("count", &count.to_string()),
+        )
+    }
+
+    /// The cells query of `name` for this table: columns `grain, period_start, levels,
+    /// <dimension columns>, bucket, member, value, cell_rows`.
+    fn cells(&mut self, name: &str, member: Option<&Axis>, depth: usize) -> Result<String, String> {
+        if depth > 64 {
+            return Err(format!("derived metrics nest too deep at `{name}` (a cycle?)"));
+        }
+        let metric = self.metric(name)?;
+        if metric.is_derived() {
+            self.derived_cells(metric, member, depth)
+        } else {
+            self.base_cells(metric, member)
+        }
+    }
+
+    fn derived_cells(
+        &mut self,
+        metric: &Metric,
+        member: Option<&Axis>,
+        depth: usize,
+    ) -> Result<String, String> {
+        let measure = metric.measure.as_ref().ok_or("derived metric without a measure")?;
+        let mut inputs: Vec<String> = Vec::new();
+        for m in &measure.metrics {
+            if !inputs.contains(&m.name) {
+                inputs.push(m.name.clone());
+            }
+        }
+        let mut union = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let cells = self.cells(input, member, depth + 1)?;
+            let alias = format!("input_{i}");
+            union.push(format!(
+                "SELECT {} AS input, {alias}.*\nFROM (\n  {}\n) AS {alias}",
+                text_literal(input),
+                indent(&cells, 2)
+            ));
+        }
+        let mut additive = BTreeSet::new();
+        for input in &inputs {
+            let m = self.metric(input)?;
+            if m.measure.as_ref().is_some_and(|x| !m.is_derived() && is_additive(&x.expr)) {
+                additive.insert(input.clone());
+            }
+        }
+        let read = |name: &str| -> Option<String> {
+            let value = format!("MAX(CASE WHEN i.input = {} THEN i.value END)", text_literal(name));
+            Some(if additive.contains(name) { format!("COALESCE({value}, 0)") } else { value })
+        };
+        let formula = ExprSql {
+            dialect: self.dialect,
+            row: "i",
+            window: None,
+            filter: None,
+            metric: Some(&read),
+        }
+        .expr(&measure.expr)?;
+        let mut keys = vec!["grain".to_string(), "period_start".to_string(), "levels".to_string()];
+        keys.extend(self.table.columns.iter().map(|c| c.name.clone()));
+        keys.extend(["bucket", "member"].map(String::from));
+        let keys: Vec<String> = keys.iter().map(|k| format!("i.{}", self.q(k))).collect();
+        Ok(self.sql.fragment(
+            "cells_derived.sql",
+            Ctx::new()
+                .set("keys", &keys.join(",\n  "))
+                .set("formula", &formula)
+                .set("inputs", &indent(&union.join("\nUNION ALL\n"), 2))
+                .set("group_by", &keys.join(", ")),
+        ))
+    }
+
+    fn base_cells(&mut self, metric: &Metric, member: Option<&Axis>) -> Result<String, String> {
+        let source = metric.source.as_deref().ok_or("metric without a source")?;
+        let measure = metric.measure.as_ref().ok_or("metric without a measure")?;
+        let model = self.model;
+        let row =
+            ExprSql { dialect: self.dialect, row: "f", window: None, filter: None, metric: None };
+
+        // What each fact row is cut by.
+        let mut select: Vec<String> = Vec::new();
+        let mut joins: Joins = Joins::default();
+        let timed = metric.time.is_some() && !self.table.grains.is_empty();
+        if let Some(time) = metric.time.as_ref().filter(|_| timed) {
+            let t = format!("CAST(f.{} AS TIMESTAMP)", self.q(&time.column));
+            let whens: Vec<String> = self
+                .table
+                .grains
+                .iter()
+                .map(|g| {
+                    format!("WHEN '{}' THEN {}", g.word(), period_start(*g, &t, &model.calendar))
+                })
+                .collect();
+            select.push("g.grain AS _tally_grain".to_string());
+            select.push(format!(
+                "CASE g.grain\n    {}\n  END AS _tally_period",
+                whens.join("\n    ")
+            ));
+        }
+        // Dimension columns this metric can fill, and the grouping sets over them.
+        let mut available: Vec<String> = Vec::new();
+        let mut sets: Vec<Vec<String>> = vec![Vec::new()];
+        for d in &self.table.dimensions {
+            let mut options: Vec<Vec<String>> = Vec::new();
+            match d {
+                CutDimension::Levels { dimension, kept } => {
+                    if let Some((fact_column, fact_level)) =
+                        cuts::fact_level(model, source, dimension)
+                    {
+                        let mut reachable = cuts::ancestors(model, dimension, fact_level);
+                        reachable.insert(fact_level.to_string());
+                        let keyed: Vec<&String> = kept
+                            .iter()
+                            .filter(|l| {
+                                reachable.contains(*l) && cuts::has_key(model, dimension, l)
+                            })
+                            .collect();
+                        for level in &keyed {
+                            let column = self.level_column_name(dimension, level)?;
+                            let value = self.level_value(
+                                &mut joins,
+                                dimension,
+                                fact_column,
+                                fact_level,
+                                level,
+                            )?;
+                            select.push(format!(
+                                "CAST({value} AS {}) AS {}",
+                                self.text(),
+                                self.q(&format!("_tally_d_{column}"))
+                            ));
+                            available.push(column);
+                        }
+                        for level in &keyed {
+                            let above = cuts::ancestors(model, dimension, level);
+                            let mut set = Vec::new();
+                            for l in &keyed {
+                                if *l == *level || above.contains(*l) {
+                                    set.push(self.level_column_name(dimension, l)?);
+                                }
+                            }
+                            options.push(set);
+                        }
+                        let total = kept
+                            .iter()
+                            .any(|l| reachable.contains(l) && !cuts::has_key(model, dimension, l));
+                        if total || keyed.is_empty() {
+                            options.push(Vec::new());
+                        }
+                    } else {
+                        options.push(Vec::new());
+                    }
+                }
+                CutDimension::Column { source: s, column } => {
+                    if s == source {
+                        let name = self
+                            .table
+                            .source_column(s, column)
+                            .map(|c| c.name.clone())
+                            .ok_or("column axis without a table column")?;
+                        select.push(format!(
+                            "CAST(f.{} AS {}) AS {}",
+                            self.q(column),
+                            self.text(),
+                            self.q(&format!("_tally_d_{name}"))
+                        ));
+                        options.push(vec![name.clone()]);
+                        available.push(name);
+                    }
+                    options.push(Vec::new());
+                }
+            }
+            sets = sets
+                .iter()
+                .flat_map(|set| {
+                    options.iter().map(move |o| set.iter().chain(o).cloned().collect::<Vec<_>>())
+                })
+                .collect();
+        }
+        let mut unique_sets: Vec<Vec<String>> = Vec::new();
+        for set in sets {
+            if !unique_sets.contains(&set) {
+                unique_sets.push(set);
+            }
+        }
+
+        if let Some(buckets) = &metric.buckets {
+            let value = row.expr(&buckets.expr)?;
+            let mut whens = vec![format!("WHEN {value} IS NULL THEN NULL")];
+            let mut previous: Option<String> = None;
+            for edge in &buckets.edges {
+                let label = edge_label(edge);
+                let bound = row.expr(edge)?;
+                let text = match &previous {
+                    None => format!("under {label}"),
+                    Some(p) => format!("{p} to under {label}"),
+                };
+                whens.push(format!("WHEN {value} < {bound} THEN {}", text_literal(&text)));
+                previous = Some(label);
+            }
+            let last = match previous {
+                Some(p) => format!("{p} and over"),
+                None => "all".to_string(),
+            };
+            select.push(format!(
+                "CASE\n    {}\n    ELSE {}\n  END AS _tally_bucket",
+                whens.join("\n    "),
+                text_literal(&last)
+            ));
+        }
+        if let Some(axis) = member {
+            let value = self.axis_value(&mut joins, source, axis)?;
+            select.push(format!("CAST({value} AS {}) AS _tally_member", self.text()));
+        }
+        let mut per_keys = Vec::new();
+        if let Some(per) = &metric.per {
+            for (i, axis) in per.keys.iter().enumerate() {
+                let value = self.axis_value(&mut joins, source, axis)?;
+                select.push(format!("{value} AS _tally_per_{i}"));
+                per_keys.push(format!("f._tally_per_{i}"));
+            }
+        }
+        // The source columns the measure and `having` read, once each.
+        let mut read: Vec<&str> = Vec::new();
+        let used = measure.columns.iter().chain(metric.per.iter().flat_map(|p| &p.columns));
+        for c in used {
+            if c.source == source && !read.contains(&c.column.as_str()) {
+                read.push(&c.column);
+            }
+        }
+        let mut facts_select: Vec<String> =
+            read.iter().map(|c| format!("f.{}", self.q(c))).collect();
+        facts_select.extend(select);
+        if facts_select.is_empty() {
+            // `count(*)` over a table with no cuts reads no column.
+            facts_select.push("1 AS _tally_one".to_string());
+        }
+        let filter = match &measure.filter {
+            Some(f) => row.expr(f)?,
+            None => String::new(),
+        };
+        let grains: Vec<String> = if timed {
+            self.table.grains.iter().map(|g| format!("('{}')", g.word())).collect()
+        } else {
+            Vec::new()
+        };
+        let facts = self.sql.fragment(
+            "facts.sql",
+            Ctx::new()
+                .set("select", &facts_select.join(",\n  "))
+                .set("table", &self.q(&current_table(source)))
+                .set_list("joins", joins.sql(self.dialect))
+                .set("grains", &grains.join(", "))
+                .set("filter", &filter),
+        );
+
+        // The grouping columns every set has.
+        let mut always: Vec<String> = Vec::new();
+        if timed {
+            always.extend(["f._tally_grain".to_string(), "f._tally_period".to_string()]);
+        }
+        if metric.buckets.is_some() {
+            always.push("f._tally_bucket".to_string());
+        }
+        if member.is_some() {
+            always.push("f._tally_member".to_string());
+        }
+        let dialect = self.dialect;
+        let dim =
+            move |name: &str| format!("f.{}", dialect.quote_ident(&format!("_tally_d_{name}")));
+
+        // Columns of each grouping set, in table column order.
+        let set_columns: Vec<Vec<String>> = unique_sets
+            .iter()
+            .map(|set| {
+                self.table
+                    .columns
+                    .iter()
+                    .filter(|c| set.contains(&c.name))
+                    .map(|c| c.name.clone())
+                    .collect()
+            })
+            .collect();
+
+        let (facts, value, cell_rows, having) = match &metric.per {
+            // Groups are formed per grouping set: a flight is one group in the total even
+            // when its passengers fall into several admission classes. So each set has its
+            // own window (its cut, the time period, bucket, member and the `per` keys), its
+            // own flags, and the aggregate of a cell reads the flags of the cell's set.
+            Some(per) => {
+                let mut flags = Vec::new();
+                let mut values = Vec::new();
+                let mut counts = Vec::new();
+                for (i, columns) in set_columns.iter().enumerate() {
+                    let mut partition = always.clone();
+                    partition.extend(columns.iter().map(|c| dim(c)));
+                    partition.extend(per_keys.iter().cloned());
+                    let window = format!("PARTITION BY {}", partition.join(", "));
+                    let windowed = ExprSql {
+                        dialect: self.dialect,
+                        row: "f",
+                        window: Some(&window),
+                        filter: None,
+                        metric: None,
+                    };
+                    let having = windowed.expr(&per.having)?;
+                    flags.push(format!("{having} AS _tally_keep_{i}"));
+                    flags.push(format!("row_number() OVER ({window}) = 1 AS _tally_first_{i}"));
+                    let keep = format!("f._tally_keep_{i}");
+                    values.push(if is_count_star(&measure.expr) {
+                        // `count(*)` counts the kept groups: their first rows.
+                        format!("COUNT(*) FILTER (WHERE {keep} AND f._tally_first_{i})")
+                    } else {
+                        ExprSql {
+                            dialect: self.dialect,
+                            row: "f",
+                            window: None,
+                            filter: Some(&keep),
+                            metric: None,
+                        }
+                        .expr(&measure.expr)?
+                    });
+                    counts.push(format!("COUNT(*) FILTER (WHERE {keep})"));
+                }
+                let facts = self.sql.fragment(
+                    "facts_per.sql",
+                    Ctx::new().set("flags", &flags.join(",\n  ")).set("facts", &indent(&facts, 2)),
+                );
+                let by_set = |exprs: &[String]| -> String {
+                    if exprs.len() == 1 || available.is_empty() {
+                        return exprs.first().cloned().unwrap_or_default();
+                    }
+                    let args: Vec<String> = available.iter().map(|c| dim(c)).collect();
+                    let whens: Vec<String> = set_columns
+                        .iter()
+                        .zip(exprs)
+                        .map(|(columns, e)| {
+                            format!("WHEN {} THEN {e}", grouping_mask(&available, columns))
+                        })
+                        .collect();
+                    format!(
+                        "CASE GROUPING({})\n    {}\n  END",
+                        args.join(", "),
+                        whens.join("\n    ")
+                    )
+                };
+                let cell_rows = by_set(&counts);
+                // Cells with no kept group are left out, as cells with no rows are.
+                (facts, by_set(&values), cell_rows.clone(), format!("{cell_rows} > 0"))
+            }
+            None => (facts, row.expr(&measure.expr)?, "COUNT(*)".to_string(), String::new()),
+        };
+
+        let null_text = format!("CAST(NULL AS {})", self.text());
+        let mut out: Vec<String> = Vec::new();
+        if timed {
+            out.push("f._tally_grain AS grain".to_string());
+            out.push("f._tally_period AS period_start".to_string());
+        } else {
+            out.push(format!("{null_text} AS grain"));
+            out.push(format!(
+                "CAST(NULL AS {}) AS period_start",
+                self.dialect.type_name(SqlType::Timestamp)
+            ));
+        }
+        if available.is_empty() {
+            out.push("'' AS levels".to_string());
+        } else {
+            let parts: Vec<String> = available
+                .iter()
+                .map(|c| format!("CASE WHEN GROUPING({}) = 0 THEN {} END", dim(c), text_literal(c)))
+                .collect();
+            out.push(format!("concat_ws(',',\n    {}\n  ) AS levels", parts.join(",\n    ")));
+        }
+        for c in &self.table.columns {
+            if available.contains(&c.name) {
+                out.push(format!("{} AS {}", dim(&c.name), self.q(&c.name)));
+            } else {
+                out.push(format!("{null_text} AS {}", self.q(&c.name)));
+            }
+        }
+        out.push(if metric.buckets.is_some() {
+            "f._tally_bucket AS bucket".to_string()
+        } else {
+            format!("{null_text} AS bucket")
+        });
+        out.push(if member.is_some() {
+            "f._tally_member AS member".to_string()
+        } else {
+            format!("{null_text} AS member")
+        });
+        out.push(format!("{value} AS value"));
+        out.push(format!("{cell_rows} AS cell_rows"));
+
+        let group_by: Vec<String> = if always.is_empty() && available.is_empty() {
+            Vec::new()
+        } else {
+            set_columns
+                .iter()
+                .map(|columns| {
+                    let mut all = always.clone();
+                    all.extend(columns.iter().map(|c| dim(c)));
+                    format!("({})", all.join(", "))
+                })
+                .collect()
+        };
+        Ok(self.sql.fragment(
+            "cells_base.sql",
+            Ctx::new()
+                .set("select", &out.join(",\n  "))
+                .set("facts", &indent(&facts, 2))
+                .set_list("sets", group_by)
+                .set("having", &having),
+        ))
+    }
+
+    fn level_column_name(&self, dimension: &str, level: &str) -> Result<String, String> {
+        self.table
+            .level_column(dimension, level)
+            .map(|c| c.name.clone())
+            .ok_or_else(|| format!("no column for `{dimension}.{level}`"))
+    }
+
+    /// The member of `level` for a fact row: the fact column itself at the level it
+    /// references, a column of the dimension's `from` source (joined once) above it.
+    fn level_value(
+        &self,
+        joins: &mut Joins,
+        dimension: &str,
+        fact_column: &str,
+        fact_level: &str,
+        level: &str,
+    ) -> Result<String, String> {
+        if level == fact_level {
+            return Ok(format!("f.{}", self.q(fact_column)));
+        }
+        let key = cuts::level_key(self.model, dimension, level)
+            .ok_or_else(|| format!("level `{dimension}.{level}` has no key"))?;
+        joins.need(self.model, dimension, fact_column, fact_level, key)?;
+        Ok(format!("{}.{}", Joins::alias(dimension), self.q(key)))
+    }
+
+    /// The value of an axis for a fact row (`top` members and `per` keys).
+    fn axis_value(&self, joins: &mut Joins, source: &str, axis: &Axis) -> Result<String, String> {
+        match axis {
+            Axis::Column { column, .. } => Ok(format!("f.{}", self.q(column))),
+            Axis::Level { dimension, level, .. } => {
+                let (fact_column, fact_level) = cuts::fact_level(self.model, source, dimension)
+                    .ok_or_else(|| format!("`{source}` has no column referencing `{dimension}`"))?;
+                self.level_value(joins, dimension, fact_column, fact_level, level)
+            }
+            Axis::Dimension { dimension, .. } => {
+                let (fact_column, _) = cuts::fact_level(self.model, source, dimension)
+                    .ok_or_else(|| format!("`{source}` has no column referencing `{dimension}`"))?;
+                Ok(format!("f.{}", self.q(fact_column)))
+            }
+            Axis::Time { .. } => Err("a time axis cannot be a `top` member or `per` key".into()),
+        }
+    }
+}
+
+/// The joins from fact rows to dimension sources, one per dimension, each reading the keys
+/// of the levels it is asked for.
+#[derive(Default)]
+struct Joins {
+    wanted: Vec<Join>,
+}
+
+struct Join {
+    dimension: String,
+    /// `cur_<from>` of the dimension.
+    table: String,
+    fact_column: String,
+    /// The key of the level the fact column references.
+    fact_key: String,
+    keys: BTreeSet<String>,
+}
+
+impl Joins {
+    fn alias(dimension: &str) -> String {
+        format!("d_{dimension}")
+    }
+
+    fn need(
+        &mut self,
+        model: &Model,
+        dimension: &str,
+        fact_column: &str,
+        fact_level: &str,
+        key: &str,
+    ) -> Result<(), String> {
+        if let Some(join) = self.wanted.iter_mut().find(|w| w.dimension == dimension) {
+            join.keys.insert(key.to_string());
+            return Ok(());
+        }
+        let fact_key = cuts::level_key(model, dimension, fact_level)
+            .ok_or_else(|| format!("level `{dimension}.{fact_level}` has no key"))?;
+        let from = model
+            .dimensions
+            .get(dimension)
+            .and_then(|d| d.from.as_deref())
+            .ok_or_else(|| format!("dimension `{dimension}` has no `from` source"))?;
+        self.wanted.push(Join {
+            dimension: dimension.to_string(),
+            table: current_table(from),
+            fact_column: fact_column.to_string(),
+            fact_key: fact_key.to_string(),
+            keys: BTreeSet::from([key.to_string()]),
+        });
+        Ok(())
+    }
+
+    fn sql(&self, dialect: &dyn Dialect) -> Vec<String> {
+        let q = |n: &str| dialect.quote_ident(n);
+        self.wanted
+            .iter()
+            .map(|join| {
+                let mut columns = vec![q(&join.fact_key)];
+                columns.extend(join.keys.iter().filter(|k| **k != join.fact_key).map(|k| q(k)));
+                let alias = Joins::alias(&join.dimension);
+                // DISTINCT: a fact may reference a level above the finest, whose key repeats
+                // once per member below it.
+                format!(
+                    "LEFT JOIN (\n  SELECT DISTINCT {}\n  FROM {}\n) AS {alias}\n  ON {alias}.{} = f.{}",
+                    columns.join(", "),
+                    q(&join.table),
+                    q(&join.fact_key),
+                    q(&join.fact_column)
+                )
+            })
+            .collect()
+    }
+}
+
+/// The value `GROUPING(available...)` takes for rows of the set grouped by `columns`: one bit
+/// per argument, the first argument the most significant, set when it is not grouped.
+fn grouping_mask(available: &[String], columns: &[String]) -> u64 {
+    available.iter().fold(0, |mask, c| (mask << 1) | u64::from(!columns.contains(c)))
+}
+
+fn is_count_star(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call { function, star, distinct, .. } => {
+            *star && !*distinct && Function::from_word(&function.name) == Some(Function::Count)
+        }
+        ExprKind::Paren(inner) => is_count_star(inner),
+        _ => false,
+    }
+}
+
+/// A bucket edge as written: `15`, `24 hours`, `3%`.
+fn edge_label(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Literal(Literal::Int(d) | Literal::Decimal(d)) => d.clone(),
+        ExprKind::Literal(Literal::Percent(d)) => format!("{d}%"),
+        ExprKind::Literal(Literal::Duration { amount, unit }) => {
+            format!("{amount} {}", unit.word(*amount))
+        }
+        ExprKind::Neg(inner) => format!("-{}", edge_label(inner)),
+        ExprKind::Paren(inner) => edge_label(inner),
+        _ => "?".to_string(),
+    }
+}
+
+/// The start of the period of `grain` that timestamp `t` falls in.
+pub fn period_start(grain: Grain, t: &str, calendar: &Calendar) -> String {
+    match grain {
+        Grain::QuarterHour => format!(
+            "date_trunc('hour', {t}) + INTERVAL '15 minutes' * CAST(floor(EXTRACT(MINUTE FROM {t}) / 15) AS INTEGER)"
+        ),
+        Grain::Hour | Grain::Day | Grain::Month | Grain::Quarter | Grain::Year => {
+            format!("date_trunc('{}', {t})", grain.word())
+        }
+        Grain::Week => {
+            // date_trunc('week') starts weeks on Monday; shift so the calendar's week start
+            // lands on a Monday, truncate, shift back.
+            let days = (7 - weekday_index(calendar.week_start)) % 7;
+            if days == 0 {
+                format!("date_trunc('week', {t})")
+            } else {
+                let shift = interval(u64::from(days), crate::syntax::ast::TimeUnit::Day);
+                format!("date_trunc('week', {t} + {shift}) - {shift}")
+            }
+        }
+        Grain::FiscalQuarter | Grain::FiscalYear => {
+            // Shift the fiscal year's start onto January 1, truncate, shift back.
+            let unit = if grain == Grain::FiscalYear { "year" } else { "quarter" };
+            let start = calendar.fiscal_year_start;
+            let month = start.month as u32 + 1;
+            let months = (13 - month) % 12;
+            let days = u32::from(start.day.saturating_sub(1));
+            let days = interval(u64::from(days), crate::syntax::ast::TimeUnit::Day);
+            let months = interval(u64::from(months), crate::syntax::ast::TimeUnit::Month);
+            let (has_days, has_months) = (start.day > 1, month != 1);
+            let mut shifted = t.to_string();
+            if has_days {
+                shifted = format!("{shifted} - {days}");
+            }
+            if has_months {
+                shifted = format!("{shifted} + {months}");
+            }
+            let mut out = format!("date_trunc('{unit}', {shifted})");
+            if has_months {
+                out = format!("{out} - {months}");
+            }
+            if has_days {
+                out = format!("{out} + {days}");
+            }
+            out
+        }
+    }
+}
+
+fn weekday_index(day: Weekday) -> u32 {
+    Weekday::ALL.iter().position(|d| *d == day).map_or(0, |i| i as u32)
+}
+
+/// How far back `compare previous <grain>` looks.
+pub fn period_shift(grain: Grain) -> String {
+    use crate::syntax::ast::TimeUnit;
+    match grain {
+        Grain::QuarterHour => interval(15, TimeUnit::Minute),
+        Grain::Hour => interval(1, TimeUnit::Hour),
+        Grain::Day => interval(1, TimeUnit::Day),
+        Grain::Week => interval(7, TimeUnit::Day),
+        Grain::Month => interval(1, TimeUnit::Month),
+        Grain::Quarter | Grain::FiscalQuarter => interval(3, TimeUnit::Month),
+        Grain::Year | Grain::FiscalYear => interval(12, TimeUnit::Month),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::semantic::{Month, MonthDay};
+
+    #[test]
+    fn fiscal_periods_shift_onto_the_calendar_year() {
+        let mut calendar = Calendar::implicit();
+        calendar.fiscal_year_start = MonthDay { month: Month::October, day: 1 };
+        assert_eq!(
+            period_start(Grain::FiscalYear, "t", &calendar),
+            "date_trunc('year', t + INTERVAL '3 months') - INTERVAL '3 months'"
+        );
+        calendar.fiscal_year_start = MonthDay { month: Month::January, day: 1 };
+        assert_eq!(period_start(Grain::FiscalQuarter, "t", &calendar), "date_trunc('quarter', t)");
+        calendar.week_start = Weekday::Sunday;
+        assert_eq!(
+            period_start(Grain::Week, "t", &calendar),
+            "date_trunc('week', t + INTERVAL '1 day') - INTERVAL '1 day'"
+        );
+    }
+}

@@ -1,0 +1,5 @@
+INSERT INTO {{ archive }} ({{ columns }})
+SELECT
+  {{ select }}
+FROM {{ current }} AS c
+WHERE {{ condition }}

@@ -1,0 +1,1 @@
+COPY {{ raw }} ({{ columns }}) FROM STDIN WITH ({{ options }})

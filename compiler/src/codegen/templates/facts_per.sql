@@ -1,0 +1,6 @@
+SELECT
+  f.*,
+  {{ flags }}
+FROM (
+  {{ facts }}
+) AS f

@@ -1,0 +1,3 @@
+CREATE TEMPORARY TABLE {{ raw }} (
+  {{ columns }}
+)

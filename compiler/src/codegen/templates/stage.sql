@@ -1,0 +1,14 @@
+INSERT INTO {{ staging }} ({{ columns }})
+SELECT
+  {{ select }},
+  {batch},
+  {path},
+  r._tally_line
+FROM {{ raw }} AS r
+WHERE NOT EXISTS (
+  SELECT 1
+  FROM etl_rejects AS e
+  WHERE e.source = {{ source }}
+    AND e.batch = {batch}
+    AND e.line = r._tally_line
+)

@@ -1,0 +1,1199 @@
+//! Type checking: every expression of every metric gets a [`Type`], and every metric its
+//! value type and unit ([`Metric::value_type`], [`Metric::unit`]).
+//!
+//! The checker runs over the resolved [`Model`], after every name is known. What it checks
+//! (codes `T03xx`, documented in [`codes`]):
+//!
+//! - operands go together (`T0301`): numbers with numbers, text with text, dates and
+//!   timestamps with each other, durations with durations; `timestamp - timestamp` is a
+//!   duration, `timestamp ± duration` a timestamp, `int / int` a decimal (`/` divides exactly);
+//! - an `enum` compared with a string literal names one of its values (`T0302`);
+//! - operators and functions get the types they work on (`T0303`), with the right arguments
+//!   (`T0305`); `where` and `having` are conditions (`T0304`);
+//! - aggregation: no aggregate inside another (`T0306`); a measure, and `having`, read columns
+//!   only inside aggregates (`T0307`); `where` and `buckets` contain none (`T0308`);
+//! - `buckets` edges are constants of the bucketed value's kind, strictly increasing
+//!   (`T0309`); `time` is a `date` or `timestamp` (`T0310`).
+//!
+//! A sub-expression whose type is unknown (an unresolved name, an unknown function: already
+//! reported by the resolver) has no type, and nothing is reported about the expressions around
+//! it: one mistake, one diagnostic.
+//!
+//! **Derived metrics** read the types and units of the metrics they combine, so metrics are
+//! typed in dependency order, each once (memoized). The order comes from an iterative
+//! depth-first walk, not recursion, so a long chain of derived metrics cannot overflow the
+//! stack; a metric met again while it is still being walked is part of a cycle (reported by
+//! the graph stage) and reads as unknown. The whole pass is linear in the size of the project.
+//!
+//! **Units** are carried through derived formulas: `a / b` has unit `"<a> per <b>"` when the
+//! units differ (none when they are equal: a ratio), `a * b` `"<a> × <b>"`, `a + b` and `a - b`
+//! the unit they share. A number has no unit and does not change the other side's. A declared
+//! `unit` always wins.
+
+use super::model::*;
+use crate::diagnostic::{codes, suggest, Diagnostic};
+use crate::span::Span;
+use crate::syntax::ast::{self, BinaryOp, ExprKind, Ident, Literal, TimeUnit};
+use indexmap::IndexMap;
+use serde::{Serialize, Serializer};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The type of a value in an expression or of a metric.
+///
+/// Percentages (`3%`) are decimals: `3%` is `0.03`. Serialized as its display form
+/// (`"decimal(12, 3)"`, `"enum(air, sea)"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Type {
+    Int,
+    /// Precision and scale when known: a column's, or a sum's. Arithmetic forgets them.
+    Decimal(Option<(u8, u8)>),
+    Bool,
+    String,
+    Date,
+    Timestamp,
+    /// A length of time: `24 hours`, `age(x)`, `now() - x`.
+    Duration,
+    /// The values of an `enum` column, in declaration order.
+    Enum(Vec<String>),
+    /// The `null` literal: goes with any type.
+    Null,
+}
+
+impl Type {
+    pub fn of_column(ty: &ColumnType) -> Type {
+        match ty {
+            ColumnType::String => Type::String,
+            ColumnType::Int => Type::Int,
+            ColumnType::Decimal { precision, scale } => Type::Decimal(Some((*precision, *scale))),
+            ColumnType::Bool => Type::Bool,
+            ColumnType::Date => Type::Date,
+            ColumnType::Timestamp => Type::Timestamp,
+            ColumnType::Enum(values) => Type::Enum(values.clone()),
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Type::Int | Type::Decimal(_))
+    }
+
+    /// A date or a timestamp: a point in time.
+    pub fn is_temporal(&self) -> bool {
+        matches!(self, Type::Date | Type::Timestamp)
+    }
+
+    /// Whether `<`, `min`, `max` and `between` mean something. Enum values are labels, so they
+    /// have none (the order of their text would be an accident).
+    pub fn is_orderable(&self) -> bool {
+        self.is_numeric()
+            || self.is_temporal()
+            || matches!(self, Type::String | Type::Duration | Type::Null)
+    }
+
+    fn is_text(&self) -> bool {
+        matches!(self, Type::String | Type::Enum(_))
+    }
+
+    /// How the type is named in messages: like [`fmt::Display`], but a long enum is cut short.
+    fn short(&self) -> String {
+        const SHOWN: usize = 6;
+        match self {
+            Type::Enum(values) if values.len() > SHOWN => {
+                format!("enum({}, ...)", values[..SHOWN].join(", "))
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Int => f.write_str("int"),
+            Type::Decimal(Some((precision, scale))) => write!(f, "decimal({precision}, {scale})"),
+            Type::Decimal(None) => f.write_str("decimal"),
+            Type::Bool => f.write_str("bool"),
+            Type::String => f.write_str("string"),
+            Type::Date => f.write_str("date"),
+            Type::Timestamp => f.write_str("timestamp"),
+            Type::Duration => f.write_str("duration"),
+            Type::Enum(values) => write!(f, "enum({})", values.join(", ")),
+            Type::Null => f.write_str("null"),
+        }
+    }
+}
+
+impl Serialize for Type {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Whether two types may be compared (`=`, `in`, `between`) or combined (`coalesce`).
+fn comparable(a: &Type, b: &Type) -> bool {
+    match (a, b) {
+        (Type::Null, _) | (_, Type::Null) => true,
+        (Type::Enum(x), Type::Enum(y)) => {
+            // Two enums compare when they can ever be equal.
+            let x: BTreeSet<&String> = x.iter().collect();
+            y.iter().any(|v| x.contains(v))
+        }
+        _ if a.is_numeric() && b.is_numeric() => true,
+        _ if a.is_temporal() && b.is_temporal() => true,
+        _ if a.is_text() && b.is_text() => true,
+        _ => a == b,
+    }
+}
+
+/// The type of a comparison's or `coalesce`'s values taken together: decimal wins over int.
+fn widen(a: Type, b: &Type) -> Type {
+    match (&a, b) {
+        (Type::Null, _) => b.clone(),
+        (Type::Int, Type::Decimal(_)) => Type::Decimal(None),
+        (Type::Decimal(x), Type::Decimal(y)) if x != y => Type::Decimal(None),
+        _ => a,
+    }
+}
+
+fn literal_type(literal: &Literal) -> Type {
+    match literal {
+        Literal::Int(_) => Type::Int,
+        Literal::Decimal(_) | Literal::Percent(_) => Type::Decimal(None),
+        Literal::Duration { .. } => Type::Duration,
+        Literal::String(_) => Type::String,
+        Literal::Bool(_) => Type::Bool,
+        Literal::Null => Type::Null,
+    }
+}
+
+/// The string literal an expression is, through parentheses.
+fn string_literal(expr: &ast::Expr) -> Option<&str> {
+    match &expr.kind {
+        ExprKind::Literal(Literal::String(s)) => Some(s),
+        ExprKind::Paren(inner) => string_literal(inner),
+        _ => None,
+    }
+}
+
+/// How an expression is named in messages: a column by its path.
+fn describe(expr: &ast::Expr) -> String {
+    match &expr.kind {
+        ExprKind::Path(path) => format!("`{}`", path.dotted()),
+        ExprKind::Paren(inner) => describe(inner),
+        _ => "the value".to_string(),
+    }
+}
+
+/// "`a`, `b`, `c`"
+fn quoted_list(values: &[String]) -> String {
+    values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// A metric's type and unit, as the checker found them.
+#[derive(Debug)]
+pub(super) struct MetricType {
+    pub name: String,
+    pub ty: Option<Type>,
+    pub unit: Option<String>,
+}
+
+/// Type-checks every metric of the model. Returns the type and unit of each, in model order.
+pub(super) fn check(model: &Model, diagnostics: &mut Vec<Diagnostic>) -> Vec<MetricType> {
+    let mut checker = Checker { model, diagnostics, states: IndexMap::new() };
+    for name in model.metrics.keys() {
+        checker.visit(name);
+    }
+    model
+        .metrics
+        .keys()
+        .map(|name| {
+            let (ty, unit) = match checker.states.get(name.as_str()) {
+                Some(State::Done(value)) => (value.ty.clone(), value.unit.clone()),
+                _ => (None, None),
+            };
+            MetricType { name: name.clone(), ty, unit }
+        })
+        .collect()
+}
+
+enum State {
+    /// Being walked: a derived metric that reads it again is in a cycle.
+    InProgress,
+    Done(Value),
+}
+
+struct Checker<'m, 'd> {
+    model: &'m Model,
+    diagnostics: &'d mut Vec<Diagnostic>,
+    states: IndexMap<&'m str, State>,
+}
+
+/// Where an expression is: what aggregation it needs and whether it may name metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Measure,
+    Filter,
+    Having,
+    Buckets,
+}
+
+/// What the walk of one expression learned besides types.
+struct Cx<'m> {
+    place: Place,
+    /// The aggregate call the walk is inside: its function and span.
+    aggregate: Option<(&'static str, Span)>,
+    /// Columns read outside any aggregate.
+    bare: Vec<&'m ast::Path>,
+    /// Whether an aggregate (or a metric, which is one) was met.
+    aggregated: bool,
+    /// Something did not resolve (already reported): checks of the whole are skipped.
+    unknown: bool,
+}
+
+impl Cx<'_> {
+    fn new(place: Place) -> Self {
+        Cx { place, aggregate: None, bare: Vec::new(), aggregated: false, unknown: false }
+    }
+}
+
+/// The type and unit of an expression; `ty` is `None` when unknown.
+#[derive(Debug, Clone, Default)]
+struct Value {
+    ty: Option<Type>,
+    unit: Option<String>,
+}
+
+impl Value {
+    fn of(ty: Type) -> Value {
+        Value { ty: Some(ty), unit: None }
+    }
+}
+
+/// A bucket edge's value: a number, or a duration as the range of minutes it may span
+/// (months and years vary in length).
+#[derive(Debug, Clone, Copy)]
+enum Edge {
+    Number(f64),
+    Minutes(u64, u64),
+}
+
+impl Edge {
+    fn of(expr: &ast::Expr) -> Option<Edge> {
+        let number = |digits: &str| digits.parse::<f64>().ok();
+        match &expr.kind {
+            ExprKind::Literal(Literal::Int(d) | Literal::Decimal(d)) => number(d).map(Edge::Number),
+            ExprKind::Literal(Literal::Percent(d)) => number(d).map(|n| Edge::Number(n / 100.0)),
+            ExprKind::Literal(Literal::Duration { amount, unit }) => {
+                let (low, high) = match unit {
+                    TimeUnit::Minute => (1, 1),
+                    TimeUnit::Hour => (60, 60),
+                    TimeUnit::Day => (1_440, 1_440),
+                    TimeUnit::Week => (10_080, 10_080),
+                    TimeUnit::Month => (28 * 1_440, 31 * 1_440),
+                    TimeUnit::Year => (365 * 1_440, 366 * 1_440),
+                };
+                Some(Edge::Minutes(amount.saturating_mul(low), amount.saturating_mul(high)))
+            }
+            ExprKind::Neg(inner) => match Edge::of(inner)? {
+                Edge::Number(n) => Some(Edge::Number(-n)),
+                Edge::Minutes(..) => None,
+            },
+            ExprKind::Paren(inner) => Edge::of(inner),
+            _ => None,
+        }
+    }
+
+    fn is_duration(self) -> bool {
+        matches!(self, Edge::Minutes(..))
+    }
+
+    /// Whether `self` is certainly below `next`: `1 month` is not certainly below `30 days`.
+    fn below(self, next: Edge) -> bool {
+        match (self, next) {
+            (Edge::Number(a), Edge::Number(b)) => a < b,
+            (Edge::Minutes(_, high), Edge::Minutes(low, _)) => high < low,
+            _ => true,
+        }
+    }
+
+    fn kind(self) -> &'static str {
+        if self.is_duration() {
+            "a duration"
+        } else {
+            "a number"
+        }
+    }
+}
+
+impl<'m> Checker<'m, '_> {
+    fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    // ------------------------------------------------------------ metrics in dependency order
+
+    /// Types `root` after the metrics it reads, iteratively (see the module docs).
+    fn visit(&mut self, root: &'m str) {
+        let mut stack: Vec<(&'m str, bool)> = vec![(root, false)];
+        while let Some((name, expanded)) = stack.pop() {
+            let Some(metric) = self.model.metrics.get(name) else { continue };
+            if expanded {
+                let value = self.metric(name, metric);
+                self.states.insert(name, State::Done(value));
+                continue;
+            }
+            if self.states.contains_key(name) {
+                continue;
+            }
+            self.states.insert(name, State::InProgress);
+            stack.push((name, true));
+            let reads = metric.measure.iter().flat_map(|m| &m.metrics);
+            for read in reads.rev() {
+                if !self.states.contains_key(read.name.as_str()) {
+                    stack.push((read.name.as_str(), false));
+                }
+            }
+        }
+    }
+
+    fn metric(&mut self, name: &'m str, metric: &'m Metric) -> Value {
+        let mut value = Value::default();
+        if let Some(measure) = &metric.measure {
+            // A measure that mixes metrics and columns is T0210 already: no type to give it.
+            if measure.metrics.is_empty() || measure.columns.is_empty() {
+                let mut cx = Cx::new(Place::Measure);
+                value = self.expr(&measure.expr, &mut cx);
+                self.aggregation(name, &measure.expr, &cx);
+            }
+            if let Some(filter) = &measure.filter {
+                let mut cx = Cx::new(Place::Filter);
+                let condition = self.expr(filter, &mut cx);
+                self.condition("where", filter, &condition);
+            }
+        }
+        if let Some(time) = &metric.time {
+            self.time(time);
+        }
+        if let Some(buckets) = &metric.buckets {
+            self.buckets(buckets);
+        }
+        if let Some(per) = &metric.per {
+            let mut cx = Cx::new(Place::Having);
+            let condition = self.expr(&per.having, &mut cx);
+            self.condition("having", &per.having, &condition);
+            self.aggregation(name, &per.having, &cx);
+        }
+        let carried = if metric.is_derived() { value.unit } else { None };
+        Value { ty: value.ty, unit: metric.unit.clone().or(carried) }
+    }
+
+    /// T0307: a measure or `having` that reads columns outside aggregates, or a measure that
+    /// aggregates nothing.
+    fn aggregation(&mut self, metric: &str, expr: &ast::Expr, cx: &Cx<'_>) {
+        if cx.unknown {
+            return;
+        }
+        let what = if cx.place == Place::Having {
+            format!("`having` of metric `{metric}`")
+        } else {
+            format!("Measure of metric `{metric}`")
+        };
+        if let Some((first, rest)) = cx.bare.split_first() {
+            let column = first.dotted();
+            let mut d = Diagnostic::error(
+                codes::MEASURE_NOT_AGGREGATE,
+                format!("{what} reads `{column}` outside an aggregate"),
+                first.span,
+            )
+            .label("not inside an aggregate");
+            for other in rest {
+                d = d.secondary(other.span, "not inside an aggregate either");
+            }
+            // Suggest only aggregates that fit the column's type.
+            let ty = match first.segments.as_slice() {
+                [s, c] => self.model.column(&s.name, &c.name).and_then(|c| c.ty.as_ref()),
+                _ => None,
+            };
+            let numeric = matches!(ty, Some(ColumnType::Int | ColumnType::Decimal { .. }));
+            d = match (cx.place, numeric) {
+                (Place::Having, true) => d.help(format!(
+                    "test an aggregate of the group, e.g. `max({column}) > 60` or `share({column} > 60) > 3%`"
+                )),
+                (Place::Having, false) => d.help(format!(
+                    "test an aggregate of the group, e.g. `count(distinct {column}) > 1`"
+                )),
+                (_, true) => d.help(format!(
+                    "aggregate it, e.g. `sum({column})`, `max({column})` or `count(distinct {column})`"
+                )),
+                (_, false) => d.help(format!("aggregate it, e.g. `count(distinct {column})`")),
+            };
+            if cx.place == Place::Measure {
+                d = d.note("a metric is one number per cell (port, day, ...), so each column is aggregated over the cell's rows");
+            }
+            self.push(d);
+        } else if cx.place == Place::Measure && !cx.aggregated {
+            self.push(
+                Diagnostic::error(
+                    codes::MEASURE_NOT_AGGREGATE,
+                    format!("{what} aggregates nothing"),
+                    expr.span,
+                )
+                .label("a constant")
+                .help("aggregate rows (`count(*)`, `sum(x.amount)`) or combine metrics (`a / b`)"),
+            );
+        }
+    }
+
+    /// T0304: `where` and `having` are conditions.
+    fn condition(&mut self, keyword: &str, expr: &ast::Expr, value: &Value) {
+        let Some(ty) = &value.ty else { return };
+        if matches!(ty, Type::Bool | Type::Null) {
+            return;
+        }
+        let help = match &expr.kind {
+            ExprKind::Path(path) => format!(
+                "compare the column, e.g. `{} = ...`, or filter on a `bool` column",
+                path.dotted()
+            ),
+            _ => "compare the value (`x.amount > 0`, `x.status = 'open'`)".to_string(),
+        };
+        self.push(
+            Diagnostic::error(
+                codes::CONDITION_NOT_BOOL,
+                format!("`{keyword}` needs a condition, not `{}`", ty.short()),
+                expr.span,
+            )
+            .label(format!("this is `{}`, not `bool`", ty.short()))
+            .help(help),
+        );
+    }
+
+    /// T0310: `time` is a date or a timestamp.
+    fn time(&mut self, time: &ColumnRef) {
+        let Some(column) = self.model.column(&time.source, &time.column) else { return };
+        let Some(ty) = &column.ty else { return };
+        if matches!(ty, ColumnType::Date | ColumnType::Timestamp) {
+            return;
+        }
+        let ty = Type::of_column(ty);
+        let candidate = self.model.sources.get(&time.source).and_then(|s| {
+            s.columns
+                .values()
+                .find(|c| matches!(c.ty, Some(ColumnType::Date | ColumnType::Timestamp)))
+        });
+        let help = match candidate {
+            Some(c) => format!(
+                "use a date or timestamp column of `{}`, e.g. `{}.{}`",
+                time.source, time.source, c.name
+            ),
+            None => format!(
+                "declare the column as `date` or `timestamp`, or add one to `{}`",
+                time.source
+            ),
+        };
+        self.push(
+            Diagnostic::error(
+                codes::TIME_NOT_TEMPORAL,
+                format!(
+                    "Time column `{}.{}` is `{}`, not a date or timestamp",
+                    time.source,
+                    time.column,
+                    ty.short()
+                ),
+                time.span,
+            )
+            .label("cannot place rows in time")
+            .secondary(column.span, format!("declared `{}` here", ty.short()))
+            .help(help),
+        );
+    }
+
+    /// T0309 (and T0308 inside the expression): bucket a number or duration, by constant edges
+    /// of its kind, strictly increasing.
+    fn buckets(&mut self, buckets: &'m Buckets) {
+        let mut cx = Cx::new(Place::Buckets);
+        let bucketed = self.expr(&buckets.expr, &mut cx);
+        let expected = match &bucketed.ty {
+            Some(ty) if ty.is_numeric() => Some(false),
+            Some(Type::Duration) => Some(true),
+            Some(Type::Null) | None => None,
+            Some(other) => {
+                self.push(
+                    Diagnostic::error(
+                        codes::INVALID_BUCKETS,
+                        format!("Cannot bucket `{}` values", other.short()),
+                        buckets.expr.span,
+                    )
+                    .label(format!("this is `{}`", other.short()))
+                    .help("bucket a number or a duration, such as `age(x.seized_at)`"),
+                );
+                return;
+            }
+        };
+        let mut expected = expected;
+        let mut previous: Option<(Edge, Span)> = None;
+        for edge in &buckets.edges {
+            let Some(value) = Edge::of(edge) else {
+                self.push(
+                    Diagnostic::error(
+                        codes::INVALID_BUCKETS,
+                        "Bucket edge is not a constant",
+                        edge.span,
+                    )
+                    .label("not a number or a duration")
+                    .help("write each edge as a number (`15`) or a duration (`24 hours`)"),
+                );
+                continue;
+            };
+            match expected {
+                Some(duration) if duration != value.is_duration() => {
+                    let want = if duration { "a duration" } else { "a number" };
+                    let message = match &bucketed.ty {
+                        Some(ty) => format!(
+                            "Bucket edge is {}, but the bucketed value is `{}`",
+                            value.kind(),
+                            ty.short()
+                        ),
+                        None => {
+                            format!("Bucket edge is {}, but the first edge is {want}", value.kind())
+                        }
+                    };
+                    let mut d = Diagnostic::error(codes::INVALID_BUCKETS, message, edge.span)
+                        .label(value.kind())
+                        .help(if duration {
+                            "write the edge as a duration, e.g. `24 hours`"
+                        } else {
+                            "write the edge as a number, or bucket a duration such as `age(x.seized_at)`"
+                        });
+                    if let Some(ty) = &bucketed.ty {
+                        d = d.secondary(buckets.expr.span, format!("this is `{}`", ty.short()));
+                    }
+                    self.push(d);
+                    continue;
+                }
+                Some(_) => {}
+                None => expected = Some(value.is_duration()),
+            }
+            if let Some((before, before_span)) = previous {
+                if !before.below(value) {
+                    self.push(
+                        Diagnostic::error(
+                            codes::INVALID_BUCKETS,
+                            "Bucket edges are not increasing",
+                            edge.span,
+                        )
+                        .label("not greater than the edge before")
+                        .secondary(before_span, "the edge before")
+                        .help("list the edges once each, smallest first"),
+                    );
+                    // One report per list: the rest would repeat it.
+                    return;
+                }
+            }
+            previous = Some((value, edge.span));
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&mut self, expr: &'m ast::Expr, cx: &mut Cx<'m>) -> Value {
+        match &expr.kind {
+            ExprKind::Literal(literal) => Value::of(literal_type(literal)),
+            ExprKind::Path(path) => self.path(path, cx),
+            ExprKind::Call { function, distinct, star, args } => {
+                self.call(expr, function, *distinct, *star, args, cx)
+            }
+            ExprKind::Paren(inner) => self.expr(inner, cx),
+            ExprKind::Neg(inner) => {
+                let value = self.expr(inner, cx);
+                match &value.ty {
+                    Some(ty) if !(ty.is_numeric() || matches!(ty, Type::Duration | Type::Null)) => {
+                        self.wrong_operand("-", "a number or a duration", inner, ty, None);
+                        Value::default()
+                    }
+                    _ => value,
+                }
+            }
+            ExprKind::Not(inner) => {
+                let value = self.expr(inner, cx);
+                self.expect_bool("not", inner, &value);
+                Value::of(Type::Bool)
+            }
+            ExprKind::Binary { op, left, right } => self.binary(*op, left, right, cx),
+            ExprKind::IsNull { expr: inner, .. } => {
+                self.expr(inner, cx);
+                Value::of(Type::Bool)
+            }
+            ExprKind::InList { expr: inner, list, .. } => {
+                let value = self.expr(inner, cx);
+                for item in list {
+                    let item_value = self.expr(item, cx);
+                    self.compare("in", false, (inner, &value), (item, &item_value));
+                }
+                Value::of(Type::Bool)
+            }
+            ExprKind::Between { expr: inner, low, high, .. } => {
+                let value = self.expr(inner, cx);
+                let low_value = self.expr(low, cx);
+                let high_value = self.expr(high, cx);
+                if self.compare("between", true, (inner, &value), (low, &low_value)) {
+                    self.compare("between", true, (inner, &value), (high, &high_value));
+                }
+                Value::of(Type::Bool)
+            }
+            ExprKind::Like { expr: inner, pattern, .. } => {
+                let value = self.expr(inner, cx);
+                let pattern_value = self.expr(pattern, cx);
+                for (operand, value) in [(inner.as_ref(), value), (pattern.as_ref(), pattern_value)]
+                {
+                    if let Some(ty) = &value.ty {
+                        if !matches!(ty, Type::String | Type::Null) {
+                            let help = matches!(ty, Type::Enum(_))
+                                .then_some("compare an enum with `=` or `in (...)`");
+                            self.wrong_operand("like", "text (`string`)", operand, ty, help);
+                        }
+                    }
+                }
+                Value::of(Type::Bool)
+            }
+        }
+    }
+
+    fn path(&mut self, path: &'m ast::Path, cx: &mut Cx<'m>) -> Value {
+        match path.segments.as_slice() {
+            [source, column] => {
+                let Some(column) = self.model.column(&source.name, &column.name) else {
+                    cx.unknown = true;
+                    return Value::default();
+                };
+                if cx.aggregate.is_none() {
+                    cx.bare.push(path);
+                }
+                Value { ty: column.ty.as_ref().map(Type::of_column), unit: None }
+            }
+            [name] if cx.place == Place::Measure && self.model.metrics.contains_key(&name.name) => {
+                cx.aggregated = true;
+                if let Some((outer, outer_span)) = cx.aggregate {
+                    self.push(
+                        Diagnostic::error(
+                            codes::NESTED_AGGREGATE,
+                            format!("Metric `{}` inside aggregate `{outer}`", name.name),
+                            name.span,
+                        )
+                        .label("already one value per cell")
+                        .secondary(outer_span, "inside this aggregate")
+                        .help("combine metrics with `+ - * /`, e.g. `metric ratio = a / b`"),
+                    );
+                }
+                match self.states.get(name.name.as_str()) {
+                    Some(State::Done(value)) => value.clone(),
+                    // In progress: a cycle of derived metrics, reported by the graph stage.
+                    _ => Value::default(),
+                }
+            }
+            _ => {
+                cx.unknown = true;
+                Value::default()
+            }
+        }
+    }
+
+    fn call(
+        &mut self,
+        call: &'m ast::Expr,
+        function: &Ident,
+        distinct: bool,
+        star: bool,
+        args: &'m [ast::Expr],
+        cx: &mut Cx<'m>,
+    ) -> Value {
+        let Some(f) = Function::from_word(&function.name) else {
+            // T0206 already: nothing is known about the call.
+            cx.unknown = true;
+            return Value::default();
+        };
+        self.call_shape(f, call.span, distinct, star, args.len());
+        if !f.is_aggregate() {
+            let values: Vec<Value> = args.iter().map(|arg| self.expr(arg, cx)).collect();
+            return self.scalar(f, args, values);
+        }
+        let name = f.word();
+        match cx.aggregate {
+            Some((outer, outer_span)) => self.push(
+                Diagnostic::error(
+                    codes::NESTED_AGGREGATE,
+                    format!("Aggregate `{name}` inside aggregate `{outer}`"),
+                    call.span,
+                )
+                .label("nested aggregate")
+                .secondary(outer_span, "inside this aggregate")
+                .help("aggregate once; to count groups that pass a test, use `per <axis> having <condition>`"),
+            ),
+            None if matches!(cx.place, Place::Filter | Place::Buckets) => {
+                let (place, help) = if cx.place == Place::Filter {
+                    (
+                        "a `where` filter",
+                        "`where` keeps rows one at a time; test aggregates of groups with `per <axis> having <condition>`",
+                    )
+                } else {
+                    ("`buckets`", "buckets sort rows one at a time; bucket a column or `age(...)`")
+                };
+                self.push(
+                    Diagnostic::error(
+                        codes::AGGREGATE_IN_ROW_CONTEXT,
+                        format!("Aggregate `{name}` in {place}"),
+                        call.span,
+                    )
+                    .label("aggregates rows")
+                    .help(help),
+                );
+            }
+            None => {}
+        }
+        cx.aggregated = true;
+        let outer = cx.aggregate.replace((name, call.span));
+        let values: Vec<Value> = args.iter().map(|arg| self.expr(arg, cx)).collect();
+        cx.aggregate = outer;
+        self.aggregate(f, args, values)
+    }
+
+    /// T0305: `*` and `distinct` only in `count`, and the number of arguments.
+    fn call_shape(&mut self, f: Function, span: Span, distinct: bool, star: bool, args: usize) {
+        let name = f.word();
+        let usage = match f {
+            Function::Count => "`count(*)`, `count(x)` or `count(distinct x)`",
+            Function::Sum => "`sum(x)`",
+            Function::Avg => "`avg(x)`",
+            Function::Min => "`min(x)`",
+            Function::Max => "`max(x)`",
+            Function::Share => "`share(condition)`",
+            Function::Age => "`age(timestamp)`",
+            Function::Now => "`now()`",
+            Function::Coalesce => "`coalesce(a, b, ...)`",
+            Function::Lower => "`lower(text)`",
+            Function::Upper => "`upper(text)`",
+            Function::Abs => "`abs(x)`",
+            Function::Round => "`round(x)` or `round(x, digits)`",
+        };
+        let problem = if star && f != Function::Count {
+            Some(format!("Only `count` takes `*`, not `{name}`"))
+        } else if distinct && f != Function::Count {
+            Some(format!("`distinct` goes only with `count`, not `{name}`"))
+        } else if star {
+            None
+        } else {
+            let (min, max) = match f {
+                Function::Now => (0, 0),
+                Function::Coalesce => (2, usize::MAX),
+                Function::Round => (1, 2),
+                _ => (1, 1),
+            };
+            (args < min || args > max).then(|| {
+                let expected = match (min, max) {
+                    (0, 0) => "no arguments".to_string(),
+                    (1, 1) => "one argument".to_string(),
+                    (_, usize::MAX) => format!("at least {min} arguments"),
+                    _ => format!("{min} or {max} arguments"),
+                };
+                format!("`{name}` takes {expected}, not {args}")
+            })
+        };
+        if let Some(message) = problem {
+            self.push(
+                Diagnostic::error(codes::INVALID_CALL, message, span)
+                    .label("called here")
+                    .help(format!("call it as {usage}")),
+            );
+        }
+    }
+
+    fn aggregate(&mut self, f: Function, args: &[ast::Expr], values: Vec<Value>) -> Value {
+        let name = f.word();
+        let (Some(arg), Some(value)) = (args.first(), values.into_iter().next()) else {
+            return match f {
+                Function::Count => Value::of(Type::Int),
+                _ => Value::default(),
+            };
+        };
+        let unit = value.unit;
+        let Some(ty) = value.ty else {
+            return match f {
+                Function::Count => Value::of(Type::Int),
+                Function::Share => Value::of(Type::Decimal(None)),
+                _ => Value::default(),
+            };
+        };
+        let result = match (f, &ty) {
+            (Function::Count, _) => Some(Type::Int),
+            (Function::Sum, Type::Int | Type::Null) => Some(Type::Int),
+            // Both engines widen a sum of decimals; DuckDB's rule is precision 38.
+            (Function::Sum, Type::Decimal(size)) => {
+                Some(Type::Decimal(size.map(|(_, scale)| (38, scale))))
+            }
+            (Function::Avg, t) if t.is_numeric() || *t == Type::Null => Some(Type::Decimal(None)),
+            (Function::Avg, Type::Duration) => Some(Type::Duration),
+            (Function::Min | Function::Max, t) if t.is_orderable() => Some(ty.clone()),
+            (Function::Share, Type::Bool | Type::Null) => Some(Type::Decimal(None)),
+            _ => None,
+        };
+        if result.is_none() {
+            let (wanted, help) = match f {
+                Function::Sum => {
+                    ("a number", Some("to count values, use `count(x)` or `count(distinct x)`"))
+                }
+                Function::Avg => ("a number or a duration", None),
+                Function::Share => (
+                    "a condition (`bool`)",
+                    Some("write a condition, e.g. `share(x.wait_minutes > 60)`"),
+                ),
+                _ => {
+                    ("values that have an order", Some("to count values, use `count(distinct x)`"))
+                }
+            };
+            self.wrong_operand(name, wanted, arg, &ty, help);
+        }
+        let unit = if matches!(f, Function::Count | Function::Share) { None } else { unit };
+        Value { ty: result, unit }
+    }
+
+    fn scalar(&mut self, f: Function, args: &[ast::Expr], values: Vec<Value>) -> Value {
+        let name = f.word();
+        let first = args.first().zip(values.first());
+        let ty = match f {
+            Function::Now => Some(Type::Timestamp),
+            Function::Age => match first {
+                Some((arg, Value { ty: Some(ty), .. }))
+                    if !ty.is_temporal() && *ty != Type::Null =>
+                {
+                    self.wrong_operand(name, "a date or a timestamp", arg, ty, None);
+                    None
+                }
+                _ => Some(Type::Duration),
+            },
+            Function::Lower | Function::Upper => match first {
+                Some((arg, Value { ty: Some(ty), .. })) if !ty.is_text() && *ty != Type::Null => {
+                    self.wrong_operand(name, "text (`string`)", arg, ty, None);
+                    None
+                }
+                _ => Some(Type::String),
+            },
+            Function::Abs => match first {
+                Some((_, Value { ty: Some(ty), .. }))
+                    if ty.is_numeric() || matches!(ty, Type::Duration | Type::Null) =>
+                {
+                    Some(ty.clone())
+                }
+                Some((arg, Value { ty: Some(ty), .. })) => {
+                    self.wrong_operand(name, "a number or a duration", arg, ty, None);
+                    None
+                }
+                _ => None,
+            },
+            Function::Round => {
+                if let (Some(digits), Some(Value { ty: Some(ty), .. })) =
+                    (args.get(1), values.get(1))
+                {
+                    if !matches!(ty, Type::Int | Type::Null) {
+                        self.wrong_operand(name, "a whole number of digits", digits, ty, None);
+                    }
+                }
+                match first {
+                    Some((_, Value { ty: Some(Type::Int), .. })) => Some(Type::Int),
+                    Some((_, Value { ty: Some(ty), .. })) if ty.is_numeric() => {
+                        Some(Type::Decimal(None))
+                    }
+                    Some((arg, Value { ty: Some(ty), .. })) if *ty != Type::Null => {
+                        self.wrong_operand(name, "a number", arg, ty, None);
+                        None
+                    }
+                    _ => None,
+                }
+            }
+            Function::Coalesce => self.coalesce(args, &values),
+            // Aggregates are typed by `aggregate`.
+            _ => None,
+        };
+        let unit = match f {
+            Function::Abs | Function::Round | Function::Coalesce => {
+                values.into_iter().next().and_then(|v| v.unit)
+            }
+            _ => None,
+        };
+        Value { ty, unit }
+    }
+
+    /// The common type of `coalesce`'s arguments (T0301 when two do not go together).
+    fn coalesce(&mut self, args: &[ast::Expr], values: &[Value]) -> Option<Type> {
+        let mut result: Option<(Type, &ast::Expr)> = None;
+        for (arg, value) in args.iter().zip(values) {
+            let Some(ty) = &value.ty else { return None };
+            let Some((so_far, first)) = &result else {
+                result = Some((ty.clone(), arg));
+                continue;
+            };
+            if let (Type::Enum(values), Some(literal)) = (so_far, string_literal(arg)) {
+                if !self.enum_value(values, first, literal, arg.span) {
+                    return None;
+                }
+                continue;
+            }
+            if !comparable(so_far, ty) {
+                self.push(
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_TYPES,
+                        format!(
+                            "Cannot combine `{}` and `{}` in `coalesce`",
+                            so_far.short(),
+                            ty.short()
+                        ),
+                        arg.span,
+                    )
+                    .label(format!("this is `{}`", ty.short()))
+                    .secondary(first.span, format!("this is `{}`", so_far.short()))
+                    .help("give `coalesce` values of one kind: the first that is not null is the result"),
+                );
+                return None;
+            }
+            let widened = widen(so_far.clone(), ty);
+            result = Some((widened, first));
+        }
+        result.map(|(ty, _)| ty)
+    }
+
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        left: &'m ast::Expr,
+        right: &'m ast::Expr,
+        cx: &mut Cx<'m>,
+    ) -> Value {
+        let l = self.expr(left, cx);
+        let r = self.expr(right, cx);
+        match op {
+            BinaryOp::And | BinaryOp::Or => {
+                self.expect_bool(op.symbol(), left, &l);
+                self.expect_bool(op.symbol(), right, &r);
+                Value::of(Type::Bool)
+            }
+            BinaryOp::Eq | BinaryOp::NotEq => {
+                self.compare(op.symbol(), false, (left, &l), (right, &r));
+                Value::of(Type::Bool)
+            }
+            BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => {
+                self.compare(op.symbol(), true, (left, &l), (right, &r));
+                Value::of(Type::Bool)
+            }
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
+                let unit = combine_units(op, l.unit, r.unit);
+                let (Some(lt), Some(rt)) = (&l.ty, &r.ty) else {
+                    return Value { ty: None, unit };
+                };
+                Value { ty: self.arithmetic(op, (left, lt), (right, rt)), unit }
+            }
+        }
+    }
+
+    /// The type of `left op right` for `+ - * /`, or `None` after reporting why there is none.
+    fn arithmetic(
+        &mut self,
+        op: BinaryOp,
+        (left, l): (&ast::Expr, &Type),
+        (right, r): (&ast::Expr, &Type),
+    ) -> Option<Type> {
+        use BinaryOp::{Add, Div, Mul, Sub};
+        use Type::{Date, Duration, Int, Null, Timestamp};
+        let result = match (op, l, r) {
+            (_, Null, other) | (_, other, Null) => Some(other.clone()),
+            (Div, Int, Int) => Some(Type::Decimal(None)),
+            (_, Int, Int) => Some(Int),
+            (_, a, b) if a.is_numeric() && b.is_numeric() => Some(Type::Decimal(None)),
+            (Sub, a, b) if a.is_temporal() && b.is_temporal() => Some(Duration),
+            (Add | Sub, Timestamp | Date, Duration) | (Add, Duration, Timestamp | Date) => {
+                Some(Timestamp)
+            }
+            (Add | Sub, Duration, Duration) => Some(Duration),
+            (Mul, Duration, n) | (Mul, n, Duration) if n.is_numeric() => Some(Duration),
+            (Div, Duration, n) if n.is_numeric() => Some(Duration),
+            (Div, Duration, Duration) => Some(Type::Decimal(None)),
+            _ => None,
+        };
+        if result.is_some() {
+            return result;
+        }
+        let arithmetic = |t: &Type| t.is_numeric() || t.is_temporal() || *t == Duration;
+        let symbol = op.symbol();
+        if !arithmetic(l) {
+            self.wrong_operand(symbol, "numbers, durations or times", left, l, None);
+        } else if !arithmetic(r) {
+            self.wrong_operand(symbol, "numbers, durations or times", right, r, None);
+        } else {
+            let (ls, rs) = (l.short(), r.short());
+            let message = match op {
+                Add => format!("Cannot add `{rs}` to `{ls}`"),
+                Sub => format!("Cannot subtract `{rs}` from `{ls}`"),
+                Mul => format!("Cannot multiply `{ls}` by `{rs}`"),
+                _ => format!("Cannot divide `{ls}` by `{rs}`"),
+            };
+            let help = if (l.is_numeric() && *r == Duration) || (*l == Duration && r.is_numeric()) {
+                "write the number as a duration, e.g. `72 hours`"
+            } else if l.is_temporal() || r.is_temporal() {
+                "times subtract to a duration (`now() - x.seized_at`) and move by a duration (`x.filed_at + 3 days`)"
+            } else {
+                "combine values of the same kind"
+            };
+            self.push(
+                Diagnostic::error(codes::INCOMPATIBLE_TYPES, message, right.span)
+                    .label(format!("this is `{rs}`"))
+                    .secondary(left.span, format!("this is `{ls}`"))
+                    .help(help),
+            );
+        }
+        None
+    }
+
+    /// Checks that two values may be compared (`ordered`: with `<`, `between`). Returns
+    /// whether they may.
+    fn compare(
+        &mut self,
+        op: &str,
+        ordered: bool,
+        (left, l): (&ast::Expr, &Value),
+        (right, r): (&ast::Expr, &Value),
+    ) -> bool {
+        let (Some(lt), Some(rt)) = (&l.ty, &r.ty) else { return true };
+        if ordered {
+            for (operand, ty) in [(left, lt), (right, rt)] {
+                if !ty.is_orderable() {
+                    let help = matches!(ty, Type::Enum(_)).then_some(
+                        "enum values have no order: compare with `=`, `!=` or `in (...)`",
+                    );
+                    self.wrong_operand(op, "values that have an order", operand, ty, help);
+                    return false;
+                }
+            }
+        }
+        if let (Type::Enum(values), Some(literal)) = (lt, string_literal(right)) {
+            return self.enum_value(values, left, literal, right.span);
+        }
+        if let (Type::Enum(values), Some(literal)) = (rt, string_literal(left)) {
+            return self.enum_value(values, right, literal, left.span);
+        }
+        if comparable(lt, rt) {
+            return true;
+        }
+        let help = match (lt, rt) {
+            (Type::Enum(values), _) | (_, Type::Enum(values)) if !values.is_empty() => {
+                format!("compare with one of its values, as a string: `'{}'`", values[0])
+            }
+            (Type::Duration, n) | (n, Type::Duration) if n.is_numeric() => {
+                "write the number as a duration, e.g. `72 hours`".to_string()
+            }
+            (t, _) | (_, t) if t.is_temporal() => {
+                "compare with another date or timestamp, or compare the age: `age(x.filed_on) > 30 days`"
+                    .to_string()
+            }
+            _ => "compare values of the same kind".to_string(),
+        };
+        self.push(
+            Diagnostic::error(
+                codes::INCOMPATIBLE_TYPES,
+                format!("Cannot compare `{}` with `{}`", lt.short(), rt.short()),
+                right.span,
+            )
+            .label(format!("this is `{}`", rt.short()))
+            .secondary(left.span, format!("this is `{}`", lt.short()))
+            .help(help),
+        );
+        false
+    }
+
+    /// T0302 unless `literal` is one of the enum's `values`. Returns whether it is.
+    fn enum_value(
+        &mut self,
+        values: &[String],
+        enum_expr: &ast::Expr,
+        literal: &str,
+        literal_span: Span,
+    ) -> bool {
+        if values.iter().any(|v| v == literal) {
+            return true;
+        }
+        let described = describe(enum_expr);
+        let mut d = Diagnostic::error(
+            codes::UNKNOWN_ENUM_VALUE,
+            format!("{} has no value `{literal}`", capitalize_description(&described)),
+            literal_span,
+        )
+        .label("not one of its values")
+        .secondary(enum_expr.span, format!("this is `{}`", Type::Enum(values.to_vec()).short()));
+        d = match suggest(literal, values.iter().map(String::as_str)) {
+            Some(best) => d
+                .help(format!("did you mean `'{best}'`?"))
+                .note(format!("valid values: {}", quoted_list(values))),
+            None => d.help(format!("use one of its values: {}", quoted_list(values))),
+        };
+        self.push(d);
+        false
+    }
+
+    /// T0303 for `and`, `or`, `not` operands.
+    fn expect_bool(&mut self, op: &str, operand: &ast::Expr, value: &Value) {
+        if let Some(ty) = &value.ty {
+            if !matches!(ty, Type::Bool | Type::Null) {
+                self.wrong_operand(
+                    op,
+                    "conditions (`bool`)",
+                    operand,
+                    ty,
+                    Some("compare the value, e.g. `x.amount > 0`"),
+                );
+            }
+        }
+    }
+
+    /// T0303: "`sum` needs a number, not `string`".
+    fn wrong_operand(
+        &mut self,
+        op: &str,
+        wanted: &str,
+        operand: &ast::Expr,
+        ty: &Type,
+        help: Option<&str>,
+    ) {
+        let mut d = Diagnostic::error(
+            codes::WRONG_OPERAND_TYPE,
+            format!("`{op}` needs {wanted}, not `{}`", ty.short()),
+            operand.span,
+        )
+        .label(format!("this is `{}`", ty.short()));
+        if let Some(help) = help {
+            d = d.help(help);
+        } else {
+            d = d.help(format!("give `{op}` {wanted}"));
+        }
+        self.push(d);
+    }
+}
+
+/// "`seacats.status`" → "Column `seacats.status`", to start a message.
+fn capitalize_description(described: &str) -> String {
+    if described.starts_with('`') {
+        format!("Column {described}")
+    } else {
+        "The enum".to_string()
+    }
+}
+
+/// The unit of `a op b` from the units of `a` and `b` (see the module docs).
+fn combine_units(op: BinaryOp, left: Option<String>, right: Option<String>) -> Option<String> {
+    match (op, left, right) {
+        (_, None, None) => None,
+        (BinaryOp::Div, Some(a), Some(b)) if a == b => None,
+        (BinaryOp::Div, Some(a), Some(b)) => Some(format!("{a} per {b}")),
+        (BinaryOp::Div, Some(a), None) => Some(a),
+        (BinaryOp::Div, None, Some(b)) => Some(format!("per {b}")),
+        (BinaryOp::Mul, Some(a), Some(b)) => Some(format!("{a} × {b}")),
+        (BinaryOp::Add | BinaryOp::Sub, Some(a), Some(b)) if a != b => None,
+        (_, Some(a), _) | (_, None, Some(a)) => Some(a),
+    }
+}
