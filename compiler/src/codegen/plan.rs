@@ -61,6 +61,26 @@ struct Plan {
     metrics: Vec<MetricPlan>,
     marts: Vec<TablePlan>,
     aggregates: Vec<TablePlan>,
+    reports: Vec<ReportPlan>,
+}
+
+/// A report: which rows of its mart's table it shows, and the query that reads them.
+#[derive(Debug, Serialize)]
+struct ReportPlan {
+    name: String,
+    title: Option<String>,
+    mart: String,
+    table: String,
+    metrics: Vec<String>,
+    /// The `grain` column of its rows; `null` when the report is not cut by time.
+    grain: Option<&'static str>,
+    /// The `levels` column of its rows: the cut it shows.
+    levels: String,
+    /// The dimension columns it is broken down by, in order.
+    columns: Vec<String>,
+    /// The query, per dialect: values of cells over fewer than `{min_cell_size}` rows read
+    /// as NULL (`suppressed` true).
+    sql: BTreeMap<&'static str, String>,
 }
 
 /// Statements of the runtime's own bookkeeping.
@@ -322,7 +342,124 @@ fn build(model: &Model, metric_order: &[String], sql: &mut Sql) -> Plan {
         metrics,
         marts: marts.into_iter().map(|t| table_plan(model, t)).collect(),
         aggregates: aggregates.into_iter().map(|t| table_plan(model, t)).collect(),
+        reports: report_plans(model, &tables, sql),
     }
+}
+
+fn report_plans(model: &Model, tables: &[CutTable], sql: &mut Sql) -> Vec<ReportPlan> {
+    let mut names: Vec<&String> = model.reports.keys().collect();
+    names.sort();
+    let mut plans = Vec::new();
+    for name in names {
+        let report = &model.reports[name];
+        let Some(mart) = report.mart.as_ref() else {
+            // A report without a mart has nothing to read; the checker requires one.
+            sql.bug(format!("report `{name}` has no mart"));
+            continue;
+        };
+        let Some(table) =
+            tables.iter().find(|t| t.kind == TableKind::Mart && t.owner == mart.name)
+        else {
+            sql.bug(format!("report `{name}`: no table for mart `{}`", mart.name));
+            continue;
+        };
+        let metrics: Vec<String> = if report.metrics.is_empty() {
+            table.metrics.clone()
+        } else {
+            report.metrics.iter().map(|m| m.name.clone()).collect()
+        };
+        // The columns the report is cut by: each level with the levels above it that the
+        // table keeps (a port row carries its field office), each column axis.
+        let mut cut: BTreeSet<String> = BTreeSet::new();
+        let mut shown: Vec<String> = Vec::new();
+        let mut time_grain = None;
+        let mut timed = false;
+        for axis in &report.by {
+            match axis {
+                Axis::Level { dimension, level, .. } => {
+                    let mut levels = cuts::ancestors(model, dimension, level);
+                    levels.insert(level.clone());
+                    for l in levels {
+                        if let Some(c) = table.level_column(dimension, &l) {
+                            cut.insert(c.name.clone());
+                        }
+                    }
+                    if let Some(c) = table.level_column(dimension, level) {
+                        shown.push(c.name.clone());
+                    }
+                }
+                Axis::Column { source, column, .. } => {
+                    if let Some(c) = table.source_column(source, column) {
+                        cut.insert(c.name.clone());
+                        shown.push(c.name.clone());
+                    }
+                }
+                Axis::Time { grain, .. } => {
+                    timed = true;
+                    time_grain = time_grain.or(*grain);
+                }
+                Axis::Dimension { .. } => {}
+            }
+        }
+        let levels: Vec<String> =
+            table.columns.iter().filter(|c| cut.contains(&c.name)).map(|c| c.name.clone()).collect();
+        let grain = if timed || report.grain.is_some() {
+            report.grain.or(time_grain).or(table.grains.first().copied()).map(|g| g.word())
+        } else {
+            None
+        };
+        let mut statements = BTreeMap::new();
+        for d in dialect::all() {
+            let q = |n: &str| d.quote_ident(n);
+            let mut select = vec!["metric".to_string()];
+            if grain.is_some() {
+                select.push("period_start".to_string());
+            }
+            select.extend(shown.iter().map(|c| q(c)));
+            select.extend(["bucket", "member"].map(String::from));
+            select.push(
+                "CASE WHEN cell_rows < {min_cell_size} THEN NULL ELSE value END AS value".to_string(),
+            );
+            select.push(
+                "CASE WHEN cell_rows < {min_cell_size} THEN NULL ELSE previous_value END AS previous_value"
+                    .to_string(),
+            );
+            select.push("cell_rows < {min_cell_size} AS suppressed".to_string());
+            let list: Vec<String> = metrics.iter().map(|m| super::templates::text_literal(m)).collect();
+            let mut conditions = vec![format!("metric IN ({})", list.join(", "))];
+            conditions.push(match grain {
+                Some(g) => format!("grain = '{g}'"),
+                None => "grain IS NULL".to_string(),
+            });
+            conditions.push(format!("levels = {}", super::templates::text_literal(&levels.join(","))));
+            let mut order = vec!["metric".to_string()];
+            if grain.is_some() {
+                order.push("period_start".to_string());
+            }
+            order.extend(shown.iter().map(|c| q(c)));
+            order.extend(["bucket", "member"].map(String::from));
+            let text = format!(
+                "SELECT\n  {}\nFROM {}\nWHERE {}\nORDER BY {}",
+                select.join(",\n  "),
+                q(&table.name),
+                conditions.join("\n  AND "),
+                order.join(", ")
+            );
+            statements.insert(d.name(), sql.check(d, text));
+        }
+        plans.push(ReportPlan {
+            name: name.clone(),
+            title: report.meta.title.clone(),
+            mart: mart.name.clone(),
+            table: table.name.clone(),
+            metrics,
+            grain,
+            levels: levels.join(","),
+            columns: shown,
+            sql: statements,
+        });
+    }
+    plans
 }
 
 fn runtime_sql(d: &dyn Dialect, sql: &mut Sql) -> RuntimeSql {

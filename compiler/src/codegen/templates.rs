@@ -106,6 +106,11 @@ pub const PLACEHOLDERS: &[Placeholder] = &[
         description: "the landed file's size in bytes",
     },
     Placeholder {
+        name: "min_cell_size",
+        ty: PlaceholderType::Bigint,
+        description: "the reading role's `min_cell_size`: cells over fewer rows are suppressed",
+    },
+    Placeholder {
         name: "source",
         ty: PlaceholderType::Text,
         description: "a source's name",

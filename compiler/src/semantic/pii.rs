@@ -91,7 +91,8 @@ pub(super) fn check(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
     for (name, metric) in &model.metrics {
         let owner = format!("metric `{name}`");
         for u in uses(model, metric) {
-            if u.counted {
+            let personal = model.column(u.source, u.column).is_some_and(|c| !c.pii.is_empty());
+            if u.counted || !personal {
                 continue;
             }
             let (path, label) = match u.role {
