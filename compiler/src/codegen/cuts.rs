@@ -341,3 +341,79 @@ pub fn fact_level<'m>(
         (r.dimension == dimension).then_some((c.name.as_str(), r.level.as_str()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemoryFs;
+
+    const PROJECT: &str = r#"
+source ports {
+  title "Ports"
+  refresh daily
+  landing "ports/*.csv" as csv
+  load snapshot
+  key code
+  columns {
+    code   string
+    region string not null
+    metric string not null
+  }
+}
+
+dimension location {
+  from ports
+  level national
+  level region key region
+  level port key code
+  hierarchy national > region > port
+}
+
+dimension area {
+  from ports
+  level region key region
+}
+
+source visits {
+  title "Visits"
+  refresh hourly
+  landing "visits/*.csv" as csv
+  load append
+  key id
+  columns {
+    id      string
+    port    string -> location.port
+    at      timestamp not null
+    metric  string
+  }
+}
+
+metric visit_count {
+  measure count(*)
+  time visits.at
+}
+
+mart traffic {
+  kind dashboard
+  metrics visit_count
+  dimensions location.port, area.region, visits.metric, time
+  grain week
+}
+"#;
+
+    #[test]
+    fn levels_above_come_along_and_clashing_names_are_prefixed() {
+        let fs = MemoryFs::new().with("tally.yaml", "name: t\n").with("main.tally", PROJECT);
+        let checked = crate::check(&fs, "");
+        assert!(!checked.has_errors(), "{:#?}", checked.diagnostics());
+        let tables = cut_tables(&checked.model);
+        let traffic = &tables[0];
+        assert_eq!(traffic.name, "mart_traffic");
+        let names: Vec<&str> = traffic.columns.iter().map(|c| c.name.as_str()).collect();
+        // `region` is a level of two dimensions; `metric` is a fixed column.
+        assert_eq!(names, ["location_region", "port", "area_region", "visits_metric"]);
+        let grains: Vec<&str> = traffic.grains.iter().map(|g| g.word()).collect();
+        assert_eq!(grains, ["week", "month", "quarter", "fiscal_quarter", "year", "fiscal_year"]);
+        assert!(tables.len() == 1, "every metric is in a mart: no aggregate tables");
+    }
+}

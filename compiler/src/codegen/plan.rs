@@ -357,8 +357,7 @@ fn report_plans(model: &Model, tables: &[CutTable], sql: &mut Sql) -> Vec<Report
             sql.bug(format!("report `{name}` has no mart"));
             continue;
         };
-        let Some(table) =
-            tables.iter().find(|t| t.kind == TableKind::Mart && t.owner == mart.name)
+        let Some(table) = tables.iter().find(|t| t.kind == TableKind::Mart && t.owner == mart.name)
         else {
             sql.bug(format!("report `{name}`: no table for mart `{}`", mart.name));
             continue;
@@ -401,8 +400,12 @@ fn report_plans(model: &Model, tables: &[CutTable], sql: &mut Sql) -> Vec<Report
                 Axis::Dimension { .. } => {}
             }
         }
-        let levels: Vec<String> =
-            table.columns.iter().filter(|c| cut.contains(&c.name)).map(|c| c.name.clone()).collect();
+        let levels: Vec<String> = table
+            .columns
+            .iter()
+            .filter(|c| cut.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect();
         let grain = if timed || report.grain.is_some() {
             report.grain.or(time_grain).or(table.grains.first().copied()).map(|g| g.word())
         } else {
@@ -418,20 +421,23 @@ fn report_plans(model: &Model, tables: &[CutTable], sql: &mut Sql) -> Vec<Report
             select.extend(shown.iter().map(|c| q(c)));
             select.extend(["bucket", "member"].map(String::from));
             select.push(
-                "CASE WHEN cell_rows < {min_cell_size} THEN NULL ELSE value END AS value".to_string(),
+                "CASE WHEN cell_rows < {min_cell_size} THEN NULL ELSE value END AS value"
+                    .to_string(),
             );
             select.push(
                 "CASE WHEN cell_rows < {min_cell_size} THEN NULL ELSE previous_value END AS previous_value"
                     .to_string(),
             );
             select.push("cell_rows < {min_cell_size} AS suppressed".to_string());
-            let list: Vec<String> = metrics.iter().map(|m| super::templates::text_literal(m)).collect();
+            let list: Vec<String> =
+                metrics.iter().map(|m| super::templates::text_literal(m)).collect();
             let mut conditions = vec![format!("metric IN ({})", list.join(", "))];
             conditions.push(match grain {
                 Some(g) => format!("grain = '{g}'"),
                 None => "grain IS NULL".to_string(),
             });
-            conditions.push(format!("levels = {}", super::templates::text_literal(&levels.join(","))));
+            conditions
+                .push(format!("levels = {}", super::templates::text_literal(&levels.join(","))));
             let mut order = vec!["metric".to_string()];
             if grain.is_some() {
                 order.push("period_start".to_string());

@@ -111,7 +111,8 @@ fn every_statement_parses() {
         }
         for report in value["reports"].as_array().expect("reports") {
             for d in dialect::all() {
-                count += check_all(d, &serde_json::Value::Array(vec![report["sql"][d.name()].clone()]));
+                count +=
+                    check_all(d, &serde_json::Value::Array(vec![report["sql"][d.name()].clone()]));
             }
         }
         for d in dialect::all() {
