@@ -245,7 +245,8 @@ fn audit_table() -> Table {
         TableKind::Audit,
         vec![
             column("seq", BigInt, false),
-            column("at", Timestamp, false),
+            // Not `at`: a reserved word in DuckDB.
+            column("occurred_at", Timestamp, false),
             column("actor", Text, false),
             column("action", Text, false),
             column("object", Text, true),

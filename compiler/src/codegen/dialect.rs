@@ -110,6 +110,7 @@ fn is_reserved(name: &str) -> bool {
         "array",
         "as",
         "asc",
+        "at",
         "both",
         "case",
         "cast",

@@ -427,7 +427,8 @@ impl Gen<'_> {
 
         let mut conditions = Vec::new();
         if let Some(past) = self.past_retention("s", false) {
-            conditions.push(format!("NOT ({past})"));
+            // A row whose age column is empty is not past anything (and must not vanish).
+            conditions.push(format!("NOT COALESCE({past}, FALSE)"));
         }
         let order = match mode {
             // Rows never change: the first line with a key is the row.
@@ -437,8 +438,11 @@ impl Gen<'_> {
         match mode {
             LoadMode::Incremental { by } => {
                 let ty = self.column_sql_type(by)?;
+                // Rows at the watermark itself are applied again: a file may hold more
+                // changes made at the same instant as the last one loaded, and an upsert
+                // twice is harmless.
                 conditions.push(format!(
-                    "NOT EXISTS (\n    SELECT 1\n    FROM etl_watermark AS w\n    WHERE w.source = {}\n      AND CAST(w.value AS {}) >= s.{}\n  )",
+                    "NOT EXISTS (\n    SELECT 1\n    FROM etl_watermark AS w\n    WHERE w.source = {}\n      AND CAST(w.value AS {}) > s.{}\n  )",
                     self.source_literal(),
                     d.type_name(ty),
                     self.q(by)

@@ -90,7 +90,7 @@ CREATE TABLE arc_usbp_stations (
 -- audit_log: Append-only audit trail; each row's hash covers the previous row's
 CREATE TABLE audit_log (
     seq BIGINT NOT NULL,
-    at TIMESTAMP NOT NULL,
+    occurred_at TIMESTAMP NOT NULL,
     actor TEXT NOT NULL,
     action TEXT NOT NULL,
     object TEXT,
