@@ -5,6 +5,7 @@
 //! Exit codes: 0 success, 1 problems found (diagnostics, unformatted files), 2 usage errors.
 
 mod disk;
+mod ops;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -79,6 +80,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = LineageFormat::Text)]
         format: LineageFormat,
     },
+    /// Apply generated migrations to a warehouse database (`migrate status` to compare)
+    Migrate(ops::migrate::MigrateArgs),
+    /// Load landed files for the sources that are due, then refresh marts and metrics
+    Run(ops::run::RunArgs),
+    /// Show each source's last load and whether it is late for its schedule
+    Status(ops::run::StatusArgs),
+    /// Apply retention: archive rows past warehouse retention, purge expired archive rows
+    Retain(ops::run::RetainArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +127,10 @@ fn main() -> ExitCode {
         Command::Compile { dir, out, check } => compile(&dir, &out, check),
         Command::Graph { dir, format } => graph(&dir, format),
         Command::Lineage { metric, dir, format } => lineage(&metric, &dir, format),
+        Command::Migrate(args) => ops::migrate::main(args),
+        Command::Run(args) => ops::run::run(args),
+        Command::Status(args) => ops::run::status(args),
+        Command::Retain(args) => ops::run::retain(args),
     };
     match result {
         Ok(code) => code,

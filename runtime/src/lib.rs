@@ -1,1 +1,34 @@
-//! The Tally runtime: applies what `tally compile` writes to `generated/` (arrives with the runtime issue).
+//! The Tally runtime: executes what `tally compile` wrote to `generated/` against a real
+//! database, an embedded DuckDB file or a PostgreSQL server, through one [`Backend`]
+//! interface.
+//!
+//! | module        | what                                                             |
+//! |---------------|------------------------------------------------------------------|
+//! | [`backend`]   | the [`Backend`] trait, [`backend::open`], DuckDB and PostgreSQL  |
+//! | [`value`]     | query results as engine-independent values                      |
+//! | [`generated`] | reading `generated/`: the plan, the migrations, their integrity  |
+//! | [`plan`]      | the ETL plan as the runtime reads it (`plan.json`)               |
+//! | [`params`]    | rendering a plan statement's `{placeholders}` as literals        |
+//! | [`split`]     | a migration file → its statements                               |
+//! | [`etl`]       | `tally run`, `tally status`: loading, refreshing, freshness      |
+//! | [`retain`]    | retention: archive rows past retention, purge expired archive    |
+//! | [`error`]     | runtime errors: a code, what happened, what to do               |
+//!
+//! Invariant: everything the runtime runs comes from `generated/`; it writes no SQL of its
+//! own beyond transaction control, locks and reading its own bookkeeping tables.
+
+pub mod backend;
+pub mod error;
+pub mod etl;
+pub mod generated;
+pub mod migrate;
+pub mod params;
+pub mod plan;
+pub mod retain;
+pub mod split;
+#[doc(hidden)]
+pub mod testing;
+pub mod value;
+
+pub use backend::Backend;
+pub use error::{Error, Result};

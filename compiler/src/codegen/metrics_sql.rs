@@ -28,6 +28,7 @@
 //!
 //! `top N by <axis>` keeps, in each cell of the other cuts, the N members with the largest
 //! values (ties broken by member, so exactly N); rows where the axis is rolled up are kept.
+//! Levels above the ranked one (a port's field office) ride along and do not split the ranking.
 
 use super::cuts::{self, CutDimension, CutTable};
 use super::dialect::Dialect;
@@ -176,6 +177,21 @@ impl<'a> Gen<'a> {
 
     /// Keeps the `count` largest values per cell of the other cuts; adds `_tally_rank`.
     fn top(&mut self, cells: String, count: u64, target: &TopTarget) -> String {
+        // The columns of levels above the ranked one come along with each member (a port's
+        // row carries its field office) and do not split the ranking: "top 20 ports" ranks
+        // ports nationally, not within each field office.
+        let mut carried = BTreeSet::new();
+        if let TopTarget::Column(column) = target {
+            if let Some(cuts::CutColumn { origin: cuts::Origin::Level { dimension, level }, .. }) =
+                self.table.columns.iter().find(|c| c.name == *column)
+            {
+                for above in cuts::ancestors(self.model, dimension, level) {
+                    if let Some(c) = self.table.level_column(dimension, &above) {
+                        carried.insert(c.name.clone());
+                    }
+                }
+            }
+        }
         let target = match target {
             TopTarget::Column(c) => c.clone(),
             TopTarget::Member(_) => "member".to_string(),
@@ -184,7 +200,7 @@ impl<'a> Gen<'a> {
             vec!["grain", "period_start", "levels"].into_iter().map(String::from).collect();
         partition.extend(self.table.columns.iter().map(|c| c.name.clone()));
         partition.extend(["bucket", "member"].map(String::from));
-        partition.retain(|c| *c != target);
+        partition.retain(|c| *c != target && !carried.contains(c));
         let partition: Vec<String> = partition.iter().map(|c| format!("c.{}", self.q(c))).collect();
         self.sql.fragment(
             "cells_top.sql",

@@ -180,6 +180,18 @@ fn sample(ty: PlaceholderType) -> &'static str {
 /// `sql` with every `{name}` replaced by a sample literal; an unknown `{name}` is an error, so a
 /// misspelt placeholder cannot reach the runtime.
 pub fn substitute_samples(sql: &str) -> Result<String, String> {
+    fill(sql, |placeholder| Some(sample(placeholder.ty).to_owned()))
+}
+
+/// `sql` with every `{name}` replaced by `value(placeholder)`: how the runtime renders a plan
+/// statement, and how the compiler checks one. A placeholder is `{` + a lowercase name + `}`
+/// naming one of [`PLACEHOLDERS`]; a regular expression's `{4}` or a DuckDB struct literal
+/// `{'a': 'VARCHAR'}` is left alone. An unknown name, or one `value` has no literal for, is an
+/// error naming it.
+pub fn fill(
+    sql: &str,
+    mut value: impl FnMut(&Placeholder) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(sql.len());
     let mut rest = sql;
     while let Some(open) = rest.find('{') {
@@ -196,7 +208,9 @@ pub fn substitute_samples(sql: &str) -> Result<String, String> {
                     .iter()
                     .find(|p| p.name == name)
                     .ok_or_else(|| format!("unknown placeholder `{{{name}}}` in\n{sql}"))?;
-                out.push_str(sample(placeholder.ty));
+                let literal = value(placeholder)
+                    .ok_or_else(|| format!("no value for placeholder `{{{name}}}` in\n{sql}"))?;
+                out.push_str(&literal);
                 rest = &after[len + 1..];
             }
             // Not a placeholder: a DuckDB struct literal `{'a': 'VARCHAR'}`.

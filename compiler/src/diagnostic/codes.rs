@@ -358,8 +358,10 @@ codes! {
          allow the same destructive change later, when nobody means it.",
         "Remove the line from `allow_changes`.";
     INVALID_PROJECT_FILE = "T0701", "invalid-project-file",
-        "`tally.yaml` is missing, is not valid YAML, or has a field of the wrong type.",
-        "Fix the file; `docs/language.md` shows its fields.";
+        "`tally.yaml` is missing, is not valid YAML, or has a field of the wrong type (including \
+         an `allow_changes` entry that is not `<change> <table>.<column>`).",
+        "Fix the file; `docs/language.md` shows its fields and `docs/artifacts.md` the \
+         `allow_changes` forms.";
     NO_SOURCE_FILES = "T0702", "no-tally-files",
         "The project's paths hold no `.tally` file, so there is nothing to check.",
         "Add `.tally` files or fix `paths` in `tally.yaml`.";

@@ -1,0 +1,103 @@
+//! One interface over the two engines. Everything above this module is engine-agnostic: it
+//! runs the plan's statements for [`Backend::dialect`] through these few calls.
+//!
+//! Transactions are explicit (`begin`/`commit`/`rollback`) rather than guard objects so that the
+//! trait stays object-safe and the ETL can hold one open across many plan statements.
+
+mod duck;
+mod pg;
+
+pub use duck::DuckDb;
+pub use pg::Postgres;
+
+use crate::error::{Error, Result};
+use crate::value::Rows;
+use std::io::Read;
+
+/// Which engine; named as in `plan.json` and `generated/<dialect>/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dialect {
+    DuckDb,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "duckdb",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection to a warehouse database.
+pub trait Backend: std::fmt::Debug {
+    fn dialect(&self) -> Dialect;
+
+    /// Where the database is, for messages (`warehouse.duckdb`, `postgres 127.0.0.1:5432/db`).
+    fn describe(&self) -> String;
+
+    /// Runs one statement that returns no rows; the number of rows it changed.
+    fn execute(&mut self, sql: &str) -> Result<u64>;
+
+    /// Runs one query and returns all its rows.
+    fn query(&mut self, sql: &str) -> Result<Rows>;
+
+    /// PostgreSQL: streams `data` to a `COPY ... FROM STDIN` statement; rows copied. DuckDB has
+    /// no `COPY FROM STDIN` and reads landed files itself, so it refuses.
+    fn copy_in(&mut self, sql: &str, data: &mut dyn Read) -> Result<u64>;
+
+    fn begin(&mut self) -> Result<()>;
+    fn commit(&mut self) -> Result<()>;
+    fn rollback(&mut self) -> Result<()>;
+
+    /// Takes the migration lock, waiting for another migrator to finish. PostgreSQL: a
+    /// session advisory lock. DuckDB: the file lock taken when the database was opened already
+    /// excludes every other process, so there is nothing more to take.
+    fn lock_migrations(&mut self) -> Result<()>;
+    fn unlock_migrations(&mut self) -> Result<()>;
+
+    /// Whether `table` exists in the warehouse schema.
+    fn table_exists(&mut self, table: &str) -> Result<bool> {
+        let sql = format!(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = '{}'",
+            table.replace('\'', "''")
+        );
+        Ok(self.query(&sql)?.scalar().and_then(|v| v.as_i64()).unwrap_or(0) > 0)
+    }
+}
+
+/// Opens the database `target` names: a `postgres://` or `postgresql://` URL, or the path of a
+/// DuckDB file (created when missing).
+pub fn open(target: &str) -> Result<Box<dyn Backend>> {
+    if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+        Ok(Box::new(Postgres::connect(target)?))
+    } else {
+        Ok(Box::new(DuckDb::open(std::path::Path::new(target))?))
+    }
+}
+
+/// Runs `work` in one transaction: committed when it succeeds, rolled back when it fails (the
+/// work's error is returned, not the rollback's).
+pub fn in_transaction<T>(
+    db: &mut dyn Backend,
+    work: impl FnOnce(&mut dyn Backend) -> Result<T>,
+) -> Result<T> {
+    db.begin()?;
+    match work(db) {
+        Ok(value) => {
+            db.commit()?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The connection may already have aborted the transaction; the first error is
+            // the one worth reporting.
+            let _ = db.rollback();
+            Err(error)
+        }
+    }
+}
+
+pub(crate) fn connect_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new("R0001", format!("cannot open {what}: {e}"))
+}

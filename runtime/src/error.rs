@@ -1,0 +1,63 @@
+//! Runtime errors. Each has a stable code (`R....`), a message saying what happened and where,
+//! and, when there is one, what the operator should do about it.
+//!
+//! | code  | meaning                                                          |
+//! |-------|------------------------------------------------------------------|
+//! | R0001 | cannot open or connect to the database                           |
+//! | R0002 | the database is in use by another process (lock not acquired)     |
+//! | R0003 | a statement failed                                               |
+//! | R0101 | `generated/` cannot be read (missing or malformed file)          |
+//! | R0102 | the migrations do not match their integrity file                 |
+//! | R0103 | the database applied a migration that differs from `generated/`  |
+//! | R0104 | the database is ahead of `generated/` (unknown applied migration)|
+//! | R0201 | a landing file cannot be read                                    |
+//! | R0202 | a landed file changed after it was loaded                        |
+//! | R0203 | the database has no tally schema yet (run `tally migrate`)        |
+//! | R0301 | bad command-line input (a timestamp, a source name)              |
+
+use std::fmt;
+
+/// A runtime error: a code, what happened, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: &'static str,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Error { code, message: message.into(), help: None }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// A failed statement: the engine's message and the statement's first line.
+    pub fn statement(engine_message: impl fmt::Display, sql: &str) -> Self {
+        let first = sql.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("--"));
+        Error::new("R0003", format!("{engine_message}\n  in statement: {}", first.unwrap_or("")))
+    }
+
+    /// The same error with `context` (which file, which migration, which step) in front.
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error[{}]: {}", self.code, self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,222 @@
+//! `tally retain`, and the retention step of `tally run`: each source's `retention`
+//! statements from the plan, run at `now`.
+//!
+//! Rows of `cur_<source>` past the source's `retain` or its rule's `keep` move to
+//! `arc_<source>` (reason `past_retention`); archived rows whose `_tally_purge_after` has come
+//! are deleted. Each source's statements and its run-log row commit in one transaction, so a
+//! source is either retained and logged or left exactly as it was.
+//!
+//! The counts come from the rows each statement changed, attributed by the table it writes:
+//! an `INSERT INTO arc_<source>` archives, a `DELETE FROM cur_<source>` takes the same rows out
+//! of the live table (the two must agree, or nothing of the source is kept: a row copied but
+//! not removed would be doubled, one removed but not copied lost), a `DELETE FROM
+//! arc_<source>` purges. A source without an `archive` period purges what it archives at
+//! once: such rows count as both archived and purged.
+
+use crate::backend::{in_transaction, Backend};
+use crate::error::{Error, Result};
+use crate::params::Params;
+use crate::plan::{Plan, SourcePlan};
+use crate::value::timestamp_text;
+use chrono::NaiveDateTime;
+use std::fmt;
+use std::time::Instant;
+
+/// The run-log step name of retention.
+pub const STEP: &str = "retain";
+
+/// What retention did to one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRetention {
+    pub source: String,
+    /// Rows moved from `cur_<source>` to the archive because they were past retention.
+    pub archived: u64,
+    /// Archive rows deleted because they were past `_tally_purge_after`.
+    pub purged: u64,
+}
+
+/// What one retention pass did, per source in plan order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainReport {
+    pub now: NaiveDateTime,
+    pub run_id: String,
+    pub sources: Vec<SourceRetention>,
+}
+
+impl RetainReport {
+    pub fn source(&self, name: &str) -> Option<&SourceRetention> {
+        self.sources.iter().find(|s| s.source == name)
+    }
+
+    pub fn archived(&self) -> u64 {
+        self.sources.iter().map(|s| s.archived).sum()
+    }
+
+    pub fn purged(&self) -> u64 {
+        self.sources.iter().map(|s| s.purged).sum()
+    }
+}
+
+impl fmt::Display for RetainReport {
+    /// One line per source, then the totals: what an operator reads after `tally retain`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.sources.iter().map(|s| s.source.len()).max().unwrap_or(0).max(6);
+        writeln!(f, "retention at {}", timestamp_text(self.now))?;
+        writeln!(f, "  {:<width$}  {:>10}  {:>10}", "source", "archived", "purged")?;
+        for s in &self.sources {
+            writeln!(f, "  {:<width$}  {:>10}  {:>10}", s.source, s.archived, s.purged)?;
+        }
+        write!(f, "  {:<width$}  {:>10}  {:>10}", "total", self.archived(), self.purged())
+    }
+}
+
+/// Applies every source's retention at `now`, one transaction per source, and records one
+/// run-log row per source (step `retain`, `rows_in` = archived, `rows_out` = purged). Stops
+/// at the first source that fails: its transaction is rolled back, a `failed` run-log row is
+/// written, and the error names the source; sources before it stay retained.
+pub fn retain(db: &mut dyn Backend, plan: &Plan, now: NaiveDateTime) -> Result<RetainReport> {
+    let run_id = format!("retain-{}", now.format("%Y%m%dT%H%M%S"));
+    retain_run(db, plan, now, &run_id)
+}
+
+/// [`retain`] as a step of a larger run: its run-log rows carry `run_id`.
+pub fn retain_run(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    now: NaiveDateTime,
+    run_id: &str,
+) -> Result<RetainReport> {
+    let dialect = db.dialect();
+    let run_log = plan.runtime_sql(dialect)?.run_log.clone();
+    if !db.table_exists("etl_run_log")? {
+        return Err(Error::new(
+            "R0203",
+            format!("{} has no tally schema yet (no etl_run_log table)", db.describe()),
+        )
+        .help("apply the migrations first: `tally migrate`"));
+    }
+    let mut report = RetainReport { now, run_id: run_id.to_owned(), sources: Vec::new() };
+    for source in &plan.sources {
+        let started = Instant::now();
+        let done = in_transaction(db, |db| {
+            let counts = retain_source(db, source, now)?;
+            let log = log_params(run_id, &source.name, now, started)
+                .with("rows_in", counts.archived as i64)
+                .with("rows_out", counts.purged as i64)
+                .with("status", "ok")
+                .with("error", None::<String>);
+            db.execute(&log.render(&run_log)?)?;
+            Ok(counts)
+        });
+        match done {
+            Ok(counts) => report.sources.push(counts),
+            Err(error) => {
+                let error = error.context(format!(
+                    "retention of source `{}` at {} failed and was rolled back",
+                    source.name,
+                    timestamp_text(now)
+                ));
+                // Best effort: the failure is worth a log row, but not worth hiding the error.
+                let log = log_params(run_id, &source.name, now, started)
+                    .with("rows_in", 0_i64)
+                    .with("rows_out", 0_i64)
+                    .with("status", "failed")
+                    .with("error", error.message.clone());
+                if let Ok(sql) = log.render(&run_log) {
+                    let _ = db.execute(&sql);
+                }
+                return Err(error);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The run-log placeholders every retention row shares. The times are on the run's clock
+/// (`now`, which `--now` sets); the step's real duration is added to it.
+fn log_params(run_id: &str, source: &str, now: NaiveDateTime, started: Instant) -> Params {
+    let elapsed = chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+    let elapsed = chrono::Duration::microseconds(elapsed.num_microseconds().unwrap_or(0));
+    Params::new()
+        .with("run_id", run_id)
+        .with("log_source", source)
+        .with("step", STEP)
+        .with("log_batch", None::<i64>)
+        .with("started_at", now)
+        .with("finished_at", now + elapsed)
+        .with("rows_rejected", 0_i64)
+}
+
+/// Runs one source's retention statements (inside the caller's transaction) and counts.
+fn retain_source(
+    db: &mut dyn Backend,
+    source: &SourcePlan,
+    now: NaiveDateTime,
+) -> Result<SourceRetention> {
+    let params = Params::new().with("now", now);
+    let (mut copied, mut removed, mut purged) = (0, 0, 0);
+    let statements = &source.sql(db.dialect())?.retention;
+    for (index, statement) in statements.iter().enumerate() {
+        let changed = db.execute(&params.render(statement)?).map_err(|e| {
+            e.context(format!("retention statement {} of {}", index + 1, statements.len()))
+        })?;
+        match target(statement) {
+            Some(Write::Insert(table)) if table == source.tables.archive => copied += changed,
+            Some(Write::Delete(table)) if table == source.tables.current => removed += changed,
+            Some(Write::Delete(table)) if table == source.tables.archive => purged += changed,
+            _ => {}
+        }
+    }
+    if copied != removed {
+        return Err(Error::new(
+            "R0003",
+            format!(
+                "{copied} row(s) were copied to {} but {removed} removed from {}",
+                source.tables.archive, source.tables.current
+            ),
+        )
+        .help("this is a bug in the generated retention statements: please report it with generated/plan.json"));
+    }
+    Ok(SourceRetention { source: source.name.clone(), archived: copied, purged })
+}
+
+/// Which table a statement writes, read from its first words.
+#[derive(Debug, PartialEq, Eq)]
+enum Write {
+    Insert(String),
+    Delete(String),
+}
+
+fn target(statement: &str) -> Option<Write> {
+    let code = statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>();
+    let code = code.join("\n");
+    let mut words = code.split_whitespace();
+    let verb = words.next()?.to_ascii_uppercase();
+    let preposition = words.next()?.to_ascii_uppercase();
+    let table = words.next()?;
+    let table = table.split('(').next().unwrap_or(table).trim_matches('"').to_owned();
+    match (verb.as_str(), preposition.as_str()) {
+        ("INSERT", "INTO") => Some(Write::Insert(table)),
+        ("DELETE", "FROM") => Some(Write::Delete(table)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{target, Write};
+
+    #[test]
+    fn statements_are_attributed_to_the_table_they_write() {
+        assert_eq!(
+            target("INSERT INTO arc_ports (port_code)\nSELECT c.port_code FROM cur_ports AS c"),
+            Some(Write::Insert("arc_ports".into()))
+        );
+        assert_eq!(
+            target("-- purge\nDELETE FROM \"arc_order\"\nWHERE _tally_purge_after <= now()"),
+            Some(Write::Delete("arc_order".into()))
+        );
+        assert_eq!(target("INSERT INTO arc_x(a) VALUES (1)"), Some(Write::Insert("arc_x".into())));
+        assert_eq!(target("UPDATE cur_x SET a = 1"), None);
+    }
+}

@@ -1,0 +1,327 @@
+//! `tally run`, `tally status` and `tally retain` as an operator runs them: the real binary on a
+//! DuckDB file and on a PostgreSQL database, with `generated/` from `tally compile
+//! tests/fixtures/runtime/project` and the landing batches of `tests/fixtures/runtime/landing`.
+//!
+//! The crash tests kill `tally run` at every step boundary (`TALLY_FAULT`, see
+//! `tally_runtime::etl`): the process aborts with the file's transaction open, or right after
+//! it committed, or before the refresh commits. Running again without the fault must reach
+//! exactly the state of a run that never crashed: every warehouse table, the rejects, the
+//! ledger and the watermarks, row for row.
+
+use assert_cmd::Command;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use tally_runtime::plan::Plan;
+use tally_runtime::testing::TestDatabase;
+use tempfile::TempDir;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tally() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+    cmd.env("NO_COLOR", "1")
+        .env("CI", "true")
+        .env_remove("TALLY_DB")
+        .env_remove("TALLY_FAULT")
+        .current_dir(root());
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn succeeded(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// Copies a landing batch of the fixtures into `landing`.
+fn land(landing: &Path, batch: &str) {
+    fn copy(from: &Path, to: &Path) {
+        for entry in std::fs::read_dir(from).expect("fixture directory") {
+            let path = entry.expect("entry").path();
+            let target = to.join(path.file_name().expect("a name"));
+            if path.is_dir() {
+                std::fs::create_dir_all(&target).expect("mkdir");
+                copy(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).expect("copy");
+            }
+        }
+    }
+    std::fs::create_dir_all(landing).expect("landing area");
+    copy(&root().join("tests/fixtures/runtime/landing").join(batch), landing);
+}
+
+/// A compiled `generated/` and, per database, a landing area.
+struct Project {
+    dir: TempDir,
+    generated: PathBuf,
+    plan: Plan,
+}
+
+impl Project {
+    fn compile() -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let generated = dir.path().join("generated");
+        let output = tally()
+            .args(["compile", "tests/fixtures/runtime/project", "--out"])
+            .arg(&generated)
+            .output()
+            .expect("runs");
+        succeeded(&output);
+        let plan_path = generated.join("plan.json");
+        let plan_text = std::fs::read_to_string(&plan_path).expect("plan.json");
+        let plan = Plan::parse(&plan_text, "plan.json").unwrap_or_else(|e| panic!("{e}"));
+        Project { dir, generated, plan }
+    }
+
+    /// `tally <command> --db DB --generated DIR <args>`.
+    fn command(&self, command: &str, db: &str, args: &[&str]) -> Command {
+        let mut cmd = tally();
+        cmd.arg(command).args(["--db", db, "--generated"]).arg(&self.generated).args(args);
+        cmd
+    }
+
+    fn run(&self, db: &Database, now: &str, fault: Option<&str>) -> Output {
+        let mut cmd = self.command("run", &db.target, &["--now", now, "--landing"]);
+        cmd.arg(&db.landing);
+        if let Some(fault) = fault {
+            cmd.env("TALLY_FAULT", fault);
+        }
+        cmd.output().expect("runs")
+    }
+
+    /// Every table the plan names and the ETL state but the run log, row for row.
+    fn snapshot(&self, db: &Database) -> BTreeMap<String, Vec<String>> {
+        let mut tables: Vec<String> = Vec::new();
+        for s in &self.plan.sources {
+            tables.extend([s.tables.current.clone(), s.tables.archive.clone(), s.tables.staging.clone()]);
+        }
+        tables.extend(self.plan.marts.iter().chain(&self.plan.aggregates).map(|t| t.table.clone()));
+        tables.extend(["etl_file_ledger", "etl_rejects", "etl_watermark"].map(String::from));
+        let mut backend = tally_runtime::backend::open(&db.target).unwrap_or_else(|e| panic!("{e}"));
+        tables
+            .into_iter()
+            .map(|table| {
+                let rows = backend
+                    .query(&format!("SELECT * FROM {table}"))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let mut lines: Vec<String> = rows
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | "))
+                    .collect();
+                lines.sort();
+                (table, lines)
+            })
+            .collect()
+    }
+}
+
+/// A fresh database, migrated, and its landing area.
+struct Database {
+    target: String,
+    landing: PathBuf,
+    _postgres: Option<TestDatabase>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Engine {
+    DuckDb,
+    Postgres,
+}
+
+impl Database {
+    fn new(project: &Project, engine: Engine, label: &str) -> Database {
+        let home = project.dir.path().join(label);
+        std::fs::create_dir_all(&home).expect("mkdir");
+        let (target, postgres) = match engine {
+            Engine::DuckDb => (home.join("warehouse.duckdb").display().to_string(), None),
+            Engine::Postgres => {
+                let db = TestDatabase::create(label);
+                (db.url.clone(), Some(db))
+            }
+        };
+        succeeded(&project.command("migrate", &target, &[]).output().expect("runs"));
+        Database { target, landing: home.join("landing"), _postgres: postgres }
+    }
+}
+
+/// The state before the run that crashes: batch 1 loaded at T1, batch 2 landed.
+fn prepared(project: &Project, engine: Engine, label: &str) -> Database {
+    let db = Database::new(project, engine, label);
+    land(&db.landing, "1-inserts");
+    succeeded(&project.run(&db, "2024-03-01 06:00", None));
+    land(&db.landing, "2-updates");
+    db
+}
+
+const T2: &str = "2024-03-02 06:00";
+
+/// Every step boundary of the file transaction (for the cdc source, which runs last, so the
+/// others have committed when it crashes), a snapshot and an incremental source's, the
+/// commit, the refresh and retention.
+const FAULTS: [&str; 11] = [
+    "seizures:load",
+    "seizures:validate",
+    "seizures:merge",
+    "seizures:archive_deleted",
+    "seizures:record",
+    "seizures:clear_staging",
+    "seizures:commit",
+    "ports:archive_deleted",
+    "arrivals:merge",
+    "*:refresh",
+    "*:retention",
+];
+
+fn crash_and_rerun_reach_the_same_state(engine: Engine) {
+    let project = Project::compile();
+    let baseline = prepared(&project, engine, "baseline");
+    succeeded(&project.run(&baseline, T2, None));
+    let expected = project.snapshot(&baseline);
+    assert!(expected["cur_seizures"].len() == 6, "{:?}", expected["cur_seizures"]);
+    assert!(!expected["mart_borderstat"].is_empty());
+
+    for (i, fault) in FAULTS.iter().enumerate() {
+        let db = prepared(&project, engine, &format!("crash{i}"));
+        let crashed = project.run(&db, T2, Some(fault));
+        assert!(!crashed.status.success(), "{fault}: the run did not crash");
+        let stderr = text(&crashed.stderr);
+        assert!(
+            stderr.contains(&format!("fault point {fault} reached (TALLY_FAULT): aborting")),
+            "{fault}: {stderr}"
+        );
+        let after_crash = project.snapshot(&db);
+        assert_ne!(after_crash, expected, "{fault}: the crash left nothing to redo");
+
+        let rerun = project.run(&db, T2, None);
+        succeeded(&rerun);
+        let actual = project.snapshot(&db);
+        for (table, rows) in &expected {
+            assert_eq!(&actual[table], rows, "{fault}: {table} differs from a run that never crashed");
+        }
+    }
+}
+
+#[test]
+fn crash_and_rerun_reach_the_same_state_on_duckdb() {
+    crash_and_rerun_reach_the_same_state(Engine::DuckDb);
+}
+
+#[test]
+fn crash_and_rerun_reach_the_same_state_on_postgres() {
+    crash_and_rerun_reach_the_same_state(Engine::Postgres);
+}
+
+/// What an operator reads: the run summary, `status`, `retain`, and the exit codes.
+fn operator_round(engine: Engine) {
+    let project = Project::compile();
+    let db = Database::new(&project, engine, "operator");
+    land(&db.landing, "1-inserts");
+
+    let run = project.run(&db, "2024-03-01 06:00", None);
+    succeeded(&run);
+    let stdout = text(&run.stdout);
+    for line in [
+        "  arrivals     1 file loaded (2 rows read, 2 loaded, 0 rejected), 0 skipped",
+        "  inspections  0 files loaded (0 rows read, 0 loaded, 0 rejected), 0 skipped",
+        "  ports        1 file loaded (4 rows read, 4 loaded, 0 rejected), 0 skipped",
+        "  seizures     1 file loaded (5 rows read, 5 loaded, 0 rejected), 0 skipped",
+        "  refreshed 5 metrics (through batch 3)",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "no line {line:?} in\n{stdout}");
+    }
+    assert!(stdout.starts_with("run 20240301T060000-"), "{stdout}");
+    assert!(text(&run.stderr).is_empty(), "quiet when not on a terminal: {}", text(&run.stderr));
+
+    // JSON for programs.
+    land(&db.landing, "2-updates");
+    let mut cmd = project.command(
+        "run",
+        &db.target,
+        &["--now", "2024-03-02 06:00", "--format", "json", "--source", "seizures", "--landing"],
+    );
+    let json = cmd.arg(&db.landing).output().expect("runs");
+    succeeded(&json);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(report["now"], "2024-03-02 06:00:00");
+    assert_eq!(
+        report["sources"][0]["files"],
+        serde_json::json!([{"path": "seizures/2024-03-02T0600.csv", "batch": 4, "rows_read": 3, "rows_loaded": 3, "rows_rejected": 0}])
+    );
+
+    // A changed file: reported with its code, exit 1.
+    let landed = db.landing.join("seizures/2024-03-01T0600.csv");
+    let mut changed = std::fs::read_to_string(&landed).expect("landed");
+    changed.push_str("S9,1,2024-03-01,JFK,drug,100,\n");
+    std::fs::write(&landed, changed).expect("rewrite");
+    let run = project.run(&db, "2024-03-02 06:15", None);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let stdout = text(&run.stdout);
+    assert!(stdout.contains("    error[R0202]: seizures: seizures/2024-03-01T0600.csv changed after it was loaded"), "{stdout}");
+
+    // Status: a table on stdout, JSON on request; exit 0 even when sources are late.
+    let status = project.command("status", &db.target, &["--now", "2024-03-02 06:20"]).output().expect("runs");
+    succeeded(&status);
+    let stdout = text(&status.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "source       last load            every  late after  state         next due             files  read  loaded  rejected",
+            "arrivals     2024-03-01 06:00:00  1h     2h          ok            2024-03-02 07:00:00      1     2       2         0",
+            "inspections  never                1d     2d          never loaded  2024-03-03 06:00:00      0     0       0         0",
+            "ports        2024-03-02 06:00:00  1d     2d          ok            2024-03-03 05:00:00      2     7       7         0",
+            "seizures     2024-03-02 06:00:00  15m    30m         ok            2024-03-02 06:30:00      2     8       8         0",
+        ],
+        "{stdout}"
+    );
+    assert!(lines[5].starts_with("seizures: 1 failure(s) since the last load, the latest at 2024-03-02 06:15:00"), "{stdout}");
+    let status = project
+        .command("status", &db.target, &["--now", "2024-03-03 06:20", "--format", "json"])
+        .output()
+        .expect("runs");
+    succeeded(&status);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    assert_eq!(json["sources"][3]["source"], "seizures");
+    assert_eq!(json["sources"][3]["late"], true);
+
+    // Retention on its own.
+    let retain = project.command("retain", &db.target, &["--now", "2024-03-03 06:00"]).output().expect("runs");
+    succeeded(&retain);
+    assert!(text(&retain.stdout).starts_with("retention at 2024-03-03 06:00:00"), "{}", text(&retain.stdout));
+
+    // Usage errors: a bad time, an unknown source.
+    let bad = project.command("run", &db.target, &["--now", "yesterday"]).output().expect("runs");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).starts_with("error[R0301]: `yesterday` is not a time"), "{}", text(&bad.stderr));
+    let mut cmd = project.command("run", &db.target, &["--source", "seizure", "--landing"]);
+    let bad = cmd.arg(&db.landing).output().expect("runs");
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        text(&bad.stderr),
+        "error[R0301]: no source `seizure` in the plan\n  help: did you mean `seizures`?\n"
+    );
+}
+
+#[test]
+fn operator_round_on_duckdb() {
+    operator_round(Engine::DuckDb);
+}
+
+#[test]
+fn operator_round_on_postgres() {
+    operator_round(Engine::Postgres);
+}
