@@ -1,0 +1,254 @@
+//! Writing generated rows as landing files: CSV with the source's options (delimiter, quote,
+//! null text, header, lines to skip), JSON lines, and Parquet, which an in-process DuckDB
+//! writes from a CSV file of the same rows. Every value is written as the loader reads it: the
+//! plan's validation accepts exactly these spellings on both engines.
+
+use super::spec::{CsvSpec, SourceSpec};
+use crate::backend::{Backend as _, DuckDb};
+use crate::error::{Error, Result};
+use chrono::{NaiveDate, NaiveDateTime};
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+/// One generated value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Str(String),
+    Int(i64),
+    /// `units / 10^scale`.
+    Dec { units: i64, scale: u8 },
+    Bool(bool),
+    Date(NaiveDate),
+    Ts(NaiveDateTime),
+    /// Text written as is, whatever the column's type: the deliberately bad values.
+    Raw(String),
+}
+
+impl Val {
+    /// The text form, `None` for NULL.
+    pub fn text(&self) -> Option<String> {
+        Some(match self {
+            Val::Null => return None,
+            Val::Str(s) | Val::Raw(s) => s.clone(),
+            Val::Int(i) => i.to_string(),
+            Val::Dec { units, scale } => decimal_text(*units, *scale),
+            Val::Bool(b) => b.to_string(),
+            Val::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Val::Ts(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        })
+    }
+
+    pub fn as_ts(&self) -> Option<NaiveDateTime> {
+        match self {
+            Val::Ts(t) => Some(*t),
+            Val::Date(d) => Some(d.and_time(chrono::NaiveTime::MIN)),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn decimal_text(units: i64, scale: u8) -> String {
+    if scale == 0 {
+        return units.to_string();
+    }
+    let sign = if units < 0 { "-" } else { "" };
+    let magnitude = units.unsigned_abs();
+    let divisor = 10u64.pow(u32::from(scale));
+    format!(
+        "{sign}{}.{:0width$}",
+        magnitude / divisor,
+        magnitude % divisor,
+        width = usize::from(scale)
+    )
+}
+
+/// Writes one landing file of `source` at `path` (its directory is created).
+pub fn write_file(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result<u64> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| cannot_write(dir, &e))?;
+    }
+    match source.landing.format.as_str() {
+        "jsonl" => write_jsonl(source, path, rows)?,
+        "parquet" => write_parquet(source, path, rows)?,
+        _ => {
+            let default_csv = CsvSpec {
+                delimiter: ",".to_owned(),
+                header: true,
+                quote: "\"".to_owned(),
+                null: String::new(),
+                skip: 0,
+            };
+            let csv = source.landing.csv.as_ref().unwrap_or(&default_csv);
+            write_csv(source, csv, path, rows)?;
+        }
+    }
+    Ok(rows.len() as u64)
+}
+
+fn cannot_write(path: &Path, e: &dyn std::fmt::Display) -> Error {
+    Error::new("R0602", format!("cannot write {}: {e}", path.display()))
+        .help("pass an output directory that can be written with --out DIR")
+}
+
+fn write_csv(source: &SourceSpec, csv: &CsvSpec, path: &Path, rows: &[Vec<Val>]) -> Result<()> {
+    let file = fs::File::create(path).map_err(|e| cannot_write(path, &e))?;
+    let mut out = BufWriter::with_capacity(1 << 16, file);
+    let mut text = String::new();
+    // The lines a `skip` option drops: a banner, as exports often carry.
+    for i in 0..csv.skip {
+        let _ = writeln!(text, "# synthetic data written by tally gen-data ({})", i + 1);
+    }
+    if csv.header {
+        let names: Vec<String> =
+            source.columns.iter().map(|c| csv_field(&c.name, csv)).collect();
+        text.push_str(&names.join(&csv.delimiter));
+        text.push('\n');
+    }
+    out.write_all(text.as_bytes()).map_err(|e| cannot_write(path, &e))?;
+    for row in rows {
+        text.clear();
+        for (i, value) in row.iter().enumerate() {
+            if i > 0 {
+                text.push_str(&csv.delimiter);
+            }
+            match value.text() {
+                Some(v) => text.push_str(&csv_field(&v, csv)),
+                None => text.push_str(&csv.null),
+            }
+        }
+        text.push('\n');
+        out.write_all(text.as_bytes()).map_err(|e| cannot_write(path, &e))?;
+    }
+    out.flush().map_err(|e| cannot_write(path, &e))
+}
+
+/// A CSV field, quoted when it holds the delimiter, the quote, a line break, or could be
+/// read as the null text.
+fn csv_field(value: &str, csv: &CsvSpec) -> String {
+    let needs = value.contains(csv.delimiter.as_str())
+        || value.contains(csv.quote.as_str())
+        || value.contains(['\n', '\r'])
+        || value == csv.null;
+    if needs && !csv.quote.is_empty() {
+        let doubled = value.replace(csv.quote.as_str(), &csv.quote.repeat(2));
+        format!("{q}{doubled}{q}", q = csv.quote)
+    } else {
+        value.to_owned()
+    }
+}
+
+fn write_jsonl(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result<()> {
+    let file = fs::File::create(path).map_err(|e| cannot_write(path, &e))?;
+    let mut out = BufWriter::with_capacity(1 << 16, file);
+    let names: Vec<String> = source
+        .columns
+        .iter()
+        .map(|c| serde_json::Value::String(c.name.clone()).to_string())
+        .collect();
+    let mut line = String::new();
+    for row in rows {
+        line.clear();
+        line.push('{');
+        for (i, (name, value)) in names.iter().zip(row).enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            line.push_str(name);
+            line.push(':');
+            match value {
+                Val::Null => line.push_str("null"),
+                Val::Int(n) => line.push_str(&n.to_string()),
+                Val::Bool(b) => line.push_str(if *b { "true" } else { "false" }),
+                // Decimals as strings keep their scale exactly; the loader reads text anyway.
+                other => {
+                    let text = other.text().unwrap_or_default();
+                    line.push_str(&serde_json::Value::String(text).to_string());
+                }
+            }
+        }
+        line.push_str("}\n");
+        out.write_all(line.as_bytes()).map_err(|e| cannot_write(path, &e))?;
+    }
+    out.flush().map_err(|e| cannot_write(path, &e))
+}
+
+/// Parquet through DuckDB: the rows as CSV in a scratch directory, then `COPY ... TO` with one
+/// thread, so the same rows give the same bytes. Columns are text, as the loader stages them.
+fn write_parquet(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result<()> {
+    let scratch = tempfile::tempdir().map_err(|e| {
+        Error::new("R0606", format!("cannot create a scratch directory for Parquet: {e}"))
+    })?;
+    let csv_path = scratch.path().join("rows.csv");
+    let csv = CsvSpec {
+        delimiter: ",".to_owned(),
+        header: true,
+        quote: "\"".to_owned(),
+        null: String::new(),
+        skip: 0,
+    };
+    // An empty string must survive: in this scratch CSV NULL is the unquoted empty field.
+    write_csv(source, &csv, &csv_path, rows)?;
+    let columns: Vec<String> = source
+        .columns
+        .iter()
+        .map(|c| format!("{}: 'VARCHAR'", sql_text(&c.name)))
+        .collect();
+    let sql = format!(
+        "SET threads = 1; \
+         COPY (SELECT * FROM read_csv({csv}, header = true, delim = ',', quote = '\"', \
+         escape = '\"', nullstr = '', auto_detect = false, columns = {{{columns}}})) \
+         TO {out} (FORMAT parquet)",
+        csv = sql_text(&csv_path.to_string_lossy()),
+        columns = columns.join(", "),
+        out = sql_text(&path.to_string_lossy()),
+    );
+    let mut db = DuckDb::in_memory()?;
+    for statement in sql.split("; ") {
+        db.execute(statement).map_err(|e| {
+            Error::new("R0606", format!("cannot write {}: {}", path.display(), e.message))
+        })?;
+    }
+    Ok(())
+}
+
+fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_keep_their_scale() {
+        assert_eq!(decimal_text(12345, 2), "123.45");
+        assert_eq!(decimal_text(-5, 3), "-0.005");
+        assert_eq!(decimal_text(7, 0), "7");
+        assert_eq!(decimal_text(100, 2), "1.00");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        let csv = CsvSpec {
+            delimiter: "|".to_owned(),
+            header: true,
+            quote: "\"".to_owned(),
+            null: String::new(),
+            skip: 0,
+        };
+        assert_eq!(csv_field("plain, text", &csv), "plain, text");
+        assert_eq!(csv_field("a|b", &csv), "\"a|b\"");
+        assert_eq!(csv_field("say \"hi\"", &csv), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("", &csv), "\"\"");
+    }
+}
