@@ -88,6 +88,8 @@ enum Command {
     Status(ops::run::StatusArgs),
     /// Apply retention: archive rows past warehouse retention, purge expired archive rows
     Retain(ops::run::RetainArgs),
+    /// Write deterministic synthetic landing files for every source of the plan
+    GenData(ops::gendata::GenDataArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -131,6 +133,7 @@ fn main() -> ExitCode {
         Command::Run(args) => ops::run::run(args),
         Command::Status(args) => ops::run::status(args),
         Command::Retain(args) => ops::run::retain(args),
+        Command::GenData(args) => ops::gendata::main(args),
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,12 @@
 //! | R0202 | a landed file changed after it was loaded                        |
 //! | R0203 | the database has no tally schema yet (run `tally migrate`)        |
 //! | R0301 | bad command-line input (a timestamp, a source name)              |
+//! | R0601 | gen-data cannot read `plan.json`                                 |
+//! | R0602 | gen-data cannot write the output directory (or it is not empty)  |
+//! | R0603 | gen-data options out of range (scale, days, start)               |
+//! | R0604 | gen-data finds no source supplying a referenced dimension level  |
+//! | R0605 | gen-data cannot name files for a landing pattern                 |
+//! | R0606 | gen-data cannot write a Parquet file                             |
 
 use std::fmt;
 

@@ -12,6 +12,7 @@
 //! | [`split`]     | a migration file → its statements                               |
 //! | [`etl`]       | `tally run`, `tally status`: loading, refreshing, freshness      |
 //! | [`retain`]    | retention: archive rows past retention, purge expired archive    |
+//! | [`gendata`]   | `tally gen-data`: deterministic synthetic landing files          |
 //! | [`error`]     | runtime errors: a code, what happened, what to do               |
 //!
 //! Invariant: everything the runtime runs comes from `generated/`; it writes no SQL of its
@@ -20,6 +21,7 @@
 pub mod backend;
 pub mod error;
 pub mod etl;
+pub mod gendata;
 pub mod generated;
 pub mod migrate;
 pub mod params;

@@ -54,10 +54,11 @@ fn run(args: &GenDataArgs) -> tally_runtime::Result<ExitCode> {
         ..GenOptions::default()
     };
     if let Some(start) = &args.start {
-        options.start = chrono::NaiveDate::parse_from_str(start.trim(), "%Y-%m-%d").map_err(|_| {
-            Error::new("R0603", format!("--start `{start}` is not a date"))
-                .help("write the first day of the period as YYYY-MM-DD, e.g. 2024-10-01")
-        })?;
+        options.start =
+            chrono::NaiveDate::parse_from_str(start.trim(), "%Y-%m-%d").map_err(|_| {
+                Error::new("R0603", format!("--start `{start}` is not a date"))
+                    .help("write the first day of the period as YYYY-MM-DD, e.g. 2024-10-01")
+            })?;
     }
     let spec = Spec::load(&args.generated)?;
     let mut progress = Bar::new();
@@ -95,7 +96,9 @@ impl Bar {
     fn new() -> Self {
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
         let visible = std::io::stderr().is_terminal() && !ci;
-        Bar { bar: visible.then(|| ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())) }
+        Bar {
+            bar: visible.then(|| ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())),
+        }
     }
 
     fn finish(&mut self) {
@@ -110,7 +113,9 @@ impl GenProgress for Bar {
         if let Some(bar) = &self.bar {
             if bar.length().is_none() {
                 bar.set_length(total as u64);
-                if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} sources  {msg}") {
+                if let Ok(style) =
+                    ProgressStyle::with_template("{bar:30} {pos}/{len} sources  {msg}")
+                {
                     bar.set_style(style);
                 }
             }

@@ -2,6 +2,7 @@
 //! through `tally-runtime`. Shared here: which database and which `generated/`, and printing
 //! runtime errors.
 
+pub mod gendata;
 pub mod migrate;
 pub mod run;
 

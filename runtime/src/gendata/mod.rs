@@ -213,8 +213,12 @@ pub fn resolve_references(spec: &Spec) -> Result<BTreeMap<Reference, Supplier>> 
                 continue;
             }
             let level = &reference.level;
-            let names =
-                [column.name.clone(), format!("{level}_code"), format!("{level}_id"), level.clone()];
+            let names = [
+                column.name.clone(),
+                format!("{level}_code"),
+                format!("{level}_id"),
+                level.clone(),
+            ];
             let mut found: Option<(usize, bool, &SourceSpec)> = None;
             for (rank, name) in names.iter().enumerate() {
                 for candidate in &spec.sources {
@@ -273,7 +277,8 @@ pub fn generate(
     let mut world = World::default();
     world.objects = spec.marts.iter().chain(&spec.reports).map(|m| m.name.clone()).collect();
     let bad = bad_row_plan(spec, options.bad_rows, &suppliers);
-    let linked: BTreeSet<String> = spec.sources.iter().flat_map(|s| link_targets(spec, s)).collect();
+    let linked: BTreeSet<String> =
+        spec.sources.iter().flat_map(|s| link_targets(spec, s)).collect();
     let mut report = GenReport {
         start: period.start.format("%Y-%m-%d").to_string(),
         end: period.end.format("%Y-%m-%d %H:%M").to_string(),
@@ -341,8 +346,11 @@ fn check_options(options: &GenOptions) -> Result<()> {
             .help("pass a scale above 0 and at most 100 (1 is a year of a large port network)"));
     }
     if options.days < 2 {
-        return Err(Error::new("R0603", format!("a period of {} day(s) is too short", options.days))
-            .help("pass --days 2 or more: the last day holds the follow-up batches"));
+        return Err(Error::new(
+            "R0603",
+            format!("a period of {} day(s) is too short", options.days),
+        )
+        .help("pass --days 2 or more: the last day holds the follow-up batches"));
     }
     if options.start.checked_add_signed(Duration::days(i64::from(options.days))).is_none() {
         return Err(Error::new("R0603", "the period ends past the calendar".to_owned())
@@ -371,7 +379,10 @@ fn prepare_out(out: &Path) -> Result<()> {
 
 /// Reference suppliers first, then link targets before the sources that link to them; ties
 /// by name.
-fn source_order<'a>(spec: &'a Spec, suppliers: &BTreeMap<Reference, Supplier>) -> Vec<&'a SourceSpec> {
+fn source_order<'a>(
+    spec: &'a Spec,
+    suppliers: &BTreeMap<Reference, Supplier>,
+) -> Vec<&'a SourceSpec> {
     let supplier_names: BTreeSet<&str> = suppliers.values().map(|s| s.source.as_str()).collect();
     let mut sorted: Vec<&SourceSpec> = spec.sources.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -382,7 +393,9 @@ fn source_order<'a>(spec: &'a Spec, suppliers: &BTreeMap<Reference, Supplier>) -
     while !rest.is_empty() {
         let placed: BTreeSet<String> = order.iter().map(|s| s.name.clone()).collect();
         let ready = rest.iter().position(|s| {
-            link_targets(spec, s).iter().all(|t| placed.contains(t) || supplier_names.contains(t.as_str()))
+            link_targets(spec, s)
+                .iter()
+                .all(|t| placed.contains(t) || supplier_names.contains(t.as_str()))
         });
         // A cycle of links: the first by name goes first, its links to later sources unused.
         let next = ready.unwrap_or(0);
@@ -417,7 +430,11 @@ fn source_rng(seed: u64, name: &str) -> Rng {
 }
 
 /// Which sources get bad rows, and how many: round robin over the event sources (by name).
-fn bad_row_plan(spec: &Spec, n: u32, suppliers: &BTreeMap<Reference, Supplier>) -> BTreeMap<String, u64> {
+fn bad_row_plan(
+    spec: &Spec,
+    n: u32,
+    suppliers: &BTreeMap<Reference, Supplier>,
+) -> BTreeMap<String, u64> {
     let mut eligible: Vec<&str> = spec
         .sources
         .iter()
@@ -446,7 +463,8 @@ fn bad_column(source: &SourceSpec, k: u64) -> Option<(usize, &'static str)> {
             || source.load.delete_marker.as_deref() == Some(c.name.as_str())
     };
     let int = source.columns.iter().position(|c| c.ty == "int" && !skip(c));
-    let date = source.columns.iter().position(|c| (c.ty == "date" || c.ty == "timestamp") && !skip(c));
+    let date =
+        source.columns.iter().position(|c| (c.ty == "date" || c.ty == "timestamp") && !skip(c));
     let bad_date = |i: usize| {
         (i, if source.columns[i].ty == "date" { "2025-02-30" } else { "2025-02-30 10:15:00" })
     };
@@ -523,9 +541,14 @@ enum Role {
     /// The last day of the row's pay period.
     PeriodEnd,
     /// A timestamp after the event: at least this many minutes, median, null share.
-    After { median_minutes: f64, null: f64 },
+    After {
+        median_minutes: f64,
+        null: f64,
+    },
     /// `cleared_at`: the event plus the row's wait.
-    AfterWait { wait: usize },
+    AfterWait {
+        wait: usize,
+    },
     /// A date or timestamp some time in the period (current-state lists).
     InPeriod,
     Reference(String),
@@ -644,8 +667,28 @@ fn volume(source: &SourceSpec) -> f64 {
 /// Enum weights that differ from the default (the first value, or the default, is the most
 /// common and the rest fall off), by column name.
 const ENUM_WEIGHTS: &[(&str, &[(&str, f64)])] = &[
-    ("seizure_type", &[("drug", 35.0), ("currency", 12.0), ("merchandise", 30.0), ("weapon", 5.0), ("conveyance", 8.0), ("other", 10.0)]),
-    ("drug_type", &[("cocaine", 20.0), ("heroin", 5.0), ("methamphetamine", 25.0), ("fentanyl", 10.0), ("marijuana", 35.0), ("other_drug", 5.0)]),
+    (
+        "seizure_type",
+        &[
+            ("drug", 35.0),
+            ("currency", 12.0),
+            ("merchandise", 30.0),
+            ("weapon", 5.0),
+            ("conveyance", 8.0),
+            ("other", 10.0),
+        ],
+    ),
+    (
+        "drug_type",
+        &[
+            ("cocaine", 20.0),
+            ("heroin", 5.0),
+            ("methamphetamine", 25.0),
+            ("fentanyl", 10.0),
+            ("marijuana", 35.0),
+            ("other_drug", 5.0),
+        ],
+    ),
     ("lane_type", &[("vehicle", 45.0), ("pedestrian", 20.0), ("air", 30.0), ("sea", 5.0)]),
     ("outcome", &[("allowed", 95.0), ("denied", 4.0), ("error", 1.0)]),
     ("traveler_role", &[("passenger", 92.0), ("crew", 8.0)]),
@@ -689,7 +732,10 @@ impl<'a> SourcePlanner<'a> {
         let last_key = key.last().cloned().unwrap_or_default();
         let grouping = if key.len() < 2 {
             Grouping::Single
-        } else if source.column(&last_key).is_some_and(|c| c.ty == "string" && c.name == "pay_period") {
+        } else if source
+            .column(&last_key)
+            .is_some_and(|c| c.ty == "string" && c.name == "pay_period")
+        {
             Grouping::PayPeriods
         } else if key[..key.len() - 1]
             .iter()
@@ -702,7 +748,8 @@ impl<'a> SourcePlanner<'a> {
             Grouping::Items
         };
         let anchor = anchor_column(source);
-        let nationality = source.columns.iter().position(|c| c.has_pii("nationality") && c.ty == "string");
+        let nationality =
+            source.columns.iter().position(|c| c.has_pii("nationality") && c.ty == "string");
         let wait = source.columns.iter().position(|c| c.name == "wait_minutes");
         let is_list = source.load.mode == "snapshot";
         let mut columns = Vec::new();
@@ -727,7 +774,10 @@ impl<'a> SourcePlanner<'a> {
             } else if source.load.column.as_deref() == Some(c.name.as_str()) {
                 Role::Watermark
             } else if let Some(r) = &c.references {
-                let supplier = suppliers.get(r).map(|s| format!("{}.{}", s.source, s.column)).unwrap_or_default();
+                let supplier = suppliers
+                    .get(r)
+                    .map(|s| format!("{}.{}", s.source, s.column))
+                    .unwrap_or_default();
                 let list = world.members.get(&supplier).cloned().unwrap_or_default();
                 let values: Vec<String> = list.iter().map(|(v, _)| v.clone()).collect();
                 let weights: Vec<f64> = list.iter().map(|(_, w)| *w).collect();
@@ -744,7 +794,12 @@ impl<'a> SourcePlanner<'a> {
                 Role::Anchor
             } else if c.name == "period_end" && grouping == Grouping::PayPeriods {
                 Role::PeriodEnd
-            } else if is_list && (c.name == "extracted_on" || source.retention.as_ref().and_then(|r| r.by.as_deref()) == Some(c.name.as_str())) && c.ty == "date" {
+            } else if is_list
+                && (c.name == "extracted_on"
+                    || source.retention.as_ref().and_then(|r| r.by.as_deref())
+                        == Some(c.name.as_str()))
+                && c.ty == "date"
+            {
                 Role::Extracted
             } else if let Some(target) = link_target(spec, source, c, world) {
                 links.insert(c.name.clone(), world.keys.get(&target).cloned().unwrap_or_default());
@@ -768,7 +823,8 @@ impl<'a> SourcePlanner<'a> {
                 Role::Bool(bool_share(c))
             } else if c.name.starts_with("ytd_") {
                 let base = &c.name["ytd_".len()..];
-                match source.columns.iter().position(|o| o.name != c.name && o.name.ends_with(base)) {
+                match source.columns.iter().position(|o| o.name != c.name && o.name.ends_with(base))
+                {
                     Some(other) => Role::YearToDate(other),
                     None => Role::Generic,
                 }
@@ -779,14 +835,31 @@ impl<'a> SourcePlanner<'a> {
             };
             let shared = match grouping {
                 Grouping::Single | Grouping::Sequence => false,
-                Grouping::Crowd => matches!(
-                    role,
-                    Role::Id | Role::Anchor | Role::Watermark | Role::AnchorDate | Role::Reference(_) | Role::Link(_) | Role::Extracted
-                ) || matches!(role, Role::Profiled(Profile::FlightId | Profile::Carrier | Profile::Terminal)),
+                Grouping::Crowd => {
+                    matches!(
+                        role,
+                        Role::Id
+                            | Role::Anchor
+                            | Role::Watermark
+                            | Role::AnchorDate
+                            | Role::Reference(_)
+                            | Role::Link(_)
+                            | Role::Extracted
+                    ) || matches!(
+                        role,
+                        Role::Profiled(Profile::FlightId | Profile::Carrier | Profile::Terminal)
+                    )
+                }
                 Grouping::Items | Grouping::PayPeriods => {
-                    !matches!(role, Role::Sequence | Role::PayPeriod | Role::PeriodEnd | Role::YearToDate(_) | Role::DeleteMarker)
-                        && (!matches!(c.ty.as_str(), "int" | "decimal" | "bool" | "enum")
-                            || matches!(role, Role::Profiled(Profile::OvertimeCapUsd)))
+                    !matches!(
+                        role,
+                        Role::Sequence
+                            | Role::PayPeriod
+                            | Role::PeriodEnd
+                            | Role::YearToDate(_)
+                            | Role::DeleteMarker
+                    ) && (!matches!(c.ty.as_str(), "int" | "decimal" | "bool" | "enum")
+                        || matches!(role, Role::Profiled(Profile::OvertimeCapUsd)))
                 }
             };
             columns.push(ColumnPlan { role, shared, only_when: None });
@@ -802,12 +875,15 @@ impl<'a> SourcePlanner<'a> {
                     continue;
                 }
                 let values = other.values.as_deref().unwrap_or_default();
-                if let Some(v) = values.iter().find(|v| c.name.starts_with(&format!("{v}_")) || c.name == **v) {
+                if let Some(v) =
+                    values.iter().find(|v| c.name.starts_with(&format!("{v}_")) || c.name == **v)
+                {
                     columns[i].only_when = Some((j, v.clone()));
                 }
             }
         }
-        let pay_periods = if grouping == Grouping::PayPeriods { pay_periods(period) } else { Vec::new() };
+        let pay_periods =
+            if grouping == Grouping::PayPeriods { pay_periods(period) } else { Vec::new() };
         Ok(SourcePlanner {
             source,
             columns,
@@ -838,15 +914,25 @@ impl<'a> SourcePlanner<'a> {
             let entry = catalog.map(|c| c.rows[n]);
             let mut row = Vec::new();
             for (i, c) in self.source.columns.iter().enumerate() {
-                let from_catalog =
-                    entry.and_then(|(fields, _)| fields.iter().find(|(name, _)| *name == c.name)).map(|(_, v)| *v);
+                let from_catalog = entry
+                    .and_then(|(fields, _)| fields.iter().find(|(name, _)| *name == c.name))
+                    .map(|(_, v)| *v);
                 let value = match from_catalog {
                     Some(v) => Val::Str(v.to_owned()),
-                    None if self.source.is_key(&c.name) => Val::Str(format!("{}{:02}", generic_code(&c.name), n + 1)),
+                    None if self.source.is_key(&c.name) => {
+                        Val::Str(format!("{}{:02}", generic_code(&c.name), n + 1))
+                    }
                     None if c.ty == "string" && !c.nullable && c.pii.is_empty() => {
                         Val::Str(format!("{} {}", title_words(&c.name), n + 1))
                     }
-                    None => self.value(rng, i, &row, extract.and_time(chrono::NaiveTime::MIN), extract, None),
+                    None => self.value(
+                        rng,
+                        i,
+                        &row,
+                        extract.and_time(chrono::NaiveTime::MIN),
+                        extract,
+                        None,
+                    ),
                 };
                 row.push(value);
             }
@@ -864,7 +950,12 @@ impl<'a> SourcePlanner<'a> {
         let attributes = rows
             .iter()
             .map(|row| {
-                self.source.columns.iter().zip(row).filter_map(|(c, v)| Some((c.name.clone(), v.text()?))).collect()
+                self.source
+                    .columns
+                    .iter()
+                    .zip(row)
+                    .filter_map(|(c, v)| Some((c.name.clone(), v.text()?)))
+                    .collect()
             })
             .collect();
         world.attributes.insert(self.source.name.clone(), attributes);
@@ -934,8 +1025,22 @@ impl<'a> SourcePlanner<'a> {
         }
         self.publish_keys(&second, world);
         vec![
-            Batch { date: first_date, kind: "snapshot", rows: first, updates: 0, deletions: 0, bad_rows: 0 },
-            Batch { date: second_date, kind: "snapshot", rows: second, updates, deletions, bad_rows: 0 },
+            Batch {
+                date: first_date,
+                kind: "snapshot",
+                rows: first,
+                updates: 0,
+                deletions: 0,
+                bad_rows: 0,
+            },
+            Batch {
+                date: second_date,
+                kind: "snapshot",
+                rows: second,
+                updates,
+                deletions,
+                bad_rows: 0,
+            },
         ]
     }
 
@@ -961,13 +1066,15 @@ impl<'a> SourcePlanner<'a> {
         let p = self.period;
         let initial_days = f64::from(p.days - 1);
         let target_rows = (self.rate * scale * initial_days).round().max(20.0);
-        let files = ((target_rows / ROWS_PER_FILE).ceil() as i64).clamp(1, i64::from((p.days - 1).div_ceil(30)));
+        let files = ((target_rows / ROWS_PER_FILE).ceil() as i64)
+            .clamp(1, i64::from((p.days - 1).div_ceil(30)));
         let chunk = (p.cutoff - p.start) / i32::try_from(files).unwrap_or(1);
         let per_group = self.mean_group_size();
         let mut ids = IdMaker::new(&self.id_prefix);
         let mut sequence = 0i64;
         let mut pool: Vec<Vec<Val>> = Vec::new();
-        let pool_share = UPDATE_SHARE + if self.source.load.mode == "cdc" { DELETE_SHARE } else { 0.0 };
+        let pool_share =
+            UPDATE_SHARE + if self.source.load.mode == "cdc" { DELETE_SHARE } else { 0.0 };
         let mut all_keys = Vec::new();
         let mut first_row: Option<Vec<Val>> = None;
         for f in 0..files {
@@ -1018,13 +1125,21 @@ impl<'a> SourcePlanner<'a> {
         let mut bad = 0;
         for k in 0..bad_rows {
             let mut extra = self.events(rng, &mut ids, &mut sequence, 1, p.cutoff, follow_end);
-            if let (Some(mut row), Some((column, text))) = (extra.pop(), bad_column(self.source, k)) {
+            if let (Some(mut row), Some((column, text))) = (extra.pop(), bad_column(self.source, k))
+            {
                 row[column] = Val::Raw(text.to_owned());
                 rows.push(row);
                 bad += 1;
             }
         }
-        sink(Batch { date: p.cutoff.date(), kind: "follow-up", rows, updates, deletions: 0, bad_rows: bad })?;
+        sink(Batch {
+            date: p.cutoff.date(),
+            kind: "follow-up",
+            rows,
+            updates,
+            deletions: 0,
+            bad_rows: bad,
+        })?;
         if mode == "cdc" {
             let mut rows = Vec::new();
             for original in pool.iter().skip(update_count) {
@@ -1047,7 +1162,14 @@ impl<'a> SourcePlanner<'a> {
                 }
             }
             let deletions = rows.len() as u64;
-            sink(Batch { date: p.cutoff.date(), kind: "deletions", rows, updates: 0, deletions, bad_rows: 0 })?;
+            sink(Batch {
+                date: p.cutoff.date(),
+                kind: "deletions",
+                rows,
+                updates: 0,
+                deletions,
+                bad_rows: 0,
+            })?;
         }
         world.keys.insert(self.source.name.clone(), all_keys);
         Ok(())
@@ -1088,7 +1210,8 @@ impl<'a> SourcePlanner<'a> {
         from: NaiveDateTime,
         to: NaiveDateTime,
     ) -> Vec<Vec<Val>> {
-        let mut anchors: Vec<NaiveDateTime> = (0..groups).map(|_| sample_time(rng, from, to, true)).collect();
+        let mut anchors: Vec<NaiveDateTime> =
+            (0..groups).map(|_| sample_time(rng, from, to, true)).collect();
         anchors.sort();
         let mut rows = Vec::new();
         for anchor in anchors {
@@ -1099,13 +1222,33 @@ impl<'a> SourcePlanner<'a> {
     }
 
     /// One key group (one row unless the key is composite).
-    fn group(&self, rng: &mut Rng, ids: &mut IdMaker, anchor: Option<NaiveDateTime>, extract: NaiveDate) -> Vec<Vec<Val>> {
+    fn group(
+        &self,
+        rng: &mut Rng,
+        ids: &mut IdMaker,
+        anchor: Option<NaiveDateTime>,
+        extract: NaiveDate,
+    ) -> Vec<Vec<Val>> {
         let mut sequence = 0;
         let at = anchor.unwrap_or_else(|| extract.and_time(chrono::NaiveTime::MIN));
-        self.build_group(rng, ids, at, extract.and_hms_opt(23, 59, 59).unwrap_or(at), &mut sequence, extract)
+        self.build_group(
+            rng,
+            ids,
+            at,
+            extract.and_hms_opt(23, 59, 59).unwrap_or(at),
+            &mut sequence,
+            extract,
+        )
     }
 
-    fn group_at(&self, rng: &mut Rng, ids: &mut IdMaker, anchor: NaiveDateTime, chunk_end: NaiveDateTime, sequence: &mut i64) -> Vec<Vec<Val>> {
+    fn group_at(
+        &self,
+        rng: &mut Rng,
+        ids: &mut IdMaker,
+        anchor: NaiveDateTime,
+        chunk_end: NaiveDateTime,
+        sequence: &mut i64,
+    ) -> Vec<Vec<Val>> {
         self.build_group(rng, ids, anchor, chunk_end, sequence, anchor.date())
     }
 
@@ -1120,7 +1263,9 @@ impl<'a> SourcePlanner<'a> {
     ) -> Vec<Vec<Val>> {
         let size = match self.grouping {
             Grouping::Single | Grouping::Sequence => 1,
-            Grouping::Crowd => (profiles::lognormal(rng, 110.0, 0.5).round() as usize).clamp(5, 400),
+            Grouping::Crowd => {
+                (profiles::lognormal(rng, 110.0, 0.5).round() as usize).clamp(5, 400)
+            }
             Grouping::Items => {
                 let mut n = 1;
                 while n < 6 && rng.random::<f64>() < 0.35 {
@@ -1155,11 +1300,18 @@ impl<'a> SourcePlanner<'a> {
                     Role::PayPeriod => self
                         .pay_periods
                         .get(member)
-                        .map_or(Val::Str(format!("PP-{member}")), |(label, _)| Val::Str(label.clone())),
-                    Role::PeriodEnd => self.pay_periods.get(member).map_or(Val::Date(extract), |(_, end)| Val::Date(*end)),
+                        .map_or(Val::Str(format!("PP-{member}")), |(label, _)| {
+                            Val::Str(label.clone())
+                        }),
+                    Role::PeriodEnd => self
+                        .pay_periods
+                        .get(member)
+                        .map_or(Val::Date(extract), |(_, end)| Val::Date(*end)),
                     Role::YearToDate(other) => {
                         // The running total within the fiscal year of the row's pay period.
-                        let year_of = |m: usize| self.pay_periods.get(m).and_then(|(l, _)| l.split('-').next());
+                        let year_of = |m: usize| {
+                            self.pay_periods.get(m).and_then(|(l, _)| l.split('-').next())
+                        };
                         let mut total: f64 = rows
                             .iter()
                             .enumerate()
@@ -1258,7 +1410,11 @@ impl<'a> SourcePlanner<'a> {
                 let minutes = profiles::lognormal(rng, *median_minutes, 0.9).max(1.0);
                 let at = anchor + Duration::seconds((minutes * 60.0) as i64);
                 if at >= p.end {
-                    return if c.nullable { Val::Null } else { typed_time(c, p.end - Duration::minutes(1)) };
+                    return if c.nullable {
+                        Val::Null
+                    } else {
+                        typed_time(c, p.end - Duration::minutes(1))
+                    };
                 }
                 typed_time(c, at)
             }
@@ -1280,20 +1436,30 @@ impl<'a> SourcePlanner<'a> {
                 if null(0.1, rng) {
                     return Val::Null;
                 }
-                let until = extract.and_hms_opt(23, 59, 59).unwrap_or(p.end).min(p.end - Duration::seconds(1));
-                typed_time(c, sample_time(rng, p.start, until.max(p.start + Duration::seconds(1)), false))
+                let until = extract
+                    .and_hms_opt(23, 59, 59)
+                    .unwrap_or(p.end)
+                    .min(p.end - Duration::seconds(1));
+                typed_time(
+                    c,
+                    sample_time(rng, p.start, until.max(p.start + Duration::seconds(1)), false),
+                )
             }
             Role::Reference(name) => {
                 if null(0.05, rng) {
                     return Val::Null;
                 }
                 match self.members.get(name) {
-                    Some((values, weights)) => Val::Str(values[weighted_index(rng, weights)].clone()),
+                    Some((values, weights)) => {
+                        Val::Str(values[weighted_index(rng, weights)].clone())
+                    }
                     None => Val::Null,
                 }
             }
             Role::Link(name) => match self.links.get(name) {
-                Some(keys) if !keys.is_empty() => Val::Str(keys[rng.random_range(0..keys.len())].clone()),
+                Some(keys) if !keys.is_empty() => {
+                    Val::Str(keys[rng.random_range(0..keys.len())].clone())
+                }
                 _ => self.generic(rng, c),
             },
             Role::Enum(weights) => {
@@ -1313,7 +1479,13 @@ impl<'a> SourcePlanner<'a> {
                 }
                 self.profiled(rng, *profile, c, row, anchor)
             }
-            Role::Generic | Role::YearToDate(_) | Role::Id | Role::Constant(_) | Role::Sequence | Role::PayPeriod | Role::PeriodEnd => {
+            Role::Generic
+            | Role::YearToDate(_)
+            | Role::Id
+            | Role::Constant(_)
+            | Role::Sequence
+            | Role::PayPeriod
+            | Role::PeriodEnd => {
                 if let Role::Constant(v) = &self.columns[i].role {
                     return Val::Str(v.clone());
                 }
@@ -1337,14 +1509,25 @@ impl<'a> SourcePlanner<'a> {
             "date" => Val::Date(sample_time(rng, self.period.start, self.period.end, false).date()),
             "timestamp" => Val::Ts(sample_time(rng, self.period.start, self.period.end, false)),
             "enum" => match c.values.as_deref() {
-                Some(values) if !values.is_empty() => Val::Str(values[rng.random_range(0..values.len())].clone()),
+                Some(values) if !values.is_empty() => {
+                    Val::Str(values[rng.random_range(0..values.len())].clone())
+                }
                 _ => Val::Null,
             },
-            _ => Val::Str(format!("{}-{:04}", c.name.replace('_', "-"), rng.random_range(1..10_000))),
+            _ => {
+                Val::Str(format!("{}-{:04}", c.name.replace('_', "-"), rng.random_range(1..10_000)))
+            }
         }
     }
 
-    fn profiled(&self, rng: &mut Rng, profile: Profile, c: &ColumnSpec, row: &[Val], anchor: NaiveDateTime) -> Val {
+    fn profiled(
+        &self,
+        rng: &mut Rng,
+        profile: Profile,
+        c: &ColumnSpec,
+        row: &[Val],
+        anchor: NaiveDateTime,
+    ) -> Val {
         use Profile::*;
         let (p, s) = (c.precision.unwrap_or(18), c.scale.unwrap_or(2));
         let dec = |v: f64| fit_decimal(v, p, s);
@@ -1362,14 +1545,24 @@ impl<'a> SourcePlanner<'a> {
             Document(kind) => str_or(profiles::fake_document(rng, kind)),
             EmployeeId => str_or(format!("FAKE-EMP-{:07}", rng.random_range(1..100_000u32))),
             BirthDate => {
-                let year = (1978.0 + profiles::normal(rng) * 15.0).round().clamp(1930.0, 2020.0) as i32;
+                let year =
+                    (1978.0 + profiles::normal(rng) * 15.0).round().clamp(1930.0, 2020.0) as i32;
                 let day = rng.random_range(1..=365u32);
                 let date = NaiveDate::from_yo_opt(year, day).unwrap_or_default();
-                if c.ty == "date" { Val::Date(date) } else { str_or(date.to_string()) }
+                if c.ty == "date" {
+                    Val::Date(date)
+                } else {
+                    str_or(date.to_string())
+                }
             }
             Gender => str_or((*profiles::weighted(rng, profiles::words(Gender))).to_owned()),
             Nationality => {
-                let list = if self.members.keys().any(|k| self.source.column(k).and_then(|c| c.references.as_ref()).is_some_and(|r| r.dimension == "usbp")) {
+                let list = if self.members.keys().any(|k| {
+                    self.source
+                        .column(k)
+                        .and_then(|c| c.references.as_ref())
+                        .is_some_and(|r| r.dimension == "usbp")
+                }) {
                     profiles::APPREHENSION_COUNTRIES
                 } else {
                     profiles::COUNTRIES
@@ -1384,9 +1577,15 @@ impl<'a> SourcePlanner<'a> {
             LicensePlate => str_or(format!("FAKE{:04}", rng.random_range(0..10_000))),
             PnrLocator => {
                 const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-                str_or((0..6).map(|_| LETTERS[rng.random_range(0..LETTERS.len())] as char).collect())
+                str_or(
+                    (0..6).map(|_| LETTERS[rng.random_range(0..LETTERS.len())] as char).collect(),
+                )
             }
-            Seat => str_or(format!("{}{}", rng.random_range(1..46), ["A", "B", "C", "D", "E", "F", "J", "K"][rng.random_range(0..8)])),
+            Seat => str_or(format!(
+                "{}{}",
+                rng.random_range(1..46),
+                ["A", "B", "C", "D", "E", "F", "J", "K"][rng.random_range(0..8)]
+            )),
             FreeText => str_or(profiles::free_text(rng)),
             AuditParameters => str_or(format!(
                 "{{\"fiscal_year\": {}, \"note\": \"synthetic\"}}",
@@ -1394,15 +1593,21 @@ impl<'a> SourcePlanner<'a> {
             )),
             FlightId => {
                 let carrier = profiles::weighted(rng, profiles::CARRIERS);
-                str_or(format!("{carrier}{}-{}", rng.random_range(1..3000), anchor.format("%Y%m%d")))
+                str_or(format!(
+                    "{carrier}{}-{}",
+                    rng.random_range(1..3000),
+                    anchor.format("%Y%m%d")
+                ))
             }
             Carrier => str_or((*profiles::weighted(rng, profiles::CARRIERS)).to_owned()),
             Terminal => str_or((*profiles::weighted(rng, profiles::words(Terminal))).to_owned()),
-            CountryOfOrigin => str_or((*profiles::weighted(rng, profiles::ORIGIN_COUNTRIES)).to_owned()),
+            CountryOfOrigin => {
+                str_or((*profiles::weighted(rng, profiles::ORIGIN_COUNTRIES)).to_owned())
+            }
             ForeignPort => str_or((*profiles::weighted(rng, profiles::FOREIGN_PORTS)).to_owned()),
             HtsHeading => str_or((*profiles::weighted(rng, profiles::HTS_HEADINGS)).to_owned()),
-            ClassOfAdmission | ResultCode | Disposition | AlienType | IncidentType | MoirCategory
-            | EducationLevel | DeferralReason | AuditAction => {
+            ClassOfAdmission | ResultCode | Disposition | AlienType | IncidentType
+            | MoirCategory | EducationLevel | DeferralReason | AuditAction => {
                 str_or((*profiles::weighted(rng, profiles::words(profile))).to_owned())
             }
             AuditObject => match self.objects.len() {
@@ -1417,7 +1622,11 @@ impl<'a> SourcePlanner<'a> {
             DurationMinutes => int(profiles::lognormal(rng, 25.0, 0.8), 1, 720),
             ProcessingSeconds => int(profiles::lognormal(rng, 45.0, 0.6), 5, 1800),
             DrugWeightKg => {
-                let drug = row.iter().zip(&self.source.columns).find(|(_, c)| c.name.ends_with("drug_type")).and_then(|(v, _)| v.as_str());
+                let drug = row
+                    .iter()
+                    .zip(&self.source.columns)
+                    .find(|(_, c)| c.name.ends_with("drug_type"))
+                    .and_then(|(v, _)| v.as_str());
                 let median = match drug {
                     Some("marijuana") => 40.0,
                     Some("cocaine") => 6.0,
@@ -1431,17 +1640,39 @@ impl<'a> SourcePlanner<'a> {
             CurrencyUsd => dec(profiles::lognormal(rng, 15_000.0, 1.1)),
             EnteredValueUsd => dec(profiles::lognormal(rng, 18_000.0, 1.5)),
             DutyUsd => {
-                let entered = row.iter().zip(&self.source.columns).find(|(_, c)| c.name.starts_with("entered_value")).and_then(|(v, _)| match v {
-                    Val::Dec { units, scale } => Some(*units as f64 / 10f64.powi(i32::from(*scale))),
-                    _ => None,
-                });
+                let entered = row
+                    .iter()
+                    .zip(&self.source.columns)
+                    .find(|(_, c)| c.name.starts_with("entered_value"))
+                    .and_then(|(v, _)| match v {
+                        Val::Dec { units, scale } => {
+                            Some(*units as f64 / 10f64.powi(i32::from(*scale)))
+                        }
+                        _ => None,
+                    });
                 let rate = [0.0, 0.0, 0.025, 0.05, 0.08, 0.12, 0.25][rng.random_range(0..7)];
                 dec(entered.unwrap_or(10_000.0) * rate)
             }
-            OvertimeUsd => dec(if rng.random::<f64>() < 0.25 { 0.0 } else { profiles::lognormal(rng, 900.0, 0.9) }),
-            PremiumPayUsd => dec(if rng.random::<f64>() < 0.4 { 0.0 } else { profiles::lognormal(rng, 250.0, 0.8) }),
-            OvertimeHours => dec(if rng.random::<f64>() < 0.25 { 0.0 } else { profiles::lognormal(rng, 16.0, 0.7).min(120.0) }),
-            LeaveHours => dec(if rng.random::<f64>() < 0.7 { 0.0 } else { [4.0, 8.0, 8.0, 16.0, 24.0, 40.0, 80.0][rng.random_range(0..7)] }),
+            OvertimeUsd => dec(if rng.random::<f64>() < 0.25 {
+                0.0
+            } else {
+                profiles::lognormal(rng, 900.0, 0.9)
+            }),
+            PremiumPayUsd => dec(if rng.random::<f64>() < 0.4 {
+                0.0
+            } else {
+                profiles::lognormal(rng, 250.0, 0.8)
+            }),
+            OvertimeHours => dec(if rng.random::<f64>() < 0.25 {
+                0.0
+            } else {
+                profiles::lognormal(rng, 16.0, 0.7).min(120.0)
+            }),
+            LeaveHours => dec(if rng.random::<f64>() < 0.7 {
+                0.0
+            } else {
+                [4.0, 8.0, 8.0, 16.0, 24.0, 40.0, 80.0][rng.random_range(0..7)]
+            }),
             OvertimeCapUsd => dec([45_000.0, 45_000.0, 50_000.0, 55_000.0][rng.random_range(0..4)]),
             FlightHours => dec(profiles::lognormal(rng, 2.5, 0.5).min(14.0)),
             SmallCount => {
@@ -1451,8 +1682,14 @@ impl<'a> SourcePlanner<'a> {
                 }
                 Val::Int(n)
             }
-            Occupants => Val::Int(*profiles::weighted(rng, &[(1i64, 50.0), (2, 25.0), (3, 12.0), (4, 8.0), (5, 5.0)])),
-            Level => Val::Int(*profiles::weighted(rng, &[(1i64, 40.0), (2, 30.0), (3, 18.0), (4, 8.0), (5, 4.0)])),
+            Occupants => Val::Int(*profiles::weighted(
+                rng,
+                &[(1i64, 50.0), (2, 25.0), (3, 12.0), (4, 8.0), (5, 5.0)],
+            )),
+            Level => Val::Int(*profiles::weighted(
+                rng,
+                &[(1i64, 40.0), (2, 30.0), (3, 18.0), (4, 8.0), (5, 4.0)],
+            )),
             Code(prefix) => {
                 let range = match prefix {
                     "UDR" => 200,
@@ -1478,7 +1715,11 @@ impl<'a> SourcePlanner<'a> {
             .filter(|(_, c)| {
                 matches!(
                     c.role,
-                    Role::Enum(_) | Role::Bool(_) | Role::After { .. } | Role::InPeriod | Role::Profiled(_)
+                    Role::Enum(_)
+                        | Role::Bool(_)
+                        | Role::After { .. }
+                        | Role::InPeriod
+                        | Role::Profiled(_)
                 )
             })
             .filter(|(i, _)| self.source.columns[*i].pii.is_empty())
@@ -1524,7 +1765,11 @@ fn columns_roles_enum(source: &SourceSpec) -> Vec<usize> {
         .columns
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.ty == "enum" && !source.is_key(&c.name) && source.load.delete_marker.as_deref() != Some(c.name.as_str()))
+        .filter(|(_, c)| {
+            c.ty == "enum"
+                && !source.is_key(&c.name)
+                && source.load.delete_marker.as_deref() != Some(c.name.as_str())
+        })
         .map(|(i, _)| i)
         .collect()
 }
@@ -1541,7 +1786,9 @@ fn follows(
     for &e in enums {
         let values = source.columns[e].values.clone().unwrap_or_default();
         'references: for (r, c) in source.columns.iter().enumerate() {
-            let Some(supplier) = c.references.as_ref().and_then(|x| suppliers.get(x)) else { continue };
+            let Some(supplier) = c.references.as_ref().and_then(|x| suppliers.get(x)) else {
+                continue;
+            };
             let Some(members) = world.attributes.get(&supplier.source) else { continue };
             let Some(first) = members.first() else { continue };
             for attribute in first.keys().filter(|a| **a != supplier.column) {
@@ -1553,10 +1800,13 @@ fn follows(
                 if shared.is_empty() {
                     continue;
                 }
-                let rest: Vec<String> = values.iter().filter(|v| !shared.contains(v)).cloned().collect();
+                let rest: Vec<String> =
+                    values.iter().filter(|v| !shared.contains(v)).cloned().collect();
                 let mut allowed = BTreeMap::new();
                 for m in members {
-                    let (Some(key), Some(v)) = (m.get(&supplier.column), m.get(attribute)) else { continue };
+                    let (Some(key), Some(v)) = (m.get(&supplier.column), m.get(attribute)) else {
+                        continue;
+                    };
                     let choice = if values.contains(v) { vec![v.clone()] } else { rest.clone() };
                     if !choice.is_empty() {
                         allowed.insert(key.clone(), choice);
@@ -1571,7 +1821,11 @@ fn follows(
 }
 
 fn typed_time(c: &ColumnSpec, at: NaiveDateTime) -> Val {
-    if c.ty == "date" { Val::Date(at.date()) } else { Val::Ts(at) }
+    if c.ty == "date" {
+        Val::Date(at.date())
+    } else {
+        Val::Ts(at)
+    }
 }
 
 /// The column an event's time is: the retention `by` column, else the first required
@@ -1582,13 +1836,18 @@ fn anchor_column(source: &SourceSpec) -> Option<usize> {
     }
     let by = source.retention.as_ref().and_then(|r| r.by.as_deref());
     let watermark = source.load.column.as_deref();
-    by.and_then(|b| source.columns.iter().position(|c| c.name == b && (c.ty == "timestamp" || c.ty == "date")))
-        .filter(|i| Some(source.columns[*i].name.as_str()) != watermark)
-        .or_else(|| {
-            source.columns.iter().position(|c| {
-                c.ty == "timestamp" && !c.nullable && Some(c.name.as_str()) != watermark && !source.is_key(&c.name)
-            })
+    by.and_then(|b| {
+        source.columns.iter().position(|c| c.name == b && (c.ty == "timestamp" || c.ty == "date"))
+    })
+    .filter(|i| Some(source.columns[*i].name.as_str()) != watermark)
+    .or_else(|| {
+        source.columns.iter().position(|c| {
+            c.ty == "timestamp"
+                && !c.nullable
+                && Some(c.name.as_str()) != watermark
+                && !source.is_key(&c.name)
         })
+    })
 }
 
 /// How long after the event a later timestamp comes (median minutes) and how often it is
@@ -1640,7 +1899,8 @@ fn link_target(spec: &Spec, source: &SourceSpec, c: &ColumnSpec, world: &World) 
     if c.ty != "string" || c.references.is_some() {
         return None;
     }
-    let target = spec.sources.iter().find(|t| t.name != source.name && t.key.first() == Some(&c.name))?;
+    let target =
+        spec.sources.iter().find(|t| t.name != source.name && t.key.first() == Some(&c.name))?;
     let keys = world.keys.get(&target.name)?;
     (!keys.is_empty()).then(|| target.name.clone())
 }
@@ -1659,7 +1919,11 @@ fn id_prefix(name: &str) -> String {
 
 fn generic_code(column: &str) -> String {
     let base = column.trim_end_matches("_code").trim_end_matches("_id");
-    base.chars().filter(|c| c.is_ascii_alphanumeric()).take(4).collect::<String>().to_ascii_uppercase()
+    base.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(4)
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 fn title_words(column: &str) -> String {
@@ -1724,7 +1988,8 @@ impl IdMaker {
             ("int", _) => Val::Int(self.next as i64),
             (_, Some(Profile::FlightId)) => loop {
                 let carrier = profiles::weighted(rng, profiles::CARRIERS);
-                let id = format!("{carrier}{}-{}", rng.random_range(1..10_000), anchor.format("%Y%m%d"));
+                let id =
+                    format!("{carrier}{}-{}", rng.random_range(1..10_000), anchor.format("%Y%m%d"));
                 if self.seen.insert(id.clone()) {
                     return Val::Str(id);
                 }
@@ -1763,7 +2028,12 @@ fn weighted_index(rng: &mut Rng, weights: &[f64]) -> usize {
 }
 
 /// A time in `[from, to)`, following the daily and weekly traffic curves when `traffic`.
-fn sample_time(rng: &mut Rng, from: NaiveDateTime, to: NaiveDateTime, traffic: bool) -> NaiveDateTime {
+fn sample_time(
+    rng: &mut Rng,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    traffic: bool,
+) -> NaiveDateTime {
     let span = (to - from).num_seconds().max(1);
     let peak = 2.0 * 1.2;
     for _ in 0..64 {
@@ -1793,8 +2063,11 @@ impl Patterns {
                 .literal_separator(true)
                 .build()
                 .map_err(|e| {
-                    Error::new("R0605", format!("{}: landing pattern `{}`: {e}", s.name, s.landing.pattern))
-                        .help("regenerate generated/ with `tally compile`")
+                    Error::new(
+                        "R0605",
+                        format!("{}: landing pattern `{}`: {e}", s.name, s.landing.pattern),
+                    )
+                    .help("regenerate generated/ with `tally compile`")
                 })?
                 .compile_matcher();
             globs.push((s.name.clone(), glob));
@@ -1808,12 +2081,17 @@ impl Patterns {
         let pattern = source.landing.pattern.replace("**/", "");
         let token = format!("{}_{seq:03}", date.format("%Y%m%d"));
         let name = match pattern.rfind('*') {
-            Some(at) => format!("{}{token}{}", &pattern[..at], &pattern[at + 1..]).replace('*', "x"),
+            Some(at) => {
+                format!("{}{token}{}", &pattern[..at], &pattern[at + 1..]).replace('*', "x")
+            }
             None if seq == 1 => pattern.clone(),
             None => {
                 return Err(Error::new(
                     "R0605",
-                    format!("{}: landing pattern `{}` names one file, gen-data writes several", source.name, source.landing.pattern),
+                    format!(
+                        "{}: landing pattern `{}` names one file, gen-data writes several",
+                        source.name, source.landing.pattern
+                    ),
                 )
                 .help("give the source a landing pattern with `*`, e.g. `dir/name_*.csv`"))
             }

@@ -51,7 +51,14 @@ pub const PORTS: Catalog = Catalog {
         port!("4601", "Newark Airport", "air", "NYFO", "New York Field Office", 12.0),
         port!("1001", "New York Seaport", "sea", "NYFO", "New York Field Office", 3.0),
         port!("2720", "Los Angeles Airport", "air", "LAFO", "Los Angeles Field Office", 22.0),
-        port!("2704", "Los Angeles/Long Beach Seaport", "sea", "LAFO", "Los Angeles Field Office", 6.0),
+        port!(
+            "2704",
+            "Los Angeles/Long Beach Seaport",
+            "sea",
+            "LAFO",
+            "Los Angeles Field Office",
+            6.0
+        ),
         port!("5206", "Miami Airport", "air", "MIFO", "Miami Field Office", 20.0),
         port!("5201", "Miami Seaport", "sea", "MIFO", "Miami Field Office", 5.0),
         port!("5203", "Port Everglades", "sea", "MIFO", "Miami Field Office", 3.0),
@@ -288,8 +295,17 @@ pub const FOREIGN_PORTS: &[(&str, f64)] = &[
 ];
 
 /// Container Security Initiative ports among [`FOREIGN_PORTS`].
-pub const CSI_PORTS: &[&str] =
-    &["Shanghai", "Shenzhen (Yantian)", "Busan", "Singapore", "Rotterdam", "Hong Kong", "Antwerp", "Hamburg", "Yokohama"];
+pub const CSI_PORTS: &[&str] = &[
+    "Shanghai",
+    "Shenzhen (Yantian)",
+    "Busan",
+    "Singapore",
+    "Rotterdam",
+    "Hong Kong",
+    "Antwerp",
+    "Hamburg",
+    "Yokohama",
+];
 
 pub const HTS_HEADINGS: &[(&str, f64)] = &[
     ("8471", 10.0),
@@ -329,20 +345,54 @@ pub const CARRIERS: &[(&str, f64)] = &[
 
 pub const GIVEN_NAMES: &[&str] = &[
     "James", "Maria", "John", "Ana", "Robert", "Linda", "Michael", "Sofia", "David", "Laura",
-    "Jose", "Emma", "Carlos", "Olivia", "Daniel", "Lucia", "Wei", "Mei", "Raj", "Priya",
-    "Ahmed", "Fatima", "Pierre", "Claire", "Hans", "Anna", "Kenji", "Yuki", "Luis", "Carmen",
+    "Jose", "Emma", "Carlos", "Olivia", "Daniel", "Lucia", "Wei", "Mei", "Raj", "Priya", "Ahmed",
+    "Fatima", "Pierre", "Claire", "Hans", "Anna", "Kenji", "Yuki", "Luis", "Carmen",
 ];
 
 pub const FAMILY_NAMES: &[&str] = &[
-    "Smith", "Garcia", "Johnson", "Martinez", "Brown", "Rodriguez", "Jones", "Lopez", "Miller",
-    "Hernandez", "Davis", "Gonzalez", "Wilson", "Perez", "Anderson", "Sanchez", "Taylor",
-    "Ramirez", "Thomas", "Flores", "Lee", "Wang", "Chen", "Kumar", "Patel", "Nguyen", "Kim",
-    "Muller", "Martin", "Sato",
+    "Smith",
+    "Garcia",
+    "Johnson",
+    "Martinez",
+    "Brown",
+    "Rodriguez",
+    "Jones",
+    "Lopez",
+    "Miller",
+    "Hernandez",
+    "Davis",
+    "Gonzalez",
+    "Wilson",
+    "Perez",
+    "Anderson",
+    "Sanchez",
+    "Taylor",
+    "Ramirez",
+    "Thomas",
+    "Flores",
+    "Lee",
+    "Wang",
+    "Chen",
+    "Kumar",
+    "Patel",
+    "Nguyen",
+    "Kim",
+    "Muller",
+    "Martin",
+    "Sato",
 ];
 
 pub const CITIES: &[&str] = &[
-    "Springfield", "Riverside", "Fairview", "Franklin", "Greenville", "Madison", "Clinton",
-    "Georgetown", "Salem", "Oakdale",
+    "Springfield",
+    "Riverside",
+    "Fairview",
+    "Franklin",
+    "Greenville",
+    "Madison",
+    "Clinton",
+    "Georgetown",
+    "Salem",
+    "Oakdale",
 ];
 
 pub const STREETS: &[&str] =
@@ -507,7 +557,9 @@ pub fn profile(name: &str, ty: &str, pii: &[String]) -> Option<Profile> {
     use Profile::*;
     Some(match () {
         // The PII classes first: a personal column never gets a value from another profile.
-        _ if has("name") && (ends("names") || name == "aliases" || name == "associates") => NameList,
+        _ if has("name") && (ends("names") || name == "aliases" || name == "associates") => {
+            NameList
+        }
         _ if has("name") => PersonName,
         _ if has("address") => Address,
         _ if has("phone") => Phone,
@@ -591,7 +643,9 @@ pub fn words(profile: Profile) -> &'static [(&'static str, f64)] {
     use Profile::*;
     match profile {
         Gender => &[("M", 52.0), ("F", 47.0), ("X", 1.0)],
-        Terminal => &[("1", 4.0), ("2", 3.0), ("3", 2.0), ("4", 3.0), ("5", 1.0), ("7", 1.0), ("8", 2.0)],
+        Terminal => {
+            &[("1", 4.0), ("2", 3.0), ("3", 2.0), ("4", 3.0), ("5", 1.0), ("7", 1.0), ("8", 2.0)]
+        }
         ClassOfAdmission => &[
             ("B2", 40.0),
             ("WT", 20.0),

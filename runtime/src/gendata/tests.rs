@@ -102,7 +102,8 @@ fn contents(root: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                let relative = path.strip_prefix(root).expect("prefix").to_string_lossy().into_owned();
+                let relative =
+                    path.strip_prefix(root).expect("prefix").to_string_lossy().into_owned();
                 out.insert(relative, std::fs::read(&path).expect("read"));
             }
         }
@@ -117,9 +118,13 @@ type Row = BTreeMap<String, Option<String>>;
 /// The rows of one generated file, every value as text, read by DuckDB.
 fn read(out: &Path, source: &SourceSpec, file: &str) -> Vec<Row> {
     let path = out.join(file).to_string_lossy().replace('\'', "''");
-    let columns: Vec<String> = source.columns.iter().map(|c| format!("'{}': 'VARCHAR'", c.name)).collect();
+    let columns: Vec<String> =
+        source.columns.iter().map(|c| format!("'{}': 'VARCHAR'", c.name)).collect();
     let from = match source.landing.format.as_str() {
-        "jsonl" => format!("read_json('{path}', format = 'newline_delimited', columns = {{{}}})", columns.join(", ")),
+        "jsonl" => format!(
+            "read_json('{path}', format = 'newline_delimited', columns = {{{}}})",
+            columns.join(", ")
+        ),
         "parquet" => format!("read_parquet('{path}')"),
         _ => {
             let csv = source.landing.csv.as_ref().expect("csv options");
@@ -181,7 +186,10 @@ fn files_are_named_by_the_pattern_in_load_order() {
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(names, sorted, "files sort in the order they are to be loaded");
-    assert!(names.iter().all(|n| n.starts_with("seizures/items_") && n.ends_with(".csv")), "{names:?}");
+    assert!(
+        names.iter().all(|n| n.starts_with("seizures/items_") && n.ends_with(".csv")),
+        "{names:?}"
+    );
     let batches: Vec<&str> = seizures.files.iter().map(|f| f.batch).collect();
     assert_eq!(batches.last(), Some(&"deletions"));
     assert!(batches.contains(&"follow-up"));
@@ -204,7 +212,8 @@ fn keys_are_unique_within_the_initial_batch_and_for_new_rows() {
         let rows = all_rows(&out, &report, name, Some("initial"));
         assert!(rows.len() > 10, "{name}: {}", rows.len());
         for row in &rows {
-            let k: Vec<String> = key.iter().map(|c| value(row, c).unwrap_or("").to_owned()).collect();
+            let k: Vec<String> =
+                key.iter().map(|c| value(row, c).unwrap_or("").to_owned()).collect();
             assert!(seen.insert(k.clone()), "{name}: key {k:?} twice");
         }
         // Rows of the follow-up that are not updates have new keys.
@@ -212,7 +221,11 @@ fn keys_are_unique_within_the_initial_batch_and_for_new_rows() {
         let summary = report.sources.iter().find(|s| s.source == name).expect("summary");
         let new = follow
             .iter()
-            .filter(|r| !seen.contains(&key.iter().map(|c| value(r, c).unwrap_or("").to_owned()).collect::<Vec<_>>()))
+            .filter(|r| {
+                !seen.contains(
+                    &key.iter().map(|c| value(r, c).unwrap_or("").to_owned()).collect::<Vec<_>>(),
+                )
+            })
             .count() as u64;
         assert_eq!(new + summary.updates, follow.len() as u64, "{name}");
     }
@@ -231,14 +244,21 @@ fn references_take_the_members_of_the_supplying_source() {
     let spec = spec();
     let suppliers = resolve_references(&spec).expect("resolve");
     let port = Reference { dimension: "location".to_owned(), level: "port".to_owned() };
-    assert_eq!(suppliers.get(&port), Some(&Supplier { source: "ports".to_owned(), column: "port_code".to_owned() }));
+    assert_eq!(
+        suppliers.get(&port),
+        Some(&Supplier { source: "ports".to_owned(), column: "port_code".to_owned() })
+    );
     let (dir, report) = generated(&GenOptions { scale: 0.3, ..options() });
     let out = dir.path().join("landing");
-    let ports: BTreeSet<String> =
-        all_rows(&out, &report, "ports", None).iter().filter_map(|r| value(r, "port_code").map(str::to_owned)).collect();
+    let ports: BTreeSet<String> = all_rows(&out, &report, "ports", None)
+        .iter()
+        .filter_map(|r| value(r, "port_code").map(str::to_owned))
+        .collect();
     assert_eq!(ports.len(), profiles::PORTS.rows.len());
-    let gates: BTreeSet<String> =
-        all_rows(&out, &report, "gates", None).iter().filter_map(|r| value(r, "gate_code").map(str::to_owned)).collect();
+    let gates: BTreeSet<String> = all_rows(&out, &report, "gates", None)
+        .iter()
+        .filter_map(|r| value(r, "gate_code").map(str::to_owned))
+        .collect();
     assert!(!gates.is_empty());
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for name in ["seizures", "arrivals"] {
@@ -258,8 +278,10 @@ fn references_take_the_members_of_the_supplying_source() {
     sorted.sort_unstable();
     assert!(sorted[sorted.len() - 1] > 3 * sorted[sorted.len() / 2], "{counts:?}");
     // Links: an activity's account is an account of the accounts list.
-    let accounts: BTreeSet<String> =
-        all_rows(&out, &report, "accounts", None).iter().filter_map(|r| value(r, "account_id").map(str::to_owned)).collect();
+    let accounts: BTreeSet<String> = all_rows(&out, &report, "accounts", None)
+        .iter()
+        .filter_map(|r| value(r, "account_id").map(str::to_owned))
+        .collect();
     for row in all_rows(&out, &report, "activities", None) {
         assert!(accounts.contains(value(&row, "account_id").expect("account_id")));
     }
@@ -275,7 +297,10 @@ fn an_unsupplied_reference_is_an_error_naming_it() {
     let spec = Spec::parse(&plan, "test plan").expect("parses");
     let error = resolve_references(&spec).expect_err("no source supplies pier.pier");
     assert_eq!(error.code, "R0604");
-    assert!(error.message.contains("`pier.pier`") && error.message.contains("arrivals.pier_code"), "{error}");
+    assert!(
+        error.message.contains("`pier.pier`") && error.message.contains("arrivals.pier_code"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -295,11 +320,23 @@ fn required_values_decimals_and_times_follow_the_plan() {
                 let Some(v) = v else { continue };
                 match c.ty.as_str() {
                     "decimal" => {
-                        let (p, s) = (usize::from(c.precision.unwrap_or(18)), usize::from(c.scale.unwrap_or(0)));
-                        let (int, frac) = v.trim_start_matches('-').split_once('.').unwrap_or((v, ""));
-                        assert!(int.len() <= p - s && frac.len() == s, "{}.{}: {v}", source.name, c.name);
+                        let (p, s) = (
+                            usize::from(c.precision.unwrap_or(18)),
+                            usize::from(c.scale.unwrap_or(0)),
+                        );
+                        let (int, frac) =
+                            v.trim_start_matches('-').split_once('.').unwrap_or((v, ""));
+                        assert!(
+                            int.len() <= p - s && frac.len() == s,
+                            "{}.{}: {v}",
+                            source.name,
+                            c.name
+                        );
                     }
-                    "enum" => assert!(c.values.as_ref().is_some_and(|vs| vs.iter().any(|x| x == v)), "{v}"),
+                    "enum" => assert!(
+                        c.values.as_ref().is_some_and(|vs| vs.iter().any(|x| x == v)),
+                        "{v}"
+                    ),
                     "timestamp" => assert!(
                         (period_start..period_end).contains(&v),
                         "{}.{}: {v} outside the period",
@@ -343,14 +380,21 @@ fn personal_data_is_fake() {
     for row in &rows {
         if let Some(name) = value(row, "subject_name") {
             let (given, family) = name.split_once(' ').expect("given and family name");
-            assert!(profiles::GIVEN_NAMES.contains(&given) && profiles::FAMILY_NAMES.contains(&family), "{name}");
+            assert!(
+                profiles::GIVEN_NAMES.contains(&given) && profiles::FAMILY_NAMES.contains(&family),
+                "{name}"
+            );
             checked += 1;
         }
         if let Some(doc) = value(row, "subject_document") {
             assert!(doc.starts_with("FAKE-"), "{doc}");
         }
         if let Some(address) = value(row, "subject_address") {
-            assert!(profiles::STREETS.iter().any(|s| address.contains(s)) && address.contains(", ZZ 00"), "{address}");
+            assert!(
+                profiles::STREETS.iter().any(|s| address.contains(s))
+                    && address.contains(", ZZ 00"),
+                "{address}"
+            );
         }
         if let Some(phone) = value(row, "subject_phone") {
             assert!(phone.contains("-555-01"), "{phone}");
@@ -369,13 +413,21 @@ fn follow_ups_update_and_delete() {
     // cdc: the last file marks earlier keys deleted.
     let initial: BTreeSet<(String, String)> = all_rows(&out, &report, "seizures", Some("initial"))
         .iter()
-        .map(|r| (value(r, "seizure_id").unwrap_or("").to_owned(), value(r, "line_item").unwrap_or("").to_owned()))
+        .map(|r| {
+            (
+                value(r, "seizure_id").unwrap_or("").to_owned(),
+                value(r, "line_item").unwrap_or("").to_owned(),
+            )
+        })
         .collect();
     let deletions = all_rows(&out, &report, "seizures", Some("deletions"));
     assert!(!deletions.is_empty());
     for row in &deletions {
         assert_eq!(value(row, "is_deleted"), Some("true"));
-        let key = (value(row, "seizure_id").unwrap_or("").to_owned(), value(row, "line_item").unwrap_or("").to_owned());
+        let key = (
+            value(row, "seizure_id").unwrap_or("").to_owned(),
+            value(row, "line_item").unwrap_or("").to_owned(),
+        );
         assert!(initial.contains(&key), "deletes a loaded key");
     }
     // incremental: updates carry a watermark above every initial one.
@@ -394,8 +446,12 @@ fn follow_ups_update_and_delete() {
     let source = spec.sources.iter().find(|s| s.name == "accounts").expect("accounts");
     let first = read(&out, source, &files[0].path);
     let second = read(&out, source, &files[1].path);
-    let second_keys: BTreeSet<&str> = second.iter().filter_map(|r| value(r, "account_id")).collect();
-    let missing = first.iter().filter(|r| !second_keys.contains(value(r, "account_id").unwrap_or(""))).count();
+    let second_keys: BTreeSet<&str> =
+        second.iter().filter_map(|r| value(r, "account_id")).collect();
+    let missing = first
+        .iter()
+        .filter(|r| !second_keys.contains(value(r, "account_id").unwrap_or("")))
+        .count();
     let summary = report.sources.iter().find(|s| s.source == "accounts").expect("accounts");
     assert_eq!(missing as u64, summary.deletions);
     assert!(value(&second[0], "extracted_on") > value(&first[0], "extracted_on"));
@@ -409,7 +465,11 @@ fn bad_rows_hold_one_bad_value_each() {
     let mut bad = 0;
     for s in &report.sources {
         for row in all_rows(&out, &report, &s.source, None) {
-            bad += row.values().flatten().filter(|v| *v == "12x" || v.starts_with("2025-02-30")).count();
+            bad += row
+                .values()
+                .flatten()
+                .filter(|v| *v == "12x" || v.starts_with("2025-02-30"))
+                .count();
         }
     }
     assert_eq!(bad, 4);
@@ -433,6 +493,9 @@ fn pay_periods_are_biweekly_within_the_fiscal_year() {
     let period = Period::new(&GenOptions { days: 365, ..GenOptions::default() });
     let periods = pay_periods(&period);
     assert_eq!(periods.len(), 26);
-    assert_eq!(periods[0], ("2025-01".to_owned(), NaiveDate::from_ymd_opt(2024, 10, 14).expect("date")));
+    assert_eq!(
+        periods[0],
+        ("2025-01".to_owned(), NaiveDate::from_ymd_opt(2024, 10, 14).expect("date"))
+    );
     assert!(periods.windows(2).all(|w| w[1].1 - w[0].1 == Duration::days(14)));
 }

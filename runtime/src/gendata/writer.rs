@@ -19,7 +19,10 @@ pub enum Val {
     Str(String),
     Int(i64),
     /// `units / 10^scale`.
-    Dec { units: i64, scale: u8 },
+    Dec {
+        units: i64,
+        scale: u8,
+    },
     Bool(bool),
     Date(NaiveDate),
     Ts(NaiveDateTime),
@@ -109,8 +112,7 @@ fn write_csv(source: &SourceSpec, csv: &CsvSpec, path: &Path, rows: &[Vec<Val>])
         let _ = writeln!(text, "# synthetic data written by tally gen-data ({})", i + 1);
     }
     if csv.header {
-        let names: Vec<String> =
-            source.columns.iter().map(|c| csv_field(&c.name, csv)).collect();
+        let names: Vec<String> = source.columns.iter().map(|c| csv_field(&c.name, csv)).collect();
         text.push_str(&names.join(&csv.delimiter));
         text.push('\n');
     }
@@ -198,11 +200,8 @@ fn write_parquet(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result<
     };
     // An empty string must survive: in this scratch CSV NULL is the unquoted empty field.
     write_csv(source, &csv, &csv_path, rows)?;
-    let columns: Vec<String> = source
-        .columns
-        .iter()
-        .map(|c| format!("{}: 'VARCHAR'", sql_text(&c.name)))
-        .collect();
+    let columns: Vec<String> =
+        source.columns.iter().map(|c| format!("{}: 'VARCHAR'", sql_text(&c.name))).collect();
     let sql = format!(
         "SET threads = 1; \
          COPY (SELECT * FROM read_csv({csv}, header = true, delim = ',', quote = '\"', \

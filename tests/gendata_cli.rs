@@ -1,0 +1,238 @@
+//! `tally gen-data` as an operator uses it: the real binary compiles `metrics-dsl`, writes
+//! synthetic landing files at a small scale, and `tally migrate` + `tally run --once` load
+//! them into a fresh DuckDB file and a fresh PostgreSQL database. Every source must load
+//! rows, each current table must hold exactly the rows the generator says it will (updates
+//! merged, deletions archived), the archive must hold the deletions, and the rejects table
+//! must hold exactly the deliberately bad rows, with their reasons.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use tally_runtime::testing::TestDatabase;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tally() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+    cmd.env("NO_COLOR", "1")
+        .env("CI", "true")
+        .env_remove("TALLY_DB")
+        .env_remove("TALLY_FAULT")
+        .current_dir(root());
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn succeeded(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// `metrics-dsl` compiled into a temp dir.
+fn compiled(dir: &Path) -> PathBuf {
+    let generated = dir.join("generated");
+    let output =
+        tally().args(["compile", "metrics-dsl", "--out"]).arg(&generated).output().expect("runs");
+    succeeded(&output);
+    generated
+}
+
+/// Runs gen-data; returns its JSON summary.
+fn gen_data(generated: &Path, out: &Path, extra: &[&str]) -> Value {
+    let output = tally()
+        .arg("gen-data")
+        .arg("--generated")
+        .arg(generated)
+        .arg("--out")
+        .arg(out)
+        .args(["--scale", "0.002", "--days", "45", "--format", "json"])
+        .args(extra)
+        .output()
+        .expect("runs");
+    succeeded(&output);
+    assert!(text(&output.stderr).contains("wrote "), "{}", text(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("gen-data --format json prints JSON")
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Engine {
+    DuckDb,
+    Postgres,
+}
+
+fn count(db: &mut dyn tally_runtime::Backend, sql: &str) -> i64 {
+    let rows = db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.scalar().and_then(tally_runtime::value::Value::as_i64).unwrap_or(-1)
+}
+
+/// gen-data, migrate, run at the end of the period, and the checks of the module docs.
+fn load_generated(engine: Engine, bad_rows: u32) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let generated = compiled(dir.path());
+    let landing = dir.path().join("landing");
+    let bad = bad_rows.to_string();
+    let summary = gen_data(&generated, &landing, &["--bad-rows", &bad]);
+    let postgres;
+    let target = match engine {
+        Engine::DuckDb => dir.path().join("warehouse.duckdb").to_string_lossy().into_owned(),
+        Engine::Postgres => {
+            postgres = TestDatabase::create("gendata");
+            postgres.url.clone()
+        }
+    };
+    let migrate = tally()
+        .args(["migrate", "--db", &target, "--generated"])
+        .arg(&generated)
+        .output()
+        .expect("runs");
+    succeeded(&migrate);
+    let now = summary["end"].as_str().expect("end").to_owned();
+    let run = tally()
+        .args(["run", "--once", "--db", &target, "--now", &now, "--landing"])
+        .arg(&landing)
+        .arg("--generated")
+        .arg(&generated)
+        .output()
+        .expect("runs");
+    succeeded(&run);
+    let mut db = tally_runtime::backend::open(&target).unwrap_or_else(|e| panic!("{e}"));
+    let sources = summary["sources"].as_array().expect("sources");
+    assert!(sources.len() >= 25, "every source of metrics-dsl: {}", sources.len());
+    let mut archived_total = 0;
+    for s in sources {
+        let name = s["source"].as_str().expect("source");
+        let files = s["files"].as_array().expect("files").len() as i64;
+        let ledger = count(
+            db.as_mut(),
+            &format!(
+                "SELECT count(*) FROM etl_file_ledger WHERE source = '{name}' AND rows_loaded > 0"
+            ),
+        );
+        assert_eq!(ledger, files, "{name}: every file loaded rows");
+        let current = count(db.as_mut(), &format!("SELECT count(*) FROM cur_{name}"));
+        assert_eq!(
+            current,
+            s["current_rows"].as_i64().expect("current_rows"),
+            "{name}: current rows"
+        );
+        assert!(current > 0, "{name} loaded no rows");
+        let archived = count(
+            db.as_mut(),
+            &format!(
+                "SELECT count(*) FROM arc_{name} \
+                 WHERE _tally_archive_reason IN ('deleted_upstream', 'missing_from_snapshot')"
+            ),
+        );
+        assert_eq!(
+            archived,
+            s["deletions"].as_i64().expect("deletions"),
+            "{name}: archived deletions"
+        );
+        archived_total += archived;
+    }
+    assert!(archived_total > 0, "the follow-up batches archive rows");
+    let rejects = db
+        .query("SELECT source, file, line, column_name, value, reason FROM etl_rejects ORDER BY source, file, line")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rejects.rows.len(), bad_rows as usize, "{rejects:?}");
+    for i in 0..rejects.rows.len() {
+        let source = rejects.get(i, "source").map(ToString::to_string).unwrap_or_default();
+        let value = rejects.get(i, "value").map(ToString::to_string).unwrap_or_default();
+        let reason = rejects.get(i, "reason").map(ToString::to_string).unwrap_or_default();
+        assert!(value == "12x" || value.starts_with("2025-02-30"), "{source}: {value}");
+        assert!(reason.starts_with("not a valid "), "{source}: {reason}");
+        let planned =
+            sources.iter().find(|s| s["source"] == source.as_str()).expect("a generated source");
+        assert!(planned["bad_rows"].as_i64() > Some(0), "{source} got no bad rows from gen-data");
+    }
+}
+
+#[test]
+fn generated_data_loads_on_duckdb() {
+    load_generated(Engine::DuckDb, 0);
+}
+
+#[test]
+fn generated_bad_rows_are_rejected_on_duckdb() {
+    load_generated(Engine::DuckDb, 4);
+}
+
+#[test]
+fn generated_data_with_bad_rows_loads_on_postgres() {
+    load_generated(Engine::Postgres, 4);
+}
+
+#[test]
+fn generated_data_loads_on_postgres() {
+    load_generated(Engine::Postgres, 0);
+}
+
+#[test]
+fn gen_data_is_deterministic_and_refuses_a_used_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let generated = compiled(dir.path());
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let summary_a = gen_data(&generated, &a, &[]);
+    let summary_b = gen_data(&generated, &b, &[]);
+    assert_eq!(summary_a, summary_b);
+    let mut files = 0;
+    for s in summary_a["sources"].as_array().expect("sources") {
+        for f in s["files"].as_array().expect("files") {
+            let path = f["path"].as_str().expect("path");
+            let left = std::fs::read(a.join(path)).expect("file a");
+            assert_eq!(left, std::fs::read(b.join(path)).expect("file b"), "{path} differs");
+            files += 1;
+        }
+    }
+    assert!(files > 50, "{files} files");
+    // The human summary names every source and the --now to run at.
+    let c = dir.path().join("c");
+    let output = tally()
+        .arg("gen-data")
+        .arg("--generated")
+        .arg(&generated)
+        .arg("--out")
+        .arg(&c)
+        .args(["--scale", "0.001", "--days", "10"])
+        .output()
+        .expect("runs");
+    succeeded(&output);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("seacats") && stdout.contains("--now \"2024-10-11 00:00\""),
+        "{stdout}"
+    );
+    let again = tally()
+        .arg("gen-data")
+        .arg("--generated")
+        .arg(&generated)
+        .arg("--out")
+        .arg(&c)
+        .output()
+        .expect("runs");
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = text(&again.stderr);
+    assert!(stderr.contains("error[R0602]") && stderr.contains("help:"), "{stderr}");
+    let bad = tally()
+        .arg("gen-data")
+        .arg("--generated")
+        .arg(&generated)
+        .args(["--start", "2024-13-01", "--out"])
+        .arg(dir.path().join("d"))
+        .output()
+        .expect("runs");
+    assert!(text(&bad.stderr).contains("error[R0603]"), "{}", text(&bad.stderr));
+}
