@@ -88,6 +88,10 @@ enum Command {
     Status(ops::run::StatusArgs),
     /// Apply retention: archive rows past warehouse retention, purge expired archive rows
     Retain(ops::run::RetainArgs),
+    /// Manage users: add, grant and revoke roles, disable, reinstate, list
+    User(ops::user::UserArgs),
+    /// Verify, list and show the audit trail
+    Audit(ops::audit::AuditArgs),
     /// Write deterministic synthetic landing files for every source of the plan
     GenData(ops::gendata::GenDataArgs),
 }
@@ -133,6 +137,8 @@ fn main() -> ExitCode {
         Command::Run(args) => ops::run::run(args),
         Command::Status(args) => ops::run::status(args),
         Command::Retain(args) => ops::run::retain(args),
+        Command::User(args) => ops::user::main(args),
+        Command::Audit(args) => ops::audit::main(args),
         Command::GenData(args) => ops::gendata::main(args),
     };
     match result {

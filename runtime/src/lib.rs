@@ -12,12 +12,17 @@
 //! | [`split`]     | a migration file → its statements                               |
 //! | [`etl`]       | `tally run`, `tally status`: loading, refreshing, freshness      |
 //! | [`retain`]    | retention: archive rows past retention, purge expired archive    |
+//! | [`audit`]     | the hash-chained audit trail: appending, listing, verifying      |
+//! | [`users`]     | users, their roles and scopes; authorizing a user's queries      |
 //! | [`gendata`]   | `tally gen-data`: deterministic synthetic landing files          |
 //! | [`error`]     | runtime errors: a code, what happened, what to do               |
 //!
 //! Invariant: everything the runtime runs comes from `generated/`; it writes no SQL of its
-//! own beyond transaction control, locks and reading its own bookkeeping tables.
+//! own beyond transaction control, locks, reading its own bookkeeping tables, and the rows of
+//! the audit trail and of users ([`audit`], [`users`]: fixed statements over the policy and
+//! audit tables the migrations create, with literals).
 
+pub mod audit;
 pub mod backend;
 pub mod error;
 pub mod etl;
@@ -30,6 +35,7 @@ pub mod retain;
 pub mod split;
 #[doc(hidden)]
 pub mod testing;
+pub mod users;
 pub mod value;
 
 pub use backend::Backend;

@@ -2,9 +2,11 @@
 //! through `tally-runtime`. Shared here: which database and which `generated/`, and printing
 //! runtime errors.
 
+pub mod audit;
 pub mod gendata;
 pub mod migrate;
 pub mod run;
+pub mod user;
 
 use clap::Args;
 use std::path::PathBuf;

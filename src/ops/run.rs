@@ -5,6 +5,7 @@
 //! `TALLY_FAULT=<source>:<step>` makes `tally run` abort at that point: a test hook for the
 //! crash tests (see `tally_runtime::etl`).
 
+use super::audit::Operator;
 use super::{fail, Target};
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tally_runtime::audit::{Entry, Outcome};
 use tally_runtime::backend;
 use tally_runtime::etl::{self, Event, Progress, RunOptions, RunReport, WatchClock};
 use tally_runtime::generated::Generated;
@@ -28,6 +30,8 @@ pub enum Format {
 pub struct RunArgs {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    operator: Operator,
     /// The landing area; source patterns (`seacats/*.csv`) are relative to it
     #[arg(long, default_value = "landing")]
     landing: PathBuf,
@@ -67,6 +71,8 @@ pub struct StatusArgs {
 pub struct RetainArgs {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    operator: Operator,
     /// The time retention is counted at, UTC, instead of the clock
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
@@ -97,8 +103,22 @@ fn run_inner(args: &RunArgs) -> tally_runtime::Result<ExitCode> {
     let mut progress = Bars::new(args.format, args.watch);
     if args.watch {
         let clock = if args.now.is_some() { WatchClock::Simulated } else { WatchClock::Real };
-        let summary =
-            etl::watch(db.as_mut(), &generated, &options, clock, until, &mut progress)?;
+        let result = etl::watch(db.as_mut(), &generated, &options, clock, until, &mut progress);
+        // The runs of a watch are audited together when it ends.
+        let entry = Entry::new(&args.operator.actor(), "run.watch", now);
+        let entry = match &result {
+            Ok(summary) => entry
+                .outcome(if summary.failed_runs > 0 { Outcome::Failed } else { Outcome::Ok })
+                .parameters(serde_json::json!({
+                    "runs": summary.runs,
+                    "failed_runs": summary.failed_runs,
+                    "until": args.until,
+                })),
+            Err(error) => entry.error(Outcome::Failed, error),
+        };
+        args.operator.record(db.as_mut(), &entry)?;
+        args.operator.finish(db.as_mut());
+        let summary = result?;
         eprintln!(
             "{}: {} run(s), {} with errors",
             db.describe(),
@@ -107,8 +127,53 @@ fn run_inner(args: &RunArgs) -> tally_runtime::Result<ExitCode> {
         );
         return Ok(if summary.failed_runs > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
-    let report = etl::run_once(db.as_mut(), &generated, &options, &mut progress)?;
+    let result = etl::run_once(db.as_mut(), &generated, &options, &mut progress);
+    let entry = Entry::new(&args.operator.actor(), "run", now);
+    let entry = match &result {
+        Ok(report) => entry
+            .object(&report.run_id)
+            .outcome(if report.failed() { Outcome::Failed } else { Outcome::Ok })
+            .parameters(run_parameters(report)),
+        Err(error) => entry.error(Outcome::Refused, error),
+    };
+    args.operator.record(db.as_mut(), &entry)?;
+    args.operator.finish(db.as_mut());
+    let report = result?;
     Ok(if report.failed() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// What the audit trail keeps of a run: per source the files loaded and their rows, the
+/// failures, the metrics refreshed, retention.
+fn run_parameters(report: &RunReport) -> serde_json::Value {
+    let errors = |errors: &[tally_runtime::Error]| -> Vec<serde_json::Value> {
+        errors.iter().map(|e| serde_json::json!({"code": e.code, "message": e.message})).collect()
+    };
+    let sources: Vec<serde_json::Value> = report
+        .sources
+        .iter()
+        .filter(|s| s.due)
+        .map(|s| {
+            let (read, loaded, rejected) = s.rows();
+            serde_json::json!({
+                "source": s.source,
+                "files": s.files.iter().map(|f| f.path.clone()).collect::<Vec<_>>(),
+                "rows_read": read,
+                "rows_loaded": loaded,
+                "rows_rejected": rejected,
+                "skipped": s.skipped,
+                "held_back": s.held_back,
+                "errors": errors(&s.errors),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "now": report.now,
+        "sources": sources,
+        "files_loaded": report.files_loaded(),
+        "refreshed_metrics": report.refresh.as_ref().map_or(0, |r| r.metrics.len()),
+        "retention": report.retention,
+        "errors": errors(&report.errors),
+    })
 }
 
 /// Progress bars on a terminal (one per source, a spinner for the refresh), nothing when
@@ -305,8 +370,31 @@ fn retain_inner(args: &RetainArgs) -> tally_runtime::Result<ExitCode> {
     let now = now_or_clock(args.now.as_deref())?;
     let mut db = backend::open(&args.target.db)?;
     let generated = Generated::load(&args.target.generated, db.dialect())?;
-    etl::check_ready(db.as_mut(), &generated)?;
-    let report = tally_runtime::retain::retain(db.as_mut(), &generated.plan, now)?;
-    println!("{report}");
+    let result = etl::check_ready(db.as_mut(), &generated)
+        .and_then(|()| tally_runtime::retain::retain(db.as_mut(), &generated.plan, now));
+    let entry = Entry::new(&args.operator.actor(), "retain", now);
+    let entry = match &result {
+        Ok(report) => {
+            let sources: Vec<serde_json::Value> = report
+                .sources
+                .iter()
+                .map(|s| {
+                    serde_json::json!({"source": s.source, "archived": s.archived, "purged": s.purged})
+                })
+                .collect();
+            entry.object(&report.run_id).parameters(serde_json::json!({
+                "sources": sources,
+                "archived": report.archived(),
+                "purged": report.purged(),
+            }))
+        }
+        Err(error) => {
+            let outcome = if error.code == "R0003" { Outcome::Failed } else { Outcome::Refused };
+            entry.error(outcome, error)
+        }
+    };
+    args.operator.record(db.as_mut(), &entry)?;
+    args.operator.finish(db.as_mut());
+    println!("{}", result?);
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@
 //! | `agg_<metric>` | metric aggregate | metric no mart shows |
 //! | `etl_file_ledger`, `etl_watermark`, `etl_run_log`, `etl_rejects` | ETL state | warehouse |
 //! | `policy_role`, `policy_grant`, `policy_user`, `policy_user_role`, `policy_source` | policy | warehouse |
-//! | `audit_log` | audit | warehouse |
+//! | `audit_log`, `audit_anchor` | audit | warehouse |
 //!
 //! Column by column, and why, in `docs/artifacts.md`. No views: marts are tables so that
 //! PostgreSQL row-level security applies to them.
@@ -46,6 +46,7 @@ pub fn schema(model: &Model, dialect: &dyn Dialect) -> Result<Schema, Vec<Diagno
     etl_tables().into_iter().for_each(&mut add);
     policy::tables().into_iter().for_each(&mut add);
     add(audit_table());
+    add(audit_anchor_table());
     schema.rows = policy::rows(model);
     schema.extras = policy::extras(model, dialect, &mut sql, &cut_tables);
     sql.finish(schema)
@@ -254,8 +255,29 @@ fn audit_table() -> Table {
             column("parameters", Text, true),
             column("prev_hash", Text, true),
             column("hash", Text, false),
+            // Where the action came from (host, process); added after the first release,
+            // hence last.
+            column("origin", Text, true),
         ],
         &["seq"],
         "Append-only audit trail; each row's hash covers the previous row's".to_string(),
+    )
+}
+
+/// The head of the audit chain, updated in the same transaction as every append: a trail
+/// whose last rows were deleted no longer reaches the head recorded here.
+fn audit_anchor_table() -> Table {
+    use SqlType::{BigInt, Text, Timestamp};
+    table(
+        "audit_anchor".to_string(),
+        TableKind::Audit,
+        vec![
+            column("chain", Text, false),
+            column("seq", BigInt, false),
+            column("hash", Text, true),
+            column("updated_at", Timestamp, false),
+        ],
+        &["chain"],
+        "The audit chain's head (last seq and hash), written with every append".to_string(),
     )
 }

@@ -3,11 +3,16 @@
 //!
 //! The rows are the single source of truth: a runtime without native row-level security
 //! (DuckDB) enforces the same scopes, metric lists and `min_cell_size` itself from them.
-//! On PostgreSQL each role is also a database role `tally_<role>` (`NOLOGIN`; the runtime
-//! `SET ROLE`s to it for a user's queries and sets `tally.<attribute>` to the user's field
-//! office, port, sector or station), with `SELECT` on the tables it may read and a policy per
-//! table that keeps the rows of its scope (and only its metrics, when it reads a table for some
-//! of its metrics). What a role may read:
+//! On PostgreSQL each role is also a database role `tally_<role>` (`NOLOGIN`), with `SELECT` on
+//! the tables it may read and a policy per table that keeps the rows of its scope (and only its
+//! metrics, when it reads a table for some of its metrics). Each user is a `LOGIN` role of its
+//! own, named as its `user_id` and granted its `tally_<role>`s (`tally user add`, in the
+//! runtime). A bound scope compares the table's level column with the user's own row of
+//! `policy_user`, found by `current_user`: a value the user cannot set (a custom setting such as
+//! `tally.field_office` would be: any session may `SET` it). `policy_user` itself has row-level
+//! security, so each user reads only their own row, and only while it is not disabled. The
+//! runtime acting for a user on PostgreSQL does `SET ROLE "<user_id>"`, which makes
+//! `current_user` that user. What a role may read:
 //!
 //! - every row of the tables of its `marts`;
 //! - the rows of its `metrics` and of its `reports`' metrics, wherever they are published;
@@ -19,6 +24,7 @@ use super::cuts::{CutTable, Origin};
 use super::dialect::Dialect;
 use super::schema::{Column, Extra, SqlType, Table, TableKind, Value};
 use super::templates::{Ctx, Sql};
+use crate::graph::current_table;
 use crate::semantic::{Model, Privilege, Scope};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -54,6 +60,11 @@ pub fn tables() -> Vec<Table> {
                 column("drill_down", Boolean, false),
                 column("ad_hoc", Boolean, false),
                 column("min_cell_size", BigInt, false),
+                // Where the scope's members are listed (`cur_<source>`, its key column), so
+                // that a user's field office or port can be checked against them. Added after
+                // the first release, hence last.
+                column("scope_members", Text, true),
+                column("scope_key", Text, true),
             ],
             &["role"],
             "Roles: scope (national, or a dimension level bound to a user attribute), privileges, smallest cell shown",
@@ -126,6 +137,16 @@ pub fn rows(model: &Model) -> BTreeMap<String, Rows> {
             }
             Some(Scope::National) | None => ("national", None, None, None),
         };
+        let (members, key) = match &role.scope {
+            Some(Scope::Bound { dimension, level, .. }) => {
+                let d = model.dimensions.get(dimension);
+                (
+                    d.and_then(|d| d.from.as_deref()).map(current_table),
+                    d.and_then(|d| d.levels.get(level)).and_then(|l| l.key.clone()),
+                )
+            }
+            Some(Scope::National) | None => (None, None),
+        };
         let min_cell_size = i64::try_from(role.min_cell_size).unwrap_or(i64::MAX);
         let (k, v) = row(
             vec![text(name)],
@@ -139,6 +160,8 @@ pub fn rows(model: &Model) -> BTreeMap<String, Rows> {
                 ("drill_down", Value::Bool(role.allow.contains(&Privilege::DrillDown))),
                 ("ad_hoc", Value::Bool(role.allow.contains(&Privilege::AdHoc))),
                 ("min_cell_size", Value::Int(min_cell_size)),
+                ("scope_members", opt_text(members.as_deref())),
+                ("scope_key", opt_text(key.as_deref())),
             ],
         );
         roles.insert(k, v);
@@ -256,6 +279,24 @@ pub fn access(model: &Model, tables: &[CutTable]) -> BTreeMap<String, BTreeMap<S
     out
 }
 
+/// The table of users, which bound scopes read.
+pub const USERS: &str = "policy_user";
+
+/// A bound scope's row condition: the table's level `column` equals the `attribute` of the
+/// user the session is (`current_user`), read from that user's own row of `policy_user`.
+/// Rolled-up rows (the level NULL) never match.
+fn scope_condition(dialect: &dyn Dialect, column: &str, attribute: &str) -> String {
+    let q = |n: &str| dialect.quote_ident(n);
+    format!(
+        "{} IN (SELECT u.{} FROM {} AS u WHERE u.{} = current_user)",
+        q(column),
+        q(attribute),
+        q(USERS),
+        q("user_id")
+    )
+}
+
+/// The PostgreSQL role of a policy role.
 pub fn database_role(role: &str) -> String {
     format!("tally_{role}")
 }
@@ -321,6 +362,59 @@ pub fn extras(
         );
         extras.insert(format!("2-rls:{}", t.name), Extra { create, drop });
     }
+    // Users read their own row of `policy_user` (the scope conditions read it as the user),
+    // and only while their account is not disabled.
+    let users = q(USERS);
+    let writer = sql.statement(
+        dialect,
+        "policy.sql",
+        Ctx::new()
+            .set("name", "tally_writer")
+            .set("table", &users)
+            .set("command", "ALL")
+            .set("role", "CURRENT_USER")
+            .set("using", "true")
+            .set("check", "true"),
+    );
+    let own_row = sql.statement(
+        dialect,
+        "policy.sql",
+        Ctx::new()
+            .set("name", "tally_own_row")
+            .set("table", &users)
+            .set("command", "SELECT")
+            .set("role", "PUBLIC")
+            .set(
+                "using",
+                &format!("{} = current_user AND {} IS NULL", q("user_id"), q("disabled_at")),
+            )
+            .set("check", ""),
+    );
+    let create = vec![
+        sql.check(dialect, format!("ALTER TABLE {users} ENABLE ROW LEVEL SECURITY")),
+        sql.check(dialect, format!("ALTER TABLE {users} FORCE ROW LEVEL SECURITY")),
+        writer,
+        own_row,
+    ];
+    let drop = check(
+        sql,
+        vec![
+            format!("DROP POLICY IF EXISTS tally_own_row ON {users}"),
+            format!("DROP POLICY IF EXISTS tally_writer ON {users}"),
+            format!("ALTER TABLE {users} NO FORCE ROW LEVEL SECURITY"),
+            format!("ALTER TABLE {users} DISABLE ROW LEVEL SECURITY"),
+        ],
+    );
+    extras.insert(format!("2-rls:{USERS}"), Extra { create, drop });
+    for (name, role) in &model.roles {
+        if !matches!(role.scope, Some(Scope::Bound { .. })) {
+            continue;
+        }
+        let r = q(&database_role(name));
+        let grant = check(sql, vec![format!("GRANT SELECT ON {users} TO {r}")]);
+        let revoke = check(sql, vec![format!("REVOKE SELECT ON {users} FROM {r}")]);
+        extras.insert(format!("3-grant:{name}:{USERS}"), Extra { create: grant, drop: revoke });
+    }
     for (role_name, readable) in access(model, tables) {
         let Some(role) = model.roles.get(&role_name) else { continue };
         let r = q(&database_role(&role_name));
@@ -341,11 +435,7 @@ pub fn extras(
                             == Origin::Level { dimension: dimension.clone(), level: level.clone() }
                     });
                     conditions.push(match column {
-                        Some(c) => format!(
-                            "{} = current_setting('tally.{}', true)",
-                            q(&c.name),
-                            attribute.word()
-                        ),
+                        Some(c) => scope_condition(dialect, &c.name, attribute.word()),
                         None => "false".to_string(),
                     });
                 }

@@ -1,0 +1,247 @@
+//! `tally user add|grant|revoke|disable|reinstate|list|show`: the warehouse's users, through
+//! `tally_runtime::users`. Every change is audited there, with the operator as actor.
+
+use super::audit::{print_table, Format, Operator};
+use super::{fail, Target};
+use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use tally_runtime::users::{self, Change, NewUser, User};
+use tally_runtime::{backend, etl};
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    command: UserCommand,
+}
+
+/// The user attributes a role's scope binds to.
+#[derive(Debug, Clone, Args)]
+struct Attributes {
+    /// The user's field office (for roles scoped by `user.field_office`)
+    #[arg(long, value_name = "CODE")]
+    field_office: Option<String>,
+    /// The user's port (for roles scoped by `user.port`)
+    #[arg(long, value_name = "CODE")]
+    port: Option<String>,
+    /// The user's Border Patrol sector (for roles scoped by `user.sector`)
+    #[arg(long, value_name = "CODE")]
+    sector: Option<String>,
+    /// The user's Border Patrol station (for roles scoped by `user.station`)
+    #[arg(long, value_name = "CODE")]
+    station: Option<String>,
+}
+
+impl Attributes {
+    fn map(&self) -> BTreeMap<String, String> {
+        [
+            ("field_office", &self.field_office),
+            ("port", &self.port),
+            ("sector", &self.sector),
+            ("station", &self.station),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
+        .collect()
+    }
+}
+
+/// What every change takes: the database, the operator, the time.
+#[derive(Debug, Clone, Args)]
+struct ChangeArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    operator: Operator,
+    /// The change's time, UTC, instead of the clock
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user with one or more roles (on PostgreSQL also a login role)
+    Add {
+        /// The user id (on PostgreSQL, the login name)
+        user: String,
+        /// A role of the `role` declarations (may be repeated)
+        #[arg(long = "role", value_name = "ROLE", required = true)]
+        roles: Vec<String>,
+        #[command(flatten)]
+        attributes: Attributes,
+        /// PostgreSQL: the login's password (without it the server's other authentication
+        /// decides)
+        #[arg(long, env = "TALLY_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Give a user another role
+    Grant {
+        user: String,
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        #[command(flatten)]
+        attributes: Attributes,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Take a role from a user
+    Revoke {
+        user: String,
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Disable an account: refused until reinstated (on PostgreSQL, no login)
+    Disable {
+        user: String,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Make an account usable again: clears the 90-day lapse and a disable
+    Reinstate {
+        user: String,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// List the users, their roles and whether each account may be used now
+    List {
+        #[command(flatten)]
+        target: Target,
+        /// Judge the 90-day rule at this time, UTC, instead of the clock
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show one user
+    Show {
+        user: String,
+        #[command(flatten)]
+        target: Target,
+        /// Judge the 90-day rule at this time, UTC, instead of the clock
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+fn now_or_clock(now: Option<&str>) -> tally_runtime::Result<chrono::NaiveDateTime> {
+    match now {
+        Some(text) => etl::parse_time(text),
+        None => Ok(chrono::Utc::now().naive_utc()),
+    }
+}
+
+pub fn main(args: UserArgs) -> anyhow::Result<ExitCode> {
+    Ok(run(args.command).unwrap_or_else(|error| fail(&error)))
+}
+
+fn run(command: UserCommand) -> tally_runtime::Result<ExitCode> {
+    match command {
+        UserCommand::Add { user, roles, attributes, password, change } => {
+            let new = NewUser { user_id: user, roles, attributes: attributes.map(), password };
+            changed(&change, "added", |db, c| users::add(db, &new, c))
+        }
+        UserCommand::Grant { user, role, attributes, change } => {
+            let attributes = attributes.map();
+            changed(&change, "granted", |db, c| users::grant(db, &user, &role, &attributes, c))
+        }
+        UserCommand::Revoke { user, role, change } => {
+            changed(&change, "revoked", |db, c| users::revoke(db, &user, &role, c))
+        }
+        UserCommand::Disable { user, change } => {
+            changed(&change, "disabled", |db, c| users::disable(db, &user, c))
+        }
+        UserCommand::Reinstate { user, change } => {
+            changed(&change, "reinstated", |db, c| users::reinstate(db, &user, c))
+        }
+        UserCommand::List { target, now, format } => {
+            let now = now_or_clock(now.as_deref())?;
+            let mut db = backend::open(&target.db)?;
+            let all = users::list(db.as_mut())?;
+            print_users(&all, now, format);
+            eprintln!("{}: {} user(s)", db.describe(), all.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Show { user, target, now, format } => {
+            let now = now_or_clock(now.as_deref())?;
+            let mut db = backend::open(&target.db)?;
+            let user = users::show(db.as_mut(), &user)?;
+            print_users(std::slice::from_ref(&user), now, format);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs one audited change and prints the user as it is after it.
+fn changed(
+    args: &ChangeArgs,
+    verb: &str,
+    work: impl FnOnce(&mut dyn tally_runtime::Backend, Change<'_>) -> tally_runtime::Result<User>,
+) -> tally_runtime::Result<ExitCode> {
+    let now = now_or_clock(args.now.as_deref())?;
+    let actor = args.operator.actor();
+    let mut db = backend::open(&args.target.db)?;
+    let result = work(db.as_mut(), Change { actor: &actor, now });
+    // Refusals are audited too: the anchor file follows either way.
+    args.operator.finish(db.as_mut());
+    let user = result?;
+    print_users(std::slice::from_ref(&user), now, args.format);
+    eprintln!("{}: {verb} `{}`", db.describe(), user.user_id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `active`, `lapsed (N days unused)` or `disabled`.
+fn state(user: &User, now: chrono::NaiveDateTime) -> String {
+    if user.disabled_at.is_some() {
+        "disabled".to_owned()
+    } else if user.lapsed(now) {
+        format!("lapsed ({} days unused)", user.idle_days(now))
+    } else {
+        "active".to_owned()
+    }
+}
+
+fn print_users(all: &[User], now: chrono::NaiveDateTime, format: Format) {
+    match format {
+        Format::Json => {
+            let json: Vec<serde_json::Value> = all
+                .iter()
+                .map(|u| {
+                    let mut value = serde_json::to_value(u).unwrap_or_default();
+                    if let Some(map) = value.as_object_mut() {
+                        map.insert("state".to_owned(), state(u, now).into());
+                        map.insert("lapsed".to_owned(), u.lapsed(now).into());
+                    }
+                    value
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        }
+        Format::Table => {
+            let header = ["user", "roles", "scope", "created", "last active", "state"];
+            let rows: Vec<Vec<String>> = all
+                .iter()
+                .map(|u| {
+                    let scope: Vec<String> =
+                        u.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    vec![
+                        u.user_id.clone(),
+                        u.roles.join(","),
+                        if scope.is_empty() { "-".to_owned() } else { scope.join(",") },
+                        u.created_at.clone(),
+                        u.last_active_at.clone().unwrap_or_else(|| "never".to_owned()),
+                        state(u, now),
+                    ]
+                })
+                .collect();
+            print_table(&header, &rows);
+        }
+    }
+}
