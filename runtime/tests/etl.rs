@@ -680,29 +680,3 @@ on_both_engines!(
     status_says_what_is_late,
     an_unmigrated_database_is_refused,
 );
-
-#[test]
-fn zz_profile() {
-    let engine = Engine::duckdb();
-    let mut w = Warehouse::new(&engine);
-    w.land("1-inserts");
-    w.run("2024-03-01 06:00");
-    let t = std::time::Instant::now();
-    for _ in 0..10 { w.run("2024-03-01 07:00"); }
-    eprintln!("run: {:?}", t.elapsed() / 10);
-    let t = std::time::Instant::now();
-    for _ in 0..10 { etl::check_ready(w.db.as_mut(), &w.generated).unwrap(); }
-    eprintln!("check_ready: {:?}", t.elapsed() / 10);
-    let t = std::time::Instant::now();
-    for _ in 0..10 { tally_runtime::retain::retain(w.db.as_mut(), &w.generated.plan, time("2024-03-01 07:00")).unwrap(); }
-    eprintln!("retain: {:?}", t.elapsed() / 10);
-    let t = std::time::Instant::now();
-    for _ in 0..10 { w.db.query("SELECT count(*) AS refreshes, max(batch) AS through_batch FROM etl_run_log WHERE step = 'refresh' AND status = 'ok'").unwrap(); }
-    eprintln!("query: {:?}", t.elapsed() / 10);
-    let t = std::time::Instant::now();
-    for _ in 0..10 { w.db.begin().unwrap(); w.db.commit().unwrap(); }
-    eprintln!("begin/commit: {:?}", t.elapsed() / 10);
-    let t = std::time::Instant::now();
-    for _ in 0..10 { w.db.table_exists("etl_run_log").unwrap(); }
-    eprintln!("table_exists: {:?}", t.elapsed() / 10);
-}
