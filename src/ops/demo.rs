@@ -82,7 +82,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let summary: serde_json::Value =
         serde_json::from_str(&summary).context("gen-data printed no JSON summary")?;
     let end = summary["end"].as_str().context("gen-data did not say where its period ends")?;
-    let now = format!("{end} 23:59");
+    let now = end.to_owned();
     println!(
         "  {} files, {} rows, {} through {end}",
         count(&summary, "files"),
