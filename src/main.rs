@@ -88,12 +88,17 @@ enum Command {
     Status(ops::run::StatusArgs),
     /// Apply retention: archive rows past warehouse retention, purge expired archive rows
     Retain(ops::run::RetainArgs),
+    /// Read a metric, a report, its rows or ad hoc SQL as a user may see it
+    Query(Box<ops::query::QueryArgs>),
     /// Manage users: add, grant and revoke roles, disable, reinstate, list
     User(ops::user::UserArgs),
     /// Verify, list and show the audit trail
     Audit(ops::audit::AuditArgs),
     /// Write deterministic synthetic landing files for every source of the plan
     GenData(ops::gendata::GenDataArgs),
+    /// The EMIS-EDW demo end to end: compile, generate data, migrate a fresh DuckDB, run the
+    /// ETL, and print each dashboard's headline metrics with their source systems
+    Demo(ops::demo::DemoArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,9 +142,11 @@ fn main() -> ExitCode {
         Command::Run(args) => ops::run::run(args),
         Command::Status(args) => ops::run::status(args),
         Command::Retain(args) => ops::run::retain(args),
+        Command::Query(args) => ops::query::main(*args),
         Command::User(args) => ops::user::main(args),
         Command::Audit(args) => ops::audit::main(args),
         Command::GenData(args) => ops::gendata::main(args),
+        Command::Demo(args) => ops::demo::main(args),
     };
     match result {
         Ok(code) => code,

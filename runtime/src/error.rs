@@ -14,6 +14,23 @@
 //! | R0202 | a landed file changed after it was loaded                        |
 //! | R0203 | the database has no tally schema yet (run `tally migrate`)        |
 //! | R0301 | bad command-line input (a timestamp, a source name)              |
+//! | R0404 | the user's roles grant no access to the metric or report asked for |
+//! | R0405 | no such metric or report in `plan.json`                          |
+//! | R0406 | a `--by`/`--where` name is not a dimension of what is queried    |
+//! | R0407 | the user has no value for the attribute their role's scope binds |
+//! | R0408 | not published at the cut asked for, or not at the scope's level   |
+//! | R0409 | the grain asked for is not kept                                  |
+//! | R0410 | drill-down is not allowed for the user's roles                   |
+//! | R0411 | the metric has no rows to drill into (a derived metric)          |
+//! | R0412 | personal data asked for (shown, filtered on, or searched)        |
+//! | R0420 | ad hoc SQL is not allowed for the user's roles                   |
+//! | R0421 | ad hoc SQL does not parse                                        |
+//! | R0422 | ad hoc SQL is not one read-only SELECT                           |
+//! | R0423 | ad hoc SQL reads a table outside the user's grants               |
+//! | R0424 | ad hoc SQL calls a function or table function not allowed        |
+//! | R0425 | ad hoc SQL compares text with a name-like column (a person search) |
+//! | R0426 | query options that do not go together                            |
+//! | R0449 | internal error in a query (a bug)                                |
 //! | R0451 | the database has no audit trail yet (run `tally migrate`)        |
 //! | R0452 | the audit trail was tampered with (`tally audit verify` says how) |
 //! | R0453 | the audit anchor file cannot be read or written                  |

@@ -12,9 +12,10 @@
 //! | [`split`]     | a migration file → its statements                               |
 //! | [`etl`]       | `tally run`, `tally status`: loading, refreshing, freshness      |
 //! | [`retain`]    | retention: archive rows past retention, purge expired archive    |
+//! | [`gendata`]   | `tally gen-data`: deterministic synthetic landing files          |
 //! | [`audit`]     | the hash-chained audit trail: appending, listing, verifying      |
 //! | [`users`]     | users, their roles and scopes; authorizing a user's queries      |
-//! | [`gendata`]   | `tally gen-data`: deterministic synthetic landing files          |
+//! | [`query`]     | `tally query`: metrics, reports, drill-down, ad hoc SQL as a user  |
 //! | [`error`]     | runtime errors: a code, what happened, what to do               |
 //!
 //! Invariant: everything the runtime runs comes from `generated/`; it writes no SQL of its
@@ -31,6 +32,7 @@ pub mod generated;
 pub mod migrate;
 pub mod params;
 pub mod plan;
+pub mod query;
 pub mod retain;
 pub mod split;
 #[doc(hidden)]

@@ -3,8 +3,10 @@
 //! runtime errors.
 
 pub mod audit;
+pub mod demo;
 pub mod gendata;
 pub mod migrate;
+pub mod query;
 pub mod run;
 pub mod user;
 

@@ -10,6 +10,7 @@
 //! | [`cuts`]     | the shape of mart and aggregate tables (which cuts they keep)     |
 //! | [`load`]     | per source: bulk load, validation, merge, archive, retention SQL  |
 //! | [`metrics_sql`] | per metric and table: the refresh SQL                          |
+//! | [`drill`]    | per metric: the PII-free drill-down relation of its source rows   |
 //! | [`policy`]   | policy tables and rows; PostgreSQL roles, grants, RLS policies    |
 //! | [`expr`]     | DSL expressions → SQL expressions                                 |
 //! | [`templates`] | minijinja templates, placeholders, the check of every statement  |
@@ -23,6 +24,7 @@ pub mod compile;
 pub mod cron;
 pub mod cuts;
 pub mod dialect;
+pub mod drill;
 pub mod expr;
 pub mod integrity;
 pub mod load;

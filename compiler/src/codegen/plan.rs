@@ -13,6 +13,7 @@
 
 use super::cuts::{self, CutTable, Origin};
 use super::dialect::{self, Dialect};
+use super::drill;
 use super::load::{self, SourceSql};
 use super::metrics_sql;
 use super::policy::metric_sources;
@@ -236,8 +237,13 @@ struct MetricPlan {
     derived: bool,
     source: Option<String>,
     inputs: Inputs,
+    /// Whether the values are counts (`count`, sums of counts): `tally query` suppresses
+    /// values below a role's `min_cell_size`, not only cells over fewer rows.
+    counts: bool,
     /// One entry per table that publishes the metric.
     refresh: Vec<Refresh>,
+    /// The PII-free rows behind the metric, for drill-down; `null` for a derived metric.
+    drill: Option<drill::DrillPlan>,
 }
 
 #[derive(Debug, Serialize)]
@@ -717,7 +723,9 @@ fn metric_plan(model: &Model, name: &str, tables: &[CutTable], sql: &mut Sql) ->
         derived: metric.is_derived(),
         source: metric.source.clone(),
         inputs: Inputs { metrics: inputs, tables: input_tables.into_iter().collect() },
+        counts: drill::counts(model, name),
         refresh,
+        drill: drill::drill(model, name, sql),
     }
 }
 
