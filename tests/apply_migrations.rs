@@ -514,7 +514,9 @@ fn migrate_and_compare(
     apply(fresh_db, fresh, label);
     assert_matches_lock(fresh_db, fresh, &format!("{label}, fresh"));
     let (a, b) = (describe(db), describe(fresh_db));
-    if std::env::var("SHOW_DESCRIBE").is_ok() { eprintln!("{a}"); }
+    if std::env::var("SHOW_DESCRIBE").is_ok() {
+        eprintln!("{a}");
+    }
     assert_same(label, &a, &b);
     migrated
 }

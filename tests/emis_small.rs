@@ -110,19 +110,27 @@ fn read_expected() -> Vec<Cell> {
         }
         let fields: Vec<&str> = line.split('\t').collect();
         if !header_seen {
-            assert_eq!(fields.first(), Some(&"id"), "expected.tsv:{line_no}: the header comes first");
+            assert_eq!(
+                fields.first(),
+                Some(&"id"),
+                "expected.tsv:{line_no}: the header comes first"
+            );
             header_seen = true;
             continue;
         }
-        assert!(fields.len() >= 13, "expected.tsv:{line_no}: {} fields, 13 wanted: {line}", fields.len());
+        assert!(
+            fields.len() >= 13,
+            "expected.tsv:{line_no}: {} fields, 13 wanted: {line}",
+            fields.len()
+        );
         let cut = match fields[6] {
             "-" => Vec::new(),
             cut => cut
                 .split(';')
                 .map(|pair| {
-                    let (k, v) = pair
-                        .split_once('=')
-                        .unwrap_or_else(|| panic!("expected.tsv:{line_no}: `{pair}` is not column=value"));
+                    let (k, v) = pair.split_once('=').unwrap_or_else(|| {
+                        panic!("expected.tsv:{line_no}: `{pair}` is not column=value")
+                    });
                     (k.trim().to_owned(), v.trim().to_owned())
                 })
                 .collect(),
@@ -182,7 +190,12 @@ fn cell_query(cell: &Cell, table: &str) -> String {
     );
     match (&cell.grain, &cell.period) {
         (Some(grain), Some(period)) => {
-            let _ = write!(sql, " AND grain = {} AND period_start = TIMESTAMP {}", sql_text(grain), sql_text(period));
+            let _ = write!(
+                sql,
+                " AND grain = {} AND period_start = TIMESTAMP {}",
+                sql_text(grain),
+                sql_text(period)
+            );
         }
         _ => sql.push_str(" AND grain IS NULL AND period_start IS NULL"),
     }
@@ -280,13 +293,17 @@ fn copy_tree(from: &Path, to: &Path) {
 fn emis_small(db_target: &str, engine: &str) {
     let generated_dir = compile();
     let mut db = backend::open(db_target).unwrap_or_else(|e| panic!("{e}"));
-    let generated = Generated::load(generated_dir.path(), db.dialect()).unwrap_or_else(|e| panic!("{e}"));
+    let generated =
+        Generated::load(generated_dir.path(), db.dialect()).unwrap_or_else(|e| panic!("{e}"));
     let now = etl::parse_time(NOW).unwrap_or_else(|e| panic!("{e}"));
-    migrate::migrate(db.as_mut(), &generated.migrations, now, false).unwrap_or_else(|e| panic!("{e}"));
+    migrate::migrate(db.as_mut(), &generated.migrations, now, false)
+        .unwrap_or_else(|e| panic!("{e}"));
     let landing = tempfile::tempdir().expect("temp dir");
     copy_tree(&fixture().join("landing"), landing.path());
-    let options = RunOptions { landing: landing.path().to_path_buf(), now, sources: Vec::new(), fault: None };
-    let report = etl::run_once(db.as_mut(), &generated, &options, &mut Quiet).unwrap_or_else(|e| panic!("{e}"));
+    let options =
+        RunOptions { landing: landing.path().to_path_buf(), now, sources: Vec::new(), fault: None };
+    let report = etl::run_once(db.as_mut(), &generated, &options, &mut Quiet)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(!report.failed(), "the run failed:\n{report}");
     let rejects = db
         .query("SELECT source, file, line, column_name, value, reason FROM etl_rejects ORDER BY 1, 2, 3")
@@ -324,7 +341,8 @@ fn emis_small(db_target: &str, engine: &str) {
             let ok = match check_cell(db.as_mut(), cell, table) {
                 None => true,
                 Some(actual) => {
-                    let cut: Vec<String> = cell.cut.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let cut: Vec<String> =
+                        cell.cut.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     mismatches.push(format!(
                         "expected.tsv:{} {} {}.{} [{} {} levels={:?} {} bucket={} member={}] {}: expected {}, actual {}{}",
                         cell.line,
@@ -357,7 +375,11 @@ fn emis_small(db_target: &str, engine: &str) {
         mismatches.len(),
         verified_ids.len()
     );
-    assert!(missing.is_empty(), "{engine}: Appendix A ids with no expected row: {}", missing.join(", "));
+    assert!(
+        missing.is_empty(),
+        "{engine}: Appendix A ids with no expected row: {}",
+        missing.join(", ")
+    );
     assert!(
         mismatches.is_empty(),
         "{engine}: {} of {checked} cells differ from the hand-worked values:\n  {}",

@@ -38,7 +38,12 @@ fn succeeded(output: &Output) -> String {
 #[track_caller]
 fn refused(output: &Output, code: &str) -> String {
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "stdout:\n{}\nstderr:\n{stderr}", text(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout:\n{}\nstderr:\n{stderr}",
+        text(&output.stdout)
+    );
     assert!(stderr.contains(&format!("error[{code}]")), "{stderr}");
     assert!(stderr.contains("help:"), "{stderr}");
     stderr
@@ -141,7 +146,15 @@ fn query_as_users(postgres: bool) {
     assert!(table.contains("(all)"), "the field office subtotal: {table}");
 
     // JSON for programs: suppressed cells are null and say so.
-    let json = succeeded(&s.query(&["seizure_lines", "--as", "hq", "--by", "location.port", "--format", "json"]));
+    let json = succeeded(&s.query(&[
+        "seizure_lines",
+        "--as",
+        "hq",
+        "--by",
+        "location.port",
+        "--format",
+        "json",
+    ]));
     let answer: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     assert_eq!(answer["sources"], serde_json::json!(["Seizure system (SEACATS)"]));
     let rows = answer["rows"].as_array().expect("rows");
@@ -151,14 +164,23 @@ fn query_as_users(postgres: bool) {
     assert!(rows.iter().any(|r| r["levels"] == "" && r["value"].is_number()), "the national total");
 
     // CSV: `*` for suppressed, the sources as a trailing comment.
-    let csv = succeeded(&s.query(&["seizure_lines", "--as", "hq", "--by", "location.port", "--format", "csv"]));
+    let csv = succeeded(&s.query(&[
+        "seizure_lines",
+        "--as",
+        "hq",
+        "--by",
+        "location.port",
+        "--format",
+        "csv",
+    ]));
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "metric,period_start,field_office,port,levels,value");
     assert!(lines.iter().any(|l| l.ends_with(",*")), "{csv}");
     assert!(lines.contains(&"# sources: Seizure system (SEACATS)"), "{csv}");
 
     // A report.
-    let report = succeeded(&s.query(&["--report", "seizures_by_port", "--as", "tsa", "--format", "json"]));
+    let report =
+        succeeded(&s.query(&["--report", "seizures_by_port", "--as", "tsa", "--format", "json"]));
     let answer: serde_json::Value = serde_json::from_str(&report).expect("JSON");
     assert_eq!(answer["kind"], "report");
 
@@ -172,11 +194,24 @@ fn query_as_users(postgres: bool) {
 
     // A search for a person, on every path.
     refused(
-        &s.query(&["seizure_lines", "--as", "hq", "--where", "seizures.subject_name=Maria Quintanilla"]),
+        &s.query(&[
+            "seizure_lines",
+            "--as",
+            "hq",
+            "--where",
+            "seizures.subject_name=Maria Quintanilla",
+        ]),
         "R0412",
     );
     refused(
-        &s.query(&["seizure_lines", "--drill", "--as", "hq", "--where", "seizures.subject_name=Maria Quintanilla"]),
+        &s.query(&[
+            "seizure_lines",
+            "--drill",
+            "--as",
+            "hq",
+            "--where",
+            "seizures.subject_name=Maria Quintanilla",
+        ]),
         "R0412",
     );
     refused(
@@ -188,7 +223,8 @@ fn query_as_users(postgres: bool) {
         ]),
         "R0425",
     );
-    let drill = succeeded(&s.query(&["seizure_lines", "--drill", "--as", "fo1", "--format", "csv"]));
+    let drill =
+        succeeded(&s.query(&["seizure_lines", "--drill", "--as", "fo1", "--format", "csv"]));
     assert!(!drill.contains("Maria") && !drill.contains("1980-02-11"), "{drill}");
     assert!(drill.lines().next().is_some_and(|h| h.contains("field_office")), "{drill}");
 

@@ -106,11 +106,16 @@ impl Project {
     fn snapshot(&self, db: &Database) -> BTreeMap<String, Vec<String>> {
         let mut tables: Vec<String> = Vec::new();
         for s in &self.plan.sources {
-            tables.extend([s.tables.current.clone(), s.tables.archive.clone(), s.tables.staging.clone()]);
+            tables.extend([
+                s.tables.current.clone(),
+                s.tables.archive.clone(),
+                s.tables.staging.clone(),
+            ]);
         }
         tables.extend(self.plan.marts.iter().chain(&self.plan.aggregates).map(|t| t.table.clone()));
         tables.extend(["etl_file_ledger", "etl_rejects", "etl_watermark"].map(String::from));
-        let mut backend = tally_runtime::backend::open(&db.target).unwrap_or_else(|e| panic!("{e}"));
+        let mut backend =
+            tally_runtime::backend::open(&db.target).unwrap_or_else(|e| panic!("{e}"));
         tables
             .into_iter()
             .map(|table| {
@@ -210,7 +215,10 @@ fn crash_and_rerun_reach_the_same_state(engine: Engine) {
         succeeded(&rerun);
         let actual = project.snapshot(&db);
         for (table, rows) in &expected {
-            assert_eq!(&actual[table], rows, "{fault}: {table} differs from a run that never crashed");
+            assert_eq!(
+                &actual[table], rows,
+                "{fault}: {table} differs from a run that never crashed"
+            );
         }
     }
 }
@@ -270,10 +278,18 @@ fn operator_round(engine: Engine) {
     let run = project.run(&db, "2024-03-02 06:15", None);
     assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
     let stdout = text(&run.stdout);
-    assert!(stdout.contains("    error[R0202]: seizures: seizures/2024-03-01T0600.csv changed after it was loaded"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "    error[R0202]: seizures: seizures/2024-03-01T0600.csv changed after it was loaded"
+        ),
+        "{stdout}"
+    );
 
     // Status: a table on stdout, JSON on request; exit 0 even when sources are late.
-    let status = project.command("status", &db.target, &["--now", "2024-03-02 06:20"]).output().expect("runs");
+    let status = project
+        .command("status", &db.target, &["--now", "2024-03-02 06:20"])
+        .output()
+        .expect("runs");
     succeeded(&status);
     let stdout = text(&status.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -288,7 +304,12 @@ fn operator_round(engine: Engine) {
         ],
         "{stdout}"
     );
-    assert!(lines[5].starts_with("seizures: 1 failure(s) since the last load, the latest at 2024-03-02 06:15:00"), "{stdout}");
+    assert!(
+        lines[5].starts_with(
+            "seizures: 1 failure(s) since the last load, the latest at 2024-03-02 06:15:00"
+        ),
+        "{stdout}"
+    );
     let status = project
         .command("status", &db.target, &["--now", "2024-03-03 06:20", "--format", "json"])
         .output()
@@ -299,14 +320,25 @@ fn operator_round(engine: Engine) {
     assert_eq!(json["sources"][3]["late"], true);
 
     // Retention on its own.
-    let retain = project.command("retain", &db.target, &["--now", "2024-03-03 06:00"]).output().expect("runs");
+    let retain = project
+        .command("retain", &db.target, &["--now", "2024-03-03 06:00"])
+        .output()
+        .expect("runs");
     succeeded(&retain);
-    assert!(text(&retain.stdout).starts_with("retention at 2024-03-03 06:00:00"), "{}", text(&retain.stdout));
+    assert!(
+        text(&retain.stdout).starts_with("retention at 2024-03-03 06:00:00"),
+        "{}",
+        text(&retain.stdout)
+    );
 
     // Usage errors: a bad time, an unknown source.
     let bad = project.command("run", &db.target, &["--now", "yesterday"]).output().expect("runs");
     assert_eq!(bad.status.code(), Some(1));
-    assert!(text(&bad.stderr).starts_with("error[R0301]: `yesterday` is not a time"), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).starts_with("error[R0301]: `yesterday` is not a time"),
+        "{}",
+        text(&bad.stderr)
+    );
     let mut cmd = project.command("run", &db.target, &["--source", "seizure", "--landing"]);
     let bad = cmd.arg(&db.landing).output().expect("runs");
     assert_eq!(bad.status.code(), Some(1));

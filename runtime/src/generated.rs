@@ -46,8 +46,8 @@ pub fn load_migrations(dir: &Path) -> Result<Vec<Migration>> {
     })?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry =
-            entry.map_err(|e| Error::new("R0101", format!("cannot read {}: {e}", dir.display())))?;
+        let entry = entry
+            .map_err(|e| Error::new("R0101", format!("cannot read {}: {e}", dir.display())))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".sql") {
             files.push((name.clone(), read(&entry.path())?));

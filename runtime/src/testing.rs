@@ -109,9 +109,13 @@ fn start_private_server() -> Result<String, String> {
     }
     let log = root.join("server.log");
     let mut start = postgres_command(&bin.join("pg_ctl"), as_root);
-    start.args(["-D"]).arg(&data).args(["-l"]).arg(&log).args(["-w", "-t", "60", "-o"]).arg(
-        format!("-c listen_addresses=127.0.0.1 -p {PORT} -k {} -c fsync=off", root.display()),
-    );
+    start
+        .args(["-D"])
+        .arg(&data)
+        .args(["-l"])
+        .arg(&log)
+        .args(["-w", "-t", "60", "-o"])
+        .arg(format!("-c listen_addresses=127.0.0.1 -p {PORT} -k {} -c fsync=off", root.display()));
     start.arg("start");
     run(&mut start).map_err(|e| format!("{e}\n(server log: {})", log.display()))?;
     backend::open(&url).map(|_| url).map_err(|e| e.to_string())

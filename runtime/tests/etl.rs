@@ -125,7 +125,9 @@ impl Warehouse {
         let mut tables: Vec<String> = plan
             .sources
             .iter()
-            .flat_map(|s| [s.tables.current.clone(), s.tables.archive.clone(), s.tables.staging.clone()])
+            .flat_map(|s| {
+                [s.tables.current.clone(), s.tables.archive.clone(), s.tables.staging.clone()]
+            })
             .chain(plan.marts.iter().chain(&plan.aggregates).map(|t| t.table.clone()))
             .collect();
         tables.extend(["etl_file_ledger", "etl_rejects", "etl_watermark"].map(String::from));
@@ -141,7 +143,11 @@ fn assert_rows(actual: Vec<String>, expected: &[&str]) {
 }
 
 fn source<'r>(report: &'r RunReport, name: &str) -> &'r etl::SourceReport {
-    report.sources.iter().find(|s| s.source == name).unwrap_or_else(|| panic!("no {name} in\n{report}"))
+    report
+        .sources
+        .iter()
+        .find(|s| s.source == name)
+        .unwrap_or_else(|| panic!("no {name} in\n{report}"))
 }
 
 fn file(path: &str, batch: i64, read: i64, loaded: i64, rejected: i64) -> FileReport {
@@ -154,11 +160,14 @@ fn file(path: &str, batch: i64, read: i64, loaded: i64, rejected: i64) -> FileRe
     }
 }
 
-const SEIZURES: &str = "SELECT seizure_id, line_item, seized_on, port_code, kind, weight_kg, is_deleted, \
+const SEIZURES: &str =
+    "SELECT seizure_id, line_item, seized_on, port_code, kind, weight_kg, is_deleted, \
      _tally_batch, _tally_loaded_at FROM cur_seizures";
-const ARCHIVED_SEIZURES: &str = "SELECT seizure_id, line_item, kind, _tally_batch, _tally_loaded_at, \
+const ARCHIVED_SEIZURES: &str =
+    "SELECT seizure_id, line_item, kind, _tally_batch, _tally_loaded_at, \
      _tally_archived_at, _tally_archive_reason, _tally_purge_after FROM arc_seizures";
-const MART: &str = "SELECT metric, grain, period_start, levels, field_office, bucket, member, value, \
+const MART: &str =
+    "SELECT metric, grain, period_start, levels, field_office, bucket, member, value, \
      previous_value, cell_rows FROM mart_borderstat";
 
 /// The three batches and the bad rows, checked after each run.
@@ -170,11 +179,24 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     w.land_inspections();
     let report = w.run("2024-03-01 06:00");
     assert!(!report.failed(), "{report}");
-    assert_eq!(source(&report, "arrivals").files, [file("arrivals/2024-03-01T0600.jsonl", 1, 2, 2, 0)]);
-    assert_eq!(source(&report, "inspections").files, [file("inspections/2024-03-01.parquet", 2, 3, 2, 1)]);
+    assert_eq!(
+        source(&report, "arrivals").files,
+        [file("arrivals/2024-03-01T0600.jsonl", 1, 2, 2, 0)]
+    );
+    assert_eq!(
+        source(&report, "inspections").files,
+        [file("inspections/2024-03-01.parquet", 2, 3, 2, 1)]
+    );
     assert_eq!(source(&report, "ports").files, [file("ports/2024-03-01.csv", 3, 4, 4, 0)]);
-    assert_eq!(source(&report, "seizures").files, [file("seizures/2024-03-01T0600.csv", 4, 5, 5, 0)]);
-    assert_eq!(report.refresh.as_ref().map(|r| r.metrics.len()), Some(5), "the first refresh is of every metric");
+    assert_eq!(
+        source(&report, "seizures").files,
+        [file("seizures/2024-03-01T0600.csv", 4, 5, 5, 0)]
+    );
+    assert_eq!(
+        report.refresh.as_ref().map(|r| r.metrics.len()),
+        Some(5),
+        "the first refresh is of every metric"
+    );
     assert_rows(
         w.rows(SEIZURES),
         &[
@@ -195,11 +217,17 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     let report = w.run("2024-03-02 06:00");
     assert!(!report.failed(), "{report}");
     // The blank line is not a record: 4 read, A4's bad wait rejected.
-    assert_eq!(source(&report, "arrivals").files, [file("arrivals/2024-03-02T0600.jsonl", 5, 4, 3, 1)]);
+    assert_eq!(
+        source(&report, "arrivals").files,
+        [file("arrivals/2024-03-02T0600.jsonl", 5, 4, 3, 1)]
+    );
     assert_eq!(source(&report, "inspections").files, []);
     assert_eq!(source(&report, "inspections").skipped, 1);
     assert_eq!(source(&report, "ports").files, [file("ports/2024-03-02.csv", 6, 3, 3, 0)]);
-    assert_eq!(source(&report, "seizures").files, [file("seizures/2024-03-02T0600.csv", 7, 3, 3, 0)]);
+    assert_eq!(
+        source(&report, "seizures").files,
+        [file("seizures/2024-03-02T0600.csv", 7, 3, 3, 0)]
+    );
     assert_rows(
         w.rows("SELECT port_code, port_name, field_office, _tally_batch, _tally_loaded_at FROM cur_ports"),
         &[
@@ -247,11 +275,18 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     w.land("3-deletes");
     let report = w.run("2024-03-03 06:00");
     assert!(!report.failed(), "{report}");
-    assert_eq!(source(&report, "seizures").files, [file("seizures/2024-03-03T0600.csv", 8, 3, 3, 0)]);
+    assert_eq!(
+        source(&report, "seizures").files,
+        [file("seizures/2024-03-03T0600.csv", 8, 3, 3, 0)]
+    );
     assert_eq!(source(&report, "seizures").skipped, 2);
     assert_eq!(
         report.refresh.as_ref().map(|r| r.metrics.clone()),
-        Some(["drug_seizures", "drug_weight", "kg_per_drug_seizure", "seizure_lines"].map(String::from).to_vec()),
+        Some(
+            ["drug_seizures", "drug_weight", "kg_per_drug_seizure", "seizure_lines"]
+                .map(String::from)
+                .to_vec()
+        ),
         "only the metrics of the source that changed"
     );
     assert_rows(
@@ -275,7 +310,10 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     w.land("4-bad-rows");
     let report = w.run("2024-03-04 06:00");
     assert!(!report.failed(), "{report}");
-    assert_eq!(source(&report, "seizures").files, [file("seizures/2024-03-04T0600.csv", 9, 6, 1, 5)]);
+    assert_eq!(
+        source(&report, "seizures").files,
+        [file("seizures/2024-03-04T0600.csv", 9, 6, 1, 5)]
+    );
     assert_rows(
         w.rows(SEIZURES),
         &[
@@ -320,7 +358,8 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     );
     for row in w.rows("SELECT sha256, path FROM etl_file_ledger") {
         let (sha256, path) = row.split_once(" | ").expect("two columns");
-        let landed = etl::landing::inspect(&w.landing(), Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
+        let landed =
+            etl::landing::inspect(&w.landing(), Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sha256, landed.sha256, "{path}");
     }
     assert_rows(
@@ -338,7 +377,9 @@ fn three_batches_and_bad_rows(engine: &Engine) {
         ],
     );
     assert_rows(
-        w.rows("SELECT step, source, batch, rows_in, status FROM etl_run_log WHERE step = 'refresh'"),
+        w.rows(
+            "SELECT step, source, batch, rows_in, status FROM etl_run_log WHERE step = 'refresh'",
+        ),
         &[
             "refresh | NULL | 4 | 5 | ok",
             "refresh | NULL | 7 | 5 | ok",
@@ -370,7 +411,9 @@ fn three_batches_and_bad_rows(engine: &Engine) {
         ],
     );
     assert_rows(
-        w.rows("SELECT metric, grain, period_start, levels, value, cell_rows FROM agg_drug_seizures"),
+        w.rows(
+            "SELECT metric, grain, period_start, levels, value, cell_rows FROM agg_drug_seizures",
+        ),
         &[
             "drug_seizures | day | 2024-02-10 00:00:00 |  | 1.000000 | 1",
             "drug_seizures | day | 2024-02-20 00:00:00 |  | 1.000000 | 1",
@@ -382,7 +425,9 @@ fn three_batches_and_bad_rows(engine: &Engine) {
         ],
     );
     assert_rows(
-        w.rows("SELECT metric, grain, period_start, levels, value, cell_rows FROM agg_average_wait"),
+        w.rows(
+            "SELECT metric, grain, period_start, levels, value, cell_rows FROM agg_average_wait",
+        ),
         &["average_wait | month | 2024-03-01 00:00:00 |  | 26.666667 | 3"],
     );
 }
@@ -436,7 +481,9 @@ fn a_changed_file_is_refused(engine: &Engine) {
     assert_eq!(seizures.errors.len(), 1, "{report}");
     assert_eq!(seizures.errors[0].code, "R0202");
     assert!(
-        seizures.errors[0].message.contains("seizures/2024-03-01T0600.csv changed after it was loaded"),
+        seizures.errors[0]
+            .message
+            .contains("seizures/2024-03-01T0600.csv changed after it was loaded"),
         "{}",
         seizures.errors[0]
     );
@@ -444,14 +491,16 @@ fn a_changed_file_is_refused(engine: &Engine) {
     assert_eq!(source(&report, "ports").files.len(), 1, "{report}");
     assert_ne!(w.rows(SEIZURES), cur_before, "the next file loaded");
     assert!(w.rows("SELECT seizure_id FROM cur_seizures WHERE seizure_id = 'S9'").is_empty());
-    let failed = w.rows("SELECT source, step, batch, status, error FROM etl_run_log WHERE status = 'failed'");
+    let failed = w
+        .rows("SELECT source, step, batch, status, error FROM etl_run_log WHERE status = 'failed'");
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(failed[0].starts_with("seizures | load | NULL | failed | error[R0202]: seizures: seizures/2024-03-01T0600.csv changed"), "{failed:?}");
 
     // It stays refused on every run, and `status` shows it.
     let report = w.run("2024-03-02 06:15");
     assert_eq!(source(&report, "seizures").errors[0].code, "R0202");
-    let status = etl::status(w.db.as_mut(), &w.generated, time("2024-03-02 06:20")).unwrap_or_else(|e| panic!("{e}"));
+    let status = etl::status(w.db.as_mut(), &w.generated, time("2024-03-02 06:20"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let seizures = status.iter().find(|s| s.source == "seizures").expect("seizures");
     assert_eq!(seizures.failures_since_last_load, 2);
     assert!(seizures.last_failure.as_deref().is_some_and(|f| f.contains("R0202")), "{seizures:?}");
@@ -470,8 +519,11 @@ fn a_malformed_file_stays_unloaded_and_holds_back_later_files(engine: &Engine) {
         format!("{header}S1,1,2024-02-10,JFK,drug,1,\nS2,1,2024-02-10,JFK,drug,1,,surprise\n"),
     )
     .expect("write");
-    std::fs::write(landing.join("seizures/b.csv"), format!("{header}S1,1,2024-02-10,JFK,drug,9,\n"))
-        .expect("write");
+    std::fs::write(
+        landing.join("seizures/b.csv"),
+        format!("{header}S1,1,2024-02-10,JFK,drug,9,\n"),
+    )
+    .expect("write");
 
     let report = w.run("2024-03-01 06:00");
     assert!(report.failed(), "{report}");
@@ -481,7 +533,12 @@ fn a_malformed_file_stays_unloaded_and_holds_back_later_files(engine: &Engine) {
     assert_eq!(seizures.errors.len(), 1, "{report}");
     let error = &seizures.errors[0];
     assert_eq!(error.code, "R0003", "{error}");
-    assert!(error.message.starts_with("seizures: seizures/a.csv: step `load` failed; the file stays unloaded"), "{error}");
+    assert!(
+        error
+            .message
+            .starts_with("seizures: seizures/a.csv: step `load` failed; the file stays unloaded"),
+        "{error}"
+    );
     assert_rows(w.rows("SELECT * FROM cur_seizures"), &[]);
     assert_rows(w.rows("SELECT * FROM etl_file_ledger"), &[]);
     assert_rows(w.rows("SELECT * FROM etl_rejects"), &[]);
@@ -493,8 +550,11 @@ fn a_malformed_file_stays_unloaded_and_holds_back_later_files(engine: &Engine) {
         &["seizures | load | 1 | failed"],
     );
 
-    std::fs::write(landing.join("seizures/a.csv"), format!("{header}S1,1,2024-02-10,JFK,drug,1,\n"))
-        .expect("fix");
+    std::fs::write(
+        landing.join("seizures/a.csv"),
+        format!("{header}S1,1,2024-02-10,JFK,drug,1,\n"),
+    )
+    .expect("fix");
     let report = w.run("2024-03-01 06:15");
     assert!(!report.failed(), "{report}");
     assert_eq!(
@@ -665,7 +725,8 @@ fn an_unmigrated_database_is_refused(engine: &Engine) {
         sources: Vec::new(),
         fault: None,
     };
-    let error = etl::run_once(db.as_mut(), &generated, &options, &mut Quiet).expect_err("no schema");
+    let error =
+        etl::run_once(db.as_mut(), &generated, &options, &mut Quiet).expect_err("no schema");
     assert_eq!(error.code, "R0203", "{error}");
     assert_eq!(error.help.as_deref(), Some("apply the migrations first: `tally migrate`"));
 }

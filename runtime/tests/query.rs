@@ -81,7 +81,11 @@ fn scoped_users_see_only_their_scope(engine: &Engine) {
     let mut w = warehouse(engine);
     let answer = w.metric("pd21", "seizure_lines", &["location.port", "time.month"]);
     assert!(!answer.rows.is_empty());
-    assert!(column(&answer, "port").iter().all(|c| *c == text("P21")), "{}", output::table(&answer));
+    assert!(
+        column(&answer, "port").iter().all(|c| *c == text("P21")),
+        "{}",
+        output::table(&answer)
+    );
     // Asked for field offices, a port director gets their port (the scope's level is added).
     let answer = w.metric("pd21", "seizure_incidents", &["location.field_office"]);
     assert!(column(&answer, "port").iter().all(|c| *c == text("P21")));
@@ -153,7 +157,10 @@ fn totals_come_with_the_rows_and_small_cells_are_suppressed(engine: &Engine) {
     let hidden = |a: &Answer| -> Vec<String> {
         a.rows
             .iter()
-            .filter(|r| r.status.is_some_and(Status::hidden) && r.levels.as_deref() == Some("field_office,port"))
+            .filter(|r| {
+                r.status.is_some_and(Status::hidden)
+                    && r.levels.as_deref() == Some("field_office,port")
+            })
             .map(|r| format!("{:?}", r.cells))
             .collect()
     };
@@ -221,7 +228,8 @@ fn a_search_for_a_person_is_refused_on_every_path(engine: &Engine) {
         assert!(matches!(error.code, "R0412" | "R0423" | "R0425"), "{sql}: {error}");
     }
     // Drill-down rows carry no personal data at all.
-    let answer = w.query(&ask("hq", What::Drill("seizure_lines".into()))).unwrap_or_else(|e| panic!("{e}"));
+    let answer =
+        w.query(&ask("hq", What::Drill("seizure_lines".into()))).unwrap_or_else(|e| panic!("{e}"));
     assert!(!answer.rows.is_empty());
     let shown = output::json(&answer);
     for (person, dob) in PEOPLE {
@@ -242,7 +250,10 @@ fn drill_down_needs_the_privilege_and_stays_in_scope(engine: &Engine) {
     let answer = w.query(&request).unwrap_or_else(|e| panic!("{e}"));
     assert!(!answer.rows.is_empty());
     assert!(column(&answer, "field_office").iter().all(|c| *c == text("F1")));
-    assert!(column(&answer, "kind").iter().all(|c| *c == text("drug")), "the metric's where applies");
+    assert!(
+        column(&answer, "kind").iter().all(|c| *c == text("drug")),
+        "the metric's where applies"
+    );
     for c in column(&answer, "seized_on") {
         let Out::Value(v) = c else { panic!("a date") };
         assert!(v.to_string().starts_with("2024-02"), "{v}");
@@ -261,7 +272,8 @@ fn drill_down_needs_the_privilege_and_stays_in_scope(engine: &Engine) {
 
 fn ad_hoc_sql_is_checked_rewritten_and_scoped(engine: &Engine) {
     let mut w = warehouse(engine);
-    let error = refused(&mut w, &ask("hq", What::Sql("SELECT count(*) FROM mart_borderstat".into())));
+    let error =
+        refused(&mut w, &ask("hq", What::Sql("SELECT count(*) FROM mart_borderstat".into())));
     assert_eq!(error.code, "R0420");
     for (sql, code) in [
         ("SELECT * FROM cur_seizures", "R0423"),
@@ -312,16 +324,20 @@ fn ad_hoc_sql_is_checked_rewritten_and_scoped(engine: &Engine) {
             What::Sql("SELECT DISTINCT field_office FROM mart_borderstat AS m".into()),
         ))
         .unwrap_or_else(|e| panic!("{e}"));
-    let offices: Vec<String> =
-        answer.rows.iter().map(|r| format!("{:?}", r.cells[0])).collect();
+    let offices: Vec<String> = answer.rows.iter().map(|r| format!("{:?}", r.cells[0])).collect();
     assert_eq!(offices, [format!("{:?}", text("F2"))]);
     let answer = w
         .query(&ask(
             "foa2",
-            What::Sql("SELECT count(*) FROM (SELECT * FROM mart_borderstat WHERE levels = '') t".into()),
+            What::Sql(
+                "SELECT count(*) FROM (SELECT * FROM mart_borderstat WHERE levels = '') t".into(),
+            ),
         ))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(format!("{:?}", answer.rows[0].cells[0]), format!("{:?}", Out::Value(Value::Int(0))));
+    assert_eq!(
+        format!("{:?}", answer.rows[0].cells[0]),
+        format!("{:?}", Out::Value(Value::Int(0)))
+    );
 }
 
 fn reports_run_as_the_user_and_name_their_sources(engine: &Engine) {
@@ -353,7 +369,10 @@ fn queries_and_refusals_are_audited_and_use_counts(engine: &Engine) {
     assert_eq!(error.code, "R0470", "{error}");
     let audited = w.audited();
     assert_eq!(audited.len(), 3, "{audited:#?}");
-    assert_eq!((audited[0].0.as_str(), audited[0].1.as_str(), audited[0].2.as_str()), ("fo1", "seizure_lines", "ok"));
+    assert_eq!(
+        (audited[0].0.as_str(), audited[0].1.as_str(), audited[0].2.as_str()),
+        ("fo1", "seizure_lines", "ok")
+    );
     assert!(audited[0].3.contains("location.port"), "{}", audited[0].3);
     assert_eq!((audited[1].1.as_str(), audited[1].2.as_str()), ("apprehension_count", "refused"));
     assert!(audited[1].3.contains("R0404"), "{}", audited[1].3);

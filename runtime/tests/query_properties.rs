@@ -105,7 +105,14 @@ fn truth(w: &mut Warehouse) -> Truth {
                 .collect();
             let value = r[5].as_str().and_then(|v| v.parse::<f64>().ok());
             out.insert(
-                (table.clone(), r[0].to_string(), r[1].to_string(), r[2].to_string(), levels, members),
+                (
+                    table.clone(),
+                    r[0].to_string(),
+                    r[1].to_string(),
+                    r[2].to_string(),
+                    levels,
+                    members,
+                ),
                 (r[4].as_i64().unwrap_or(0), value),
             );
         }
@@ -146,12 +153,15 @@ fn recoverable(answer: &Answer) -> Vec<usize> {
         .columns
         .iter()
         .enumerate()
-        .filter(|(_, c)| !matches!(c.as_str(), "metric" | "period_start" | "bucket" | "member" | "value"))
+        .filter(|(_, c)| {
+            !matches!(c.as_str(), "metric" | "period_start" | "bucket" | "member" | "value")
+        })
         .map(|(i, _)| i)
         .collect();
     let value = answer.columns.len() - 1;
     let group = |r: usize| -> Vec<String> {
-        answer.columns
+        answer
+            .columns
             .iter()
             .enumerate()
             .filter(|(_, c)| matches!(c.as_str(), "metric" | "period_start" | "bucket" | "member"))
@@ -159,7 +169,14 @@ fn recoverable(answer: &Answer) -> Vec<usize> {
             .collect()
     };
     let levels = |r: usize| -> BTreeSet<String> {
-        answer.rows[r].levels.clone().unwrap_or_default().split(',').filter(|l| !l.is_empty()).map(String::from).collect()
+        answer.rows[r]
+            .levels
+            .clone()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect()
     };
     let unknown = |r: usize| !matches!(&answer.rows[r].cells[value], Out::Value(v) if !v.is_null());
     let n = answer.rows.len();
@@ -208,7 +225,9 @@ fn recoverable(answer: &Answer) -> Vec<usize> {
         .filter(|(i, _)| {
             let without: Vec<Vec<f64>> = system
                 .iter()
-                .map(|row| row.iter().enumerate().filter(|(j, _)| j != i).map(|(_, v)| *v).collect())
+                .map(|row| {
+                    row.iter().enumerate().filter(|(j, _)| j != i).map(|(_, v)| *v).collect()
+                })
                 .collect();
             rank(without) < full
         })
@@ -219,7 +238,10 @@ fn recoverable(answer: &Answer) -> Vec<usize> {
 fn check_answer(w: &Warehouse, truth: &Truth, user: &User, answer: &Answer, asked: &str) {
     let shown = output::json(answer);
     for (person, dob) in PEOPLE {
-        assert!(!shown.contains(person) && !shown.contains(dob), "{asked}: personal data in\n{shown}");
+        assert!(
+            !shown.contains(person) && !shown.contains(dob),
+            "{asked}: personal data in\n{shown}"
+        );
     }
     if let Some((column, value)) = &user.scope {
         let position = answer.columns.iter().position(|c| c == column);
@@ -228,9 +250,17 @@ fn check_answer(w: &Warehouse, truth: &Truth, user: &User, answer: &Answer, aske
                 panic!("{asked}: no scope column {column} in {:?}", answer.columns)
             });
             for row in &answer.rows {
-                assert_eq!(cell_text(&row.cells[i]).as_deref(), Some(value.as_str()), "{asked}: outside scope\n{}", output::table(answer));
+                assert_eq!(
+                    cell_text(&row.cells[i]).as_deref(),
+                    Some(value.as_str()),
+                    "{asked}: outside scope\n{}",
+                    output::table(answer)
+                );
                 if let Some(levels) = &row.levels {
-                    assert!(levels.split(',').any(|l| l == column), "{asked}: row not cut by {column}");
+                    assert!(
+                        levels.split(',').any(|l| l == column),
+                        "{asked}: row not cut by {column}"
+                    );
                 }
             }
         }
@@ -262,14 +292,22 @@ fn check_answer(w: &Warehouse, truth: &Truth, user: &User, answer: &Answer, aske
                 .map(|(i, _)| cell_text(&row.cells[i]).unwrap_or_else(|| "NULL".into()))
                 .collect();
             let key = (table.clone(), metric.clone(), grain.clone(), period, levels, members);
-            let (rows, stored) = truth.get(&key).unwrap_or_else(|| panic!("{asked}: no stored cell {key:?}"));
+            let (rows, stored) =
+                truth.get(&key).unwrap_or_else(|| panic!("{asked}: no stored cell {key:?}"));
             assert!(*rows >= user.min_cell_size, "{asked}: shown cell {key:?} has {rows} rows");
             if counts.contains(metric.as_str()) {
-                assert!(stored.unwrap_or(0.0) >= user.min_cell_size as f64, "{asked}: small count {key:?}");
+                assert!(
+                    stored.unwrap_or(0.0) >= user.min_cell_size as f64,
+                    "{asked}: small count {key:?}"
+                );
             }
         }
         let leaks = recoverable(answer);
-        assert!(leaks.is_empty(), "{asked}: rows {leaks:?} can be recovered from\n{}", output::table(answer));
+        assert!(
+            leaks.is_empty(),
+            "{asked}: rows {leaks:?} can be recovered from\n{}",
+            output::table(answer)
+        );
     }
 }
 
@@ -339,7 +377,8 @@ fn suppression_and_scope_hold_for_random_questions(engine: &Engine) {
                 Ok(answer) => {
                     check_answer(&w, &truth, &user, &answer, &asked);
                     answered += 1;
-                    suppressed += answer.rows.iter().filter(|r| r.status.is_some_and(|s| s.hidden())).count();
+                    suppressed +=
+                        answer.rows.iter().filter(|r| r.status.is_some_and(|s| s.hidden())).count();
                     kinds.insert(answer.kind);
                 }
                 Err(e) => {

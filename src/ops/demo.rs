@@ -99,8 +99,17 @@ pub fn main(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     step("add a headquarters analyst (national scope)");
     tally(&[
-        "user", "add", ANALYST, "--role", "hq_analyst", "--db", &db_s, "--generated", &gen,
-        "--now", &now,
+        "user",
+        "add",
+        ANALYST,
+        "--role",
+        "hq_analyst",
+        "--db",
+        &db_s,
+        "--generated",
+        &gen,
+        "--now",
+        &now,
     ])?;
 
     step("dashboards: headline metrics, fiscal year, national");
@@ -185,7 +194,10 @@ fn dashboard(
     for (name, period, value) in &lines {
         println!("  {name:w0$}  {period:w1$}  {value:>14}");
     }
-    println!("  Source systems: {}", if sources.is_empty() { "-".into() } else { sources.join("; ") });
+    println!(
+        "  Source systems: {}",
+        if sources.is_empty() { "-".into() } else { sources.join("; ") }
+    );
     Ok(())
 }
 

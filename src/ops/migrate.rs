@@ -79,9 +79,9 @@ fn audit(
         if before.iter().any(|b| b.name == applied.name) {
             continue;
         }
-        let entry = Entry::new(&actor, "migrate.apply", now).object(&applied.name).parameters(
-            serde_json::json!({"database": target, "chain_hash": applied.chain_hash}),
-        );
+        let entry = Entry::new(&actor, "migrate.apply", now)
+            .object(&applied.name)
+            .parameters(serde_json::json!({"database": target, "chain_hash": applied.chain_hash}));
         operator.record(db, &entry)?;
     }
     if let Some(error) = error {

@@ -212,8 +212,7 @@ impl Bars {
     }
 
     fn print(&self, report: &RunReport) {
-        let eventful =
-            report.files_loaded() > 0 || report.failed() || report.refresh.is_some();
+        let eventful = report.files_loaded() > 0 || report.failed() || report.refresh.is_some();
         if self.watching && !eventful {
             return;
         }
@@ -291,8 +290,16 @@ fn status_inner(args: &StatusArgs) -> tally_runtime::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let header = [
-        "source", "last load", "every", "late after", "state", "next due", "files", "read",
-        "loaded", "rejected",
+        "source",
+        "last load",
+        "every",
+        "late after",
+        "state",
+        "next due",
+        "files",
+        "read",
+        "loaded",
+        "rejected",
     ];
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     for s in &sources {

@@ -105,13 +105,12 @@ pub fn drill(model: &Model, metric: &str, sql: &mut Sql) -> Option<DrillPlan> {
         placed.push(fact_level.clone());
         for level in placed {
             let short = level.clone();
-            let name = if taken(&short, &columns)
-                || level_columns.iter().any(|(c, _)| c.name == short)
-            {
-                format!("{dimension}_{level}")
-            } else {
-                short
-            };
+            let name =
+                if taken(&short, &columns) || level_columns.iter().any(|(c, _)| c.name == short) {
+                    format!("{dimension}_{level}")
+                } else {
+                    short
+                };
             let value = if level == *fact_level {
                 LevelValue::Fact(fact_column.clone())
             } else {
@@ -209,11 +208,8 @@ fn relation(
             q(fact_column)
         ));
     }
-    let mut out = format!(
-        "SELECT\n  {}\nFROM {} AS f",
-        select.join(",\n  "),
-        q(&current_table(source))
-    );
+    let mut out =
+        format!("SELECT\n  {}\nFROM {} AS f", select.join(",\n  "), q(&current_table(source)));
     for join in joins {
         out.push('\n');
         out.push_str(&join);
@@ -238,7 +234,9 @@ pub fn counts(model: &Model, metric: &str) -> bool {
             ExprKind::Call { function, .. } => {
                 Function::from_word(&function.name) == Some(Function::Count)
             }
-            ExprKind::Binary { op: BinaryOp::Add, left, right } => is_count(left) && is_count(right),
+            ExprKind::Binary { op: BinaryOp::Add, left, right } => {
+                is_count(left) && is_count(right)
+            }
             ExprKind::Paren(inner) => is_count(inner),
             _ => false,
         }

@@ -182,8 +182,9 @@ impl<'a> Gen<'a> {
         // ports nationally, not within each field office.
         let mut carried = BTreeSet::new();
         if let TopTarget::Column(column) = target {
-            if let Some(cuts::CutColumn { origin: cuts::Origin::Level { dimension, level }, .. }) =
-                self.table.columns.iter().find(|c| c.name == *column)
+            if let Some(cuts::CutColumn {
+                origin: cuts::Origin::Level { dimension, level }, ..
+            }) = self.table.columns.iter().find(|c| c.name == *column)
             {
                 for above in cuts::ancestors(self.model, dimension, level) {
                     if let Some(c) = self.table.level_column(dimension, &above) {

@@ -45,8 +45,8 @@ impl DuckDb {
 
     /// A private in-memory database (tests, scratch conversions).
     pub fn in_memory() -> Result<Self> {
-        let conn =
-            Connection::open_in_memory().map_err(|e| super::connect_error("in-memory DuckDB", e))?;
+        let conn = Connection::open_in_memory()
+            .map_err(|e| super::connect_error("in-memory DuckDB", e))?;
         Ok(DuckDb { conn, path: None })
     }
 }
@@ -91,7 +91,10 @@ impl Backend for DuckDb {
     }
 
     fn copy_in(&mut self, sql: &str, _data: &mut dyn Read) -> Result<u64> {
-        Err(Error::statement("DuckDB reads landed files itself; COPY FROM STDIN is PostgreSQL's", sql))
+        Err(Error::statement(
+            "DuckDB reads landed files itself; COPY FROM STDIN is PostgreSQL's",
+            sql,
+        ))
     }
 
     fn begin(&mut self) -> Result<()> {

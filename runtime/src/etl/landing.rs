@@ -151,12 +151,12 @@ pub enum CopyShape {
 pub fn copy_stream<'a, R: Read + 'a>(input: R, shape: CopyShape) -> Box<dyn Read + 'a> {
     match shape {
         CopyShape::Csv { skip: 0 } | CopyShape::Verbatim => Box::new(input),
-        CopyShape::Csv { skip } => Box::new(LineFilter::new(input, move |n: u64, _: &[u8]| n > skip)),
-        CopyShape::JsonLines => {
-            Box::new(LineFilter::new(input, |_: u64, line: &[u8]| {
-            line.iter().any(|b| !b.is_ascii_whitespace())
-        }))
+        CopyShape::Csv { skip } => {
+            Box::new(LineFilter::new(input, move |n: u64, _: &[u8]| n > skip))
         }
+        CopyShape::JsonLines => Box::new(LineFilter::new(input, |_: u64, line: &[u8]| {
+            line.iter().any(|b| !b.is_ascii_whitespace())
+        })),
     }
 }
 
@@ -221,7 +221,10 @@ mod tests {
 
     #[test]
     fn json_lines_lose_blank_lines() {
-        assert_eq!(shaped("{\"a\":1}\n\n  \n{\"a\":2}", CopyShape::JsonLines), "{\"a\":1}\n{\"a\":2}");
+        assert_eq!(
+            shaped("{\"a\":1}\n\n  \n{\"a\":2}", CopyShape::JsonLines),
+            "{\"a\":1}\n{\"a\":2}"
+        );
     }
 
     #[test]
@@ -240,9 +243,6 @@ mod tests {
         assert_eq!(names("t/a.csv"), ["t/a.csv"]);
         let file = inspect(dir.path(), Path::new("t/a.csv")).expect("inspect");
         assert_eq!(file.size, 1);
-        assert_eq!(
-            file.sha256,
-            "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
-        );
+        assert_eq!(file.sha256, "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
     }
 }

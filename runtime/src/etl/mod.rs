@@ -280,11 +280,8 @@ pub fn check_ready(db: &mut dyn Backend, generated: &Generated) -> Result<()> {
         return Err(problem);
     }
     if status.applied.is_empty() || !db.table_exists("etl_file_ledger")? {
-        return Err(Error::new(
-            "R0203",
-            format!("{} has no tally schema yet", db.describe()),
-        )
-        .help("apply the migrations first: `tally migrate`"));
+        return Err(Error::new("R0203", format!("{} has no tally schema yet", db.describe()))
+            .help("apply the migrations first: `tally migrate`"));
     }
     if !status.pending.is_empty() {
         return Err(Error::new(
@@ -306,9 +303,8 @@ pub fn check_source_names(plan: &Plan, wanted: &[String]) -> Result<()> {
     let names: Vec<&str> = plan.sources.iter().map(|s| s.name.as_str()).collect();
     for name in wanted {
         if !names.contains(&name.as_str()) {
-            return Err(Error::new("R0301", format!("no source `{name}` in the plan")).help(
-                tally_compiler::diagnostic::did_you_mean(name, &names, "source"),
-            ));
+            return Err(Error::new("R0301", format!("no source `{name}` in the plan"))
+                .help(tally_compiler::diagnostic::did_you_mean(name, &names, "source")));
         }
     }
     Ok(())
@@ -506,7 +502,10 @@ fn retention_due(db: &mut dyn Backend, now: NaiveDateTime) -> Result<bool> {
 }
 
 /// `runtime.last_loads`: each source's last load.
-fn last_loads(db: &mut dyn Backend, runtime: &RuntimeSql) -> Result<BTreeMap<String, NaiveDateTime>> {
+fn last_loads(
+    db: &mut dyn Backend,
+    runtime: &RuntimeSql,
+) -> Result<BTreeMap<String, NaiveDateTime>> {
     let rows = db.query(&Params::new().render(&runtime.last_loads)?)?;
     let mut out = BTreeMap::new();
     for i in 0..rows.rows.len() {
@@ -687,7 +686,8 @@ impl Run<'_> {
             Err(e) => {
                 let _ = self.db.rollback();
                 let step = failed_step.unwrap_or_else(|| "commit".to_owned());
-                let e = e.context(format!("{context}: step `{step}` failed; the file stays unloaded"));
+                let e =
+                    e.context(format!("{context}: step `{step}` failed; the file stays unloaded"));
                 let now = self.clock.at();
                 // A step whose statements ran but whose check failed is logged once, failed.
                 done.retain(|row| row.step != step);
@@ -710,8 +710,10 @@ impl Run<'_> {
                     rows_rejected: 0,
                     error: Some(e.to_string()),
                 });
-                let log_error =
-                    self.log_in_own_transaction(&rows).err().map(|l| l.context("writing the run log"));
+                let log_error = self
+                    .log_in_own_transaction(&rows)
+                    .err()
+                    .map(|l| l.context("writing the run log"));
                 Err((e, log_error))
             }
         }
@@ -815,14 +817,15 @@ impl Run<'_> {
                 Error::new("R0201", format!("cannot create a scratch directory: {e}"))
             })?;
             let csv_file = scratch.path().join(format!("{}.csv", source.name));
-            let params =
-                params.clone().with("csv_file", csv_file.to_string_lossy().into_owned());
+            let params = params.clone().with("csv_file", csv_file.to_string_lossy().into_owned());
             let mut converter = DuckDb::in_memory()?;
             for statement in &sql.convert {
                 converter.execute(&params.render(statement)?).map_err(|e| e.context("convert"))?;
             }
             let mut input = open(&csv_file)?;
-            return self.db.copy_in(&copy_sql, &mut landing::copy_stream(&mut input, CopyShape::Verbatim));
+            return self
+                .db
+                .copy_in(&copy_sql, &mut landing::copy_stream(&mut input, CopyShape::Verbatim));
         }
         let shape = match source.landing.format.as_str() {
             "jsonl" => CopyShape::JsonLines,
@@ -842,7 +845,12 @@ impl Run<'_> {
     }
 
     /// The ledger row `record` wrote, checked: rows read = rows loaded + rows rejected.
-    fn check_counts(&mut self, source: &SourcePlan, file: &LandedFile, batch: i64) -> Result<FileReport> {
+    fn check_counts(
+        &mut self,
+        source: &SourcePlan,
+        file: &LandedFile,
+        batch: i64,
+    ) -> Result<FileReport> {
         let sql = Params::new()
             .with("source", source.name.as_str())
             .with("path", file.path.as_str())
@@ -896,9 +904,9 @@ impl Run<'_> {
         )?;
         let refreshed_before = int(&last, 0, "refreshes") > 0;
         let through_before = int(&last, 0, "through_batch");
-        let loaded = self.db.query(
-            "SELECT source, max(batch) AS batch FROM etl_file_ledger GROUP BY source",
-        )?;
+        let loaded = self
+            .db
+            .query("SELECT source, max(batch) AS batch FROM etl_file_ledger GROUP BY source")?;
         let mut through = 0;
         let mut changed: BTreeSet<&str> = BTreeSet::new();
         for i in 0..loaded.rows.len() {
@@ -939,10 +947,9 @@ impl Run<'_> {
                     let statements =
                         refresh.sql.get(dialect).ok_or_else(|| plan_error(&metric.name))?;
                     for statement in statements {
-                        rows_out += self
-                            .db
-                            .execute(&params.render(statement)?)
-                            .map_err(|e| e.context(format!("refreshing {} in {}", metric.name, refresh.table)))?;
+                        rows_out += self.db.execute(&params.render(statement)?).map_err(|e| {
+                            e.context(format!("refreshing {} in {}", metric.name, refresh.table))
+                        })?;
                     }
                 }
             }
@@ -983,7 +990,9 @@ impl Run<'_> {
                 };
                 let mut e = e;
                 if let Err(log_error) = self.log_in_own_transaction(&[row]) {
-                    e.message.push_str(&format!("\n  and the run log could not be written: {log_error}"));
+                    e.message.push_str(&format!(
+                        "\n  and the run log could not be written: {log_error}"
+                    ));
                 }
                 Err(e)
             }
@@ -1062,7 +1071,8 @@ pub fn watch(
             schedules.push(Cron::parse(&source.schedule.cron)?);
         }
     }
-    let next_instant = |after: NaiveDateTime| schedules.iter().filter_map(|c| c.next_after(after)).min();
+    let next_instant =
+        |after: NaiveDateTime| schedules.iter().filter_map(|c| c.next_after(after)).min();
     let mut summary = WatchSummary::default();
     let mut now = match clock {
         WatchClock::Simulated => options.now,
@@ -1121,7 +1131,11 @@ pub struct SourceStatus {
 
 /// Each source's freshness at `now`: `runtime.last_loads` against `freshness`, with the
 /// ledger's totals and the run log's recent failures.
-pub fn status(db: &mut dyn Backend, generated: &Generated, now: NaiveDateTime) -> Result<Vec<SourceStatus>> {
+pub fn status(
+    db: &mut dyn Backend,
+    generated: &Generated,
+    now: NaiveDateTime,
+) -> Result<Vec<SourceStatus>> {
     check_ready(db, generated)?;
     let plan = &generated.plan;
     let runtime = plan.runtime_sql(db.dialect())?;
@@ -1153,7 +1167,10 @@ pub fn status(db: &mut dyn Backend, generated: &Generated, now: NaiveDateTime) -
         let recent: Vec<(NaiveDateTime, String)> = (0..failures.rows.len())
             .filter(|i| failures.get(*i, "source").and_then(Value::as_str) == Some(&source.name))
             .filter_map(|i| {
-                let at = failures.get(i, "finished_at").and_then(Value::as_str).and_then(read_timestamp)?;
+                let at = failures
+                    .get(i, "finished_at")
+                    .and_then(Value::as_str)
+                    .and_then(read_timestamp)?;
                 let error = failures.get(i, "error").map(Value::to_string).unwrap_or_default();
                 Some((at, error))
             })

@@ -40,11 +40,8 @@ impl Cron {
         let [minute, hour, dom, month, dow] = fields.as_slice() else {
             return Err(bad(format!("expected 5 fields, found {}", fields.len())));
         };
-        let weekdays = if *dow == "*" || *dow == "?" {
-            None
-        } else {
-            Some(parse_weekdays(dow).map_err(bad)?)
-        };
+        let weekdays =
+            if *dow == "*" || *dow == "?" { None } else { Some(parse_weekdays(dow).map_err(bad)?) };
         let schedule = |dom: &str| {
             cron::Schedule::from_str(&format!("0 {minute} {hour} {dom} {month} *"))
                 .map_err(|e| bad(e.to_string().lines().last().unwrap_or_default().to_owned()))

@@ -28,8 +28,8 @@ use super::{Answer, Out, Request, Row};
 use crate::backend::{Backend, Dialect};
 use crate::error::{Error, Result};
 use sqlparser::ast::{
-    BinaryOperator, Expr, ObjectName, Query, SetExpr, Statement, TableAlias,
-    TableFactor, Value as SqlValue, Visit, VisitMut, Visitor, VisitorMut,
+    BinaryOperator, Expr, ObjectName, Query, SetExpr, Statement, TableAlias, TableFactor,
+    Value as SqlValue, Visit, VisitMut, Visitor, VisitorMut,
 };
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
@@ -38,11 +38,43 @@ use std::ops::ControlFlow;
 
 /// Functions ad hoc SQL may call (lower case).
 pub const ALLOWED_FUNCTIONS: &[&str] = &[
-    "abs", "avg", "ceil", "ceiling", "coalesce", "concat", "count", "date_part", "date_trunc",
-    "dense_rank", "first_value", "floor", "greatest", "lag", "last_value", "lead", "least",
-    "length", "lower", "max", "median", "min", "nullif", "percent_rank", "rank", "round",
-    "row_number", "sign", "stddev", "stddev_pop", "stddev_samp", "sum", "trim", "upper",
-    "var_pop", "var_samp", "variance",
+    "abs",
+    "avg",
+    "ceil",
+    "ceiling",
+    "coalesce",
+    "concat",
+    "count",
+    "date_part",
+    "date_trunc",
+    "dense_rank",
+    "first_value",
+    "floor",
+    "greatest",
+    "lag",
+    "last_value",
+    "lead",
+    "least",
+    "length",
+    "lower",
+    "max",
+    "median",
+    "min",
+    "nullif",
+    "percent_rank",
+    "rank",
+    "round",
+    "row_number",
+    "sign",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "sum",
+    "trim",
+    "upper",
+    "var_pop",
+    "var_samp",
+    "variance",
 ];
 
 fn refuse(code: &'static str, message: impl Into<String>, help: &str) -> Error {
@@ -179,10 +211,14 @@ impl Visitor for Check<'_> {
                 self.expected = Some(name.clone());
                 ControlFlow::Continue(())
             }
-            TableFactor::Derived { .. } | TableFactor::NestedJoin { .. } => ControlFlow::Continue(()),
+            TableFactor::Derived { .. } | TableFactor::NestedJoin { .. } => {
+                ControlFlow::Continue(())
+            }
             other => ControlFlow::Break(refuse(
                 "R0424",
-                format!("`{other}` is not a table: ad hoc SQL reads only mart and aggregate tables"),
+                format!(
+                    "`{other}` is not a table: ad hoc SQL reads only mart and aggregate tables"
+                ),
                 "read the mart and aggregate tables by name",
             )),
         }
@@ -194,7 +230,9 @@ impl Visitor for Check<'_> {
         }
         ControlFlow::Break(refuse(
             "R0423",
-            format!("`{relation}` is read outside FROM: ad hoc SQL reads tables only in FROM and JOIN"),
+            format!(
+                "`{relation}` is read outside FROM: ad hoc SQL reads tables only in FROM and JOIN"
+            ),
             "read the mart and aggregate tables in FROM",
         ))
     }
@@ -347,7 +385,8 @@ fn scoped(
         }
     };
     let hidden = format!("(cell_rows < {k} OR {})", small("value"));
-    let mut select = vec!["metric".to_string(), "grain".into(), "period_start".into(), "levels".into()];
+    let mut select =
+        vec!["metric".to_string(), "grain".into(), "period_start".into(), "levels".into()];
     select.extend(t.columns.iter().map(|c| q(&c.name)));
     select.extend(["bucket".to_string(), "member".into()]);
     select.push(format!("CASE WHEN {hidden} THEN NULL ELSE value END AS value"));
@@ -361,8 +400,9 @@ fn scoped(
         metrics.iter().map(|m| super::sql::Literal::Text(m.clone()).sql()).collect();
     let mut conditions = vec![format!("metric IN ({})", list.join(", "))];
     match super::scope_of(role, t) {
-        Ok(Some((column, value))) => conditions
-            .push(format!("{} = {}", q(&column), super::sql::Literal::Text(value).sql())),
+        Ok(Some((column, value))) => {
+            conditions.push(format!("{} = {}", q(&column), super::sql::Literal::Text(value).sql()))
+        }
         Ok(None) => {}
         Err(true) => return Err(super::refuse_no_value(viewer, role)),
         Err(false) => {
@@ -433,7 +473,8 @@ pub(crate) fn answer(
             "write one SELECT over the mart and aggregate tables",
         ));
     };
-    if !matches!(*query.body, SetExpr::Select(_) | SetExpr::SetOperation { .. } | SetExpr::Query(_)) {
+    if !matches!(*query.body, SetExpr::Select(_) | SetExpr::SetOperation { .. } | SetExpr::Query(_))
+    {
         return Err(refuse(
             "R0422",
             "ad hoc SQL is a SELECT (or a UNION of them)",
@@ -441,8 +482,7 @@ pub(crate) fn answer(
         ));
     }
     let readable = super::readable(catalog, role);
-    let mut check =
-        Check { catalog, readable: &readable, tables: BTreeSet::new(), expected: None };
+    let mut check = Check { catalog, readable: &readable, tables: BTreeSet::new(), expected: None };
     if let ControlFlow::Break(error) = Visit::visit(&statement, &mut check) {
         return Err(error);
     }

@@ -168,7 +168,10 @@ impl Catalog {
         self.sources
             .iter()
             .flat_map(|s| {
-                s.columns.iter().filter(|c| !c.pii.is_empty()).map(|c| (s.name.as_str(), c.name.as_str()))
+                s.columns
+                    .iter()
+                    .filter(|c| !c.pii.is_empty())
+                    .map(|c| (s.name.as_str(), c.name.as_str()))
             })
             .collect()
     }

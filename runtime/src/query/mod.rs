@@ -391,8 +391,13 @@ fn resolve(catalog: &Catalog, table: &Table, name: &str) -> Result<Axis, bool> {
             return Err(true);
         }
     }
-    let exact: Vec<usize> =
-        table.columns.iter().enumerate().filter(|(_, c)| c.axis() == name).map(|(i, _)| i).collect();
+    let exact: Vec<usize> = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.axis() == name)
+        .map(|(i, _)| i)
+        .collect();
     if !exact.is_empty() {
         return Ok(Axis::Columns(exact));
     }
@@ -427,8 +432,11 @@ fn valid_axes(tables: &[&Table]) -> Vec<String> {
 }
 
 fn pii_refusal(name: &str) -> Error {
-    Error::new("R0412", format!("`{name}` is personal data: it is never shown, searched or filtered on"))
-        .help("query the metrics' dimensions instead; `tally lineage METRIC` shows what a metric reads")
+    Error::new(
+        "R0412",
+        format!("`{name}` is personal data: it is never shown, searched or filtered on"),
+    )
+    .help("query the metrics' dimensions instead; `tally lineage METRIC` shows what a metric reads")
 }
 
 fn unknown_axis(name: &str, what: &str, valid: &[String]) -> Error {
@@ -484,8 +492,11 @@ fn plan_cut<'c>(
                 Ok(Axis::Columns(c)) if c.len() == 1 => filters.push((c[0], value.clone())),
                 Ok(_) => {
                     failed = Some(
-                        Error::new("R0406", format!("`--where {name}=...` must name one level or column"))
-                            .help(format!("valid here: {}", valid_axes(tables).join(", "))),
+                        Error::new(
+                            "R0406",
+                            format!("`--where {name}=...` must name one level or column"),
+                        )
+                        .help(format!("valid here: {}", valid_axes(tables).join(", "))),
                     )
                 }
                 Err(true) => return Err(pii_refusal(name)),
@@ -497,24 +508,30 @@ fn plan_cut<'c>(
             continue;
         }
         let scope = match scope_column(role, &table.columns) {
-            Ok(scope) => scope.and_then(|(c, v)| {
-                table.columns.iter().position(|x| x == c).map(|i| (i, v))
-            }),
-            Err(ScopeProblem::NoValue(attribute)) => return Err(no_value(viewer, role, &attribute)),
+            Ok(scope) => {
+                scope.and_then(|(c, v)| table.columns.iter().position(|x| x == c).map(|i| (i, v)))
+            }
+            Err(ScopeProblem::NoValue(attribute)) => {
+                return Err(no_value(viewer, role, &attribute))
+            }
             Err(ScopeProblem::NotKept) => {
-                problems.push(Error::new(
-                    "R0408",
-                    format!(
-                        "{what} is not published by {} in {}, and role `{}` sees only {}",
-                        match &role.scope {
-                            Scope::Bound { dimension, level, .. } => format!("{dimension}.{level}"),
-                            Scope::National => String::new(),
-                        },
-                        table.table,
-                        role.name,
-                        role.scope.describe()
-                    ),
-                ).help("a role of wider scope can read it"));
+                problems.push(
+                    Error::new(
+                        "R0408",
+                        format!(
+                            "{what} is not published by {} in {}, and role `{}` sees only {}",
+                            match &role.scope {
+                                Scope::Bound { dimension, level, .. } =>
+                                    format!("{dimension}.{level}"),
+                                Scope::National => String::new(),
+                            },
+                            table.table,
+                            role.name,
+                            role.scope.describe()
+                        ),
+                    )
+                    .help("a role of wider scope can read it"),
+                );
                 continue;
             }
         };
@@ -618,7 +635,8 @@ fn read_cut(
         select = select.filter(Condition::Before("period_start".into(), Literal::Timestamp(to)));
     }
     if let Some((i, value)) = &cut.scope {
-        select = select.filter(Condition::Eq(t.columns[*i].name.clone(), Literal::Text(value.clone())));
+        select =
+            select.filter(Condition::Eq(t.columns[*i].name.clone(), Literal::Text(value.clone())));
     }
     let sql = select.render(db.dialect())?;
     let result = db.query(&sql)?;
@@ -687,7 +705,11 @@ fn read_cut(
                     .filter(|i| s & (1 << i) != 0)
                     .map(|i| t.columns[i].name.as_str())
                     .collect();
-                if names.is_empty() { "(total)".to_string() } else { names.join(",") }
+                if names.is_empty() {
+                    "(total)".to_string()
+                } else {
+                    names.join(",")
+                }
             })
             .collect();
         return Err(Error::new(
@@ -704,8 +726,7 @@ fn read_cut(
             } else {
                 s.levels == target
             };
-            level_ok
-                && cut.filters.iter().all(|(c, v)| s.coords[*c].as_deref() == Some(v.as_str()))
+            level_ok && cut.filters.iter().all(|(c, v)| s.coords[*c].as_deref() == Some(v.as_str()))
         })
         .collect();
     let order: Vec<&str> = cut.metrics.iter().map(String::as_str).collect();
@@ -868,17 +889,21 @@ fn report_answer(
             .help(format!("reports: {}", names.join(", ")))
     })?;
     if !request.by.is_empty() || request.grain.is_some() {
-        return Err(Error::new("R0426", "a report's cut and grain are its own: --by and --grain do not apply")
-            .help("query its metrics with `tally query METRIC --by ...` for another cut"));
+        return Err(Error::new(
+            "R0426",
+            "a report's cut and grain are its own: --by and --grain do not apply",
+        )
+        .help("query its metrics with `tally query METRIC --by ...` for another cut"));
     }
-    let table = catalog
-        .table(&report.table)
-        .ok_or_else(|| sql::internal(format!("report `{name}` reads unknown table {}", report.table)))?;
+    let table = catalog.table(&report.table).ok_or_else(|| {
+        sql::internal(format!("report `{name}` reads unknown table {}", report.table))
+    })?;
     let reads = |role: &Role| {
         role.grants("report", name)
-            || report.metrics.iter().all(|m| {
-                readable_tables(catalog, role, m).iter().any(|t| t.table == report.table)
-            })
+            || report
+                .metrics
+                .iter()
+                .all(|m| readable_tables(catalog, role, m).iter().any(|t| t.table == report.table))
     };
     let candidates = by_preference(viewer.roles.iter().filter(|r| reads(r)));
     let Some(role) = candidates.first() else {
@@ -951,8 +976,11 @@ fn drill_answer(
     };
     let dialect = db.dialect();
     let relation = drill.sql.get(dialect.name()).ok_or_else(|| {
-        Error::new("R0101", format!("plan.json has no drill-down of `{name}` for {}", dialect.name()))
-            .help("regenerate it with `tally compile`")
+        Error::new(
+            "R0101",
+            format!("plan.json has no drill-down of `{name}` for {}", dialect.name()),
+        )
+        .help("regenerate it with `tally compile`")
     })?;
     let relation = Params::new().with("now", request.now).render(relation)?;
     let names: Vec<String> = drill.columns.iter().map(|c| c.name.clone()).collect();
@@ -999,8 +1027,11 @@ fn drill_answer(
             }
         }
         (None, Some(_)) => {
-            return Err(Error::new("R0426", format!("the rows of `{name}` have no time to restrict"))
-                .help("leave out --from and --to"))
+            return Err(Error::new(
+                "R0426",
+                format!("the rows of `{name}` have no time to restrict"),
+            )
+            .help("leave out --from and --to"))
         }
         (None, None) => {}
     }

@@ -119,7 +119,10 @@ fn suppress_group(cells: &[Cell], min_cell_size: i64) -> Vec<Status> {
         // hidden, its relations of unknowns can still pin a cell, say `P = A` and
         // `P = A + B` give `B = 0`; nothing more can be hidden then.)
         let open = |cell: usize, status: &[Status]| {
-            cells.iter().enumerate().any(|(i, c)| c.group == cells[cell].group && !unknown(cells, status, i))
+            cells
+                .iter()
+                .enumerate()
+                .any(|(i, c)| c.group == cells[cell].group && !unknown(cells, status, i))
         };
         let Some(cell) =
             determined(cells, &relations, &status).into_iter().find(|&c| open(c, &status))
@@ -219,13 +222,12 @@ fn smallest_shown(
     candidates: impl Iterator<Item = usize>,
     skip_first: bool,
 ) -> Option<usize> {
-    candidates
-        .skip(usize::from(skip_first))
-        .filter(|&i| !unknown(cells, status, i))
-        .min_by(|&a, &b| {
+    candidates.skip(usize::from(skip_first)).filter(|&i| !unknown(cells, status, i)).min_by(
+        |&a, &b| {
             let (va, vb) = (cells[a].value.unwrap_or(0.0), cells[b].value.unwrap_or(0.0));
             va.total_cmp(&vb).then(cells[a].rows.cmp(&cells[b].rows)).then(a.cmp(&b))
-        })
+        },
+    )
 }
 
 /// Step 1: no relation with exactly one unknown member that is suppressed.

@@ -35,7 +35,12 @@ pub enum Scope {
     National,
     /// Rows whose `dimension.level` member is the user's `attribute` (`None`: the user has no
     /// value for it, and sees nothing through this role).
-    Bound { dimension: String, level: String, attribute: String, value: Option<String> },
+    Bound {
+        dimension: String,
+        level: String,
+        attribute: String,
+        value: Option<String>,
+    },
 }
 
 impl Scope {

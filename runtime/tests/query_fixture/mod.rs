@@ -132,7 +132,8 @@ pub fn landing_files(seed: u64) -> BTreeMap<String, String> {
         }
     }
     files.insert("seizures/2024-04-01T0600.csv".to_string(), seizures);
-    let mut apprehensions = String::from("apprehension_id,station_code,apprehended_on,subject_name\n");
+    let mut apprehensions =
+        String::from("apprehension_id,station_code,apprehended_on,subject_name\n");
     for i in 0..(60 + rng.below(60)) {
         let station = if rng.chance(5) { "T22" } else { rng.pick(&STATIONS[..4]).0 };
         let (person, _) = *rng.pick(PEOPLE);
