@@ -176,7 +176,8 @@ const T2: &str = "2024-03-02 06:00";
 
 /// Every step boundary of the file transaction (for the cdc source, which runs last, so the
 /// others have committed when it crashes), a snapshot and an incremental source's, the
-/// commit, the refresh and retention.
+/// commit, the refresh and retention. Retention commits per source before its fault point
+/// fires, and is the run's last step: that crash must leave the finished state itself.
 const FAULTS: [&str; 11] = [
     "seizures:load",
     "seizures:validate",
@@ -209,7 +210,11 @@ fn crash_and_rerun_reach_the_same_state(engine: Engine) {
             "{fault}: {stderr}"
         );
         let after_crash = project.snapshot(&db);
-        assert_ne!(after_crash, expected, "{fault}: the crash left nothing to redo");
+        if *fault == "*:retention" {
+            assert_eq!(after_crash, expected, "{fault}: a crash after the last commit lost work");
+        } else {
+            assert_ne!(after_crash, expected, "{fault}: the crash left nothing to redo");
+        }
 
         let rerun = project.run(&db, T2, None);
         succeeded(&rerun);
@@ -285,7 +290,8 @@ fn operator_round(engine: Engine) {
         "{stdout}"
     );
 
-    // Status: a table on stdout, JSON on request; exit 0 even when sources are late.
+    // Status: a table on stdout, JSON on request; exit 0 even when sources are late. The
+    // failing source stopped only itself: arrivals and ports, due at 06:15, loaded.
     let status = project
         .command("status", &db.target, &["--now", "2024-03-02 06:20"])
         .output()
@@ -297,9 +303,9 @@ fn operator_round(engine: Engine) {
         lines[..5],
         [
             "source       last load            every  late after  state         next due             files  read  loaded  rejected",
-            "arrivals     2024-03-01 06:00:00  1h     2h          ok            2024-03-02 07:00:00      1     2       2         0",
+            "arrivals     2024-03-02 06:15:00  1h     2h          ok            2024-03-02 07:00:00      2     6       5         1",
             "inspections  never                1d     2d          never loaded  2024-03-03 06:00:00      0     0       0         0",
-            "ports        2024-03-02 06:00:00  1d     2d          ok            2024-03-03 05:00:00      2     7       7         0",
+            "ports        2024-03-02 06:15:00  1d     2d          ok            2024-03-03 05:00:00      2     7       7         0",
             "seizures     2024-03-02 06:00:00  15m    30m         ok            2024-03-02 06:30:00      2     8       8         0",
         ],
         "{stdout}"

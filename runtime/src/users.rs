@@ -419,7 +419,7 @@ fn login_statements(db: &mut dyn Backend, user_id: &str, roles: &[String]) -> Re
         // A role that existed already (another warehouse on the server, a disabled user).
         format!("ALTER ROLE {u} LOGIN"),
         format!("GRANT USAGE ON SCHEMA {} TO {u}", ident(&schema)),
-        // So the runtime may act as the user (`SET ROLE`), under the user's policies.
+        // So the writer may act as the user (`SET ROLE`, as an operator checking a grant would).
         format!("GRANT {u} TO CURRENT_USER"),
     ];
     statements

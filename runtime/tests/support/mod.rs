@@ -111,6 +111,14 @@ impl Engine {
         Engine::Postgres(TestDatabase::create(label))
     }
 
+    /// Another fresh, empty database on the same engine (for a scenario that needs several).
+    pub fn sibling(&self, label: &str) -> Engine {
+        match self {
+            Engine::DuckDb(_) => Engine::duckdb(),
+            Engine::Postgres(_) => Engine::postgres(label),
+        }
+    }
+
     /// What `--db` would say to reach it.
     pub fn target(&self) -> String {
         match self {
