@@ -308,7 +308,7 @@ fn check_scopes(
     roles: &[&Role],
     attributes: &BTreeMap<String, String>,
 ) -> Result<()> {
-    for (name, _) in attributes {
+    for name in attributes.keys() {
         if !ATTRIBUTES.contains(&name.as_str()) {
             return Err(Error::new("R0465", format!("`{name}` is not a user attribute"))
                 .help(format!("the attributes are {}", ATTRIBUTES.join(", "))));

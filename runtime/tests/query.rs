@@ -217,10 +217,10 @@ fn a_search_for_a_person_is_refused_on_every_path(engine: &Engine) {
     drill.filters = vec![("subject_name".into(), name.into())];
     assert!(matches!(refused(&mut w, &drill).code, "R0412" | "R0406"));
     for sql in [
-        format!("SELECT subject_name FROM mart_borderstat"),
+        "SELECT subject_name FROM mart_borderstat".to_string(),
         format!("SELECT * FROM mart_borderstat WHERE subject_name = '{name}'"),
         format!("SELECT * FROM mart_borderstat WHERE port_name = '{name}'"),
-        format!("SELECT * FROM mart_borderstat WHERE lower(full_name) LIKE '%quintanilla%'"),
+        "SELECT * FROM mart_borderstat WHERE lower(full_name) LIKE '%quintanilla%'".to_string(),
         format!("SELECT * FROM cur_seizures WHERE subject_name = '{name}'"),
         format!("SELECT count(*) FROM mart_borderstat WHERE port IN ('P11', '{name}') AND station_name = 'x'"),
     ] {

@@ -132,12 +132,13 @@ fn rank(mut rows: Vec<Vec<f64>>) -> usize {
             continue;
         };
         rows.swap(rank, pivot);
-        for r in 0..rows.len() {
+        let pivot_row = rows[rank].clone();
+        for (r, row) in rows.iter_mut().enumerate() {
             if r != rank {
-                let factor = rows[r][col] / rows[rank][col];
+                let factor = row[col] / pivot_row[col];
                 if factor != 0.0 {
-                    for j in 0..width {
-                        rows[r][j] -= factor * rows[rank][j];
+                    for (v, p) in row.iter_mut().zip(&pivot_row) {
+                        *v -= factor * p;
                     }
                 }
             }

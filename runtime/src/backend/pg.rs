@@ -27,8 +27,8 @@ impl std::fmt::Debug for Postgres {
 impl Postgres {
     pub fn connect(url: &str) -> Result<Self> {
         let describe = redact(url);
-        let mut client =
-            Client::connect(url, NoTls).map_err(|e| super::connect_error(&describe, db_message(&e)))?;
+        let mut client = Client::connect(url, NoTls)
+            .map_err(|e| super::connect_error(&describe, db_message(&e)))?;
         // UTC everywhere: `{now}` and every stored timestamp are UTC wall-clock times.
         client
             .batch_execute("SET TIME ZONE 'UTC'; SET client_min_messages = warning")

@@ -609,7 +609,8 @@ impl Run<'_> {
                             });
                             report.files.push(loaded);
                         }
-                        Err((e, log_error)) => {
+                        Err(failure) => {
+                            let (e, log_error) = *failure;
                             progress.event(Event::FileDone {
                                 source: &source.name,
                                 path: &file.path,
@@ -666,15 +667,15 @@ impl Run<'_> {
         &mut self,
         source: &SourcePlan,
         file: &LandedFile,
-    ) -> std::result::Result<FileReport, (Error, Option<Error>)> {
+    ) -> std::result::Result<FileReport, FileFailure> {
         let context = format!("{}: {}", source.name, file.path);
         let batch = match self.next_batch() {
             Ok(batch) => batch,
-            Err(e) => return Err((e.context(context), None)),
+            Err(e) => return Err(Box::new((e.context(context), None))),
         };
         let mut done: Vec<LogRow> = Vec::new();
         if let Err(e) = self.db.begin() {
-            return Err((e.context(context), None));
+            return Err(Box::new((e.context(context), None)));
         }
         let mut failed_step = None;
         let result = self.file_steps(source, file, batch, &mut done, &mut failed_step);
@@ -714,7 +715,7 @@ impl Run<'_> {
                     .log_in_own_transaction(&rows)
                     .err()
                     .map(|l| l.context("writing the run log"));
-                Err((e, log_error))
+                Err(Box::new((e, log_error)))
             }
         }
     }
@@ -1195,6 +1196,9 @@ pub fn status(
     }
     Ok(out)
 }
+
+/// Why a file did not load, and the error writing that to the run log, if any.
+type FileFailure = Box<(Error, Option<Error>)>;
 
 #[cfg(test)]
 mod tests {

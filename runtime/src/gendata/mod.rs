@@ -274,8 +274,10 @@ pub fn generate(
     let order = source_order(spec, &suppliers);
     let patterns = Patterns::new(spec)?;
     let period = Period::new(options);
-    let mut world = World::default();
-    world.objects = spec.marts.iter().chain(&spec.reports).map(|m| m.name.clone()).collect();
+    let mut world = World {
+        objects: spec.marts.iter().chain(&spec.reports).map(|m| m.name.clone()).collect(),
+        ..World::default()
+    };
     let bad = bad_row_plan(spec, options.bad_rows, &suppliers);
     let linked: BTreeSet<String> =
         spec.sources.iter().flat_map(|s| link_targets(spec, s)).collect();

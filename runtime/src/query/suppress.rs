@@ -21,10 +21,11 @@
 //!    earlier cell), or the parent when no child is shown. Repeat until no relation has one.
 //! 2. **Audit.** Step 1 protects each relation on its own; chains across relations (a row
 //!    total and a column total of a two-way table) can still pin a cell down. So the linear
-//!    system of all relations over the hidden cells is reduced (exact rational Gauss-Jordan
-//!    elimination): a hidden cell is determined exactly when its unit vector is in the row
+//!    system of all relations over the hidden cells is reduced (exact Gauss-Jordan elimination,
+//!    modulo a large prime): a hidden cell is determined exactly when its unit vector is in the row
 //!    space, which in reduced row echelon form is a row with a single non-zero entry. For
-//!    such a cell, hide the smallest shown member of a relation it is in, and go back to 1.
+//!    such a cell, hide the smallest shown member of a relation it is in (in one round, for
+//!    every determined cell whose relations the round has not touched yet), and go back to 1.
 //!
 //! Each round hides at least one more cell, so it ends; at the end no suppressed cell is
 //! determined by the relations. Totals are treated as sums even for metrics that are not
@@ -124,28 +125,45 @@ fn suppress_group(cells: &[Cell], min_cell_size: i64) -> Vec<Status> {
                 .enumerate()
                 .any(|(i, c)| c.group == cells[cell].group && !unknown(cells, status, i))
         };
-        let Some(cell) =
-            determined(cells, &relations, &status).into_iter().find(|&c| open(c, &status))
-        else {
+        let found: Vec<usize> = determined(cells, &relations, &status)
+            .into_iter()
+            .filter(|&c| open(c, &status))
+            .collect();
+        if found.is_empty() {
             break;
-        };
-        // The smallest shown member of a relation the cell is in: a child where there is
-        // one, else a parent; without any, any shown cell of the group.
-        let around: Vec<&Relation> =
-            relations.iter().filter(|r| r.parent == cell || r.children.contains(&cell)).collect();
-        let extra = around
-            .iter()
-            .find_map(|r| smallest_shown(cells, &status, members(r), true))
-            .or_else(|| {
-                around.iter().find_map(|r| smallest_shown(cells, &status, members(r), false))
-            })
-            .or_else(|| {
-                let group = (0..cells.len()).filter(|&i| cells[i].group == cells[cell].group);
-                smallest_shown(cells, &status, group, false)
-            });
-        match extra {
-            Some(extra) => status[extra] = Status::Complementary,
-            None => break,
+        }
+        // One round protects every determined cell whose relations no earlier one of the
+        // round touched (hiding one cell can free several); the rest wait for the next audit.
+        let mut touched: BTreeSet<usize> = BTreeSet::new();
+        let mut hid_any = false;
+        for cell in found {
+            let around: Vec<&Relation> = relations
+                .iter()
+                .filter(|r| r.parent == cell || r.children.contains(&cell))
+                .collect();
+            if around.iter().any(|r| members(r).any(|m| touched.contains(&m))) {
+                continue;
+            }
+            // The smallest shown member of a relation the cell is in: a child where there
+            // is one, else a parent; without any, any shown cell of the group.
+            let extra = around
+                .iter()
+                .find_map(|r| smallest_shown(cells, &status, members(r), true))
+                .or_else(|| {
+                    around.iter().find_map(|r| smallest_shown(cells, &status, members(r), false))
+                })
+                .or_else(|| {
+                    let group = (0..cells.len()).filter(|&i| cells[i].group == cells[cell].group);
+                    smallest_shown(cells, &status, group, false)
+                });
+            if let Some(extra) = extra {
+                status[extra] = Status::Complementary;
+                hid_any = true;
+                touched.extend(around.iter().flat_map(|r| members(r)));
+            }
+        }
+        if !hid_any {
+            break;
         }
     }
     status
@@ -165,7 +183,7 @@ pub fn relations(cells: &[Cell]) -> Vec<Relation> {
     for indices in groups.values() {
         let sets: BTreeSet<u64> = indices.iter().map(|&i| cells[i].levels).collect();
         // Children indexed by (their levels, the parent levels they agree on, the members).
-        let mut by_set: BTreeMap<(u64, u64, Vec<Option<&str>>), Vec<usize>> = BTreeMap::new();
+        let mut by_set: BTreeMap<CoverKey<'_>, Vec<usize>> = BTreeMap::new();
         let covers: Vec<(u64, u64)> = sets
             .iter()
             .flat_map(|&low| sets.iter().map(move |&high| (low, high)))
@@ -199,6 +217,9 @@ pub fn relations(cells: &[Cell]) -> Vec<Relation> {
     }
     out
 }
+
+/// Children of a cover: their levels, the parent's levels, their members on the parent's.
+type CoverKey<'a> = (u64, u64, Vec<Option<&'a str>>);
 
 /// The members of a cell on the columns of `levels`.
 fn project(c: &Cell, levels: u64) -> Vec<Option<&str>> {
@@ -251,27 +272,31 @@ fn protect_relations(cells: &[Cell], relations: &[Relation], status: &mut [Statu
 }
 
 /// Step 2: the suppressed cells whose value the relations determine.
+///
+/// A hidden cell `c` is determined exactly when the unit vector `e_c` lies in the row space of
+/// the relations restricted to the unknown cells; in reduced row echelon form that is a pivot
+/// row whose only non-zero entry is `c`'s. The elimination runs over the integers modulo the
+/// prime `2^61 - 1`, which keeps it exact without growing numbers: it could differ from the
+/// rational answer only if the prime divided every maximal minor of the matrix, whose entries
+/// are `0`, `1` and `-1` and whose minors, for total relations, are tiny.
 pub fn determined(cells: &[Cell], relations: &[Relation], status: &[Status]) -> Vec<usize> {
     // Columns: the unknown cells that occur in some relation.
     let mut column: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut rows: Vec<Vec<i128>> = Vec::new();
+    let mut rows: Vec<Vec<u64>> = Vec::new();
     for r in relations {
-        let unknowns: Vec<usize> = members(r).filter(|&i| unknown(cells, status, i)).collect();
-        if unknowns.is_empty() {
-            continue;
-        }
-        for &u in &unknowns {
+        for u in members(r).filter(|&i| unknown(cells, status, i)) {
             let next = column.len();
             column.entry(u).or_insert(next);
         }
     }
     let width = column.len();
     for r in relations {
-        let mut row = vec![0i128; width];
+        let mut row = vec![0u64; width];
         let mut any = false;
-        for (sign, i) in std::iter::once((1, r.parent)).chain(r.children.iter().map(|&c| (-1, c))) {
+        let signed = std::iter::once((1, r.parent)).chain(r.children.iter().map(|&c| (-1, c)));
+        for (sign, i) in signed {
             if let Some(&col) = column.get(&i) {
-                row[col] += sign;
+                row[col] = if sign > 0 { add(row[col], 1) } else { sub(row[col], 1) };
                 any = true;
             }
         }
@@ -295,46 +320,62 @@ pub fn determined(cells: &[Cell], relations: &[Relation], status: &[Status]) -> 
     out
 }
 
-/// Gauss-Jordan elimination in place over the integers (rows kept primitive: divided by the
-/// gcd of their entries), so it is exact. Returns (row, column) of each pivot.
-fn reduce(rows: &mut [Vec<i128>], width: usize) -> Vec<(usize, usize)> {
+/// The prime of the elimination's arithmetic.
+const P: u64 = (1 << 61) - 1;
+
+fn add(a: u64, b: u64) -> u64 {
+    (a + b) % P
+}
+
+fn sub(a: u64, b: u64) -> u64 {
+    (a + P - b) % P
+}
+
+fn mul(a: u64, b: u64) -> u64 {
+    ((u128::from(a) * u128::from(b)) % u128::from(P)) as u64
+}
+
+fn inverse(a: u64) -> u64 {
+    // Fermat: a^(P-2).
+    let (mut base, mut exp, mut out) = (a, P - 2, 1);
+    while exp > 0 {
+        if exp & 1 == 1 {
+            out = mul(out, base);
+        }
+        base = mul(base, base);
+        exp >>= 1;
+    }
+    out
+}
+
+/// Gauss-Jordan elimination in place modulo [`P`], into reduced row echelon form (pivots 1).
+/// Returns (row, column) of each pivot. Rows are dense but only their non-zero entries are
+/// visited when eliminating.
+fn reduce(rows: &mut [Vec<u64>], width: usize) -> Vec<(usize, usize)> {
     let mut pivots = Vec::new();
     let mut next = 0;
     for col in 0..width {
         let Some(found) = (next..rows.len()).find(|&r| rows[r][col] != 0) else { continue };
         rows.swap(next, found);
-        let pivot = rows[next].clone();
+        let scale = inverse(rows[next][col]);
+        for v in rows[next].iter_mut() {
+            *v = mul(*v, scale);
+        }
+        let nonzero: Vec<(usize, u64)> =
+            rows[next].iter().enumerate().filter(|(_, v)| **v != 0).map(|(j, v)| (j, *v)).collect();
         for (r, row) in rows.iter_mut().enumerate() {
-            if r == next || row[col] == 0 {
+            let factor = row[col];
+            if r == next || factor == 0 {
                 continue;
             }
-            let (a, b) = (pivot[col], row[col]);
-            for j in 0..width {
-                row[j] = row[j] * a - pivot[j] * b;
+            for &(j, v) in &nonzero {
+                row[j] = sub(row[j], mul(factor, v));
             }
-            normalize(row);
         }
         pivots.push((next, col));
         next += 1;
     }
     pivots
-}
-
-fn normalize(row: &mut [i128]) {
-    let g = row.iter().fold(0i128, |g, &v| gcd(g, v.abs()));
-    if g > 1 {
-        for v in row.iter_mut() {
-            *v /= g;
-        }
-    }
-}
-
-fn gcd(a: i128, b: i128) -> i128 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
 }
 
 #[cfg(test)]
