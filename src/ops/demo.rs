@@ -154,24 +154,31 @@ fn dashboard(
     let mut sources: Vec<String> = Vec::new();
     let metrics = mart["metrics"].as_array().cloned().unwrap_or_default();
     for metric in metrics.iter().filter_map(|m| m.as_str()).take(limit) {
-        let output = tally_output(&[
-            "query".into(),
-            metric.into(),
-            "--as".into(),
-            ANALYST.into(),
-            "--grain".into(),
-            "fiscal_year".into(),
-            "--db".into(),
-            db.into(),
-            "--generated".into(),
-            generated.into(),
-            "--now".into(),
-            now.into(),
-            "--format".into(),
-            "json".into(),
-        ]);
-        let answer: serde_json::Value = match output {
-            Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
+        let ask = |grain: Option<&str>| -> anyhow::Result<serde_json::Value> {
+            let mut args: Vec<String> = vec!["query".into(), metric.into()];
+            args.extend(["--as".into(), ANALYST.into()]);
+            if let Some(grain) = grain {
+                args.extend(["--grain".into(), grain.into()]);
+            }
+            args.extend(["--db".into(), db.into(), "--generated".into(), generated.into()]);
+            args.extend(["--now".into(), now.into(), "--format".into(), "json".into()]);
+            Ok(serde_json::from_str(&tally_output(&args)?).unwrap_or_default())
+        };
+        // A metric without time (a count of what exists now) has no fiscal year: its value is
+        // the one without a grain.
+        let answer = ask(Some("fiscal_year")).and_then(|answer| {
+            if latest_total(&answer, false).0 != "-" {
+                return Ok((answer, false));
+            }
+            let timeless = ask(None)?;
+            Ok(if latest_total(&timeless, true).0 == "-" {
+                (answer, false)
+            } else {
+                (timeless, true)
+            })
+        });
+        let (answer, timeless) = match answer {
+            Ok(answer) => answer,
             Err(e) => {
                 lines.push((metric.to_owned(), "-".into(), format!("{e}")));
                 continue;
@@ -184,7 +191,7 @@ fn dashboard(
                 }
             }
         }
-        let (period, value) = latest_total(&answer);
+        let (period, value) = latest_total(&answer, timeless);
         let name = answer["title"].as_str().unwrap_or(metric).to_owned();
         lines.push((name, period, value));
     }
@@ -202,8 +209,9 @@ fn dashboard(
 }
 
 /// The latest period's national total of a metric answer: the row cut by no dimension and
-/// no bucket or member, with the greatest period. Suppressed cells show as `*`.
-fn latest_total(answer: &serde_json::Value) -> (String, String) {
+/// no bucket or member, with the greatest period (`timeless`: the row without a period, shown
+/// as `now`). Suppressed cells show as `*`.
+fn latest_total(answer: &serde_json::Value, timeless: bool) -> (String, String) {
     let columns: Vec<String> = answer["columns"]
         .as_array()
         .into_iter()
@@ -219,7 +227,11 @@ fn latest_total(answer: &serde_json::Value) -> (String, String) {
     let period_of = |row: &serde_json::Value| {
         period_col.as_ref().and_then(|c| row[c].as_str()).unwrap_or_default().to_owned()
     };
-    let Some(row) = rows.iter().filter(|r| total(r)).max_by_key(|r| period_of(r)) else {
+    let Some(row) = rows
+        .iter()
+        .filter(|r| total(r) && (!timeless || period_of(r).is_empty()))
+        .max_by_key(|r| period_of(r))
+    else {
         return ("-".into(), "no data".into());
     };
     let value = if row["suppressed"].as_bool() == Some(true) {
@@ -232,6 +244,9 @@ fn latest_total(answer: &serde_json::Value) -> (String, String) {
         }
     };
     let period = period_of(row);
+    if timeless {
+        return ("now".into(), value);
+    }
     (period.get(..10).unwrap_or(&period).to_owned(), value)
 }
 

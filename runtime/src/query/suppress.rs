@@ -125,10 +125,15 @@ fn suppress_group(cells: &[Cell], min_cell_size: i64) -> Vec<Status> {
                 .enumerate()
                 .any(|(i, c)| c.group == cells[cell].group && !unknown(cells, status, i))
         };
-        let found: Vec<usize> = determined(cells, &relations, &status)
-            .into_iter()
-            .filter(|&c| open(c, &status))
-            .collect();
+        let Some(found) = audit(cells, &relations, &status, MAX_AUDIT_COLUMNS) else {
+            // Too many hidden cells tied together to audit exactly: hide the whole group,
+            // which nothing can be recovered from.
+            for s in status.iter_mut().filter(|s| !s.hidden()) {
+                *s = Status::Complementary;
+            }
+            break;
+        };
+        let found: Vec<usize> = found.into_iter().filter(|&c| open(c, &status)).collect();
         if found.is_empty() {
             break;
         }
@@ -280,44 +285,101 @@ fn protect_relations(cells: &[Cell], relations: &[Relation], status: &mut [Statu
 /// rational answer only if the prime divided every maximal minor of the matrix, whose entries
 /// are `0`, `1` and `-1` and whose minors, for total relations, are tiny.
 pub fn determined(cells: &[Cell], relations: &[Relation], status: &[Status]) -> Vec<usize> {
-    // Columns: the unknown cells that occur in some relation.
-    let mut column: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut rows: Vec<Vec<u64>> = Vec::new();
-    for r in relations {
-        for u in members(r).filter(|&i| unknown(cells, status, i)) {
-            let next = column.len();
-            column.entry(u).or_insert(next);
+    audit(cells, relations, status, usize::MAX).unwrap_or_default()
+}
+
+/// The most unknown cells one linked component of a group may have for the exact audit; a
+/// larger one (a sparse cube where nearly every cell is small) hides its whole group.
+const MAX_AUDIT_COLUMNS: usize = 600;
+
+/// [`determined`], or `None` when a component has more than `max_columns` unknown cells.
+fn audit(
+    cells: &[Cell],
+    relations: &[Relation],
+    status: &[Status],
+    max_columns: usize,
+) -> Option<Vec<usize>> {
+    // Each relation as its unknown members with their signs (+1 the parent, -1 a child); a
+    // relation of shown cells only says nothing about the unknowns.
+    let equations: Vec<Vec<(usize, bool)>> = relations
+        .iter()
+        .map(|r| {
+            std::iter::once((r.parent, true))
+                .chain(r.children.iter().map(|&c| (c, false)))
+                .filter(|&(i, _)| unknown(cells, status, i))
+                .collect::<Vec<_>>()
+        })
+        .filter(|e| !e.is_empty())
+        .collect();
+    // The system falls apart into independent components (unknowns linked by a relation):
+    // each is reduced on its own, which keeps the matrices the size of a cluster of hidden
+    // cells rather than of the whole group.
+    let mut parent: BTreeMap<usize, usize> = BTreeMap::new();
+    fn root(parent: &mut BTreeMap<usize, usize>, i: usize) -> usize {
+        let mut r = i;
+        while let Some(&p) = parent.get(&r) {
+            if p == r {
+                break;
+            }
+            r = p;
+        }
+        parent.insert(i, r);
+        r
+    }
+    for e in &equations {
+        for &(i, _) in e {
+            parent.entry(i).or_insert(i);
+        }
+        let first = root(&mut parent, e[0].0);
+        for &(i, _) in &e[1..] {
+            let other = root(&mut parent, i);
+            parent.insert(other, first);
         }
     }
-    let width = column.len();
-    for r in relations {
-        let mut row = vec![0u64; width];
-        let mut any = false;
-        let signed = std::iter::once((1, r.parent)).chain(r.children.iter().map(|&c| (-1, c)));
-        for (sign, i) in signed {
-            if let Some(&col) = column.get(&i) {
-                row[col] = if sign > 0 { add(row[col], 1) } else { sub(row[col], 1) };
-                any = true;
+    let mut components: BTreeMap<usize, Vec<&Vec<(usize, bool)>>> = BTreeMap::new();
+    for e in &equations {
+        let r = root(&mut parent, e[0].0);
+        components.entry(r).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    for equations in components.values() {
+        let mut column: BTreeMap<usize, usize> = BTreeMap::new();
+        for e in equations {
+            for &(i, _) in e.iter() {
+                let next = column.len();
+                column.entry(i).or_insert(next);
             }
         }
-        if any {
-            rows.push(row);
+        let width = column.len();
+        if width > max_columns {
+            return None;
+        }
+        let mut rows: Vec<Vec<u64>> = equations
+            .iter()
+            .map(|e| {
+                let mut row = vec![0u64; width];
+                for &(i, is_parent) in e.iter() {
+                    let col = column[&i];
+                    row[col] = if is_parent { add(row[col], 1) } else { sub(row[col], 1) };
+                }
+                row
+            })
+            .collect();
+        let pivots = reduce(&mut rows, width);
+        for (&cell, &col) in &column {
+            if !status[cell].hidden() {
+                continue;
+            }
+            let alone = pivots.iter().any(|&(r, c)| {
+                c == col && rows[r].iter().enumerate().all(|(j, &v)| j == col || v == 0)
+            });
+            if alone {
+                out.push(cell);
+            }
         }
     }
-    let pivots = reduce(&mut rows, width);
-    let mut out = Vec::new();
-    for (&cell, &col) in &column {
-        if !status[cell].hidden() {
-            continue;
-        }
-        let alone = pivots.iter().any(|&(r, c)| {
-            c == col && rows[r].iter().enumerate().all(|(j, &v)| j == col || v == 0)
-        });
-        if alone {
-            out.push(cell);
-        }
-    }
-    out
+    out.sort_unstable();
+    Some(out)
 }
 
 /// The prime of the elimination's arithmetic.
@@ -421,6 +483,32 @@ mod tests {
     #[test]
     fn nothing_small_nothing_hidden() {
         assert!(suppress(&offices(), 5).iter().all(|s| *s == Status::Shown));
+    }
+
+    /// 400 field offices of 2 ports each, every office and port small: the hidden cells are
+    /// tied together through the national total, too many to audit exactly.
+    #[test]
+    fn a_group_too_linked_to_audit_is_hidden_whole() {
+        let mut cells = vec![cell(0, None, None, 400.0 * 2.0 * 5.0)];
+        for f in 0..400 {
+            let fo = format!("F{f:03}");
+            cells.push(cell(1, Some(&fo), None, 2.0 * 5.0));
+            for p in 0..2 {
+                cells.push(cell(3, Some(&fo), Some(&format!("P{f}-{p}")), 5.0));
+            }
+        }
+        let status = suppress(&cells, 11);
+        assert!(status.iter().all(|s| s.hidden()), "{status:?}");
+        assert!(status.contains(&Status::Complementary) && status.contains(&Status::Primary));
+        // Within the limit, the same shape is audited exactly and the totals stay.
+        let small: Vec<Cell> = cells
+            .iter()
+            .filter(|c| c.coords[0].as_deref().is_none_or(|f| f < "F2"))
+            .cloned()
+            .collect();
+        let small_status = suppress(&small, 11);
+        assert!(!small_status[0].hidden(), "{small_status:?}");
+        assert!(determined(&small, &relations(&small), &small_status).is_empty());
     }
 
     #[test]
