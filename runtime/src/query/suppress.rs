@@ -27,6 +27,10 @@
 //!    such a cell, hide the smallest shown member of a relation it is in (in one round, for
 //!    every determined cell whose relations the round has not touched yet), and go back to 1.
 //!
+//! The audit runs per linked component of unknown cells; a component larger than
+//! [`MAX_AUDIT_COLUMNS`] hides its whole group instead (nothing is recoverable from a group
+//! with nothing shown).
+//!
 //! Each round hides at least one more cell, so it ends; at the end no suppressed cell is
 //! determined by the relations. Totals are treated as sums even for metrics that are not
 //! additive (averages, ratios): that hides more than needed, never less.
