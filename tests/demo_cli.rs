@@ -52,6 +52,8 @@ fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
         stdout.contains("  Source systems: Seized Currency and Asset Tracking System (SEACATS)"),
         "{stdout}"
     );
+    // Every headline is one its reader may see: TASPD Security is read by the security officer.
+    assert!(!stdout.contains("error["), "{stdout}");
     assert!(dir.join("warehouse.duckdb").is_file());
     // A second run empties its own directory and starts again.
     let again =

@@ -6,7 +6,8 @@
 //! 2. `tally gen-data --out DIR/landing` (synthetic data, fake names only)
 //! 3. `tally migrate` on a fresh `DIR/warehouse.duckdb`
 //! 4. `tally run --once --now <the end of the generated period>`
-//! 5. `tally user add` of a headquarters analyst (national scope)
+//! 5. `tally user add` of a headquarters analyst (national scope) and of a security officer
+//!    (the TASPD Security dashboard's only reader)
 //! 6. for each dashboard, its headline metrics at the national level for the fiscal year, as
 //!    that analyst may see them (`tally query --format json`: granted, scoped, suppressed), with
 //!    the source systems named under each dashboard, as the PIA requires of every report.
@@ -37,6 +38,8 @@ pub struct DemoArgs {
 }
 
 const ANALYST: &str = "demo_hq_analyst";
+/// The TASPD Security dashboard reviews the audit log: only the ISSO role is granted it.
+const ISSO: &str = "demo_isso";
 
 pub fn main(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if !args.project.join("tally.yaml").is_file() {
@@ -97,20 +100,22 @@ pub fn main(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let landing_s = landing.display().to_string();
     tally(&["run", "--db", &db_s, "--generated", &gen, "--landing", &landing_s, "--now", &now])?;
 
-    step("add a headquarters analyst (national scope)");
-    tally(&[
-        "user",
-        "add",
-        ANALYST,
-        "--role",
-        "hq_analyst",
-        "--db",
-        &db_s,
-        "--generated",
-        &gen,
-        "--now",
-        &now,
-    ])?;
+    step("add a headquarters analyst (national scope) and a security officer (TASPD only)");
+    for (user, role) in [(ANALYST, "hq_analyst"), (ISSO, "isso")] {
+        tally(&[
+            "user",
+            "add",
+            user,
+            "--role",
+            role,
+            "--db",
+            &db_s,
+            "--generated",
+            &gen,
+            "--now",
+            &now,
+        ])?;
+    }
 
     step("dashboards: headline metrics, fiscal year, national");
     let plan: serde_json::Value = serde_json::from_str(
@@ -154,9 +159,10 @@ fn dashboard(
     let mut sources: Vec<String> = Vec::new();
     let metrics = mart["metrics"].as_array().cloned().unwrap_or_default();
     for metric in metrics.iter().filter_map(|m| m.as_str()).take(limit) {
+        let user = if mart["name"] == "taspd_security" { ISSO } else { ANALYST };
         let ask = |grain: Option<&str>| -> anyhow::Result<serde_json::Value> {
             let mut args: Vec<String> = vec!["query".into(), metric.into()];
-            args.extend(["--as".into(), ANALYST.into()]);
+            args.extend(["--as".into(), user.into()]);
             if let Some(grain) = grain {
                 args.extend(["--grain".into(), grain.into()]);
             }
