@@ -54,6 +54,9 @@ fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
     );
     // Every headline is one its reader may see: TASPD Security is read by the security officer.
     assert!(!stdout.contains("error["), "{stdout}");
+    // A metric without time (importer accounts as they are now) has its value, not "no data".
+    let accounts = stdout.lines().find(|l| l.contains("CEE importer accounts")).expect("listed");
+    assert!(accounts.contains(" now ") && !accounts.contains("no data"), "{accounts}");
     assert!(dir.join("warehouse.duckdb").is_file());
     // A second run empties its own directory and starts again.
     let again =

@@ -38,6 +38,16 @@ pub struct Metric {
     pub source: Option<String>,
     pub counts: bool,
     pub drill: Option<Drill>,
+    #[serde(default)]
+    pub inputs: Inputs,
+}
+
+/// What a metric reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Inputs {
+    /// The metrics a derived metric is computed from.
+    #[serde(default)]
+    pub metrics: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -143,6 +153,18 @@ impl Catalog {
 
     pub fn metric(&self, name: &str) -> Option<&Metric> {
         self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// Whether `name` is placed in time (its rows have a grain and a period): an aggregate
+    /// with a time column, or a derived metric with such an input. A metric counting what
+    /// exists now (no time) keeps one row per cut with no grain. Unknown metrics count as
+    /// timed.
+    pub fn timed(&self, name: &str) -> bool {
+        match self.metric(name) {
+            Some(m) if m.derived => m.inputs.metrics.iter().any(|i| self.timed(i)),
+            Some(Metric { drill: Some(drill), .. }) => drill.time.is_some(),
+            _ => true,
+        }
     }
 
     pub fn report(&self, name: &str) -> Option<&Report> {

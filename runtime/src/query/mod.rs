@@ -537,6 +537,8 @@ fn plan_cut<'c>(
         };
         let grain = match (&grain, table.grains.is_empty()) {
             (Some(g), false) if table.grains.contains(g) => Some(g.clone()),
+            // Metrics without time keep their rows without a grain.
+            (None, false) if !metrics.iter().any(|m| catalog.timed(m)) => None,
             (None, false) => table.grain.clone().or_else(|| table.grains.first().cloned()),
             (None, true) => None,
             (Some(g), _) => {
