@@ -57,6 +57,16 @@ fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
     // A metric without time (importer accounts as they are now) has its value, not "no data".
     let accounts = stdout.lines().find(|l| l.contains("CEE importer accounts")).expect("listed");
     assert!(accounts.contains(" now ") && !accounts.contains("no data"), "{accounts}");
+    // The synthetic data holds what the definitions look for: travelers by their two-letter
+    // citizenship, flights whose passengers queue together.
+    for headline in [
+        "WHTI compliance rate, U.S. travelers",
+        "WHTI compliance rate, Canadian travelers",
+        "Flights with Average Wait Time greater than 60 minutes",
+    ] {
+        let line = stdout.lines().find(|l| l.contains(headline)).expect("listed");
+        assert!(!line.contains("no data"), "{line}");
+    }
     assert!(dir.join("warehouse.duckdb").is_file());
     // A second run empties its own directory and starts again.
     let again =

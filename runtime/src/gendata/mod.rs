@@ -1619,7 +1619,19 @@ impl<'a> SourcePlanner<'a> {
             PayPeriod => str_or(format!("{}-{:02}", anchor.year(), rng.random_range(1..27))),
             WaitMinutes => {
                 let busy = profiles::HOURLY_TRAFFIC[anchor.hour() as usize];
-                int(profiles::lognormal(rng, 8.0 * busy + 4.0, 0.7), 0, 300)
+                // Passengers of one flight queue together: a flight that lands into a backlog
+                // (one in twenty) waits about four times as long, one in seven about twice.
+                let flight = row
+                    .iter()
+                    .zip(&self.source.columns)
+                    .find(|(_, c)| c.name == "flight_id")
+                    .and_then(|(v, _)| v.as_str());
+                let backlog = match flight.map(profiles::unit_hash) {
+                    Some(u) if u < 0.05 => 4.0,
+                    Some(u) if u < 0.2 => 2.0,
+                    _ => 1.0,
+                };
+                int(profiles::lognormal(rng, (8.0 * busy + 4.0) * backlog, 0.7), 0, 300)
             }
             DurationMinutes => int(profiles::lognormal(rng, 25.0, 0.8), 1, 720),
             ProcessingSeconds => int(profiles::lognormal(rng, 45.0, 0.6), 5, 1800),

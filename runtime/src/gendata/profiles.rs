@@ -436,6 +436,14 @@ pub fn normal(rng: &mut Rng) -> f64 {
 }
 
 /// A log-normal draw with the given median and spread (sigma of the log).
+/// A number in `[0, 1)` fixed by `text` (FNV-1a): the same flight, the same draw.
+pub fn unit_hash(text: &str) -> f64 {
+    let hash = text
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (hash >> 11) as f64 / (1_u64 << 53) as f64
+}
+
 pub fn lognormal(rng: &mut Rng, median: f64, sigma: f64) -> f64 {
     median * (sigma * normal(rng)).exp()
 }
