@@ -38,16 +38,8 @@ pub struct Metric {
     pub source: Option<String>,
     pub counts: bool,
     pub drill: Option<Drill>,
-    #[serde(default)]
-    pub inputs: Inputs,
-}
-
-/// What a metric reads.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Inputs {
-    /// The metrics a derived metric is computed from.
-    #[serde(default)]
-    pub metrics: Vec<String>,
+    /// What it reads (a derived metric: the metrics it is computed from).
+    pub inputs: crate::plan::Inputs,
 }
 
 #[derive(Debug, Clone, Deserialize)]
