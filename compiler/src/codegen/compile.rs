@@ -19,7 +19,7 @@
 //! compiling twice gives the same bytes and never an empty migration.
 
 use super::dialect::{self, Dialect};
-use super::integrity::{self, IntegrityError, SUM_FILE};
+use tally_contract::integrity::{self, IntegrityError, SUM_FILE};
 use super::migrate::{self, Allowance, Refusal, Risk};
 use super::schema::{Extra, Schema, Table, Value, View, LOCK_VERSION};
 use super::{build, plan};

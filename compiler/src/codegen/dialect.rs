@@ -11,6 +11,9 @@ pub trait Dialect: std::fmt::Debug + Sync {
     /// The name used in paths (`generated/<name>/`) and messages.
     fn name(&self) -> &'static str;
 
+    /// The dialect as the plan names it.
+    fn id(&self) -> tally_contract::plan::Dialect;
+
     /// The sqlparser dialect every emitted statement is re-parsed with.
     fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect>;
 
@@ -175,6 +178,10 @@ impl Dialect for DuckDb {
         "duckdb"
     }
 
+    fn id(&self) -> tally_contract::plan::Dialect {
+        tally_contract::plan::Dialect::Duckdb
+    }
+
     fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
         Box::new(sqlparser::dialect::DuckDbDialect {})
     }
@@ -219,6 +226,10 @@ pub struct Postgres;
 impl Dialect for Postgres {
     fn name(&self) -> &'static str {
         "postgres"
+    }
+
+    fn id(&self) -> tally_contract::plan::Dialect {
+        tally_contract::plan::Dialect::Postgres
     }
 
     fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {

@@ -24,35 +24,8 @@ use super::templates::Sql;
 use crate::graph::current_table;
 use crate::semantic::{Function, Model};
 use crate::syntax::ast::{BinaryOp, Expr, ExprKind};
-use serde::Serialize;
+pub use tally_contract::plan::{CutColumn, DrillPlan};
 use std::collections::BTreeMap;
-
-/// A metric's drill-down relation.
-#[derive(Debug, Serialize)]
-pub struct DrillPlan {
-    pub source: String,
-    /// The column of the relation that places a row in time, `null` without one (or when it
-    /// is personal data).
-    pub time: Option<String>,
-    /// The relation's columns, in order: source columns (`source` + `column`), then level
-    /// columns (`dimension` + `level`).
-    pub columns: Vec<DrillColumn>,
-    /// The relation, per dialect: one `SELECT`, to be used as a subquery.
-    pub sql: BTreeMap<&'static str, String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DrillColumn {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dimension: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<String>,
-}
 
 /// The drill-down relation of `metric`, `None` for a derived metric.
 pub fn drill(model: &Model, metric: &str, sql: &mut Sql) -> Option<DrillPlan> {
@@ -62,11 +35,11 @@ pub fn drill(model: &Model, metric: &str, sql: &mut Sql) -> Option<DrillPlan> {
     }
     let source_name = m.source.as_deref()?;
     let source = model.sources.get(source_name)?;
-    let mut columns: Vec<DrillColumn> = source
+    let mut columns: Vec<CutColumn> = source
         .columns
         .values()
         .filter(|c| c.pii.is_empty())
-        .map(|c| DrillColumn {
+        .map(|c| CutColumn {
             name: c.name.clone(),
             dimension: None,
             level: None,
@@ -98,8 +71,8 @@ pub fn drill(model: &Model, metric: &str, sql: &mut Sql) -> Option<DrillPlan> {
         }
         levels.push((r.dimension.clone(), r.level.clone(), c.name.clone(), above));
     }
-    let taken = |name: &str, columns: &[DrillColumn]| columns.iter().any(|c| c.name == name);
-    let mut level_columns: Vec<(DrillColumn, LevelValue)> = Vec::new();
+    let taken = |name: &str, columns: &[CutColumn]| columns.iter().any(|c| c.name == name);
+    let mut level_columns: Vec<(CutColumn, LevelValue)> = Vec::new();
     for (dimension, fact_level, fact_column, above) in &levels {
         let mut placed = above.clone();
         placed.push(fact_level.clone());
@@ -120,7 +93,7 @@ pub fn drill(model: &Model, metric: &str, sql: &mut Sql) -> Option<DrillPlan> {
                 }
             };
             level_columns.push((
-                DrillColumn {
+                CutColumn {
                     name,
                     dimension: Some(dimension.clone()),
                     level: Some(level.clone()),
@@ -141,7 +114,7 @@ pub fn drill(model: &Model, metric: &str, sql: &mut Sql) -> Option<DrillPlan> {
         let text = relation(model, d, source_name, m, &columns, &level_columns, &levels);
         match text {
             Ok(text) => {
-                statements.insert(d.name(), sql.check(d, text));
+                statements.insert(d.id(), sql.check(d, text));
             }
             Err(problem) => sql.bug(format!("drill-down of metric `{metric}`: {problem}")),
         }
@@ -163,8 +136,8 @@ fn relation(
     d: &dyn Dialect,
     source: &str,
     metric: &crate::semantic::Metric,
-    columns: &[DrillColumn],
-    level_columns: &[(DrillColumn, LevelValue)],
+    columns: &[CutColumn],
+    level_columns: &[(CutColumn, LevelValue)],
     levels: &[(String, String, String, Vec<String>)],
 ) -> Result<String, String> {
     let q = |n: &str| d.quote_ident(n);

@@ -33,23 +33,11 @@ use super::templates::{text_literal, Ctx, Sql};
 use crate::graph::{archive_table, current_table, staging_table};
 use crate::semantic::{ColumnType, Keep, LandingFormat, LoadMode, Model, Period, Source};
 use crate::syntax::ast;
-use serde::Serialize;
+use tally_contract::plan::{Role, Statement};
 
-/// The statements of one source in one dialect. See the module docs for the order.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct SourceSql {
-    /// PostgreSQL and Parquet only: DuckDB statements the runtime runs in an in-process
-    /// DuckDB to write the file as CSV to `{csv_file}` before `load` streams that to `COPY`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub convert: Vec<String>,
-    pub load: Vec<String>,
-    pub validate: Vec<String>,
-    pub merge: Vec<String>,
-    pub archive_deleted: Vec<String>,
-    pub record: Vec<String>,
-    pub clear_staging: Vec<String>,
-    pub retention: Vec<String>,
-}
+/// The statements of one source in one dialect, each with its role. See the module docs for
+/// the order.
+pub use tally_contract::plan::SourceSql;
 
 pub fn raw_table(source: &str) -> String {
     format!("raw_{source}")
@@ -129,10 +117,16 @@ impl Gen<'_> {
         out.validate = self.validate(sql, &columns)?;
         out.merge = self.merge(sql, &columns)?;
         out.archive_deleted = self.archive_deleted(sql, &columns)?;
-        out.record = vec![self.record(sql)];
+        out.record = vec![Statement::new(Role::Record, self.record(sql))];
         out.clear_staging = vec![
-            sql.check(self.dialect, format!("DELETE FROM {}", self.q(&staging_table(self.name)))),
-            sql.check(self.dialect, self.drop_raw()),
+            Statement::new(
+                Role::Clear,
+                sql.check(
+                    self.dialect,
+                    format!("DELETE FROM {}", self.q(&staging_table(self.name))),
+                ),
+            ),
+            Statement::new(Role::Clear, sql.check(self.dialect, self.drop_raw())),
         ];
         out.retention = self.retention(sql, &columns)?;
         Ok(out)
@@ -155,15 +149,18 @@ impl Gen<'_> {
         let staging = self.q(&staging_table(self.name));
         let mut load = vec![
             // Leftovers of an attempt that did not commit.
-            sql.check(d, format!("DELETE FROM {staging}")),
-            sql.check(
-                d,
-                format!(
-                    "DELETE FROM etl_rejects\nWHERE source = {}\n  AND batch = {{batch}}",
-                    self.source_literal()
+            Statement::new(Role::Clear, sql.check(d, format!("DELETE FROM {staging}"))),
+            Statement::new(
+                Role::Clear,
+                sql.check(
+                    d,
+                    format!(
+                        "DELETE FROM etl_rejects\nWHERE source = {}\n  AND batch = {{batch}}",
+                        self.source_literal()
+                    ),
                 ),
             ),
-            sql.check(d, self.drop_raw()),
+            Statement::new(Role::Clear, sql.check(d, self.drop_raw())),
         ];
         let json_doc =
             landing.format == LandingFormat::Jsonl && d.bulk_load() == BulkLoad::CopyFromStdin;
@@ -179,10 +176,13 @@ impl Gen<'_> {
             raw_columns.push(format!("_tally_doc {text}"));
         }
         raw_columns.extend(names.iter().map(|n| format!("{n} {text}")));
-        load.push(sql.statement(
-            d,
-            "raw_table.sql",
-            Ctx::new().set("raw", &self.raw()).set("columns", &raw_columns.join(",\n  ")),
+        load.push(Statement::new(
+            Role::Create,
+            sql.statement(
+                d,
+                "raw_table.sql",
+                Ctx::new().set("raw", &self.raw()).set("columns", &raw_columns.join(",\n  ")),
+            ),
         ));
         let csv = landing.csv.clone().unwrap_or_default();
         // Lines before the first record: skipped lines and the header.
@@ -205,7 +205,8 @@ impl Gen<'_> {
                 } else {
                     "row_number() OVER ()".to_string()
                 };
-                load.push(
+                load.push(Statement::new(
+                    Role::ReadFile,
                     sql.statement(
                         d,
                         "read_csv.sql",
@@ -216,10 +217,11 @@ impl Gen<'_> {
                             .set("select", &names.join(",\n  "))
                             .set("options", &options.join(",\n  ")),
                     ),
-                );
+                ));
             }
             (BulkLoad::ReadFunctions, LandingFormat::Jsonl) => {
-                load.push(
+                load.push(Statement::new(
+                    Role::ReadFile,
                     sql.statement(
                         d,
                         "read_json.sql",
@@ -229,10 +231,11 @@ impl Gen<'_> {
                             .set("select", &names.join(",\n  "))
                             .set("struct", &self.varchar_struct(columns)),
                     ),
-                );
+                ));
             }
             (BulkLoad::ReadFunctions, LandingFormat::Parquet) => {
-                load.push(
+                load.push(Statement::new(
+                    Role::ReadFile,
                     sql.statement(
                         d,
                         "read_parquet.sql",
@@ -241,7 +244,7 @@ impl Gen<'_> {
                             .set("columns", &names.join(", "))
                             .set("select", &self.cast_to_varchar(&names, "VARCHAR").join(",\n  ")),
                     ),
-                );
+                ));
             }
             (BulkLoad::CopyFromStdin, format) => {
                 let (copy_columns, options) = match format {
@@ -279,16 +282,20 @@ impl Gen<'_> {
                 };
                 if format == LandingFormat::Parquet {
                     let duckdb = super::dialect::DuckDb;
-                    out.convert.push(sql.statement(
-                        &duckdb,
-                        "parquet_to_csv.sql",
-                        Ctx::new().set(
-                            "select",
-                            &self.cast_to_varchar(&names, "VARCHAR").join(",\n    "),
+                    out.convert.push(Statement::new(
+                        Role::Convert,
+                        sql.statement(
+                            &duckdb,
+                            "parquet_to_csv.sql",
+                            Ctx::new().set(
+                                "select",
+                                &self.cast_to_varchar(&names, "VARCHAR").join(",\n    "),
+                            ),
                         ),
                     ));
                 }
-                load.push(
+                load.push(Statement::new(
+                    Role::CopyFromStdin,
                     sql.statement(
                         d,
                         "copy.sql",
@@ -297,11 +304,17 @@ impl Gen<'_> {
                             .set("columns", &copy_columns)
                             .set("options", &options.join(", ")),
                     ),
-                );
+                ));
                 if format == LandingFormat::Csv && offset > 0 {
-                    load.push(sql.check(
-                        d,
-                        format!("UPDATE {}\nSET _tally_line = _tally_line + {offset}", self.raw()),
+                    load.push(Statement::new(
+                        Role::Normalize,
+                        sql.check(
+                            d,
+                            format!(
+                                "UPDATE {}\nSET _tally_line = _tally_line + {offset}",
+                                self.raw()
+                            ),
+                        ),
                     ));
                 }
                 if format == LandingFormat::Jsonl {
@@ -315,12 +328,13 @@ impl Gen<'_> {
                             )
                         })
                         .collect();
-                    load.push(
+                    load.push(Statement::new(
+                        Role::Normalize,
                         sql.check(
                             d,
                             format!("UPDATE {}\nSET\n  {}", self.raw(), sets.join(",\n  ")),
                         ),
-                    );
+                    ));
                 }
             }
         }
@@ -339,7 +353,7 @@ impl Gen<'_> {
         names.iter().map(|n| format!("CAST({n} AS {ty}) AS {n}")).collect()
     }
 
-    fn validate(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<String>, String> {
+    fn validate(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<Statement>, String> {
         let d = self.dialect;
         let mut statements = Vec::new();
         for c in columns {
@@ -366,7 +380,8 @@ impl Gen<'_> {
                     ),
                 ),
             };
-            statements.push(
+            statements.push(Statement::new(
+                Role::Reject,
                 sql.statement(
                     d,
                     "reject.sql",
@@ -378,7 +393,7 @@ impl Gen<'_> {
                         .set("raw", &self.raw())
                         .set("bad", &bad),
                 ),
-            );
+            ));
         }
         let mut names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
         names.extend(["_tally_batch", "_tally_file", "_tally_line"].map(String::from));
@@ -392,7 +407,8 @@ impl Gen<'_> {
             };
             select.push(format!("{typed} AS {}", self.q(c.name)));
         }
-        statements.push(
+        statements.push(Statement::new(
+            Role::Stage,
             sql.statement(
                 d,
                 "stage.sql",
@@ -403,7 +419,7 @@ impl Gen<'_> {
                     .set("raw", &self.raw())
                     .set("source", &self.source_literal()),
             ),
-        );
+        ));
         Ok(statements)
     }
 
@@ -411,7 +427,7 @@ impl Gen<'_> {
         self.source.key.iter().map(|k| self.q(k)).collect()
     }
 
-    fn merge(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<String>, String> {
+    fn merge(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<Statement>, String> {
         let d = self.dialect;
         let mode = self.source.load.as_ref().ok_or("source without a load mode")?;
         let names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
@@ -466,7 +482,9 @@ impl Gen<'_> {
                 format!("UPDATE SET\n  {}", sets.join(",\n  "))
             }
         };
-        let mut statements = vec![sql.statement(
+        let mut statements = vec![Statement::new(
+            Role::Merge,
+            sql.statement(
             d,
             "upsert.sql",
             Ctx::new()
@@ -478,10 +496,11 @@ impl Gen<'_> {
                 .set("order", order)
                 .set_list("conditions", conditions)
                 .set("action", &action),
-        )];
+        ))];
         if let LoadMode::Incremental { by } = mode {
             let ty = d.type_name(self.column_sql_type(by)?);
-            statements.push(
+            statements.push(Statement::new(
+                Role::Watermark,
                 sql.statement(
                     d,
                     "watermark.sql",
@@ -493,7 +512,7 @@ impl Gen<'_> {
                         .set("staging", &self.q(&staging_table(self.name)))
                         .set("type", &ty),
                 ),
-            );
+            ));
         }
         Ok(statements)
     }
@@ -503,7 +522,11 @@ impl Gen<'_> {
         c.ty.as_ref().map(sql_type).ok_or_else(|| format!("column `{column}` has no type"))
     }
 
-    fn archive_deleted(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<String>, String> {
+    fn archive_deleted(
+        &self,
+        sql: &mut Sql,
+        columns: &[Col<'_>],
+    ) -> Result<Vec<Statement>, String> {
         let d = self.dialect;
         let mode = self.source.load.as_ref().ok_or("source without a load mode")?;
         let staging = self.q(&staging_table(self.name));
@@ -573,7 +596,7 @@ impl Gen<'_> {
         columns: &[Col<'_>],
         reason: &str,
         condition: &dyn Fn(&str) -> String,
-    ) -> Vec<String> {
+    ) -> Vec<Statement> {
         let d = self.dialect;
         let current = self.q(&current_table(self.name));
         let mut names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
@@ -607,7 +630,7 @@ impl Gen<'_> {
         );
         // DELETE cannot alias its table in DuckDB, so the condition reads the table's name.
         let delete = sql.check(d, format!("DELETE FROM {current}\nWHERE {}", condition(&current)));
-        vec![insert, delete]
+        vec![Statement::new(Role::Archive, insert), Statement::new(Role::Expire, delete)]
     }
 
     /// When a row's age starts: its `retain ... by` column, else when it was loaded.
@@ -665,17 +688,20 @@ impl Gen<'_> {
         }
     }
 
-    fn retention(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<String>, String> {
+    fn retention(&self, sql: &mut Sql, columns: &[Col<'_>]) -> Result<Vec<Statement>, String> {
         let mut statements = Vec::new();
         if self.past_retention("c", true).is_some() {
             let condition = |row: &str| self.past_retention(row, true).unwrap_or_default();
             statements.extend(self.move_to_archive(sql, columns, "past_retention", &condition));
         }
-        statements.push(sql.check(
-            self.dialect,
-            format!(
-                "DELETE FROM {}\nWHERE _tally_purge_after <= {{now}}",
-                self.q(&archive_table(self.name))
+        statements.push(Statement::new(
+            Role::Purge,
+            sql.check(
+                self.dialect,
+                format!(
+                    "DELETE FROM {}\nWHERE _tally_purge_after <= {{now}}",
+                    self.q(&archive_table(self.name))
+                ),
             ),
         ));
         Ok(statements)

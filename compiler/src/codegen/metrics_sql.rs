@@ -30,6 +30,7 @@
 //! values (ties broken by member, so exactly N); rows where the axis is rolled up are kept.
 //! Levels above the ranked one (a port's field office) ride along and do not split the ranking.
 
+use tally_contract::plan::{Role, Statement};
 use super::cuts::{self, CutDimension, CutTable};
 use super::dialect::Dialect;
 use super::expr::{interval, is_additive, ExprSql};
@@ -47,7 +48,7 @@ pub fn refresh(
     sql: &mut Sql,
     table: &CutTable,
     metric: &str,
-) -> Vec<String> {
+) -> Vec<Statement> {
     let mut gen = Gen { model, dialect, sql, table };
     match gen.refresh(metric) {
         Ok(statements) => statements,
@@ -85,7 +86,7 @@ impl<'a> Gen<'a> {
         model.metrics.get(name).ok_or_else(|| format!("unknown metric `{name}`"))
     }
 
-    fn refresh(&mut self, name: &str) -> Result<Vec<String>, String> {
+    fn refresh(&mut self, name: &str) -> Result<Vec<Statement>, String> {
         let metric = self.metric(name)?;
         let t = self.q(&self.table.name);
         let target = metric.top.as_ref().map(|top| (top.count, self.top_target(&top.by)));
@@ -116,7 +117,8 @@ impl<'a> Gen<'a> {
         let quoted: Vec<String> = columns.iter().map(|c| self.q(c)).collect();
 
         let delete = format!("DELETE FROM {t}\nWHERE metric = {}", text_literal(name));
-        let mut statements = vec![self.sql.check(self.dialect, delete)];
+        let mut statements =
+            vec![Statement::new(Role::ClearCells, self.sql.check(self.dialect, delete))];
         let insert = self.sql.statement(
             self.dialect,
             "insert_cells.sql",
@@ -127,7 +129,7 @@ impl<'a> Gen<'a> {
                 .set("cells", &indent(&cells, 2))
                 .set("top", &target.as_ref().map(|(n, _)| n.to_string()).unwrap_or_default()),
         );
-        statements.push(insert);
+        statements.push(Statement::new(Role::InsertCells, insert));
         if let (Some(grain), false) = (metric.compare, self.table.grains.is_empty()) {
             let mut keys = vec!["levels".to_string()];
             keys.extend(self.table.columns.iter().map(|c| c.name.clone()));
@@ -153,7 +155,7 @@ impl<'a> Gen<'a> {
                     .set("shift", &period_shift(grain))
                     .set("same", &same.join("\n  AND ")),
             );
-            statements.push(update);
+            statements.push(Statement::new(Role::Compare, update));
         }
         Ok(statements)
     }

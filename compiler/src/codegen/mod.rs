@@ -26,7 +26,6 @@ pub mod cuts;
 pub mod dialect;
 pub mod drill;
 pub mod expr;
-pub mod integrity;
 pub mod load;
 pub mod metrics_sql;
 pub mod migrate;

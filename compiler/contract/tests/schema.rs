@@ -1,0 +1,30 @@
+//! `docs/plan.schema.json` is generated from the contract types; this keeps the checked-in copy
+//! fresh. When it is stale the test rewrites it and fails, so the next run (and the commit)
+//! has the new schema, as rust-analyzer's `ensure_file_contents` does.
+
+use std::path::PathBuf;
+
+#[test]
+fn plan_schema_is_fresh() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/plan.schema.json");
+    let want = tally_contract::plan::json_schema();
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have.replace("\r\n", "\n") != want {
+        std::fs::write(&path, &want).expect("docs/plan.schema.json can be written");
+        panic!(
+            "docs/plan.schema.json was stale and has been regenerated from the contract types: \
+             review and commit it (cargo test -p tally-contract)"
+        );
+    }
+}
+
+#[test]
+fn the_schema_describes_the_current_version() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&tally_contract::plan::json_schema()).expect("schema is JSON");
+    assert_eq!(schema["title"], "Plan");
+    let required = schema["required"].as_array().expect("required members");
+    for member in ["version", "sources", "metrics", "dimensions", "user_attributes", "calendar"] {
+        assert!(required.iter().any(|r| r == member), "`{member}` is not required");
+    }
+}
