@@ -282,15 +282,15 @@ fn columns(db: &mut dyn Backend) -> Vec<DbColumn> {
 /// type stays as the engine names it, and fails the comparison.
 fn lock_type(dialect: Dialect, data_type: &str, precision: &str, scale: &str) -> String {
     let named = match (dialect, data_type) {
-        (Dialect::DuckDb, "VARCHAR") | (Dialect::Postgres, "text") => "text",
-        (Dialect::DuckDb, "BIGINT") | (Dialect::Postgres, "bigint") => "big_int",
-        (Dialect::DuckDb, "DOUBLE") | (Dialect::Postgres, "double precision") => "double",
-        (Dialect::DuckDb, "BOOLEAN") | (Dialect::Postgres, "boolean") => "boolean",
-        (Dialect::DuckDb, "DATE") | (Dialect::Postgres, "date") => "date",
-        (Dialect::DuckDb, "TIMESTAMP") | (Dialect::Postgres, "timestamp without time zone") => {
+        (Dialect::Duckdb, "VARCHAR") | (Dialect::Postgres, "text") => "text",
+        (Dialect::Duckdb, "BIGINT") | (Dialect::Postgres, "bigint") => "big_int",
+        (Dialect::Duckdb, "DOUBLE") | (Dialect::Postgres, "double precision") => "double",
+        (Dialect::Duckdb, "BOOLEAN") | (Dialect::Postgres, "boolean") => "boolean",
+        (Dialect::Duckdb, "DATE") | (Dialect::Postgres, "date") => "date",
+        (Dialect::Duckdb, "TIMESTAMP") | (Dialect::Postgres, "timestamp without time zone") => {
             "timestamp"
         }
-        (Dialect::DuckDb, t) if t.starts_with("DECIMAL(") => {
+        (Dialect::Duckdb, t) if t.starts_with("DECIMAL(") => {
             return t.to_lowercase().replace(' ', "");
         }
         (Dialect::Postgres, "numeric") => return format!("decimal({precision},{scale})"),
@@ -328,7 +328,7 @@ fn primary_keys(db: &mut dyn Backend) -> Vec<(String, String)> {
 /// Views and their definitions as the engine keeps them.
 fn views(db: &mut dyn Backend) -> Vec<(String, String)> {
     let sql = match db.dialect() {
-        Dialect::DuckDb => {
+        Dialect::Duckdb => {
             "SELECT view_name, sql FROM duckdb_views() \
              WHERE NOT internal AND schema_name = current_schema() ORDER BY 1"
         }
@@ -529,7 +529,7 @@ fn check_change(engine: Engine, label: &str, base: &MemoryFs, changed: &MemoryFs
     let fresh = compile_fresh(changed);
     assert_ne!(after.files, before.files, "{label}: the change changed nothing");
     assert!(
-        [Dialect::DuckDb, Dialect::Postgres].iter().any(|d| migration_names(&after, *d).len() == 2),
+        [Dialect::Duckdb, Dialect::Postgres].iter().any(|d| migration_names(&after, *d).len() == 2),
         "{label}: no new migration"
     );
     migrate_and_compare(engine, label, &before, &after, &fresh, &|_| {})

@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use tally_runtime::plan::Plan;
+use tally_runtime::plan;
 use tally_runtime::testing::TestDatabase;
 use tempfile::TempDir;
 
@@ -67,7 +67,7 @@ fn land(landing: &Path, batch: &str) {
 struct Project {
     dir: TempDir,
     generated: PathBuf,
-    plan: Plan,
+    plan: plan::Plan,
 }
 
 impl Project {
@@ -82,7 +82,7 @@ impl Project {
         succeeded(&output);
         let plan_path = generated.join("plan.json");
         let plan_text = std::fs::read_to_string(&plan_path).expect("plan.json");
-        let plan = Plan::parse(&plan_text, "plan.json").unwrap_or_else(|e| panic!("{e}"));
+        let plan = plan::parse(&plan_text, "plan.json").unwrap_or_else(|e| panic!("{e}"));
         Project { dir, generated, plan }
     }
 

@@ -338,7 +338,7 @@ fn lock_head(db: &mut dyn Backend, now: NaiveDateTime) -> Result<Head> {
     }
     let lock = match db.dialect() {
         Dialect::Postgres => " FOR UPDATE",
-        Dialect::DuckDb => "",
+        Dialect::Duckdb => "",
     };
     let rows =
         db.query(&format!("SELECT seq, hash FROM {ANCHOR_TABLE} WHERE chain = '{CHAIN}'{lock}"))?;

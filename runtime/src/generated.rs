@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use std::fs;
 use std::path::{Path, PathBuf};
-use tally_compiler::codegen::integrity;
+use tally_contract::integrity;
 
 /// One migration file, verified against `tally.sum`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl Generated {
     /// Reads and verifies `dir` (a `tally compile` output directory) for `dialect`.
     pub fn load(dir: &Path, dialect: Dialect) -> Result<Generated> {
         let plan_path = dir.join("plan.json");
-        let plan = Plan::parse(&read(&plan_path)?, &plan_path.display().to_string())?;
+        let plan = crate::plan::parse(&read(&plan_path)?, &plan_path.display().to_string())?;
         let migrations = load_migrations(&dir.join(dialect.name()).join("migrations"))?;
         Ok(Generated { dir: dir.to_path_buf(), dialect, plan, migrations })
     }

@@ -1,12 +1,12 @@
 //! Values for a plan statement's `{placeholders}`, rendered as SQL literals. The placeholder
-//! syntax and list are the compiler's ([`tally_compiler::codegen::templates::fill`]), so a
+//! syntax and list are the compiler's ([`tally_contract::template::fill`]), so a
 //! statement the compiler checked with sample literals runs with real ones of the same kind.
 
 use crate::error::{Error, Result};
 use crate::value::timestamp_text;
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
-use tally_compiler::codegen::templates;
+use tally_contract::template as templates;
 
 /// A placeholder's value.
 #[derive(Debug, Clone, PartialEq)]

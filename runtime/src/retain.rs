@@ -6,17 +6,17 @@
 //! are deleted. Each source's statements and its run-log row commit in one transaction, so a
 //! source is either retained and logged or left exactly as it was.
 //!
-//! The counts come from the rows each statement changed, attributed by the table it writes:
-//! an `INSERT INTO arc_<source>` archives, a `DELETE FROM cur_<source>` takes the same rows out
-//! of the live table (the two must agree, or nothing of the source is kept: a row copied but
-//! not removed would be doubled, one removed but not copied lost), a `DELETE FROM
-//! arc_<source>` purges. A source without an `archive` period purges what it archives at
+//! The counts come from the rows each statement changed, attributed by the statement's role
+//! in the plan: an `archive` statement copies to the archive, an `expire` statement takes the
+//! same rows out of the live table (the two must agree, or nothing of the source is kept: a
+//! row copied but not removed would be doubled, one removed but not copied lost), a `purge`
+//! statement deletes archived rows. A source without an `archive` period purges what it archives at
 //! once: such rows count as both archived and purged.
 
 use crate::backend::{in_transaction, Backend};
 use crate::error::{Error, Result};
 use crate::params::Params;
-use crate::plan::{Plan, SourcePlan};
+use crate::plan::{PerDialect as _, Plan, Role, SourcePlan, SourceStatements as _};
 use crate::value::timestamp_text;
 use chrono::NaiveDateTime;
 use std::fmt;
@@ -157,13 +157,13 @@ fn retain_source(
     let (mut copied, mut removed, mut purged) = (0, 0, 0);
     let statements = &source.sql(db.dialect())?.retention;
     for (index, statement) in statements.iter().enumerate() {
-        let changed = db.execute(&params.render(statement)?).map_err(|e| {
+        let changed = db.execute(&params.render(&statement.sql)?).map_err(|e| {
             e.context(format!("retention statement {} of {}", index + 1, statements.len()))
         })?;
-        match target(statement) {
-            Some(Write::Insert(table)) if table == source.tables.archive => copied += changed,
-            Some(Write::Delete(table)) if table == source.tables.current => removed += changed,
-            Some(Write::Delete(table)) if table == source.tables.archive => purged += changed,
+        match statement.role {
+            Role::Archive => copied += changed,
+            Role::Expire => removed += changed,
+            Role::Purge => purged += changed,
             _ => {}
         }
     }
@@ -178,45 +178,4 @@ fn retain_source(
         .help("this is a bug in the generated retention statements: please report it with generated/plan.json"));
     }
     Ok(SourceRetention { source: source.name.clone(), archived: copied, purged })
-}
-
-/// Which table a statement writes, read from its first words.
-#[derive(Debug, PartialEq, Eq)]
-enum Write {
-    Insert(String),
-    Delete(String),
-}
-
-fn target(statement: &str) -> Option<Write> {
-    let code = statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>();
-    let code = code.join("\n");
-    let mut words = code.split_whitespace();
-    let verb = words.next()?.to_ascii_uppercase();
-    let preposition = words.next()?.to_ascii_uppercase();
-    let table = words.next()?;
-    let table = table.split('(').next().unwrap_or(table).trim_matches('"').to_owned();
-    match (verb.as_str(), preposition.as_str()) {
-        ("INSERT", "INTO") => Some(Write::Insert(table)),
-        ("DELETE", "FROM") => Some(Write::Delete(table)),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{target, Write};
-
-    #[test]
-    fn statements_are_attributed_to_the_table_they_write() {
-        assert_eq!(
-            target("INSERT INTO arc_ports (port_code)\nSELECT c.port_code FROM cur_ports AS c"),
-            Some(Write::Insert("arc_ports".into()))
-        );
-        assert_eq!(
-            target("-- purge\nDELETE FROM \"arc_order\"\nWHERE _tally_purge_after <= now()"),
-            Some(Write::Delete("arc_order".into()))
-        );
-        assert_eq!(target("INSERT INTO arc_x(a) VALUES (1)"), Some(Write::Insert("arc_x".into())));
-        assert_eq!(target("UPDATE cur_x SET a = 1"), None);
-    }
 }

@@ -237,7 +237,7 @@ pub fn roles(db: &mut dyn Backend) -> Result<BTreeMap<String, Role>> {
 fn unknown_role(role: &str, roles: &BTreeMap<String, Role>) -> Error {
     let names: Vec<&str> = roles.keys().map(String::as_str).collect();
     Error::new("R0463", format!("no role `{role}` in policy_role"))
-        .help(tally_compiler::diagnostic::did_you_mean(role, &names, "role"))
+        .help(tally_contract::suggest::did_you_mean(role, &names, "role"))
 }
 
 fn users_of(db: &mut dyn Backend, condition: &str) -> Result<Vec<User>> {
@@ -355,7 +355,7 @@ fn check_scopes(
                     scope.level, scope.dimension
                 ),
             )
-            .help(tally_compiler::diagnostic::did_you_mean(
+            .help(tally_contract::suggest::did_you_mean(
                 value,
                 &names,
                 &scope.level,

@@ -9,7 +9,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use support::{at, Engine};
-use tally_compiler::codegen::integrity;
+use tally_contract::integrity;
 use tally_runtime::generated::{load_migrations, Migration};
 use tally_runtime::migrate::{self, Outcome};
 use tally_runtime::{Backend, Result};

@@ -53,7 +53,7 @@ impl DuckDb {
 
 impl Backend for DuckDb {
     fn dialect(&self) -> Dialect {
-        Dialect::DuckDb
+        Dialect::Duckdb
     }
 
     fn describe(&self) -> String {

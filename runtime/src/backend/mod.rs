@@ -15,20 +15,7 @@ use crate::value::Rows;
 use std::io::Read;
 
 /// Which engine; named as in `plan.json` and `generated/<dialect>/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Dialect {
-    DuckDb,
-    Postgres,
-}
-
-impl Dialect {
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::DuckDb => "duckdb",
-            Dialect::Postgres => "postgres",
-        }
-    }
-}
+pub use tally_contract::plan::Dialect;
 
 /// A connection to a warehouse database.
 pub trait Backend: std::fmt::Debug {

@@ -4,7 +4,7 @@
 //! A run, at time `now` (`--now`, else the clock):
 //!
 //! 1. **Which sources.** A source is due when one of its scheduled instants
-//!    ([`schedule::Cron`], `schedule.cron` in the plan) falls after its last load
+//!    ([`schedule::Cron`], `schedule` in the plan, as cron) falls after its last load
 //!    (`runtime.last_loads`) and at or before `now`, or when it was never loaded.
 //! 2. **Which files.** Its landed files ([`landing`]) in name order. A file the ledger has
 //!    (`runtime.ledger_lookup`) with the same checksum and size is skipped; with another one it
@@ -48,7 +48,10 @@ use crate::error::{Error, Result};
 use crate::generated::Generated;
 use crate::migrate;
 use crate::params::Params;
-use crate::plan::{Plan, RuntimeSql, SourcePlan, SourceSql};
+use crate::plan::{
+    LandingFormat, PerDialect as _, Plan, Role, RuntimeSql, SourcePlan, SourceSql,
+    SourceStatements as _,
+};
 use crate::value::{timestamp_text, Rows, Value};
 use chrono::{NaiveDate, NaiveDateTime};
 use landing::{CopyShape, HashingReader, LandedFile};
@@ -304,7 +307,7 @@ pub fn check_source_names(plan: &Plan, wanted: &[String]) -> Result<()> {
     for name in wanted {
         if !names.contains(&name.as_str()) {
             return Err(Error::new("R0301", format!("no source `{name}` in the plan"))
-                .help(tally_compiler::diagnostic::did_you_mean(name, &names, "source")));
+                .help(tally_contract::suggest::did_you_mean(name, &names, "source")));
         }
     }
     Ok(())
@@ -456,7 +459,7 @@ fn run_locked(
         if !options.sources.is_empty() && !options.sources.contains(&source.name) {
             continue;
         }
-        let cron = Cron::parse(&source.schedule.cron)?;
+        let cron = Cron::parse(&source.schedule.cron())?;
         let mut source_report = SourceReport {
             source: source.name.clone(),
             due: cron.is_due(last_loads.get(&source.name).copied(), options.now),
@@ -524,11 +527,6 @@ fn read_timestamp(text: &str) -> Option<NaiveDateTime> {
 
 fn int(rows: &Rows, row: usize, column: &str) -> i64 {
     rows.get(row, column).and_then(Value::as_i64).unwrap_or(0)
-}
-
-/// A statement that receives its data from the runtime (PostgreSQL's `COPY ... FROM STDIN`).
-fn is_copy_from_stdin(sql: &str) -> bool {
-    sql.to_ascii_uppercase().contains("FROM STDIN")
 }
 
 impl Run<'_> {
@@ -746,26 +744,23 @@ impl Run<'_> {
             .with("size", i64::try_from(file.size).unwrap_or(i64::MAX));
         let mut changed: Vec<i64> = Vec::new();
         let plan: &Plan = self.plan;
-        for step in &plan.file_steps {
-            *failed_step = Some(step.clone());
-            let statements = sql.step(step).ok_or_else(|| {
-                Error::new("R0101", format!("plan.json: unknown file step `{step}`"))
-                    .help("regenerate generated/ with the `tally compile` of this tally version")
-            })?;
+        for &step in &plan.file_steps {
+            *failed_step = Some(step.name().to_owned());
+            let statements = sql.step(step);
             let started_at = self.clock.at();
             let mut most = 0u64;
             for statement in statements {
-                let n = if is_copy_from_stdin(statement) {
-                    self.copy(source, sql, file, &params, statement)?
+                let n = if statement.role == Role::CopyFromStdin {
+                    self.copy(source, sql, file, &params, &statement.sql)?
                 } else {
-                    self.db.execute(&params.render(statement)?)?
+                    self.db.execute(&params.render(&statement.sql)?)?
                 };
                 most = most.max(n);
             }
             changed.push(i64::try_from(most).unwrap_or(i64::MAX));
             done.push(LogRow {
                 source: Some(source.name.clone()),
-                step: step.clone(),
+                step: step.name().to_owned(),
                 batch: Some(batch),
                 started_at,
                 finished_at: self.clock.at(),
@@ -774,7 +769,7 @@ impl Run<'_> {
                 rows_rejected: 0,
                 error: None,
             });
-            Fault::check(self.fault.as_ref(), &source.name, step);
+            Fault::check(self.fault.as_ref(), &source.name, step.name());
         }
         *failed_step = Some("record".to_owned());
         let loaded = self.check_counts(source, file, batch)?;
@@ -813,7 +808,7 @@ impl Run<'_> {
             std::fs::File::open(path)
                 .map_err(|e| Error::new("R0201", format!("cannot read {}: {e}", path.display())))
         };
-        if source.landing.format == "parquet" {
+        if source.landing.format == LandingFormat::Parquet {
             let scratch = tempfile::tempdir().map_err(|e| {
                 Error::new("R0201", format!("cannot create a scratch directory: {e}"))
             })?;
@@ -821,16 +816,18 @@ impl Run<'_> {
             let params = params.clone().with("csv_file", csv_file.to_string_lossy().into_owned());
             let mut converter = DuckDb::in_memory()?;
             for statement in &sql.convert {
-                converter.execute(&params.render(statement)?).map_err(|e| e.context("convert"))?;
+                converter
+                    .execute(&params.render(&statement.sql)?)
+                    .map_err(|e| e.context("convert"))?;
             }
             let mut input = open(&csv_file)?;
             return self
                 .db
                 .copy_in(&copy_sql, &mut landing::copy_stream(&mut input, CopyShape::Verbatim));
         }
-        let shape = match source.landing.format.as_str() {
-            "jsonl" => CopyShape::JsonLines,
-            _ => CopyShape::Csv { skip: source.landing.csv.as_ref().map_or(0, |c| c.skip) },
+        let shape = match source.landing.format {
+            LandingFormat::Jsonl => CopyShape::JsonLines,
+            LandingFormat::Csv | LandingFormat::Parquet => CopyShape::Csv { skip: source.landing.csv.as_ref().map_or(0, |c| c.skip) },
         };
         let mut hashing = HashingReader::new(open(&file.absolute)?);
         let copied = self.db.copy_in(&copy_sql, &mut landing::copy_stream(&mut hashing, shape))?;
@@ -935,7 +932,7 @@ impl Run<'_> {
         progress.event(Event::Refresh { metrics: stale.len() });
         let params = Params::new().with("now", self.options.now);
         let started_at = self.clock.at();
-        let dialect = self.dialect.name();
+        let dialect = self.dialect;
         let plan_error = |metric: &str| {
             Error::new("R0101", format!("plan.json: metric `{metric}` has no {dialect} refresh"))
                 .help("regenerate generated/ with `tally compile`")
@@ -946,9 +943,9 @@ impl Run<'_> {
             for metric in &stale {
                 for refresh in &metric.refresh {
                     let statements =
-                        refresh.sql.get(dialect).ok_or_else(|| plan_error(&metric.name))?;
+                        refresh.sql.get(&dialect).ok_or_else(|| plan_error(&metric.name))?;
                     for statement in statements {
-                        rows_out += self.db.execute(&params.render(statement)?).map_err(|e| {
+                        rows_out += self.db.execute(&params.render(&statement.sql)?).map_err(|e| {
                             e.context(format!("refreshing {} in {}", metric.name, refresh.table))
                         })?;
                     }
@@ -1069,7 +1066,7 @@ pub fn watch(
     let mut schedules = Vec::new();
     for source in &generated.plan.sources {
         if options.sources.is_empty() || options.sources.contains(&source.name) {
-            schedules.push(Cron::parse(&source.schedule.cron)?);
+            schedules.push(Cron::parse(&source.schedule.cron())?);
         }
     }
     let next_instant =
@@ -1153,7 +1150,7 @@ pub fn status(
     )?;
     let mut out = Vec::new();
     for source in &plan.sources {
-        let cron = Cron::parse(&source.schedule.cron)?;
+        let cron = Cron::parse(&source.schedule.cron())?;
         let last_load = last.get(&source.name).copied();
         let late = match (last_load, source.freshness.late_after_minutes) {
             (None, _) => true,
@@ -1180,7 +1177,7 @@ pub fn status(
         out.push(SourceStatus {
             source: source.name.clone(),
             title: source.title.clone(),
-            schedule: source.schedule.cron.clone(),
+            schedule: source.schedule.cron(),
             last_load: last_load.map(timestamp_text),
             expected_every_minutes: source.freshness.expected_every_minutes,
             late_after_minutes: source.freshness.late_after_minutes,
@@ -1226,9 +1223,4 @@ mod tests {
         assert!(Fault::parse(None).is_none());
     }
 
-    #[test]
-    fn copy_statements_are_found_by_their_text() {
-        assert!(is_copy_from_stdin("COPY raw_x (a) FROM STDIN WITH (FORMAT csv)"));
-        assert!(!is_copy_from_stdin("INSERT INTO raw_x SELECT * FROM read_csv('x')"));
-    }
 }

@@ -83,7 +83,7 @@ fn refuse(code: &'static str, message: impl Into<String>, help: &str) -> Error {
 
 fn parse(dialect: Dialect, text: &str) -> Result<Vec<Statement>> {
     let parsed = match dialect {
-        Dialect::DuckDb => Parser::parse_sql(&DuckDbDialect {}, text),
+        Dialect::Duckdb => Parser::parse_sql(&DuckDbDialect {}, text),
         Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, text),
     };
     parsed.map_err(|e| {

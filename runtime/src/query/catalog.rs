@@ -1,171 +1,71 @@
-//! What `tally query` reads from `plan.json`: the tables that publish metrics and their
-//! columns, the metrics (whether they count, their drill-down relation), the reports, and the
-//! sources' columns with their personal-data classes. Read on its own (not through
-//! [`crate::plan`], which holds what the ETL executes), and only these parts.
+//! What `tally query` asks of `plan.json`: the tables that publish metrics and their columns,
+//! the metrics (whether they count, whether they are placed in time, their drill-down
+//! relation), the reports, and the sources' columns with their personal-data classes. The
+//! catalog is the contract's [`Plan`] read by [`crate::plan::load`], with the look-ups queries
+//! need.
 
-use crate::error::{Error, Result};
-use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::error::Result;
+use crate::plan::{self, Plan};
+use std::collections::BTreeSet;
 use std::path::Path;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Catalog {
-    pub sources: Vec<Source>,
-    pub metrics: Vec<Metric>,
-    pub marts: Vec<Table>,
-    pub aggregates: Vec<Table>,
-    pub reports: Vec<Report>,
-}
+pub use crate::plan::{
+    CutColumn as Column, DrillPlan as Drill, MetricPlan as Metric, ReportPlan as Report,
+    SourcePlan as Source, TablePlan as Table,
+};
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Source {
-    pub name: String,
-    pub title: Option<String>,
-    pub columns: Vec<SourceColumn>,
-}
+/// The plan, for queries.
+#[derive(Debug, Clone)]
+pub struct Catalog(Plan);
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct SourceColumn {
-    pub name: String,
-    pub pii: Vec<String>,
-}
+impl std::ops::Deref for Catalog {
+    type Target = Plan;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Metric {
-    pub name: String,
-    pub title: Option<String>,
-    pub derived: bool,
-    pub source: Option<String>,
-    pub counts: bool,
-    pub drill: Option<Drill>,
-    /// What it reads (a derived metric: the metrics it is computed from).
-    pub inputs: crate::plan::Inputs,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Drill {
-    pub source: String,
-    pub time: Option<String>,
-    pub columns: Vec<Column>,
-    pub sql: BTreeMap<String, String>,
-}
-
-/// A column and what it holds: a dimension level or a source column.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Column {
-    pub name: String,
-    pub dimension: Option<String>,
-    pub level: Option<String>,
-    pub source: Option<String>,
-    pub column: Option<String>,
-}
-
-impl Column {
-    /// How a user names it: `location.port`, `seizures.kind`.
-    pub fn axis(&self) -> String {
-        match (&self.dimension, &self.level, &self.source, &self.column) {
-            (Some(d), Some(l), _, _) => format!("{d}.{l}"),
-            (_, _, Some(s), Some(c)) => format!("{s}.{c}"),
-            _ => self.name.clone(),
-        }
-    }
-
-    pub fn is_level(&self, dimension: &str, level: &str) -> bool {
-        self.dimension.as_deref() == Some(dimension) && self.level.as_deref() == Some(level)
+    fn deref(&self) -> &Plan {
+        &self.0
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Table {
-    pub name: String,
-    pub title: Option<String>,
-    pub kind: Option<String>,
-    pub table: String,
-    pub metrics: Vec<String>,
-    pub dimensions: Vec<String>,
-    pub grain: Option<String>,
-    pub grains: Vec<String>,
-    pub columns: Vec<Column>,
-}
-
-impl Table {
-    /// The time axis's name as written in `dimensions` (`time` of `time` or `time.month`),
-    /// when the table has one.
-    pub fn time_axis(&self) -> Option<String> {
-        if self.grains.is_empty() {
-            return None;
-        }
-        let named: BTreeSet<String> = self
-            .columns
-            .iter()
-            .flat_map(|c| [c.dimension.clone(), c.source.clone()])
-            .flatten()
-            .collect();
-        self.dimensions
-            .iter()
-            .map(|d| d.split('.').next().unwrap_or(d).to_string())
-            .find(|first| !named.contains(first))
-            .or_else(|| Some("time".to_string()))
-    }
-
-    pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name)
+impl From<Plan> for Catalog {
+    fn from(plan: Plan) -> Catalog {
+        Catalog(plan)
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Report {
-    pub name: String,
-    pub title: Option<String>,
-    pub mart: String,
-    pub table: String,
-    pub metrics: Vec<String>,
-    pub grain: Option<String>,
-    pub levels: String,
-    pub columns: Vec<String>,
+/// The time axis's name as written in a table's `dimensions` (`time` of `time` or
+/// `time.month`), when the table has one.
+pub fn time_axis(table: &Table) -> Option<String> {
+    if table.grains.is_empty() {
+        return None;
+    }
+    let named: BTreeSet<String> = table
+        .columns
+        .iter()
+        .flat_map(|c| [c.dimension.clone(), c.source.clone()])
+        .flatten()
+        .collect();
+    table
+        .dimensions
+        .iter()
+        .map(|d| d.split('.').next().unwrap_or(d).to_string())
+        .find(|first| !named.contains(first))
+        .or_else(|| Some("time".to_string()))
 }
 
 impl Catalog {
-    /// Reads the query parts of `dir/plan.json`.
+    /// Reads `dir/plan.json`.
     pub fn load(dir: &Path) -> Result<Catalog> {
-        let path = dir.join("plan.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::new("R0101", format!("cannot read {}: {e}", path.display()))
-                .help("run `tally compile` to write generated/, or pass --generated DIR")
-        })?;
-        Catalog::parse(&text, &path.display().to_string())
+        plan::load(dir).map(Catalog)
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
-        serde_json::from_str(text).map_err(|e| {
-            Error::new("R0101", format!("{origin} line {}: {e}", e.line()))
-                .help("regenerate it with the `tally compile` of this tally version")
-        })
+        plan::parse(text, origin).map(Catalog)
     }
 
-    pub fn metric(&self, name: &str) -> Option<&Metric> {
-        self.metrics.iter().find(|m| m.name == name)
-    }
-
-    /// Whether `name` is placed in time (its rows have a grain and a period): an aggregate
-    /// with a time column, or a derived metric with such an input. A metric counting what
-    /// exists now (no time) keeps one row per cut with no grain. Unknown metrics count as
-    /// timed.
+    /// Whether `name` is placed in time (its rows have a grain and a period), as the compiler
+    /// decided. Unknown metrics count as timed.
     pub fn timed(&self, name: &str) -> bool {
-        match self.metric(name) {
-            Some(m) if m.derived => m.inputs.metrics.iter().any(|i| self.timed(i)),
-            Some(Metric { drill: Some(drill), .. }) => drill.time.is_some(),
-            _ => true,
-        }
-    }
-
-    pub fn report(&self, name: &str) -> Option<&Report> {
-        self.reports.iter().find(|r| r.name == name)
-    }
-
-    /// Marts, then aggregate tables.
-    pub fn tables(&self) -> impl Iterator<Item = &Table> {
-        self.marts.iter().chain(&self.aggregates)
+        self.metric(name).is_none_or(|m| m.timed)
     }
 
     pub fn table(&self, table: &str) -> Option<&Table> {

@@ -375,13 +375,13 @@ enum Axis {
 
 /// Resolves `name` against `table`; `Err(true)` when it names personal data.
 fn resolve(catalog: &Catalog, table: &Table, name: &str) -> Result<Axis, bool> {
-    let time = table.time_axis();
+    let time = catalog::time_axis(table);
     if let Some(t) = &time {
         if name == t {
             return Ok(Axis::Time(None));
         }
         if let Some(grain) = name.strip_prefix(&format!("{t}.")) {
-            if table.grains.iter().any(|g| g == grain) {
+            if table.grains.iter().any(|g| g.word() == grain) {
                 return Ok(Axis::Time(Some(grain.to_string())));
             }
         }
@@ -421,7 +421,7 @@ fn valid_axes(tables: &[&Table]) -> Vec<String> {
         for c in &t.columns {
             out.insert(c.axis());
         }
-        if let Some(time) = t.time_axis() {
+        if let Some(time) = catalog::time_axis(t) {
             out.insert(time.clone());
             for g in &t.grains {
                 out.insert(format!("{time}.{g}"));
@@ -536,10 +536,12 @@ fn plan_cut<'c>(
             }
         };
         let grain = match (&grain, table.grains.is_empty()) {
-            (Some(g), false) if table.grains.contains(g) => Some(g.clone()),
+            (Some(g), false) if table.grains.iter().any(|k| k.word() == g) => Some(g.clone()),
             // Metrics without time keep their rows without a grain.
             (None, false) if !metrics.iter().any(|m| catalog.timed(m)) => None,
-            (None, false) => table.grain.clone().or_else(|| table.grains.first().cloned()),
+            (None, false) => {
+                table.grain.or_else(|| table.grains.first().copied()).map(|g| g.word().to_owned())
+            }
             (None, true) => None,
             (Some(g), _) => {
                 problems.push(
@@ -547,7 +549,8 @@ fn plan_cut<'c>(
                         .help(if table.grains.is_empty() {
                             "it has no time axis: leave out --grain".to_string()
                         } else {
-                            format!("grains kept: {}", table.grains.join(", "))
+                            let kept: Vec<&str> = table.grains.iter().map(|g| g.word()).collect();
+                            format!("grains kept: {}", kept.join(", "))
                         }),
                 );
                 continue;
@@ -918,7 +921,11 @@ fn report_answer(
         .filter(|l| !l.is_empty())
         .filter_map(|l| table.columns.iter().position(|c| c.name == l))
         .collect();
-    let sub = Request { by: Vec::new(), grain: report.grain.clone(), ..request.clone() };
+    let sub = Request {
+        by: Vec::new(),
+        grain: report.grain.map(|g| g.word().to_owned()),
+        ..request.clone()
+    };
     let mut cut = plan_cut(catalog, viewer, role, &[table], report.metrics.clone(), &sub, &what)?;
     want.extend((0..table.columns.len()).filter(|i| cut.want & (1 << i) != 0));
     cut.want = bits(&want);
@@ -977,7 +984,7 @@ fn drill_answer(
         .help("drill into the metrics it is computed from"));
     };
     let dialect = db.dialect();
-    let relation = drill.sql.get(dialect.name()).ok_or_else(|| {
+    let relation = drill.sql.get(&dialect).ok_or_else(|| {
         Error::new(
             "R0101",
             format!("plan.json has no drill-down of `{name}` for {}", dialect.name()),

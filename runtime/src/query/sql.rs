@@ -140,7 +140,7 @@ impl Select {
 /// Parses `sql` in `dialect`; exactly one query.
 pub fn check(dialect: Dialect, sql: &str) -> Result<()> {
     let parsed = match dialect {
-        Dialect::DuckDb => Parser::parse_sql(&DuckDbDialect {}, sql),
+        Dialect::Duckdb => Parser::parse_sql(&DuckDbDialect {}, sql),
         Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, sql),
     };
     match parsed {
@@ -169,7 +169,7 @@ mod tests {
         let select = Select::new(From::Table("mart_x".into()), vec!["value".into()])
             .filter(Condition::Eq("port".into(), Literal::Text("x' OR '1'='1".into())))
             .filter(Condition::In("metric".into(), vec![Literal::Text("a".into())]));
-        let sql = select.render(Dialect::DuckDb).expect("renders");
+        let sql = select.render(Dialect::Duckdb).expect("renders");
         assert_eq!(
             sql,
             "SELECT \"value\"\nFROM \"mart_x\"\nWHERE \"port\" = 'x'' OR ''1''=''1'\n  AND \"metric\" IN ('a')"
@@ -181,6 +181,6 @@ mod tests {
     fn a_nul_in_a_value_is_refused() {
         let select = Select::new(From::Table("t".into()), vec!["v".into()])
             .filter(Condition::Eq("c".into(), Literal::Text("a\0b".into())));
-        assert_eq!(select.render(Dialect::DuckDb).expect_err("refused").code, "R0426");
+        assert_eq!(select.render(Dialect::Duckdb).expect_err("refused").code, "R0426");
     }
 }
