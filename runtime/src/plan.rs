@@ -23,7 +23,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Plan> {
     Plan::from_json(text).map_err(|problem| {
         let help = match problem {
             PlanError::Version { .. } => "compile the definitions with this version of tally",
-            PlanError::Malformed { .. } => "regenerate it with the `tally compile` of this tally version",
+            PlanError::Malformed { .. } => {
+                "regenerate it with the `tally compile` of this tally version"
+            }
         };
         Error::new("R0101", format!("{origin}: {problem}")).help(help)
     })

@@ -355,11 +355,7 @@ fn check_scopes(
                     scope.level, scope.dimension
                 ),
             )
-            .help(tally_contract::suggest::did_you_mean(
-                value,
-                &names,
-                &scope.level,
-            )));
+            .help(tally_contract::suggest::did_you_mean(value, &names, &scope.level)));
         }
     }
     Ok(())

@@ -827,7 +827,9 @@ impl Run<'_> {
         }
         let shape = match source.landing.format {
             LandingFormat::Jsonl => CopyShape::JsonLines,
-            LandingFormat::Csv | LandingFormat::Parquet => CopyShape::Csv { skip: source.landing.csv.as_ref().map_or(0, |c| c.skip) },
+            LandingFormat::Csv | LandingFormat::Parquet => {
+                CopyShape::Csv { skip: source.landing.csv.as_ref().map_or(0, |c| c.skip) }
+            }
         };
         let mut hashing = HashingReader::new(open(&file.absolute)?);
         let copied = self.db.copy_in(&copy_sql, &mut landing::copy_stream(&mut hashing, shape))?;
@@ -945,9 +947,13 @@ impl Run<'_> {
                     let statements =
                         refresh.sql.get(&dialect).ok_or_else(|| plan_error(&metric.name))?;
                     for statement in statements {
-                        rows_out += self.db.execute(&params.render(&statement.sql)?).map_err(|e| {
-                            e.context(format!("refreshing {} in {}", metric.name, refresh.table))
-                        })?;
+                        rows_out +=
+                            self.db.execute(&params.render(&statement.sql)?).map_err(|e| {
+                                e.context(format!(
+                                    "refreshing {} in {}",
+                                    metric.name, refresh.table
+                                ))
+                            })?;
                     }
                 }
             }
@@ -1222,5 +1228,4 @@ mod tests {
         assert!(Fault::parse(Some("merge")).is_none());
         assert!(Fault::parse(None).is_none());
     }
-
 }

@@ -156,7 +156,9 @@ impl From<&plan::SourcePlan> for SourceSpec {
 impl From<&plan::Column> for ColumnSpec {
     fn from(c: &plan::Column) -> ColumnSpec {
         let (precision, scale, values) = match &c.ty {
-            plan::ColumnType::Decimal { precision, scale } => (Some(*precision), Some(*scale), None),
+            plan::ColumnType::Decimal { precision, scale } => {
+                (Some(*precision), Some(*scale), None)
+            }
             plan::ColumnType::Enum { values } => (None, None, Some(values.clone())),
             _ => (None, None, None),
         };
