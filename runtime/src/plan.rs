@@ -3,7 +3,7 @@
 //! the runtime executes and ignores the rest, so documentation fields can grow freely.
 
 use crate::backend::Dialect;
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -172,12 +172,12 @@ impl Plan {
     /// Reads `plan.json` text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Plan> {
         let plan: Plan = serde_json::from_str(text).map_err(|e| {
-            Error::new("R0101", format!("{origin} line {}: {e}", e.line()))
+            Error::new(codes::GENERATED_UNREADABLE, format!("{origin} line {}: {e}", e.line()))
                 .help("regenerate it with `tally compile`")
         })?;
         if plan.version != SUPPORTED_VERSION {
             return Err(Error::new(
-                "R0101",
+                codes::GENERATED_UNREADABLE,
                 format!(
                     "{origin} is plan format version {}, this tally runs version {SUPPORTED_VERSION}",
                     plan.version
@@ -209,6 +209,9 @@ impl SourcePlan {
 }
 
 fn missing_dialect(dialect: Dialect) -> Error {
-    Error::new("R0101", format!("plan.json has no statements for {}", dialect.name()))
-        .help("regenerate it with `tally compile`")
+    Error::new(
+        codes::GENERATED_UNREADABLE,
+        format!("plan.json has no statements for {}", dialect.name()),
+    )
+    .help("regenerate it with `tally compile`")
 }

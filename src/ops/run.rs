@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tally_runtime::audit::{Entry, Outcome};
 use tally_runtime::backend;
+use tally_runtime::error::codes;
 use tally_runtime::etl::{self, Event, Progress, RunOptions, RunReport, WatchClock};
 use tally_runtime::generated::Generated;
 
@@ -396,7 +397,11 @@ fn retain_inner(args: &RetainArgs) -> tally_runtime::Result<ExitCode> {
             }))
         }
         Err(error) => {
-            let outcome = if error.code == "R0003" { Outcome::Failed } else { Outcome::Refused };
+            let outcome = if error.code == codes::STATEMENT_FAILED {
+                Outcome::Failed
+            } else {
+                Outcome::Refused
+            };
             entry.error(outcome, error)
         }
     };

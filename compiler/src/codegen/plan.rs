@@ -44,8 +44,9 @@ pub fn plan(model: &Model, metric_order: &[String]) -> Result<String, Vec<Diagno
     let mut sql = Sql::new();
     let plan = build(model, metric_order, &mut sql);
     let plan = sql.finish(plan)?;
-    let mut text = serde_json::to_string_pretty(&plan)
-        .map_err(|e| vec![super::templates::internal(format!("plan.json: {e}"))])?;
+    let mut text = serde_json::to_string_pretty(&plan).map_err(|e| {
+        vec![Diagnostic::internal(format!("plan.json: {e}"), crate::span::Span::default())]
+    })?;
     text.push('\n');
     Ok(text)
 }

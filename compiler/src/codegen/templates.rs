@@ -15,7 +15,7 @@
 
 use super::dialect::Dialect;
 use super::sql;
-use crate::diagnostic::{codes, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -246,12 +246,6 @@ pub fn text_literal(text: &str) -> String {
     }
 }
 
-/// An internal-error diagnostic: code generation found a bug in itself.
-pub fn internal(problem: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::error(codes::INTERNAL, format!("Internal error: {problem}"), Span::default())
-        .help("this is a bug in Tally; please report it with the project that triggered it")
-}
-
 /// Renders templates and checks the statements, collecting every failure.
 #[derive(Debug)]
 pub struct Sql {
@@ -327,7 +321,11 @@ impl Sql {
         if self.problems.is_empty() {
             Ok(value)
         } else {
-            Err(self.problems.into_iter().map(internal).collect())
+            Err(self
+                .problems
+                .into_iter()
+                .map(|p| Diagnostic::internal(p, Span::default()))
+                .collect())
         }
     }
 }
@@ -400,6 +398,7 @@ pub fn indent(text: &str, by: usize) -> String {
 mod tests {
     use super::*;
     use crate::codegen::dialect::{DuckDb, Postgres};
+    use crate::diagnostic::codes;
 
     #[test]
     fn placeholders_are_replaced_by_samples_and_unknown_ones_refused() {

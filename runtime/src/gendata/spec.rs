@@ -3,7 +3,7 @@
 //! and which column its rows' age is counted from. It reads more of each column than
 //! [`crate::plan`] (which keeps only what the ETL executes), and ignores the statements.
 
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -126,7 +126,7 @@ impl Spec {
     pub fn load(generated: &Path) -> Result<Spec> {
         let path = generated.join("plan.json");
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::new("R0601", format!("cannot read {}: {e}", path.display()))
+            Error::new(codes::GENERATED_UNREADABLE, format!("cannot read {}: {e}", path.display()))
                 .help("pass the output of `tally compile` with --generated DIR")
         })?;
         Spec::parse(&text, &path.display().to_string())
@@ -135,12 +135,12 @@ impl Spec {
     /// Reads `plan.json` text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Spec> {
         let spec: Spec = serde_json::from_str(text).map_err(|e| {
-            Error::new("R0601", format!("{origin} line {}: {e}", e.line()))
+            Error::new(codes::GENERATED_UNREADABLE, format!("{origin} line {}: {e}", e.line()))
                 .help("regenerate it with `tally compile`")
         })?;
         if spec.version != crate::plan::SUPPORTED_VERSION {
             return Err(Error::new(
-                "R0601",
+                codes::GENERATED_UNREADABLE,
                 format!(
                     "{origin} is plan format version {}, gen-data reads version {}",
                     spec.version,

@@ -3,7 +3,7 @@
 //! sources' columns with their personal-data classes. Read on its own (not through
 //! [`crate::plan`], which holds what the ETL executes), and only these parts.
 
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -130,7 +130,7 @@ impl Catalog {
     pub fn load(dir: &Path) -> Result<Catalog> {
         let path = dir.join("plan.json");
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::new("R0101", format!("cannot read {}: {e}", path.display()))
+            Error::new(codes::GENERATED_UNREADABLE, format!("cannot read {}: {e}", path.display()))
                 .help("run `tally compile` to write generated/, or pass --generated DIR")
         })?;
         Catalog::parse(&text, &path.display().to_string())
@@ -138,7 +138,7 @@ impl Catalog {
 
     pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
         serde_json::from_str(text).map_err(|e| {
-            Error::new("R0101", format!("{origin} line {}: {e}", e.line()))
+            Error::new(codes::GENERATED_UNREADABLE, format!("{origin} line {}: {e}", e.line()))
                 .help("regenerate it with the `tally compile` of this tally version")
         })
     }
