@@ -3,7 +3,8 @@
 //! progress and prints reports.
 //!
 //! `TALLY_FAULT=<source>:<step>` makes `tally run` abort at that point: a test hook for the
-//! crash tests (see `tally_runtime::etl`).
+//! crash tests (see `tally_runtime::etl`), read only by builds with debug assertions; a release
+//! binary ignores it.
 
 use super::audit::Operator;
 use super::{fail, Target};
@@ -99,7 +100,9 @@ fn run_inner(args: &RunArgs) -> tally_runtime::Result<ExitCode> {
         landing: args.landing.clone(),
         now,
         sources: args.sources.clone(),
-        fault: std::env::var("TALLY_FAULT").ok().filter(|f| !f.is_empty()),
+        fault: std::env::var("TALLY_FAULT")
+            .ok()
+            .filter(|f| cfg!(debug_assertions) && !f.is_empty()),
     };
     let mut progress = Bars::new(args.format, args.watch);
     if args.watch {

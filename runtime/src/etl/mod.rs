@@ -38,7 +38,9 @@
 //! a `file_steps` name, or `commit` (right after the file's commit), and `*:refresh` aborts
 //! after the refresh statements, before their commit; `*:retention` after retention. `*` as the
 //! source matches any. The crash tests run `tally run` with each point and check that the next
-//! run reaches exactly the state of a run that never crashed.
+//! run reaches exactly the state of a run that never crashed. Only builds with debug assertions
+//! (`cargo build`, `cargo test`) have fault points: in a release build `RunOptions::fault` is
+//! ignored and the abort is compiled out, so a release binary has no way to crash on purpose.
 
 pub mod landing;
 pub mod schedule;
@@ -321,12 +323,19 @@ struct Fault {
 }
 
 impl Fault {
+    /// `None` in a release build, whatever `text` says (see the module docs).
     fn parse(text: Option<&str>) -> Option<Fault> {
+        if !cfg!(debug_assertions) {
+            return None;
+        }
         let (source, step) = text?.trim().split_once(':')?;
         Some(Fault { source: source.to_owned(), step: step.to_owned() })
     }
 
     fn check(fault: Option<&Fault>, source: &str, step: &str) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
         if let Some(f) = fault {
             if (f.source == "*" || f.source == source) && f.step == step {
                 eprintln!("fault point {}:{step} reached (TALLY_FAULT): aborting", f.source);
@@ -1241,9 +1250,14 @@ mod tests {
     }
 
     #[test]
-    fn fault_points_name_a_source_and_a_step() {
-        let fault = Fault::parse(Some("seizures:merge")).expect("a fault point");
-        assert_eq!((fault.source.as_str(), fault.step.as_str()), ("seizures", "merge"));
+    fn fault_points_name_a_source_and_a_step_and_only_exist_in_debug_builds() {
+        let fault = Fault::parse(Some("seizures:merge"));
+        if cfg!(debug_assertions) {
+            let fault = fault.expect("a fault point");
+            assert_eq!((fault.source.as_str(), fault.step.as_str()), ("seizures", "merge"));
+        } else {
+            assert!(fault.is_none(), "a release build read a fault point");
+        }
         assert!(Fault::parse(Some("merge")).is_none());
         assert!(Fault::parse(None).is_none());
     }
