@@ -5,10 +5,11 @@
 
 mod common;
 
-use common::cli::{compile, mask, refused, stderr, stdout, tally, Engine, Warehouse};
+use common::cli::{compile, mask, refused, stderr, stdout, succeeded, tally, Engine, Warehouse};
 use std::path::Path;
 use tally_runtime::backend::DuckDb;
 
+/// `tally migrate EXTRA --db DB --generated GENERATED` (`status` as EXTRA for the status).
 fn migrate(db: &str, generated: &Path, extra: &[&str]) -> std::process::Output {
     tally()
         .arg("migrate")
@@ -35,9 +36,7 @@ fn a_second_process_on_a_duckdb_file_is_refused_clearly() {
     drop(holder);
 
     // Released, the same command applies everything.
-    let output = migrate(db, &generated, &[]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output), "applied 0001_initial.sql\n");
+    assert_eq!(succeeded(&migrate(db, &generated, &[])), "applied 0001_initial.sql\n");
 }
 
 /// The whole operator round on one engine: dry run, migrate, migrate again, status, and an
@@ -49,43 +48,26 @@ fn operator_round(engine: Engine) {
     let generated = compile("examples/quickstart", dir.path());
 
     let dry = migrate(db, &generated, &["--dry-run"]);
-    assert!(dry.status.success(), "{}", stderr(&dry));
-    assert_eq!(stdout(&dry), "would apply 0001_initial.sql\n");
-    assert!(
-        stderr(&dry).contains("1 migration(s) would apply, 0 already applied"),
-        "{}",
-        stderr(&dry)
-    );
+    assert_eq!(succeeded(&dry), "would apply 0001_initial.sql\n");
+    let err = stderr(&dry);
+    assert!(err.contains("1 migration(s) would apply, 0 already applied"), "{err}");
 
-    let status = tally()
-        .args(["migrate", "status", "--db", db, "--generated"])
-        .arg(&generated)
-        .output()
-        .expect("runs");
-    assert!(status.status.success(), "{}", stderr(&status));
-    assert_eq!(stdout(&status), "pending  0001_initial.sql\n", "a dry run applied something");
+    let status = migrate(db, &generated, &["status"]);
+    assert_eq!(succeeded(&status), "pending  0001_initial.sql\n", "a dry run applied something");
 
     let first = migrate(db, &generated, &[]);
-    assert!(first.status.success(), "{}", stderr(&first));
-    assert_eq!(stdout(&first), "applied 0001_initial.sql\n");
+    assert_eq!(succeeded(&first), "applied 0001_initial.sql\n");
 
     let second = migrate(db, &generated, &[]);
-    assert!(second.status.success(), "{}", stderr(&second));
-    assert_eq!(stdout(&second), "");
-    assert!(
-        stderr(&second).contains("0 migration(s) applied, 1 already applied"),
-        "{}",
-        stderr(&second)
-    );
+    assert_eq!(succeeded(&second), "");
+    let err = stderr(&second);
+    assert!(err.contains("0 migration(s) applied, 1 already applied"), "{err}");
 
-    let status = tally()
-        .args(["migrate", "status", "--db", db, "--generated"])
-        .arg(&generated)
-        .output()
-        .expect("runs");
-    assert!(status.status.success(), "{}", stderr(&status));
-    assert!(stdout(&status).starts_with("applied  0001_initial.sql  "), "{}", stdout(&status));
-    assert!(stderr(&status).contains("1 applied, 0 pending, 0 problem(s)"), "{}", stderr(&status));
+    let status = migrate(db, &generated, &["status"]);
+    let out = succeeded(&status);
+    assert!(out.starts_with("applied  0001_initial.sql  "), "{out}");
+    let err = stderr(&status);
+    assert!(err.contains("1 applied, 0 pending, 0 problem(s)"), "{err}");
 
     // An edited migration: refused with its name and what to do, exit 1.
     let dialect = match engine {
