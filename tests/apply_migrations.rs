@@ -557,6 +557,24 @@ struct Refused<'a> {
     prepare: &'a dyn Fn(&mut dyn Backend),
 }
 
+impl<'a> Refused<'a> {
+    /// Allowed with exactly the allowances its diagnostics ask for, on empty tables.
+    fn new(label: &'a str, code: &'a str, expected: &'a [&'a str]) -> Self {
+        fn empty_tables(_: &mut dyn Backend) {}
+        Refused { label, code, expected, allowances: None, prepare: &empty_tables }
+    }
+
+    /// Allowed with these `allow_changes` lines instead of the ones asked for.
+    fn allowing(self, allowances: &'a str) -> Self {
+        Refused { allowances: Some(allowances), ..self }
+    }
+
+    /// With rows that `prepare` inserts before the change.
+    fn with_rows(self, prepare: &'a dyn Fn(&mut dyn Backend)) -> Self {
+        Refused { prepare, ..self }
+    }
+}
+
 fn check_refused(engine: Engine, base: &MemoryFs, changed: &MemoryFs, r: &Refused) -> Database {
     let label = r.label;
     let before = compile_fresh(base);
@@ -692,13 +710,7 @@ fn an_existing_metric_added_to_a_mart_drops_its_aggregate_table_when_allowed() {
         Engine::DuckDb,
         &base,
         &changed,
-        &Refused {
-            label: "existing metric into a mart",
-            code: "T0601",
-            expected: &["drop table agg_currency_lines"],
-            allowances: None,
-            prepare: &|_| {},
-        },
+        &Refused::new("existing metric into a mart", "T0601", &["drop table agg_currency_lines"]),
     );
 }
 
@@ -747,46 +759,41 @@ fn a_dropped_column_is_refused_then_applies_when_allowed() {
         Engine::DuckDb,
         &base,
         &changed,
-        &Refused {
-            label: "dropped column",
-            code: "T0601",
-            expected: &["drop column cur_seacats.subject_name"],
-            allowances: None,
-            prepare: &|_| {},
-        },
+        &Refused::new("dropped column", "T0601", &["drop column cur_seacats.subject_name"]),
     );
 }
 
-#[test]
-fn a_renamed_column_is_refused_then_keeps_its_values_when_allowed() {
+/// `subject_name` renamed: refused as a dropped column, and allowed as a rename in the three
+/// tables of the source, it keeps the values.
+fn renamed_column_keeps_its_values(engine: Engine, label: &str) {
+    const RENAMES: &str = "  - rename column stg_seacats.subject_name to subject_full_name
+  - rename column cur_seacats.subject_name to subject_full_name
+  - rename column arc_seacats.subject_name to subject_full_name
+";
     let base = project(EVERYTHING);
-    let changed = replace(
+    let renamed = replace(
         &base,
         "warehouse.tally",
         "    subject_name   string pii(name)\n",
         "    subject_full_name string pii(name)\n",
     );
-    let mut migrated = check_refused(
-        Engine::DuckDb,
-        &base,
-        &changed,
-        &Refused {
-            label: "renamed column",
-            code: "T0601",
-            expected: &[
-                "drop column cur_seacats.subject_name",
-                "rename column cur_seacats.subject_name to subject_full_name",
-            ],
-            allowances: Some(
-                "  - rename column stg_seacats.subject_name to subject_full_name\n  - rename column cur_seacats.subject_name to subject_full_name\n  - rename column arc_seacats.subject_name to subject_full_name\n",
-            ),
-            prepare: &|db| {
-                insert_row(db, "cur_seacats", &[("seizure_id", "'S1'"), ("subject_name", "'Kept'")])
-            },
-        },
-    );
+    let expected = [
+        "drop column cur_seacats.subject_name",
+        "rename column cur_seacats.subject_name to subject_full_name",
+    ];
+    let with_a_value = |db: &mut dyn Backend| {
+        insert_row(db, "cur_seacats", &[("seizure_id", "'S1'"), ("subject_name", "'Kept'")])
+    };
+    let refused =
+        Refused::new(label, "T0601", &expected).allowing(RENAMES).with_rows(&with_a_value);
+    let mut migrated = check_refused(engine, &base, &renamed, &refused);
     let rows = query(migrated.db.as_mut(), "SELECT subject_full_name FROM cur_seacats");
     assert_eq!(rows, [["Kept"]]);
+}
+
+#[test]
+fn a_renamed_column_is_refused_then_keeps_its_values_when_allowed() {
+    renamed_column_keeps_its_values(Engine::DuckDb, "renamed column");
 }
 
 #[test]
@@ -797,15 +804,10 @@ fn a_narrowed_type_is_refused_then_converts_when_allowed() {
         Engine::DuckDb,
         &base,
         &changed,
-        &Refused {
-            label: "narrowed type",
-            code: "T0602",
-            expected: &["narrow column cur_seacats.drug_weight_kg"],
-            allowances: None,
-            prepare: &|db| {
+        &Refused::new("narrowed type", "T0602", &["narrow column cur_seacats.drug_weight_kg"])
+            .with_rows(&|db| {
                 insert_row(db, "cur_seacats", &[("seizure_id", "'S1'"), ("drug_weight_kg", "1.5")])
-            },
-        },
+            }),
     );
     let rows = query(migrated.db.as_mut(), "SELECT CAST(drug_weight_kg AS TEXT) FROM cur_seacats");
     assert_eq!(rows, [["1.500"]]);
@@ -824,13 +826,7 @@ fn a_new_not_null_column_is_refused_then_applies_to_an_empty_table_when_allowed(
         Engine::DuckDb,
         &base,
         &changed,
-        &Refused {
-            label: "new not null column",
-            code: "T0603",
-            expected: &["not null column cur_seacats.inspector"],
-            allowances: None,
-            prepare: &|_| {},
-        },
+        &Refused::new("new not null column", "T0603", &["not null column cur_seacats.inspector"]),
     );
 
     // With a row that has no value the migration fails and changes nothing.
@@ -862,13 +858,8 @@ fn a_key_change_is_refused_then_rebuilds_the_table_keeping_rows_when_allowed() {
         Engine::DuckDb,
         &base,
         &changed,
-        &Refused {
-            label: "changed key",
-            code: "T0604",
-            expected: &["change key cur_seacats"],
-            allowances: None,
-            prepare: &|db| insert_row(db, "cur_seacats", &[("seizure_id", "'S1'")]),
-        },
+        &Refused::new("changed key", "T0604", &["change key cur_seacats"])
+            .with_rows(&|db| insert_row(db, "cur_seacats", &[("seizure_id", "'S1'")])),
     );
     let rows = query(migrated.db.as_mut(), "SELECT seizure_id FROM cur_seacats");
     assert_eq!(rows, [["S1"]]);
@@ -892,29 +883,5 @@ fn postgres_everything_takes_a_new_role_and_a_renamed_column() {
         "role auditor {\n  marts usbp_enforcement\n  scope usbp.sector = user.sector\n}\n",
     );
     check_change(Engine::Postgres, "pg_new_role", &base, &changed);
-
-    let renamed = replace(
-        &base,
-        "warehouse.tally",
-        "    subject_name   string pii(name)\n",
-        "    subject_full_name string pii(name)\n",
-    );
-    let mut migrated = check_refused(
-        Engine::Postgres,
-        &base,
-        &renamed,
-        &Refused {
-            label: "pg_renamed_column",
-            code: "T0601",
-            expected: &["rename column cur_seacats.subject_name to subject_full_name"],
-            allowances: Some(
-                "  - rename column stg_seacats.subject_name to subject_full_name\n  - rename column cur_seacats.subject_name to subject_full_name\n  - rename column arc_seacats.subject_name to subject_full_name\n",
-            ),
-            prepare: &|db| {
-                insert_row(db, "cur_seacats", &[("seizure_id", "'S1'"), ("subject_name", "'Kept'")])
-            },
-        },
-    );
-    let rows = query(migrated.db.as_mut(), "SELECT subject_full_name FROM cur_seacats");
-    assert_eq!(rows, [["Kept"]]);
+    renamed_column_keeps_its_values(Engine::Postgres, "pg_renamed_column");
 }

@@ -3,24 +3,10 @@
 //! actor, the anchor file follows the head, `tally audit verify` exits 0 on the untouched trail
 //! and 1 naming the seq after a record is edited, and the 90-day rule shows in `user list`.
 
-use assert_cmd::Command;
+mod common;
+
+use common::cli::{compile, stderr, stdout, tally, Engine, Warehouse};
 use std::path::Path;
-use tally_runtime::testing::TestDatabase;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tally(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("tally").expect("the tally binary");
-    command
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("TALLY_ACTOR")
-        .env_remove("TALLY_DB")
-        .env_remove("TALLY_AUDIT_ANCHOR");
-    command
-}
 
 struct Run {
     code: i32,
@@ -28,8 +14,10 @@ struct Run {
     stderr: String,
 }
 
+/// `tally ARGS --db DB` in `dir`, as the OS user `opsuser`.
 fn run(dir: &Path, db: &str, args: &[&str]) -> Run {
-    let output = tally(dir)
+    let output = tally()
+        .current_dir(dir)
         .args(args)
         .args(["--db", db])
         .env("USER", "opsuser")
@@ -37,8 +25,8 @@ fn run(dir: &Path, db: &str, args: &[&str]) -> Run {
         .expect("tally runs");
     Run {
         code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        stdout: stdout(&output),
+        stderr: stderr(&output),
     }
 }
 
@@ -55,14 +43,7 @@ fn json(text: &str) -> serde_json::Value {
 fn scenario(db: &str, unique: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    let project = repo().join("tests/fixtures/codegen/everything");
-    let compiled = tally(d)
-        .args(["compile"])
-        .arg(&project)
-        .args(["--out", "generated"])
-        .output()
-        .expect("compile");
-    assert!(compiled.status.success(), "{}", String::from_utf8_lossy(&compiled.stderr));
+    compile("tests/fixtures/codegen/everything", d);
     std::fs::create_dir_all(d.join("landing")).expect("landing");
     let anchor = d.join("anchor.json");
     let anchor = anchor.to_str().expect("UTF-8 path");
@@ -165,17 +146,17 @@ fn scenario(db: &str, unique: &str) {
 #[test]
 fn operators_commands_are_audited_and_verified_on_duckdb() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("warehouse.duckdb");
-    scenario(db.to_str().expect("UTF-8 path"), "duck");
+    scenario(&Warehouse::new(Engine::DuckDb, dir.path(), "audit_cli").target, "duck");
 }
 
 #[test]
 fn operators_commands_are_audited_and_verified_on_postgres() {
-    let database = TestDatabase::create("audit_cli");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let warehouse = Warehouse::new(Engine::Postgres, dir.path(), "audit_cli");
     let unique = format!("pg{}", std::process::id());
-    scenario(&database.url, &unique);
+    scenario(&warehouse.target, &unique);
     // The login role the scenario made belongs to the whole server.
-    if let Ok(mut admin) = tally_runtime::backend::open(&database.url) {
+    if let Ok(mut admin) = tally_runtime::backend::open(&warehouse.target) {
         let role = format!("\"ana_{unique}\"");
         let _ = admin.execute(&format!("DROP OWNED BY {role}"));
         let _ = admin.execute(&format!("DROP ROLE IF EXISTS {role}"));

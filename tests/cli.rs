@@ -2,22 +2,9 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::{copy_tree, mask, stderr, stdout, tally, temp_project};
 use common::root;
-
-fn tally() -> Command {
-    let mut cmd = Command::cargo_bin("tally").expect("the tally binary is built");
-    cmd.env("NO_COLOR", "1").current_dir(root());
-    cmd
-}
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use tempfile::TempDir;
 
 #[test]
 fn check_passes_on_the_quickstart() {
@@ -26,32 +13,29 @@ fn check_passes_on_the_quickstart() {
     assert!(stderr(&output).contains("no problems"), "{}", stderr(&output));
 }
 
-/// A project directory holding `tally.yaml` and the given fixture's `main.tally`.
-fn fixture_project(fixture: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tally-cli-{}-{fixture}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    std::fs::write(dir.join("tally.yaml"), "name: cli_test\n").expect("write tally.yaml");
+/// A project directory holding `tally.yaml` and the given error fixture's `main.tally`.
+fn error_fixture_project(fixture: &str) -> TempDir {
     let main = root().join("tests/fixtures/errors").join(fixture).join("main.tally");
-    std::fs::copy(main, dir.join("main.tally")).expect("copy fixture");
-    dir
+    temp_project(&[("main.tally", &std::fs::read_to_string(main).expect("fixture"))])
 }
 
 #[test]
 fn check_reports_every_error_with_code_and_location() {
-    let dir = fixture_project("T0002_unclosed_block");
-    let output = tally().arg("check").arg(&dir).output().expect("runs");
+    let dir = error_fixture_project("T0002_unclosed_block");
+    let output = tally().arg("check").arg(dir.path()).output().expect("runs");
     assert_eq!(output.status.code(), Some(1));
-    let err = stderr(&output);
+    let err = mask(&stderr(&output), dir.path());
     assert!(err.contains("T0002"), "{err}");
-    assert!(err.contains("main.tally:2:16"), "{err}");
+    assert!(err.contains("[TMP]/main.tally:2:16"), "{err}");
     assert!(err.contains("help:"), "{err}");
     assert!(!err.contains('\u{1b}'), "NO_COLOR output has escape codes: {err}");
 }
 
 #[test]
 fn check_json_is_machine_readable() {
-    let dir = fixture_project("T0004_unknown_property");
-    let output = tally().arg("check").arg(&dir).args(["--format", "json"]).output().expect("runs");
+    let dir = error_fixture_project("T0004_unknown_property");
+    let output =
+        tally().arg("check").arg(dir.path()).args(["--format", "json"]).output().expect("runs");
     assert_eq!(output.status.code(), Some(1));
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
     let first = &value[0];
@@ -64,9 +48,9 @@ fn check_json_is_machine_readable() {
 
 #[test]
 fn check_github_prints_annotations() {
-    let dir = fixture_project("T0004_unknown_property");
+    let dir = error_fixture_project("T0004_unknown_property");
     let output =
-        tally().arg("check").arg(&dir).args(["--format", "github"]).output().expect("runs");
+        tally().arg("check").arg(dir.path()).args(["--format", "github"]).output().expect("runs");
     assert_eq!(output.status.code(), Some(1));
     let out = stdout(&output);
     assert!(out.starts_with("::error file="), "{out}");
@@ -90,20 +74,13 @@ fn parse_prints_the_tree_as_json() {
     assert!(value["declarations"].as_array().is_some_and(|d| !d.is_empty()));
 }
 
-fn temp_copy(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tally-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("main.tally");
-    std::fs::write(&file, text).expect("write temp file");
-    file
-}
-
 const UNFORMATTED: &str =
     "retention standard {\nkeep   7 years\n\n\n   archive 40 years // then purge\n}\n";
 
 #[test]
 fn fmt_check_shows_a_diff_and_fails_without_writing() {
-    let file = temp_copy("check", UNFORMATTED);
+    let dir = temp_project(&[("main.tally", UNFORMATTED)]);
+    let file = dir.path().join("main.tally");
     let output = tally().args(["fmt", "--check"]).arg(&file).output().expect("runs");
     assert_eq!(output.status.code(), Some(1));
     let out = stdout(&output);
@@ -113,7 +90,8 @@ fn fmt_check_shows_a_diff_and_fails_without_writing() {
 
 #[test]
 fn fmt_rewrites_files_and_keeps_comments() {
-    let file = temp_copy("write", UNFORMATTED);
+    let dir = temp_project(&[("main.tally", UNFORMATTED)]);
+    let file = dir.path().join("main.tally");
     let output = tally().arg("fmt").arg(&file).output().expect("runs");
     assert!(output.status.success(), "{}", stderr(&output));
     let formatted = std::fs::read_to_string(&file).expect("read");
@@ -126,7 +104,8 @@ fn fmt_rewrites_files_and_keeps_comments() {
 #[test]
 fn fmt_refuses_files_with_syntax_errors() {
     let broken = "retention standard {\n  keep 7 years\n";
-    let file = temp_copy("broken", broken);
+    let dir = temp_project(&[("main.tally", broken)]);
+    let file = dir.path().join("main.tally");
     let output = tally().arg("fmt").arg(&file).output().expect("runs");
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("T0002"), "{}", stderr(&output));
@@ -158,14 +137,10 @@ fn fmt_formats_standard_input_for_editors() {
 }
 #[test]
 fn compile_writes_generated_files_and_check_detects_a_one_byte_change() {
-    let work = std::env::temp_dir().join(format!("tally-cli-{}-compile", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    let project = work.join("project");
-    std::fs::create_dir_all(&project).expect("temp dir");
-    for (path, text) in common::files_below(&root().join("examples/quickstart")) {
-        std::fs::write(project.join(&path), text).expect("copy quickstart");
-    }
-    let out = work.join("generated");
+    let work = tempfile::tempdir().expect("temp dir");
+    let project = work.path().join("project");
+    copy_tree(&root().join("examples/quickstart"), &project);
+    let out = work.path().join("generated");
     let output =
         tally().arg("compile").arg(&project).arg("--out").arg(&out).output().expect("runs");
     assert!(output.status.success(), "{}", stderr(&output));

@@ -3,18 +3,9 @@
 //! run and then print every dashboard with its headline metrics and its source systems; the
 //! warehouse it leaves must verify its audit trail.
 
-use assert_cmd::Command;
-use std::path::PathBuf;
+mod common;
 
-fn tally() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
-    cmd.env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env_remove("TALLY_DB")
-        .env_remove("TALLY_FAULT")
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    cmd
-}
+use common::cli::{stderr, succeeded, tally};
 
 #[test]
 fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
@@ -22,8 +13,7 @@ fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
     let dir = tmp.path().join("demo");
     let output =
         tally().args(["demo", "--scale", "0.001", "--dir"]).arg(&dir).output().expect("runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = succeeded(&output);
     for step in [
         "== compile the EMIS-EDW definitions",
         "== generate synthetic landing files (fake people only)",
@@ -71,7 +61,7 @@ fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
     // A second run empties its own directory and starts again.
     let again =
         tally().args(["demo", "--scale", "0.001", "--dir"]).arg(&dir).output().expect("runs");
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(again.status.success(), "{}", stderr(&again));
     let verify = tally()
         .args(["audit", "verify", "--db"])
         .arg(dir.join("warehouse.duckdb"))
@@ -79,5 +69,5 @@ fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
         .arg(dir.join("generated"))
         .output()
         .expect("runs");
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    succeeded(&verify);
 }

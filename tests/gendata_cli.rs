@@ -5,49 +5,11 @@
 //! merged, deletions archived), the archive must hold the deletions, and the rejects table
 //! must hold exactly the deliberately bad rows, with their reasons.
 
-use assert_cmd::Command;
+mod common;
+
+use common::cli::{compile, mask, refused, stderr, succeeded, tally, Engine, Warehouse};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use tally_runtime::testing::TestDatabase;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tally() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
-    cmd.env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env_remove("TALLY_DB")
-        .env_remove("TALLY_FAULT")
-        .current_dir(root());
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn succeeded(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
-/// `metrics-dsl` compiled into a temp dir.
-fn compiled(dir: &Path) -> PathBuf {
-    let generated = dir.join("generated");
-    let output =
-        tally().args(["compile", "metrics-dsl", "--out"]).arg(&generated).output().expect("runs");
-    succeeded(&output);
-    generated
-}
+use std::path::Path;
 
 /// Runs gen-data; returns its JSON summary.
 fn gen_data(generated: &Path, out: &Path, extra: &[&str]) -> Value {
@@ -62,14 +24,8 @@ fn gen_data(generated: &Path, out: &Path, extra: &[&str]) -> Value {
         .output()
         .expect("runs");
     succeeded(&output);
-    assert!(text(&output.stderr).contains("wrote "), "{}", text(&output.stderr));
+    assert!(stderr(&output).contains("wrote "), "{}", stderr(&output));
     serde_json::from_slice(&output.stdout).expect("gen-data --format json prints JSON")
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Engine {
-    DuckDb,
-    Postgres,
 }
 
 fn count(db: &mut dyn tally_runtime::Backend, sql: &str) -> i64 {
@@ -80,34 +36,28 @@ fn count(db: &mut dyn tally_runtime::Backend, sql: &str) -> i64 {
 /// gen-data, migrate, run at the end of the period, and the checks of the module docs.
 fn load_generated(engine: Engine, bad_rows: u32) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = compiled(dir.path());
+    let generated = compile("metrics-dsl", dir.path());
     let landing = dir.path().join("landing");
     let bad = bad_rows.to_string();
     let summary = gen_data(&generated, &landing, &["--bad-rows", &bad]);
-    let postgres;
-    let target = match engine {
-        Engine::DuckDb => dir.path().join("warehouse.duckdb").to_string_lossy().into_owned(),
-        Engine::Postgres => {
-            postgres = TestDatabase::create("gendata");
-            postgres.url.clone()
-        }
-    };
+    let warehouse = Warehouse::new(engine, dir.path(), "gendata");
+    let target = &warehouse.target;
     let migrate = tally()
-        .args(["migrate", "--db", &target, "--generated"])
+        .args(["migrate", "--db", target, "--generated"])
         .arg(&generated)
         .output()
         .expect("runs");
     succeeded(&migrate);
     let now = summary["end"].as_str().expect("end").to_owned();
     let run = tally()
-        .args(["run", "--once", "--db", &target, "--now", &now, "--landing"])
+        .args(["run", "--once", "--db", target, "--now", &now, "--landing"])
         .arg(&landing)
         .arg("--generated")
         .arg(&generated)
         .output()
         .expect("runs");
     succeeded(&run);
-    let mut db = tally_runtime::backend::open(&target).unwrap_or_else(|e| panic!("{e}"));
+    let mut db = tally_runtime::backend::open(target).unwrap_or_else(|e| panic!("{e}"));
     let sources = summary["sources"].as_array().expect("sources");
     assert!(sources.len() >= 25, "every source of metrics-dsl: {}", sources.len());
     let mut archived_total = 0;
@@ -182,7 +132,7 @@ fn generated_data_loads_on_postgres() {
 #[test]
 fn gen_data_is_deterministic_and_refuses_a_used_directory() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = compiled(dir.path());
+    let generated = compile("metrics-dsl", dir.path());
     let a = dir.path().join("a");
     let b = dir.path().join("b");
     let summary_a = gen_data(&generated, &a, &[]);
@@ -209,8 +159,7 @@ fn gen_data_is_deterministic_and_refuses_a_used_directory() {
         .args(["--scale", "0.001", "--days", "10"])
         .output()
         .expect("runs");
-    succeeded(&output);
-    let stdout = text(&output.stdout);
+    let stdout = succeeded(&output);
     assert!(
         stdout.contains("seacats") && stdout.contains("--now \"2024-10-11 00:00\""),
         "{stdout}"
@@ -223,9 +172,8 @@ fn gen_data_is_deterministic_and_refuses_a_used_directory() {
         .arg(&c)
         .output()
         .expect("runs");
-    assert_eq!(again.status.code(), Some(1));
-    let stderr = text(&again.stderr);
-    assert!(stderr.contains("error[R0602]") && stderr.contains("help:"), "{stderr}");
+    let refusal = mask(&refused(&again, "R0602"), dir.path());
+    assert!(refusal.starts_with("error[R0602]: [TMP]/c is not empty\n"), "{refusal}");
     let bad = tally()
         .arg("gen-data")
         .arg("--generated")
@@ -234,5 +182,5 @@ fn gen_data_is_deterministic_and_refuses_a_used_directory() {
         .arg(dir.path().join("d"))
         .output()
         .expect("runs");
-    assert!(text(&bad.stderr).contains("error[R0603]"), "{}", text(&bad.stderr));
+    refused(&bad, "R0603");
 }

@@ -89,9 +89,9 @@ fn a_plan_of_another_version_is_refused_with_one_code() {
     let text = std::fs::read_to_string(root.join("generated/plan.json")).expect("plan exists");
     let older = text.replacen("\"version\": 2", "\"version\": 1", 1);
     let error = tally_runtime::plan::parse(&older, "plan.json").expect_err("refused");
-    assert_eq!(error.code, "R0101", "{error}");
+    assert_eq!(error.code.as_str(), "R0101", "{error}");
     assert!(error.to_string().contains("version 1"), "{error}");
     let broken = text.replacen("\"sources\"", "\"sourcez\"", 1);
     let error = tally_runtime::plan::parse(&broken, "plan.json").expect_err("refused");
-    assert_eq!(error.code, "R0101", "{error}");
+    assert_eq!(error.code.as_str(), "R0101", "{error}");
 }

@@ -5,38 +5,11 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::root;
+use common::cli::{compile, mask, refused, stderr, stdout, succeeded, tally, Engine, Warehouse};
 use std::path::Path;
 use tally_runtime::backend::DuckDb;
-use tally_runtime::testing::TestDatabase;
 
-fn tally() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
-    cmd.env("NO_COLOR", "1").env_remove("TALLY_DB").current_dir(root());
-    cmd
-}
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// `tally compile examples/quickstart --out DIR/generated`; returns that directory.
-fn compile_quickstart(dir: &Path) -> std::path::PathBuf {
-    let generated = dir.join("generated");
-    let output = tally()
-        .args(["compile", "examples/quickstart", "--out"])
-        .arg(&generated)
-        .output()
-        .expect("runs");
-    assert!(output.status.success(), "{}", stderr(&output));
-    generated
-}
-
+/// `tally migrate EXTRA --db DB --generated GENERATED` (`status` as EXTRA for the status).
 fn migrate(db: &str, generated: &Path, extra: &[&str]) -> std::process::Output {
     tally()
         .arg("migrate")
@@ -50,91 +23,72 @@ fn migrate(db: &str, generated: &Path, extra: &[&str]) -> std::process::Output {
 #[test]
 fn a_second_process_on_a_duckdb_file_is_refused_clearly() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = compile_quickstart(dir.path());
+    let generated = compile("examples/quickstart", dir.path());
     let file = dir.path().join("warehouse.duckdb");
     let db = file.to_str().expect("UTF-8 path");
 
     let holder = DuckDb::open(&file).unwrap_or_else(|e| panic!("{e}"));
     let output = migrate(db, &generated, &[]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let err = stderr(&output);
-    assert!(err.contains("error[R0002]"), "{err}");
+    let err = refused(&output, "R0002");
     assert!(err.contains("is in use by another process"), "{err}");
     assert!(err.contains("help: DuckDB allows one writer per file"), "{err}");
     assert!(stdout(&output).is_empty(), "{}", stdout(&output));
     drop(holder);
 
     // Released, the same command applies everything.
-    let output = migrate(db, &generated, &[]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output), "applied 0001_initial.sql\n");
+    assert_eq!(succeeded(&migrate(db, &generated, &[])), "applied 0001_initial.sql\n");
 }
 
 /// The whole operator round on one engine: dry run, migrate, migrate again, status, and an
 /// edited migration refused.
-fn operator_round(db: &str) {
+fn operator_round(engine: Engine) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = compile_quickstart(dir.path());
+    let warehouse = Warehouse::new(engine, dir.path(), "migrate_cli");
+    let db = warehouse.target.as_str();
+    let generated = compile("examples/quickstart", dir.path());
 
     let dry = migrate(db, &generated, &["--dry-run"]);
-    assert!(dry.status.success(), "{}", stderr(&dry));
-    assert_eq!(stdout(&dry), "would apply 0001_initial.sql\n");
-    assert!(
-        stderr(&dry).contains("1 migration(s) would apply, 0 already applied"),
-        "{}",
-        stderr(&dry)
-    );
+    assert_eq!(succeeded(&dry), "would apply 0001_initial.sql\n");
+    let err = stderr(&dry);
+    assert!(err.contains("1 migration(s) would apply, 0 already applied"), "{err}");
 
-    let status = tally()
-        .args(["migrate", "status", "--db", db, "--generated"])
-        .arg(&generated)
-        .output()
-        .expect("runs");
-    assert!(status.status.success(), "{}", stderr(&status));
-    assert_eq!(stdout(&status), "pending  0001_initial.sql\n", "a dry run applied something");
+    let status = migrate(db, &generated, &["status"]);
+    assert_eq!(succeeded(&status), "pending  0001_initial.sql\n", "a dry run applied something");
 
     let first = migrate(db, &generated, &[]);
-    assert!(first.status.success(), "{}", stderr(&first));
-    assert_eq!(stdout(&first), "applied 0001_initial.sql\n");
+    assert_eq!(succeeded(&first), "applied 0001_initial.sql\n");
 
     let second = migrate(db, &generated, &[]);
-    assert!(second.status.success(), "{}", stderr(&second));
-    assert_eq!(stdout(&second), "");
-    assert!(
-        stderr(&second).contains("0 migration(s) applied, 1 already applied"),
-        "{}",
-        stderr(&second)
-    );
+    assert_eq!(succeeded(&second), "");
+    let err = stderr(&second);
+    assert!(err.contains("0 migration(s) applied, 1 already applied"), "{err}");
 
-    let status = tally()
-        .args(["migrate", "status", "--db", db, "--generated"])
-        .arg(&generated)
-        .output()
-        .expect("runs");
-    assert!(status.status.success(), "{}", stderr(&status));
-    assert!(stdout(&status).starts_with("applied  0001_initial.sql  "), "{}", stdout(&status));
-    assert!(stderr(&status).contains("1 applied, 0 pending, 0 problem(s)"), "{}", stderr(&status));
+    let status = migrate(db, &generated, &["status"]);
+    let out = succeeded(&status);
+    assert!(out.starts_with("applied  0001_initial.sql  "), "{out}");
+    let err = stderr(&status);
+    assert!(err.contains("1 applied, 0 pending, 0 problem(s)"), "{err}");
 
     // An edited migration: refused with its name and what to do, exit 1.
-    let dialect = if db.starts_with("postgres") { "postgres" } else { "duckdb" };
+    let dialect = match engine {
+        Engine::DuckDb => "duckdb",
+        Engine::Postgres => "postgres",
+    };
     let file = generated.join(dialect).join("migrations/0001_initial.sql");
     let text = std::fs::read_to_string(&file).expect("read");
     std::fs::write(&file, format!("{text}\n-- a hand edit\n")).expect("write");
-    let edited = migrate(db, &generated, &[]);
-    assert_eq!(edited.status.code(), Some(1), "{}", stderr(&edited));
-    let err = stderr(&edited);
-    assert!(err.contains("error[R0102]") && err.contains("0001_initial.sql"), "{err}");
+    let err = mask(&refused(&migrate(db, &generated, &[]), "R0102"), dir.path());
+    let first = format!("error[R0102]: [TMP]/generated/{dialect}/migrations/0001_initial.sql: ");
+    assert!(err.starts_with(&first), "{err}");
     assert!(err.contains("help: migrations are never edited by hand"), "{err}");
 }
 
 #[test]
 fn operator_round_on_duckdb() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    operator_round(dir.path().join("warehouse.duckdb").to_str().expect("UTF-8 path"));
+    operator_round(Engine::DuckDb);
 }
 
 #[test]
 fn operator_round_on_postgres() {
-    let database = TestDatabase::create("migrate_cli");
-    operator_round(&database.url);
+    operator_round(Engine::Postgres);
 }

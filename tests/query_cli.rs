@@ -3,88 +3,25 @@
 //! `tests/fixtures/query/landing` through `tally migrate` and `tally run`; users are rows put
 //! into the policy tables directly.
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::cli::{compile, copy_tree, refused, succeeded, tally, Engine, Warehouse};
+use common::root;
 use std::process::Output;
-use tally_runtime::testing::TestDatabase;
 use tempfile::TempDir;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tally() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
-    cmd.env("NO_COLOR", "1").env("CI", "true").env_remove("TALLY_DB").current_dir(root());
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn succeeded(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-#[track_caller]
-fn refused(output: &Output, code: &str) -> String {
-    let stderr = text(&output.stderr);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "stdout:\n{}\nstderr:\n{stderr}",
-        text(&output.stdout)
-    );
-    assert!(stderr.contains(&format!("error[{code}]")), "{stderr}");
-    assert!(stderr.contains("help:"), "{stderr}");
-    stderr
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("fixture directory") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("a name"));
-        if path.is_dir() {
-            copy_tree(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy");
-        }
-    }
-}
 
 /// A warehouse loaded through the CLI, with users.
 struct Setup {
     dir: TempDir,
-    db: String,
-    _postgres: Option<TestDatabase>,
+    warehouse: Warehouse,
 }
 
 impl Setup {
-    fn new(postgres: bool) -> Setup {
+    fn new(engine: Engine) -> Setup {
         let dir = tempfile::tempdir().expect("temp dir");
-        let pg = postgres.then(|| TestDatabase::create("query_cli"));
-        let db = match &pg {
-            Some(p) => p.url.clone(),
-            None => dir.path().join("warehouse.duckdb").display().to_string(),
-        };
-        let generated = dir.path().join("generated");
-        succeeded(
-            &tally()
-                .args(["compile", "tests/fixtures/query/project", "--out"])
-                .arg(&generated)
-                .output()
-                .expect("runs"),
-        );
+        let warehouse = Warehouse::new(engine, dir.path(), "query_cli");
+        let db = warehouse.target.clone();
+        let generated = compile("tests/fixtures/query/project", dir.path());
         let landing = dir.path().join("landing");
         copy_tree(&root().join("tests/fixtures/query/landing"), &landing);
         succeeded(
@@ -103,8 +40,8 @@ impl Setup {
                 .output()
                 .expect("runs"),
         );
-        let setup = Setup { dir, db, _postgres: pg };
-        let mut conn = tally_runtime::backend::open(&setup.db).unwrap_or_else(|e| panic!("{e}"));
+        let setup = Setup { dir, warehouse };
+        let mut conn = tally_runtime::backend::open(&db).unwrap_or_else(|e| panic!("{e}"));
         for (user, role, column, value) in [
             ("hq", "hq_analyst", "field_office", None),
             ("fo1", "field_office_director", "field_office", Some("F1")),
@@ -128,15 +65,15 @@ impl Setup {
         tally()
             .arg("query")
             .args(args)
-            .args(["--db", &self.db, "--now", "2024-04-01 07:00", "--generated"])
+            .args(["--db", &self.warehouse.target, "--now", "2024-04-01 07:00", "--generated"])
             .arg(self.dir.path().join("generated"))
             .output()
             .expect("runs")
     }
 }
 
-fn query_as_users(postgres: bool) {
-    let s = Setup::new(postgres);
+fn query_as_users(engine: Engine) {
+    let s = Setup::new(engine);
 
     // A table for people: the user's field office only, the sources below.
     let table = succeeded(&s.query(&["seizure_lines", "--as", "fo1", "--by", "location.port"]));
@@ -244,10 +181,10 @@ fn query_as_users(postgres: bool) {
 
 #[test]
 fn query_as_users_on_duckdb() {
-    query_as_users(false);
+    query_as_users(Engine::DuckDb);
 }
 
 #[test]
 fn query_as_users_on_postgres() {
-    query_as_users(true);
+    query_as_users(Engine::Postgres);
 }

@@ -6,61 +6,23 @@
 //! `tally_runtime::etl`): the process aborts with the file's transaction open, or right after
 //! it committed, or before the refresh commits. Running again without the fault must reach
 //! exactly the state of a run that never crashed: every warehouse table, the rejects, the
-//! ledger and the watermarks, row for row.
+//! ledger and the watermarks, row for row. Fault points exist only in builds with debug
+//! assertions; built with `--release`, the same test checks that the binary ignores them.
+
+mod common;
 
 use assert_cmd::Command;
+use common::cli::{compile, copy_tree, stderr, stdout, succeeded, tally, Engine, Warehouse};
+use common::root;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use tally_runtime::plan;
-use tally_runtime::testing::TestDatabase;
 use tempfile::TempDir;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tally() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
-    cmd.env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env_remove("TALLY_DB")
-        .env_remove("TALLY_FAULT")
-        .current_dir(root());
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn succeeded(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
 
 /// Copies a landing batch of the fixtures into `landing`.
 fn land(landing: &Path, batch: &str) {
-    fn copy(from: &Path, to: &Path) {
-        for entry in std::fs::read_dir(from).expect("fixture directory") {
-            let path = entry.expect("entry").path();
-            let target = to.join(path.file_name().expect("a name"));
-            if path.is_dir() {
-                std::fs::create_dir_all(&target).expect("mkdir");
-                copy(&path, &target);
-            } else {
-                std::fs::copy(&path, &target).expect("copy");
-            }
-        }
-    }
-    std::fs::create_dir_all(landing).expect("landing area");
-    copy(&root().join("tests/fixtures/runtime/landing").join(batch), landing);
+    copy_tree(&root().join("tests/fixtures/runtime/landing").join(batch), landing);
 }
 
 /// A compiled `generated/` and, per database, a landing area.
@@ -73,13 +35,7 @@ struct Project {
 impl Project {
     fn compile() -> Project {
         let dir = tempfile::tempdir().expect("temp dir");
-        let generated = dir.path().join("generated");
-        let output = tally()
-            .args(["compile", "tests/fixtures/runtime/project", "--out"])
-            .arg(&generated)
-            .output()
-            .expect("runs");
-        succeeded(&output);
+        let generated = compile("tests/fixtures/runtime/project", dir.path());
         let plan_path = generated.join("plan.json");
         let plan_text = std::fs::read_to_string(&plan_path).expect("plan.json");
         let plan = plan::parse(&plan_text, "plan.json").unwrap_or_else(|e| panic!("{e}"));
@@ -138,28 +94,17 @@ impl Project {
 struct Database {
     target: String,
     landing: PathBuf,
-    _postgres: Option<TestDatabase>,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Engine {
-    DuckDb,
-    Postgres,
+    _warehouse: Warehouse,
 }
 
 impl Database {
     fn new(project: &Project, engine: Engine, label: &str) -> Database {
         let home = project.dir.path().join(label);
         std::fs::create_dir_all(&home).expect("mkdir");
-        let (target, postgres) = match engine {
-            Engine::DuckDb => (home.join("warehouse.duckdb").display().to_string(), None),
-            Engine::Postgres => {
-                let db = TestDatabase::create(label);
-                (db.url.clone(), Some(db))
-            }
-        };
+        let warehouse = Warehouse::new(engine, &home, label);
+        let target = warehouse.target.clone();
         succeeded(&project.command("migrate", &target, &[]).output().expect("runs"));
-        Database { target, landing: home.join("landing"), _postgres: postgres }
+        Database { target, landing: home.join("landing"), _warehouse: warehouse }
     }
 }
 
@@ -200,11 +145,18 @@ fn crash_and_rerun_reach_the_same_state(engine: Engine) {
     assert!(expected["cur_seizures"].len() == 6, "{:?}", expected["cur_seizures"]);
     assert!(!expected["mart_borderstat"].is_empty());
 
+    if !cfg!(debug_assertions) {
+        // A release build (`cargo test --release`) has no fault points: the run ignores them.
+        let db = prepared(&project, engine, "release");
+        succeeded(&project.run(&db, T2, Some("seizures:merge")));
+        assert_eq!(project.snapshot(&db), expected, "a release build honoured TALLY_FAULT");
+        return;
+    }
     for (i, fault) in FAULTS.iter().enumerate() {
         let db = prepared(&project, engine, &format!("crash{i}"));
         let crashed = project.run(&db, T2, Some(fault));
         assert!(!crashed.status.success(), "{fault}: the run did not crash");
-        let stderr = text(&crashed.stderr);
+        let stderr = stderr(&crashed);
         assert!(
             stderr.contains(&format!("fault point {fault} reached (TALLY_FAULT): aborting")),
             "{fault}: {stderr}"
@@ -246,7 +198,7 @@ fn operator_round(engine: Engine) {
 
     let run = project.run(&db, "2024-03-01 06:00", None);
     succeeded(&run);
-    let stdout = text(&run.stdout);
+    let printed = stdout(&run);
     for line in [
         "  arrivals     1 file loaded (2 rows read, 2 loaded, 0 rejected), 0 skipped",
         "  inspections  0 files loaded (0 rows read, 0 loaded, 0 rejected), 0 skipped",
@@ -254,10 +206,10 @@ fn operator_round(engine: Engine) {
         "  seizures     1 file loaded (5 rows read, 5 loaded, 0 rejected), 0 skipped",
         "  refreshed 5 metrics (through batch 3)",
     ] {
-        assert!(stdout.lines().any(|l| l == line), "no line {line:?} in\n{stdout}");
+        assert!(printed.lines().any(|l| l == line), "no line {line:?} in\n{printed}");
     }
-    assert!(stdout.starts_with("run 20240301T060000-"), "{stdout}");
-    assert!(text(&run.stderr).is_empty(), "quiet when not on a terminal: {}", text(&run.stderr));
+    assert!(printed.starts_with("run 20240301T060000-"), "{printed}");
+    assert!(stderr(&run).is_empty(), "quiet when not on a terminal: {}", stderr(&run));
 
     // JSON for programs.
     land(&db.landing, "2-updates");
@@ -281,13 +233,13 @@ fn operator_round(engine: Engine) {
     changed.push_str("S9,1,2024-03-01,JFK,drug,100,\n");
     std::fs::write(&landed, changed).expect("rewrite");
     let run = project.run(&db, "2024-03-02 06:15", None);
-    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
-    let stdout = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let printed = stdout(&run);
     assert!(
-        stdout.contains(
+        printed.contains(
             "    error[R0202]: seizures: seizures/2024-03-01T0600.csv changed after it was loaded"
         ),
-        "{stdout}"
+        "{printed}"
     );
 
     // Status: a table on stdout, JSON on request; exit 0 even when sources are late. The
@@ -297,8 +249,8 @@ fn operator_round(engine: Engine) {
         .output()
         .expect("runs");
     succeeded(&status);
-    let stdout = text(&status.stdout);
-    let lines: Vec<&str> = stdout.lines().collect();
+    let printed = stdout(&status);
+    let lines: Vec<&str> = printed.lines().collect();
     assert_eq!(
         lines[..5],
         [
@@ -308,13 +260,13 @@ fn operator_round(engine: Engine) {
             "ports        2024-03-02 06:15:00  1d     2d          ok            2024-03-03 05:00:00      2     7       7         0",
             "seizures     2024-03-02 06:00:00  15m    30m         ok            2024-03-02 06:30:00      2     8       8         0",
         ],
-        "{stdout}"
+        "{printed}"
     );
     assert!(
         lines[5].starts_with(
             "seizures: 1 failure(s) since the last load, the latest at 2024-03-02 06:15:00"
         ),
-        "{stdout}"
+        "{printed}"
     );
     let status = project
         .command("status", &db.target, &["--now", "2024-03-03 06:20", "--format", "json"])
@@ -331,25 +283,21 @@ fn operator_round(engine: Engine) {
         .output()
         .expect("runs");
     succeeded(&retain);
-    assert!(
-        text(&retain.stdout).starts_with("retention at 2024-03-03 06:00:00"),
-        "{}",
-        text(&retain.stdout)
-    );
+    assert!(stdout(&retain).starts_with("retention at 2024-03-03 06:00:00"), "{}", stdout(&retain));
 
     // Usage errors: a bad time, an unknown source.
     let bad = project.command("run", &db.target, &["--now", "yesterday"]).output().expect("runs");
     assert_eq!(bad.status.code(), Some(1));
     assert!(
-        text(&bad.stderr).starts_with("error[R0301]: `yesterday` is not a time"),
+        stderr(&bad).starts_with("error[R0301]: `yesterday` is not a time"),
         "{}",
-        text(&bad.stderr)
+        stderr(&bad)
     );
     let mut cmd = project.command("run", &db.target, &["--source", "seizure", "--landing"]);
     let bad = cmd.arg(&db.landing).output().expect("runs");
     assert_eq!(bad.status.code(), Some(1));
     assert_eq!(
-        text(&bad.stderr),
+        stderr(&bad),
         "error[R0301]: no source `seizure` in the plan\n  help: did you mean `seizures`?\n"
     );
 }

@@ -203,3 +203,20 @@ fn strip_ansi(text: &str) -> String {
     }
     out
 }
+
+/// Every internal error reads alike, whichever stage found the bug: what broke, and that it is
+/// a bug in Tally to report.
+#[test]
+fn an_internal_error_says_it_is_a_bug_to_report() {
+    let mut sources = SourceMap::new();
+    let file = sources.add("sources/crossings.tally", SOURCES);
+    let bug = Diagnostic::internal("the graph has a cycle: a, b", find(file, SOURCES, "crossings"));
+    assert_eq!(bug.code, codes::INTERNAL);
+    let text = render::human(&[bug], &sources, false);
+    assert!(text.contains("T9999"), "{text}");
+    assert!(text.contains("Internal error: the graph has a cycle: a, b"), "{text}");
+    assert!(
+        text.contains("help: this is a bug in Tally, not in the project; please report"),
+        "{text}"
+    );
+}

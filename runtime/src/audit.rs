@@ -32,7 +32,7 @@
 //! process per file, which serialises appenders by itself.
 
 use crate::backend::{in_transaction, Backend, Dialect};
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::value::{timestamp_text, Rows, Value};
 use chrono::{NaiveDateTime, Timelike as _};
 use serde::Serialize;
@@ -256,7 +256,7 @@ fn normalized_time(value: &Value) -> String {
 
 fn no_trail(db: &mut dyn Backend) -> Error {
     Error::new(
-        "R0451",
+        codes::NO_AUDIT_TRAIL,
         format!("{} has no audit trail (no {TABLE} or {ANCHOR_TABLE} table)", db.describe()),
     )
     .help("apply the migrations first: `tally migrate`")
@@ -343,7 +343,10 @@ fn lock_head(db: &mut dyn Backend, now: NaiveDateTime) -> Result<Head> {
     let rows =
         db.query(&format!("SELECT seq, hash FROM {ANCHOR_TABLE} WHERE chain = '{CHAIN}'{lock}"))?;
     head_of(&rows).ok_or_else(|| {
-        Error::new("R0451", format!("the audit anchor of {} cannot be read", db.describe()))
+        Error::new(
+            codes::NO_AUDIT_TRAIL,
+            format!("the audit anchor of {} cannot be read", db.describe()),
+        )
     })
 }
 
@@ -433,8 +436,11 @@ pub fn show(db: &mut dyn Backend, seq: i64) -> Result<Record> {
     }
     let rows = db.query(&format!("SELECT {COLUMNS} FROM {TABLE} WHERE seq = {seq}"))?;
     records_of(&rows).into_iter().next().ok_or_else(|| {
-        Error::new("R0454", format!("the audit trail of {} has no record {seq}", db.describe()))
-            .help("`tally audit list` shows the records there are")
+        Error::new(
+            codes::NO_SUCH_AUDIT_RECORD,
+            format!("the audit trail of {} has no record {seq}", db.describe()),
+        )
+        .help("`tally audit list` shows the records there are")
     })
 }
 
@@ -661,7 +667,7 @@ struct AnchorFile {
 
 fn read_anchor_file(path: &Path) -> Result<Head> {
     let bad = |problem: String| {
-        Error::new("R0453", format!("the audit anchor file {}: {problem}", path.display())).help(
+        Error::new(codes::AUDIT_ANCHOR_FILE, format!("the audit anchor file {}: {problem}", path.display())).help(
             "the file is written by tally commands given `--audit-anchor` (or TALLY_AUDIT_ANCHOR); give the file they wrote",
         )
     };
@@ -682,7 +688,7 @@ pub fn write_anchor_file(db: &mut dyn Backend, path: &Path) -> Result<Head> {
         let old = read_anchor_file(path)?;
         if old.seq > head.seq {
             return Err(Error::new(
-                "R0452",
+                codes::AUDIT_TAMPERED,
                 format!(
                     "the audit anchor file {} records seq {} as the head, {} only reaches {}: records were removed",
                     path.display(),
@@ -701,7 +707,10 @@ pub fn write_anchor_file(db: &mut dyn Backend, path: &Path) -> Result<Head> {
         hash: head.hash.clone(),
     };
     let cannot = |e: std::io::Error| {
-        Error::new("R0453", format!("cannot write the audit anchor file {}: {e}", path.display()))
+        Error::new(
+            codes::AUDIT_ANCHOR_FILE,
+            format!("cannot write the audit anchor file {}: {e}", path.display()),
+        )
     };
     let text = serde_json::to_string_pretty(&file).unwrap_or_default() + "\n";
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

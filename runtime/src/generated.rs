@@ -3,7 +3,7 @@
 //! `tally.sum` is refused here, before any statement reaches a database.
 
 use crate::backend::Dialect;
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::plan::Plan;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,13 +41,14 @@ impl Generated {
 /// Every migration in `dir`, in order, verified against `dir/tally.sum`.
 pub fn load_migrations(dir: &Path) -> Result<Vec<Migration>> {
     let entries = fs::read_dir(dir).map_err(|e| {
-        Error::new("R0101", format!("cannot read {}: {e}", dir.display()))
+        Error::new(codes::GENERATED_UNREADABLE, format!("cannot read {}: {e}", dir.display()))
             .help("run `tally compile` to write generated/, or pass --generated DIR")
     })?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry
-            .map_err(|e| Error::new("R0101", format!("cannot read {}: {e}", dir.display())))?;
+        let entry = entry.map_err(|e| {
+            Error::new(codes::GENERATED_UNREADABLE, format!("cannot read {}: {e}", dir.display()))
+        })?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".sql") {
             files.push((name.clone(), read(&entry.path())?));
@@ -57,7 +58,11 @@ pub fn load_migrations(dir: &Path) -> Result<Vec<Migration>> {
     let sum_path = dir.join(integrity::SUM_FILE);
     let sum = read(&sum_path)?;
     integrity::verify(&files, &sum).map_err(|problem| {
-        Error::new("R0102", format!("{}: {problem}", dir.join(problem.file()).display())).help(
+        Error::new(
+            codes::MIGRATIONS_EDITED,
+            format!("{}: {problem}", dir.join(problem.file()).display()),
+        )
+        .help(
             "migrations are never edited by hand: restore generated/ from version control \
              (`git checkout -- generated/`) and make the change in the DSL, then `tally compile`",
         )
@@ -72,7 +77,7 @@ pub fn load_migrations(dir: &Path) -> Result<Vec<Migration>> {
 
 fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| {
-        Error::new("R0101", format!("cannot read {}: {e}", path.display()))
+        Error::new(codes::GENERATED_UNREADABLE, format!("cannot read {}: {e}", path.display()))
             .help("run `tally compile` to write generated/")
     })
 }

@@ -16,7 +16,7 @@
 //! | [`audit`]     | the hash-chained audit trail: appending, listing, verifying      |
 //! | [`users`]     | users, their roles and scopes; authorizing a user's queries      |
 //! | [`query`]     | `tally query`: metrics, reports, drill-down, ad hoc SQL as a user  |
-//! | [`error`]     | runtime errors: a code, what happened, what to do               |
+//! | [`error`]     | runtime errors: a code (registry: [`error::codes`]), what happened, what to do |
 //!
 //! Invariant: everything the runtime runs comes from `generated/`; it writes no SQL of its
 //! own beyond transaction control, locks, reading its own bookkeeping tables, and the rows of

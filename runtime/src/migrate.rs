@@ -8,7 +8,7 @@
 //! nothing is applied. Two migrators serialise on [`Backend::lock_migrations`].
 
 use crate::backend::{in_transaction, Backend};
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::generated::Migration;
 use crate::split;
 use crate::value::timestamp_text;
@@ -56,7 +56,7 @@ pub fn status(db: &mut dyn Backend, migrations: &[Migration]) -> Result<Status> 
         match migrations.iter().find(|m| m.name == row.name) {
             None => drift.push(
                 Error::new(
-                    "R0104",
+                    codes::DATABASE_AHEAD,
                     format!(
                         "{} applied `{}` (at {}), which generated/ does not have",
                         db.describe(),
@@ -68,7 +68,7 @@ pub fn status(db: &mut dyn Backend, migrations: &[Migration]) -> Result<Status> 
             ),
             Some(m) if m.chain_hash != row.chain_hash => drift.push(
                 Error::new(
-                    "R0103",
+                    codes::APPLIED_MIGRATION_DIFFERS,
                     format!(
                         "{} applied `{}` from different contents than generated/ holds (it, or a migration before it, changed since)",
                         db.describe(),
@@ -89,7 +89,7 @@ pub fn status(db: &mut dyn Backend, migrations: &[Migration]) -> Result<Status> 
         if let Some(last) = last_applied.filter(|last| m.name.as_str() < *last) {
             drift.push(
                 Error::new(
-                    "R0103",
+                    codes::APPLIED_MIGRATION_DIFFERS,
                     format!(
                         "`{}` is not applied but sorts before `{last}`, which is: migrations were reordered or inserted",
                         m.name

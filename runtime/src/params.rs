@@ -2,7 +2,7 @@
 //! syntax and list are the compiler's ([`tally_contract::template::fill`]), so a
 //! statement the compiler checked with sample literals runs with real ones of the same kind.
 
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::value::timestamp_text;
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
@@ -81,8 +81,11 @@ impl Params {
     /// this runtime does not understand), never a silently empty literal.
     pub fn render(&self, sql: &str) -> Result<String> {
         templates::fill(sql, |p| self.0.get(p.name).map(Param::literal)).map_err(|problem| {
-            Error::new("R0101", format!("plan statement cannot be run: {problem}"))
-                .help("regenerate generated/ with the `tally compile` of this tally version")
+            Error::new(
+                codes::GENERATED_UNREADABLE,
+                format!("plan statement cannot be run: {problem}"),
+            )
+            .help("regenerate generated/ with the `tally compile` of this tally version")
         })
     }
 }
@@ -110,7 +113,7 @@ mod tests {
     #[test]
     fn a_placeholder_without_a_value_is_an_error() {
         let error = Params::new().render("SELECT {batch}").expect_err("no value");
-        assert_eq!(error.code, "R0101");
+        assert_eq!(error.code, codes::GENERATED_UNREADABLE);
         assert!(error.message.contains("{batch}"), "{}", error.message);
     }
 }

@@ -3,7 +3,7 @@
 //! and turns a plan the runtime cannot read into one error (`R0101`), whichever command reads
 //! it.
 
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use std::path::Path;
 
 pub use tally_contract::plan::*;
@@ -12,7 +12,7 @@ pub use tally_contract::plan::*;
 pub fn load(dir: &Path) -> Result<Plan> {
     let path = dir.join("plan.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::new("R0101", format!("cannot read {}: {e}", path.display()))
+        Error::new(codes::GENERATED_UNREADABLE, format!("cannot read {}: {e}", path.display()))
             .help("run `tally compile` to write generated/, or pass --generated DIR")
     })?;
     parse(&text, &path.display().to_string())
@@ -27,7 +27,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Plan> {
                 "regenerate it with the `tally compile` of this tally version"
             }
         };
-        Error::new("R0101", format!("{origin}: {problem}")).help(help)
+        Error::new(codes::GENERATED_UNREADABLE, format!("{origin}: {problem}")).help(help)
     })
 }
 
@@ -54,6 +54,6 @@ impl SourceStatements for SourcePlan {
 }
 
 pub fn missing_dialect(dialect: Dialect) -> Error {
-    Error::new("R0101", format!("plan.json has no statements for {}", dialect.name()))
+    Error::new(codes::GENERATED_UNREADABLE, format!("plan.json has no statements for {}", dialect.name()))
         .help("regenerate it with `tally compile`")
 }

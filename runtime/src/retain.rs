@@ -14,7 +14,7 @@
 //! once: such rows count as both archived and purged.
 
 use crate::backend::{in_transaction, Backend};
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::params::Params;
 use crate::plan::{PerDialect as _, Plan, Role, SourcePlan, SourceStatements as _};
 use crate::value::timestamp_text;
@@ -90,7 +90,7 @@ pub fn retain_run(
     let run_log = plan.runtime_sql(dialect)?.run_log.clone();
     if !db.table_exists("etl_run_log")? {
         return Err(Error::new(
-            "R0203",
+            codes::NOT_MIGRATED,
             format!("{} has no tally schema yet (no etl_run_log table)", db.describe()),
         )
         .help("apply the migrations first: `tally migrate`"));
@@ -169,7 +169,7 @@ fn retain_source(
     }
     if copied != removed {
         return Err(Error::new(
-            "R0003",
+            codes::STATEMENT_FAILED,
             format!(
                 "{copied} row(s) were copied to {} but {removed} removed from {}",
                 source.tables.archive, source.tables.current

@@ -17,7 +17,7 @@
 
 use crate::audit::{self, Entry, Outcome};
 use crate::backend::{in_transaction, Backend, Dialect};
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::value::{timestamp_text, Rows, Value};
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -167,14 +167,14 @@ fn require_tables(db: &mut dyn Backend) -> Result<()> {
     for table in ["policy_user", "policy_user_role", "policy_role", "policy_grant"] {
         if !db.table_exists(table)? {
             return Err(Error::new(
-                "R0461",
+                codes::NO_POLICY_TABLES,
                 format!("{} has no policy tables (no {table})", db.describe()),
             )
             .help("apply the migrations first: `tally migrate`"));
         }
     }
     audit::available(db)?.then_some(()).ok_or_else(|| {
-        Error::new("R0451", format!("{} has no audit trail", db.describe()))
+        Error::new(codes::NO_AUDIT_TRAIL, format!("{} has no audit trail", db.describe()))
             .help("apply the migrations first: `tally migrate`")
     })
 }
@@ -191,7 +191,7 @@ fn check_user_id(user_id: &str) -> Result<()> {
     if ok && !reserved {
         return Ok(());
     }
-    Err(Error::new("R0462", format!("`{user_id}` is not a valid user id")).help(
+    Err(Error::new(codes::INVALID_USER_ID, format!("`{user_id}` is not a valid user id")).help(
         "a user id starts with a lower-case letter and has up to 63 lower-case letters, digits, `_`, `.` or `-`; ids beginning `tally_` or `pg_` are reserved",
     ))
 }
@@ -236,7 +236,7 @@ pub fn roles(db: &mut dyn Backend) -> Result<BTreeMap<String, Role>> {
 
 fn unknown_role(role: &str, roles: &BTreeMap<String, Role>) -> Error {
     let names: Vec<&str> = roles.keys().map(String::as_str).collect();
-    Error::new("R0463", format!("no role `{role}` in policy_role"))
+    Error::new(codes::NO_SUCH_ROLE, format!("no role `{role}` in policy_role"))
         .help(tally_contract::suggest::did_you_mean(role, &names, "role"))
 }
 
@@ -289,7 +289,7 @@ fn find(db: &mut dyn Backend, user_id: &str) -> Result<Option<User>> {
 }
 
 fn no_user(db: &dyn Backend, user_id: &str) -> Error {
-    Error::new("R0464", format!("no user `{user_id}` in {}", db.describe()))
+    Error::new(codes::NO_SUCH_USER, format!("no user `{user_id}` in {}", db.describe()))
         .help("`tally user list` shows the users; `tally user add` adds one")
 }
 
@@ -310,8 +310,11 @@ fn check_scopes(
 ) -> Result<()> {
     for name in attributes.keys() {
         if !ATTRIBUTES.contains(&name.as_str()) {
-            return Err(Error::new("R0465", format!("`{name}` is not a user attribute"))
-                .help(format!("the attributes are {}", ATTRIBUTES.join(", "))));
+            return Err(Error::new(
+                codes::SCOPE_ATTRIBUTE,
+                format!("`{name}` is not a user attribute"),
+            )
+            .help(format!("the attributes are {}", ATTRIBUTES.join(", "))));
         }
     }
     for role in roles {
@@ -319,7 +322,7 @@ fn check_scopes(
         let option = scope.attribute.replace('_', "-");
         let Some(value) = attributes.get(&scope.attribute) else {
             return Err(Error::new(
-                "R0465",
+                codes::SCOPE_ATTRIBUTE,
                 format!(
                     "role `{}` is scoped by the user's {} (`{}.{}`), and `{user_id}` has none",
                     role.role, scope.attribute, scope.dimension, scope.level
@@ -349,7 +352,7 @@ fn check_scopes(
                 sample.rows.iter().filter_map(|r| r.first()).map(Value::to_string).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             return Err(Error::new(
-                "R0466",
+                codes::NOT_A_MEMBER,
                 format!(
                     "`{value}` is not a {} of {} (no {table} row has {key} = `{value}`)",
                     scope.level, scope.dimension
@@ -397,7 +400,7 @@ fn check_login_role(db: &mut dyn Backend, user_id: &str) -> Result<()> {
     ))?;
     if matches!(rows.scalar(), Some(Value::Bool(true))) {
         return Err(Error::new(
-            "R0462",
+            codes::INVALID_USER_ID,
             format!("`{user_id}` is a PostgreSQL role with administrative powers, not a user"),
         )
         .help("users of the warehouse get a login role of their own: choose another user id"));
@@ -429,7 +432,10 @@ fn set_password(db: &mut dyn Backend, user_id: &str, password: &str) -> Result<(
         .map(|_| ())
         .map_err(|e| {
             let reason = e.message.lines().next().unwrap_or("").to_owned();
-            Error::new("R0003", format!("setting the password of `{user_id}` failed: {reason}"))
+            Error::new(
+                codes::STATEMENT_FAILED,
+                format!("setting the password of `{user_id}` failed: {reason}"),
+            )
         })
 }
 
@@ -447,7 +453,8 @@ fn audited<T>(
     if let Err(error) = &result {
         // A refused or failed change is audited too, in a transaction of its own (the
         // change's was rolled back). Best effort: the error is what the operator must see.
-        let outcome = if error.code == "R0003" { Outcome::Failed } else { Outcome::Refused };
+        let outcome =
+            if error.code == codes::STATEMENT_FAILED { Outcome::Failed } else { Outcome::Refused };
         let _ = audit::record(db, &entry.clone().error(outcome, error));
     }
     result
@@ -469,8 +476,11 @@ pub fn add(db: &mut dyn Backend, user: &NewUser, change: Change<'_>) -> Result<U
         check_user_id(&user.user_id)?;
         let defined = roles(db)?;
         if user.roles.is_empty() {
-            return Err(Error::new("R0463", format!("`{}` is given no role", user.user_id))
-                .help("give one or more: --role <ROLE>"));
+            return Err(Error::new(
+                codes::NO_SUCH_ROLE,
+                format!("`{}` is given no role", user.user_id),
+            )
+            .help("give one or more: --role <ROLE>"));
         }
         let mut held = Vec::new();
         for r in &user.roles {
@@ -479,7 +489,7 @@ pub fn add(db: &mut dyn Backend, user: &NewUser, change: Change<'_>) -> Result<U
         check_scopes(db, &user.user_id, &held, &user.attributes)?;
         if find(db, &user.user_id)?.is_some() {
             return Err(Error::new(
-                "R0467",
+                codes::USER_EXISTS,
                 format!("user `{}` already exists in {}", user.user_id, db.describe()),
             )
             .help("`tally user grant` gives an existing user another role"));
@@ -541,8 +551,11 @@ pub fn grant(
         let defined = roles(db)?;
         let r = defined.get(role).ok_or_else(|| unknown_role(role, &defined))?;
         if user.roles.iter().any(|h| h == role) {
-            return Err(Error::new("R0468", format!("`{user_id}` already holds role `{role}`"))
-                .help("`tally user show` lists a user's roles"));
+            return Err(Error::new(
+                codes::ALREADY_DONE,
+                format!("`{user_id}` already holds role `{role}`"),
+            )
+            .help("`tally user show` lists a user's roles"));
         }
         let mut merged = user.attributes.clone();
         merged.extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -577,8 +590,11 @@ pub fn revoke(db: &mut dyn Backend, user_id: &str, role: &str, change: Change<'_
     audited(db, entry, |db| {
         let user = find(db, user_id)?.ok_or_else(|| no_user(db, user_id))?;
         if !user.roles.iter().any(|h| h == role) {
-            return Err(Error::new("R0468", format!("`{user_id}` does not hold role `{role}`"))
-                .help(format!("`{user_id}` holds: {}", user.roles.join(", "))));
+            return Err(Error::new(
+                codes::ALREADY_DONE,
+                format!("`{user_id}` does not hold role `{role}`"),
+            )
+            .help(format!("`{user_id}` holds: {}", user.roles.join(", "))));
         }
         db.execute(&format!(
             "DELETE FROM policy_user_role WHERE user_id = {} AND role = {}",
@@ -603,8 +619,11 @@ pub fn disable(db: &mut dyn Backend, user_id: &str, change: Change<'_>) -> Resul
     audited(db, entry, |db| {
         let user = find(db, user_id)?.ok_or_else(|| no_user(db, user_id))?;
         if user.disabled_at.is_some() {
-            return Err(Error::new("R0468", format!("`{user_id}` is already disabled"))
-                .help(format!("`tally user reinstate {user_id}` enables the account again")));
+            return Err(Error::new(
+                codes::ALREADY_DONE,
+                format!("`{user_id}` is already disabled"),
+            )
+            .help(format!("`tally user reinstate {user_id}` enables the account again")));
         }
         db.execute(&format!(
             "UPDATE policy_user SET disabled_at = {} WHERE user_id = {}",
@@ -688,15 +707,16 @@ pub fn authorize(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Res
 fn context(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Result<UserContext> {
     let user = find(db, user_id)?.ok_or_else(|| no_user(db, user_id))?;
     if let Some(at) = &user.disabled_at {
-        return Err(Error::new("R0469", format!("the account `{user_id}` was disabled at {at}"))
-            .help(format!(
-                "ask an administrator to reinstate it: tally user reinstate {user_id}"
-            )));
+        return Err(Error::new(
+            codes::ACCOUNT_DISABLED,
+            format!("the account `{user_id}` was disabled at {at}"),
+        )
+        .help(format!("ask an administrator to reinstate it: tally user reinstate {user_id}")));
     }
     if user.lapsed(now) {
         let days = user.idle_days(now);
         return Err(Error::new(
-            "R0470",
+            codes::ACCOUNT_LAPSED,
             format!("account unused for {days} days; ask an administrator to reinstate it: tally user reinstate {user_id}"),
         )
         .help(format!(
@@ -708,7 +728,7 @@ fn context(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Result<Us
         )));
     }
     if user.roles.is_empty() {
-        return Err(Error::new("R0471", format!("`{user_id}` holds no role"))
+        return Err(Error::new(codes::ROLES_NOT_APPLICABLE, format!("`{user_id}` holds no role"))
             .help(format!("give them one: tally user grant {user_id} --role <ROLE>")));
     }
     let defined = roles(db)?;
@@ -716,7 +736,7 @@ fn context(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Result<Us
     for name in &user.roles {
         let Some(role) = defined.get(name) else {
             return Err(Error::new(
-                "R0471",
+                codes::ROLES_NOT_APPLICABLE,
                 format!("`{user_id}` holds role `{name}`, which policy_role no longer defines"),
             )
             .help(format!("revoke it: tally user revoke {user_id} --role {name}")));
@@ -724,7 +744,7 @@ fn context(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Result<Us
         let value = match &role.scope {
             Some(scope) => Some(user.attributes.get(&scope.attribute).cloned().ok_or_else(|| {
                 Error::new(
-                    "R0471",
+                    codes::ROLES_NOT_APPLICABLE,
                     format!("role `{name}` is scoped by the user's {}, and `{user_id}` has none", scope.attribute),
                 )
                 .help(format!(

@@ -8,6 +8,7 @@ mod support;
 
 use support::{at, Engine};
 use tally_runtime::audit::{self, Entry, Outcome, ProblemKind, Verification};
+use tally_runtime::error::codes;
 use tally_runtime::generated::Generated;
 use tally_runtime::{migrate, Backend};
 
@@ -77,7 +78,7 @@ fn untampered_trail_verifies_clean(engine: &Engine) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(last.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 5]);
     let missing = audit::show(db.as_mut(), 9).expect_err("no record 9");
-    assert_eq!(missing.code, "R0454");
+    assert_eq!(missing.code, codes::NO_SUCH_AUDIT_RECORD);
 }
 
 fn an_edited_record_is_caught(engine: &Engine) {
@@ -199,10 +200,13 @@ fn the_anchor_file_catches_a_truncation_that_took_the_anchor_table(engine: &Engi
     assert!(v.problems[0].message.contains("the anchor file"), "{}", v.problems[0]);
     // The file is not moved backwards over the evidence.
     let refused = audit::write_anchor_file(db.as_mut(), &file).expect_err("head went back");
-    assert_eq!(refused.code, "R0452");
+    assert_eq!(refused.code, codes::AUDIT_TAMPERED);
     let bad = generated.path().join("not-an-anchor.json");
     std::fs::write(&bad, "{}").expect("write");
-    assert_eq!(audit::verify(db.as_mut(), Some(&bad)).expect_err("bad file").code, "R0453");
+    assert_eq!(
+        audit::verify(db.as_mut(), Some(&bad)).expect_err("bad file").code,
+        codes::AUDIT_ANCHOR_FILE
+    );
 }
 
 fn an_append_rolls_back_with_its_transaction(engine: &Engine) {
@@ -229,9 +233,12 @@ fn an_append_rolls_back_with_its_transaction(engine: &Engine) {
 fn a_database_without_the_schema_has_no_trail(engine: &Engine) {
     let mut db = engine.open();
     let error = audit::record(db.as_mut(), &entry(1)).expect_err("no tables");
-    assert_eq!(error.code, "R0451");
+    assert_eq!(error.code, codes::NO_AUDIT_TRAIL);
     assert!(error.help.as_deref().is_some_and(|h| h.contains("tally migrate")));
-    assert_eq!(audit::verify(db.as_mut(), None).expect_err("no tables").code, "R0451");
+    assert_eq!(
+        audit::verify(db.as_mut(), None).expect_err("no tables").code,
+        codes::NO_AUDIT_TRAIL
+    );
 }
 
 on_both_engines!(

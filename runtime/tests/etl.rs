@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use support::{compile, read_tree, repo, write_tree, Engine};
 use tally_runtime::backend::DuckDb;
+use tally_runtime::error::codes;
 use tally_runtime::etl::{self, Event, FileReport, Progress, Quiet, RunOptions, RunReport};
 use tally_runtime::generated::Generated;
 use tally_runtime::{migrate, Backend};
@@ -479,7 +480,7 @@ fn a_changed_file_is_refused(engine: &Engine) {
     assert!(report.failed(), "{report}");
     let seizures = source(&report, "seizures");
     assert_eq!(seizures.errors.len(), 1, "{report}");
-    assert_eq!(seizures.errors[0].code, "R0202");
+    assert_eq!(seizures.errors[0].code, codes::LANDED_FILE_CHANGED);
     assert!(
         seizures.errors[0]
             .message
@@ -498,12 +499,15 @@ fn a_changed_file_is_refused(engine: &Engine) {
 
     // It stays refused on every run, and `status` shows it.
     let report = w.run("2024-03-02 06:15");
-    assert_eq!(source(&report, "seizures").errors[0].code, "R0202");
+    assert_eq!(source(&report, "seizures").errors[0].code, codes::LANDED_FILE_CHANGED);
     let status = etl::status(w.db.as_mut(), &w.generated, time("2024-03-02 06:20"))
         .unwrap_or_else(|e| panic!("{e}"));
     let seizures = status.iter().find(|s| s.source == "seizures").expect("seizures");
     assert_eq!(seizures.failures_since_last_load, 2);
-    assert!(seizures.last_failure.as_deref().is_some_and(|f| f.contains("R0202")), "{seizures:?}");
+    assert!(
+        seizures.last_failure.as_deref().is_some_and(|f| f.contains(codes::LANDED_FILE_CHANGED.as_str())),
+        "{seizures:?}"
+    );
 }
 
 /// A file the bulk reader cannot read (a line with too many fields) fails and is rolled back
@@ -532,7 +536,7 @@ fn a_malformed_file_stays_unloaded_and_holds_back_later_files(engine: &Engine) {
     assert_eq!(seizures.held_back, 1);
     assert_eq!(seizures.errors.len(), 1, "{report}");
     let error = &seizures.errors[0];
-    assert_eq!(error.code, "R0003", "{error}");
+    assert_eq!(error.code, codes::STATEMENT_FAILED, "{error}");
     assert!(
         error
             .message
@@ -593,7 +597,7 @@ fn sources_load_on_their_schedule(engine: &Engine) {
     let report = w.try_run("2024-03-03 06:00", &["ports"]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.sources.iter().map(|s| s.source.as_str()).collect::<Vec<_>>(), ["ports"]);
     let error = w.try_run("2024-03-03 06:00", &["seizure"]).expect_err("no such source");
-    assert_eq!(error.code, "R0301");
+    assert_eq!(error.code, codes::BAD_INPUT);
     assert_eq!(error.help.as_deref(), Some("did you mean `seizures`?"));
 }
 
@@ -727,7 +731,7 @@ fn an_unmigrated_database_is_refused(engine: &Engine) {
     };
     let error =
         etl::run_once(db.as_mut(), &generated, &options, &mut Quiet).expect_err("no schema");
-    assert_eq!(error.code, "R0203", "{error}");
+    assert_eq!(error.code, codes::NOT_MIGRATED, "{error}");
     assert_eq!(error.help.as_deref(), Some("apply the migrations first: `tally migrate`"));
 }
 

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use support::{at, Engine};
 use tally_contract::integrity;
+use tally_runtime::error::codes;
 use tally_runtime::generated::{load_migrations, Migration};
 use tally_runtime::migrate::{self, Outcome};
 use tally_runtime::{Backend, Result};
@@ -175,7 +176,7 @@ fn an_edited_migration_is_refused_before_anything_is_applied(engine: &Engine) {
                 .expect("write");
         });
         let error = load_migrations(&migrations_dir(edited.path(), db)).expect_err("refused");
-        assert_eq!(error.code, "R0102", "{error}");
+        assert_eq!(error.code, codes::MIGRATIONS_EDITED, "{error}");
         assert!(error.message.contains(file), "{error}");
         assert!(error.help.as_deref().unwrap_or("").contains("git checkout"), "{error}");
     }
@@ -221,7 +222,7 @@ fn a_failing_migration_is_rolled_back_entirely(engine: &Engine) {
     assert_eq!(names(&migrations), ["0001_initial.sql", "0002_bad.sql"]);
 
     let error = run(db, &migrations, false).expect_err("the second statement fails");
-    assert_eq!(error.code, "R0003", "{error}");
+    assert_eq!(error.code, codes::STATEMENT_FAILED, "{error}");
     for part in ["0002_bad.sql", "statement 2 of 3", "line 7", "no_such_table", "nothing of it"] {
         assert!(error.message.contains(part), "`{part}` missing from: {error}");
     }
@@ -244,12 +245,12 @@ fn a_database_ahead_of_generated_is_refused(engine: &Engine) {
 
     let older = load(dirs.one.path(), db);
     let error = run(db, &older, false).expect_err("ahead");
-    assert_eq!(error.code, "R0104", "{error}");
+    assert_eq!(error.code, codes::DATABASE_AHEAD, "{error}");
     assert!(error.message.contains("0002_add_source_apis.sql"), "{error}");
     let status = migrate::status(db, &older).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(status.drift.iter().map(|e| e.code).collect::<Vec<_>>(), ["R0104"]);
+    assert_eq!(status.drift.iter().map(|e| e.code).collect::<Vec<_>>(), [codes::DATABASE_AHEAD]);
     // A dry run says the same and is refused too.
-    assert_eq!(run(db, &older, true).expect_err("ahead").code, "R0104");
+    assert_eq!(run(db, &older, true).expect_err("ahead").code, codes::DATABASE_AHEAD);
     assert_eq!(ledger(db), before);
 }
 
@@ -263,7 +264,7 @@ fn an_applied_migration_with_other_contents_is_refused(engine: &Engine) {
     // `other` verifies against its own tally.sum, but its 0001 is not what was applied.
     let other = load(dirs.other.path(), db);
     let error = run(db, &other, false).expect_err("different contents");
-    assert_eq!(error.code, "R0103", "{error}");
+    assert_eq!(error.code, codes::APPLIED_MIGRATION_DIFFERS, "{error}");
     assert!(error.message.contains("0001_initial.sql"), "{error}");
     assert!(error.help.is_some(), "{error}");
     assert_eq!(ledger(db), before);

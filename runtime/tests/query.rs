@@ -8,6 +8,7 @@ mod support;
 
 use query_fixture::{ask, Warehouse, PEOPLE};
 use support::Engine;
+use tally_runtime::error::codes;
 use tally_runtime::query::{output, suppress::Status, Answer, Out, What};
 use tally_runtime::value::Value;
 
@@ -101,7 +102,7 @@ fn scoped_users_see_only_their_scope(engine: &Engine) {
     assert!(stations.iter().all(|s| ["T11", "T12", "T13"].contains(&s.as_str())), "{stations:?}");
     // A table that does not keep the scope's level shows a scoped role nothing.
     let error = refused(&mut w, &ask("pd21", What::Metric("currency_lines".into())));
-    assert_eq!(error.code, "R0404", "{error}");
+    assert_eq!(error.code, codes::NOT_GRANTED, "{error}");
     // An aggregate table that keeps the field office serves a field office scope.
     let answer = w.metric("fo1", "currency_lines", &[]);
     assert_eq!(answer.table.as_deref(), Some("agg_currency_lines"));
@@ -170,16 +171,16 @@ fn totals_come_with_the_rows_and_small_cells_are_suppressed(engine: &Engine) {
 fn grants_decide_and_refusals_say_what_would_allow_it(engine: &Engine) {
     let mut w = warehouse(engine);
     let error = refused(&mut w, &ask("chief1", What::Metric("seizure_lines".into())));
-    assert_eq!(error.code, "R0404");
+    assert_eq!(error.code, codes::NOT_GRANTED);
     let help = error.help.clone().unwrap_or_default();
     assert!(help.contains("mart borderstat"), "{help}");
     assert!(help.contains("hq_analyst"), "{help}");
     // The component user reads the report's metric, not the mart's others.
     assert!(w.query(&ask("tsa", What::Metric("seizure_lines".into()))).is_ok());
     let error = refused(&mut w, &ask("tsa", What::Metric("drug_weight".into())));
-    assert_eq!(error.code, "R0404");
+    assert_eq!(error.code, codes::NOT_GRANTED);
     let error = refused(&mut w, &ask("hq", What::Metric("no_such_metric".into())));
-    assert_eq!(error.code, "R0405");
+    assert_eq!(error.code, codes::NO_SUCH_METRIC);
     assert!(error.help.unwrap_or_default().contains("seizure_lines"));
 }
 
@@ -188,7 +189,7 @@ fn unknown_dimensions_list_the_valid_ones(engine: &Engine) {
     let mut request = ask("hq", What::Metric("seizure_lines".into()));
     request.by = vec!["location.region".into()];
     let error = refused(&mut w, &request);
-    assert_eq!(error.code, "R0406");
+    assert_eq!(error.code, codes::NOT_A_DIMENSION);
     let help = error.help.unwrap_or_default();
     for valid in ["location.port", "location.field_office", "seizures.kind", "time.month"] {
         assert!(help.contains(valid), "{help}");
@@ -199,7 +200,7 @@ fn unknown_dimensions_list_the_valid_ones(engine: &Engine) {
     assert!(answer.columns.contains(&"kind".to_string()));
     request.by.clear();
     request.grain = Some("week".into());
-    assert_eq!(refused(&mut w, &request).code, "R0409");
+    assert_eq!(refused(&mut w, &request).code, codes::GRAIN_NOT_KEPT);
 }
 
 fn a_search_for_a_person_is_refused_on_every_path(engine: &Engine) {
@@ -207,15 +208,15 @@ fn a_search_for_a_person_is_refused_on_every_path(engine: &Engine) {
     let name = PEOPLE[0].0;
     let mut request = ask("hq", What::Metric("seizure_lines".into()));
     request.by = vec!["seizures.subject_name".into()];
-    assert_eq!(refused(&mut w, &request).code, "R0412");
+    assert_eq!(refused(&mut w, &request).code, codes::PERSONAL_DATA);
     request.by.clear();
     request.filters = vec![("seizures.subject_name".into(), name.into())];
-    assert_eq!(refused(&mut w, &request).code, "R0412");
+    assert_eq!(refused(&mut w, &request).code, codes::PERSONAL_DATA);
     let mut drill = ask("hq", What::Drill("seizure_lines".into()));
     drill.filters = vec![("seizures.subject_name".into(), name.into())];
-    assert_eq!(refused(&mut w, &drill).code, "R0412");
+    assert_eq!(refused(&mut w, &drill).code, codes::PERSONAL_DATA);
     drill.filters = vec![("subject_name".into(), name.into())];
-    assert!(matches!(refused(&mut w, &drill).code, "R0412" | "R0406"));
+    assert!(matches!(refused(&mut w, &drill).code, codes::PERSONAL_DATA | codes::NOT_A_DIMENSION));
     for sql in [
         "SELECT subject_name FROM mart_borderstat".to_string(),
         format!("SELECT * FROM mart_borderstat WHERE subject_name = '{name}'"),
@@ -225,7 +226,7 @@ fn a_search_for_a_person_is_refused_on_every_path(engine: &Engine) {
         format!("SELECT count(*) FROM mart_borderstat WHERE port IN ('P11', '{name}') AND station_name = 'x'"),
     ] {
         let error = refused(&mut w, &ask("analyst", What::Sql(sql.clone())));
-        assert!(matches!(error.code, "R0412" | "R0423" | "R0425"), "{sql}: {error}");
+        assert!(matches!(error.code, codes::PERSONAL_DATA | codes::AD_HOC_TABLE_NOT_GRANTED | codes::AD_HOC_PERSON_SEARCH), "{sql}: {error}");
     }
     // Drill-down rows carry no personal data at all.
     let answer =
@@ -241,9 +242,9 @@ fn a_search_for_a_person_is_refused_on_every_path(engine: &Engine) {
 fn drill_down_needs_the_privilege_and_stays_in_scope(engine: &Engine) {
     let mut w = warehouse(engine);
     let error = refused(&mut w, &ask("pd21", What::Drill("seizure_lines".into())));
-    assert_eq!(error.code, "R0410");
+    assert_eq!(error.code, codes::DRILL_NOT_ALLOWED);
     let error = refused(&mut w, &ask("hq", What::Drill("kg_per_incident".into())));
-    assert_eq!(error.code, "R0411");
+    assert_eq!(error.code, codes::NOTHING_TO_DRILL);
     let mut request = ask("fo1", What::Drill("drug_weight".into()));
     request.from = Some(query_fixture::time("2024-02-01"));
     request.to = Some(query_fixture::time("2024-03-01"));
@@ -274,22 +275,22 @@ fn ad_hoc_sql_is_checked_rewritten_and_scoped(engine: &Engine) {
     let mut w = warehouse(engine);
     let error =
         refused(&mut w, &ask("hq", What::Sql("SELECT count(*) FROM mart_borderstat".into())));
-    assert_eq!(error.code, "R0420");
+    assert_eq!(error.code, codes::AD_HOC_NOT_ALLOWED);
     for (sql, code) in [
-        ("SELECT * FROM cur_seizures", "R0423"),
-        ("SELECT * FROM stg_seizures", "R0423"),
-        ("SELECT * FROM policy_user", "R0423"),
-        ("SELECT * FROM audit_log", "R0423"),
-        ("SELECT * FROM mart_enforcement", "R0423"),
-        ("SELECT * FROM read_csv('/etc/passwd')", "R0424"),
-        ("SELECT pg_read_file('/etc/passwd')", "R0424"),
-        ("SELECT current_setting('data_directory')", "R0424"),
-        ("DELETE FROM mart_borderstat", "R0422"),
-        ("DROP TABLE mart_borderstat", "R0422"),
-        ("SELECT 1; SELECT 2", "R0422"),
-        ("WITH x AS (SELECT * FROM cur_seizures) SELECT * FROM x", "R0422"),
-        ("SELEKT 1", "R0421"),
-        ("SELECT 1", "R0423"),
+        ("SELECT * FROM cur_seizures", codes::AD_HOC_TABLE_NOT_GRANTED),
+        ("SELECT * FROM stg_seizures", codes::AD_HOC_TABLE_NOT_GRANTED),
+        ("SELECT * FROM policy_user", codes::AD_HOC_TABLE_NOT_GRANTED),
+        ("SELECT * FROM audit_log", codes::AD_HOC_TABLE_NOT_GRANTED),
+        ("SELECT * FROM mart_enforcement", codes::AD_HOC_TABLE_NOT_GRANTED),
+        ("SELECT * FROM read_csv('/etc/passwd')", codes::AD_HOC_FUNCTION_NOT_ALLOWED),
+        ("SELECT pg_read_file('/etc/passwd')", codes::AD_HOC_FUNCTION_NOT_ALLOWED),
+        ("SELECT current_setting('data_directory')", codes::AD_HOC_FUNCTION_NOT_ALLOWED),
+        ("DELETE FROM mart_borderstat", codes::AD_HOC_NOT_A_SELECT),
+        ("DROP TABLE mart_borderstat", codes::AD_HOC_NOT_A_SELECT),
+        ("SELECT 1; SELECT 2", codes::AD_HOC_NOT_A_SELECT),
+        ("WITH x AS (SELECT * FROM cur_seizures) SELECT * FROM x", codes::AD_HOC_NOT_A_SELECT),
+        ("SELEKT 1", codes::AD_HOC_UNPARSABLE),
+        ("SELECT 1", codes::AD_HOC_TABLE_NOT_GRANTED),
     ] {
         let error = refused(&mut w, &ask("analyst", What::Sql(sql.into())));
         assert_eq!(error.code, code, "{sql}: {error}");
@@ -357,7 +358,7 @@ fn reports_run_as_the_user_and_name_their_sources(engine: &Engine) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(column(&answer, "port").iter().all(|c| *c == text("P21")));
     let error = refused(&mut w, &ask("chief1", What::Report("seizures_by_port".into())));
-    assert_eq!(error.code, "R0404");
+    assert_eq!(error.code, codes::NOT_GRANTED);
 }
 
 fn queries_and_refusals_are_audited_and_use_counts(engine: &Engine) {
@@ -366,7 +367,7 @@ fn queries_and_refusals_are_audited_and_use_counts(engine: &Engine) {
     let _ = w.query(&ask("fo1", What::Metric("apprehension_count".into())));
     w.user_active_at("idle", &["hq_analyst"], &[], "2023-12-01 00:00");
     let error = refused(&mut w, &ask("idle", What::Metric("seizure_lines".into())));
-    assert_eq!(error.code, "R0470", "{error}");
+    assert_eq!(error.code, codes::ACCOUNT_LAPSED, "{error}");
     let audited = w.audited();
     assert_eq!(audited.len(), 3, "{audited:#?}");
     assert_eq!(
@@ -375,7 +376,7 @@ fn queries_and_refusals_are_audited_and_use_counts(engine: &Engine) {
     );
     assert!(audited[0].3.contains("location.port"), "{}", audited[0].3);
     assert_eq!((audited[1].1.as_str(), audited[1].2.as_str()), ("apprehension_count", "refused"));
-    assert!(audited[1].3.contains("R0404"), "{}", audited[1].3);
+    assert!(audited[1].3.contains(codes::NOT_GRANTED.as_str()), "{}", audited[1].3);
     assert_eq!((audited[2].0.as_str(), audited[2].2.as_str()), ("idle", "refused"));
     let active = w.rows("SELECT last_active_at FROM policy_user WHERE user_id = 'fo1'");
     assert_eq!(active, ["2024-04-01 06:00:00"]);

@@ -19,6 +19,7 @@ mod support;
 
 use chrono::NaiveDateTime;
 use support::{at, Engine};
+use tally_runtime::error::codes;
 use tally_runtime::generated::Generated;
 use tally_runtime::retain::{retain, retain_run, RetainReport};
 use tally_runtime::value::Value;
@@ -446,7 +447,7 @@ fn a_failing_source_is_rolled_back_and_logged(engine: &Engine) {
     session(db, "s1", "2000-01-01");
 
     let error = retain(db, &plan, years(10)).expect_err("the bad statement fails");
-    assert_eq!(error.code, "R0003", "{error}");
+    assert_eq!(error.code, codes::STATEMENT_FAILED, "{error}");
     assert!(error.message.contains("`seizures`"), "{error}");
     assert!(error.message.contains("no_such_table"), "{error}");
     assert!(error.message.contains("rolled back"), "{error}");
@@ -475,7 +476,7 @@ fn retention_needs_a_migrated_database(engine: &Engine) {
     let generated = support::compiled("tests/fixtures/retain");
     let loaded = Generated::load(generated.path(), db.dialect()).unwrap_or_else(|e| panic!("{e}"));
     let error = retain(db.as_mut(), &loaded.plan, years(1)).expect_err("no schema");
-    assert_eq!(error.code, "R0203", "{error}");
+    assert_eq!(error.code, codes::NOT_MIGRATED, "{error}");
     assert!(error.help.as_deref().unwrap_or("").contains("tally migrate"), "{error}");
 }
 

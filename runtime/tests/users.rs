@@ -14,6 +14,7 @@ mod support;
 use chrono::{Duration, NaiveDateTime};
 use std::collections::BTreeMap;
 use support::{at, Engine};
+use tally_runtime::error::codes;
 use tally_runtime::generated::Generated;
 use tally_runtime::users::{self, Change, NewUser};
 use tally_runtime::value::Value;
@@ -97,22 +98,22 @@ fn adding_checks_roles_scopes_and_members(engine: &Engine) {
         |db: &mut dyn Backend, user: NewUser| users::add(db, &user, c).expect_err("refused");
 
     let e = refused(db.as_mut(), new_user(&ana, &["field_office_directr"], &[]));
-    assert_eq!(e.code, "R0463");
+    assert_eq!(e.code, codes::NO_SUCH_ROLE);
     assert!(e.help.as_deref().is_some_and(|h| h.contains("field_office_director")), "{e}");
     let e = refused(db.as_mut(), new_user(&ana, &["field_office_director"], &[]));
-    assert_eq!(e.code, "R0465");
+    assert_eq!(e.code, codes::SCOPE_ATTRIBUTE);
     assert!(e.help.as_deref() == Some("give it: --field-office <FIELD_OFFICE>"), "{e}");
     let e = refused(
         db.as_mut(),
         new_user(&ana, &["field_office_director"], &[("field_office", "NYX")]),
     );
-    assert_eq!(e.code, "R0466");
+    assert_eq!(e.code, codes::NOT_A_MEMBER);
     assert!(e.message.contains("`NYX` is not a field_office of location"), "{e}");
     assert!(e.help.as_deref().is_some_and(|h| h.contains("NYC")), "{e}");
     let e = refused(db.as_mut(), new_user("Bad Name", &["hq_analyst"], &[]));
-    assert_eq!(e.code, "R0462");
+    assert_eq!(e.code, codes::INVALID_USER_ID);
     let e = refused(db.as_mut(), new_user("tally_x", &["hq_analyst"], &[]));
-    assert_eq!(e.code, "R0462");
+    assert_eq!(e.code, codes::INVALID_USER_ID);
 
     let user = users::add(
         db.as_mut(),
@@ -125,7 +126,7 @@ fn adding_checks_roles_scopes_and_members(engine: &Engine) {
     assert_eq!(user.created_at, "2024-01-01 00:00:00");
     assert_eq!(user.last_active_at, None);
     let e = refused(db.as_mut(), new_user(&ana, &["hq_analyst"], &[]));
-    assert_eq!(e.code, "R0467");
+    assert_eq!(e.code, codes::USER_EXISTS);
 
     let later = change(t0() + Duration::days(1));
     let user = users::grant(db.as_mut(), &ana, "hq_analyst", &BTreeMap::new(), later)
@@ -133,18 +134,18 @@ fn adding_checks_roles_scopes_and_members(engine: &Engine) {
     assert_eq!(user.roles, vec!["field_office_director", "hq_analyst"]);
     let e =
         users::grant(db.as_mut(), &ana, "hq_analyst", &BTreeMap::new(), later).expect_err("held");
-    assert_eq!(e.code, "R0468");
+    assert_eq!(e.code, codes::ALREADY_DONE);
     let e = users::grant(db.as_mut(), &ana, "sector_chief", &BTreeMap::new(), later)
         .expect_err("no sector");
-    assert_eq!(e.code, "R0465");
+    assert_eq!(e.code, codes::SCOPE_ATTRIBUTE);
     let user =
         users::revoke(db.as_mut(), &ana, "hq_analyst", later).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(user.roles, vec!["field_office_director"]);
     assert_eq!(
         users::revoke(db.as_mut(), &ana, "hq_analyst", later).expect_err("not held").code,
-        "R0468"
+        codes::ALREADY_DONE
     );
-    assert_eq!(users::show(db.as_mut(), "nobody").expect_err("no user").code, "R0464");
+    assert_eq!(users::show(db.as_mut(), "nobody").expect_err("no user").code, codes::NO_SUCH_USER);
     let all = users::list(db.as_mut()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>(), vec![ana.as_str()]);
 
@@ -232,7 +233,7 @@ fn authorize_gives_scope_grants_and_thresholds(engine: &Engine) {
     );
 
     let e = users::authorize(db.as_mut(), "nobody", t0()).expect_err("unknown");
-    assert_eq!(e.code, "R0464");
+    assert_eq!(e.code, codes::NO_SUCH_USER);
 }
 
 fn unused_accounts_lapse_after_90_days_until_reinstated(engine: &Engine) {
@@ -247,7 +248,7 @@ fn unused_accounts_lapse_after_90_days_until_reinstated(engine: &Engine) {
     let day90 = t0() + Duration::days(90);
     users::authorize(db.as_mut(), &pat, day90).unwrap_or_else(|e| panic!("{e}"));
     let e = users::authorize(db.as_mut(), &pat, day90 + Duration::minutes(1)).expect_err("lapsed");
-    assert_eq!(e.code, "R0470");
+    assert_eq!(e.code, codes::ACCOUNT_LAPSED);
     assert!(e.message.starts_with(&format!(
         "account unused for 90 days; ask an administrator to reinstate it: tally user reinstate {pat}"
     )), "{e}");
@@ -273,7 +274,7 @@ fn unused_accounts_lapse_after_90_days_until_reinstated(engine: &Engine) {
     users::disable(db.as_mut(), &pat, change(t0() + Duration::days(201)))
         .unwrap_or_else(|e| panic!("{e}"));
     let e = users::authorize(db.as_mut(), &pat, t0() + Duration::days(202)).expect_err("disabled");
-    assert_eq!(e.code, "R0469");
+    assert_eq!(e.code, codes::ACCOUNT_DISABLED);
     assert!(e.help.as_deref().is_some_and(|h| h.contains(&format!("tally user reinstate {pat}"))));
     users::reinstate(db.as_mut(), &pat, change(t0() + Duration::days(203)))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -298,7 +299,8 @@ fn unused_accounts_lapse_after_90_days_until_reinstated(engine: &Engine) {
             p["error_code"].as_str().unwrap_or("").to_owned()
         })
         .collect();
-    assert_eq!(codes, vec!["R0470", "R0470", "R0469"]);
+    let expected = [codes::ACCOUNT_LAPSED, codes::ACCOUNT_LAPSED, codes::ACCOUNT_DISABLED];
+    assert_eq!(codes, expected.map(|c| c.as_str().to_owned()));
     let actions: Vec<String> = audit::list(
         db.as_mut(),
         &audit::Filter { object: Some(pat.clone()), ..Default::default() },

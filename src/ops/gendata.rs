@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tally_runtime::error::codes;
 use tally_runtime::gendata::{self, spec::Spec, GenOptions, GenProgress};
 use tally_runtime::Error;
 
@@ -56,7 +57,7 @@ fn run(args: &GenDataArgs) -> tally_runtime::Result<ExitCode> {
     if let Some(start) = &args.start {
         options.start =
             chrono::NaiveDate::parse_from_str(start.trim(), "%Y-%m-%d").map_err(|_| {
-                Error::new("R0603", format!("--start `{start}` is not a date"))
+                Error::new(codes::GEN_DATA_OPTIONS, format!("--start `{start}` is not a date"))
                     .help("write the first day of the period as YYYY-MM-DD, e.g. 2024-10-01")
             })?;
     }
@@ -67,8 +68,9 @@ fn run(args: &GenDataArgs) -> tally_runtime::Result<ExitCode> {
     match args.format {
         Format::Human => println!("{report}"),
         Format::Json => {
-            let json = serde_json::to_string_pretty(&report)
-                .map_err(|e| Error::new("R0602", format!("cannot print the summary: {e}")))?;
+            let json = serde_json::to_string_pretty(&report).map_err(|e| {
+                Error::new(codes::GEN_DATA_OUTPUT, format!("cannot print the summary: {e}"))
+            })?;
             println!("{json}");
         }
     }

@@ -5,6 +5,7 @@ use super::{fail, Target};
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
 use tally_runtime::audit::{Entry, Outcome};
+use tally_runtime::error::codes;
 use tally_runtime::generated::load_migrations;
 use tally_runtime::{backend, migrate, Backend};
 
@@ -86,7 +87,8 @@ fn audit(
     }
     if let Some(error) = error {
         // A statement that failed is a failure; integrity and drift problems are refusals.
-        let outcome = if error.code == "R0003" { Outcome::Failed } else { Outcome::Refused };
+        let outcome =
+            if error.code == codes::STATEMENT_FAILED { Outcome::Failed } else { Outcome::Refused };
         let entry = Entry::new(&actor, "migrate", now)
             .parameters(serde_json::json!({"database": target}))
             .error(outcome, error);

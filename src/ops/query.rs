@@ -6,6 +6,7 @@ use super::{fail, Target};
 use clap::{Args, ValueEnum};
 use std::process::ExitCode;
 use tally_runtime::backend;
+use tally_runtime::error::codes;
 use tally_runtime::etl;
 use tally_runtime::query::{self, catalog::Catalog, output, Request, What};
 
@@ -78,7 +79,7 @@ fn request(args: &QueryArgs) -> tally_runtime::Result<Request> {
         (Some(metric), _, _) if args.drill => What::Drill(metric.clone()),
         (Some(metric), _, _) => What::Metric(metric.clone()),
         (None, None, None) => {
-            return Err(tally_runtime::Error::new("R0426", "nothing to query")
+            return Err(tally_runtime::Error::new(codes::QUERY_OPTIONS, "nothing to query")
                 .help("name a METRIC, or give --report or --sql"))
         }
     };
@@ -87,7 +88,7 @@ fn request(args: &QueryArgs) -> tally_runtime::Result<Request> {
     for filter in &args.filters {
         let Some((dim, value)) = filter.split_once('=') else {
             return Err(tally_runtime::Error::new(
-                "R0426",
+                codes::QUERY_OPTIONS,
                 format!("`--where {filter}` is not DIM=VALUE"),
             )
             .help("write e.g. --where location.port=0901"));

@@ -3,7 +3,8 @@
 //! progress and prints reports.
 //!
 //! `TALLY_FAULT=<source>:<step>` makes `tally run` abort at that point: a test hook for the
-//! crash tests (see `tally_runtime::etl`).
+//! crash tests (see `tally_runtime::etl`), read only by builds with debug assertions; a release
+//! binary ignores it.
 
 use super::audit::Operator;
 use super::{fail, Target};
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tally_runtime::audit::{Entry, Outcome};
 use tally_runtime::backend;
+use tally_runtime::error::codes;
 use tally_runtime::etl::{self, Event, Progress, RunOptions, RunReport, WatchClock};
 use tally_runtime::generated::Generated;
 
@@ -98,7 +100,9 @@ fn run_inner(args: &RunArgs) -> tally_runtime::Result<ExitCode> {
         landing: args.landing.clone(),
         now,
         sources: args.sources.clone(),
-        fault: std::env::var("TALLY_FAULT").ok().filter(|f| !f.is_empty()),
+        fault: std::env::var("TALLY_FAULT")
+            .ok()
+            .filter(|f| cfg!(debug_assertions) && !f.is_empty()),
     };
     let mut progress = Bars::new(args.format, args.watch);
     if args.watch {
@@ -396,7 +400,11 @@ fn retain_inner(args: &RetainArgs) -> tally_runtime::Result<ExitCode> {
             }))
         }
         Err(error) => {
-            let outcome = if error.code == "R0003" { Outcome::Failed } else { Outcome::Refused };
+            let outcome = if error.code == codes::STATEMENT_FAILED {
+                Outcome::Failed
+            } else {
+                Outcome::Refused
+            };
             entry.error(outcome, error)
         }
     };

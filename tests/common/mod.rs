@@ -1,5 +1,7 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests; `cli` runs the real binary.
 #![allow(dead_code)] // each test crate uses a different subset
+
+pub mod cli;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

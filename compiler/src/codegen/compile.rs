@@ -223,7 +223,7 @@ fn compile_dialect(
 
     let desired = build::schema(model, dialect)?;
     let planned = migrate::plan(&old, &desired, dialect, &config.allow_changes)
-        .map_err(|reason| vec![internal(dialect, reason)])?;
+        .map_err(|reason| vec![planning_bug(dialect, reason)])?;
     if !planned.refused.is_empty() {
         return Ok(DialectOutcome { refused: planned.refused, used: planned.used });
     }
@@ -253,7 +253,7 @@ fn compile_dialect(
     }
     files.insert(sum_path, integrity::sum(&migrations));
     let lock = write_lock(dialect, &planned.schema, last.as_deref())
-        .map_err(|reason| vec![internal(dialect, reason)])?;
+        .map_err(|reason| vec![planning_bug(dialect, reason)])?;
     files.insert(lock_path, lock);
     Ok(DialectOutcome { refused: Vec::new(), used: planned.used })
 }
@@ -374,13 +374,12 @@ fn tampered(dir: &str, error: &IntegrityError) -> Diagnostic {
         .help(help)
 }
 
-fn internal(dialect: &dyn Dialect, reason: String) -> Diagnostic {
-    Diagnostic::error(
-        codes::INTERNAL,
-        format!("Internal error while planning the {} migration, please report", dialect.name()),
+/// Planning a migration failed: a bug (the lock and the model were both checked).
+fn planning_bug(dialect: &dyn Dialect, reason: String) -> Diagnostic {
+    Diagnostic::internal(
+        format!("planning the {} migration: {reason}", dialect.name()),
         config_span(),
     )
-    .label(reason)
 }
 
 /// One diagnostic per refused change. The same change in several tables of one declaration

@@ -15,7 +15,7 @@
 
 use super::dialect::Dialect;
 use super::sql;
-use crate::diagnostic::{codes, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use minijinja::{Environment, UndefinedBehavior};
 pub use tally_contract::template::{
@@ -55,12 +55,6 @@ pub fn text_literal(text: &str) -> String {
     } else {
         quoted
     }
-}
-
-/// An internal-error diagnostic: code generation found a bug in itself.
-pub fn internal(problem: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::error(codes::INTERNAL, format!("Internal error: {problem}"), Span::default())
-        .help("this is a bug in Tally; please report it with the project that triggered it")
 }
 
 /// Renders templates and checks the statements, collecting every failure.
@@ -138,7 +132,11 @@ impl Sql {
         if self.problems.is_empty() {
             Ok(value)
         } else {
-            Err(self.problems.into_iter().map(internal).collect())
+            Err(self
+                .problems
+                .into_iter()
+                .map(|p| Diagnostic::internal(p, Span::default()))
+                .collect())
         }
     }
 }
@@ -211,6 +209,7 @@ pub fn indent(text: &str, by: usize) -> String {
 mod tests {
     use super::*;
     use crate::codegen::dialect::{DuckDb, Postgres};
+    use crate::diagnostic::codes;
 
     #[test]
     fn user_text_never_looks_like_a_placeholder() {

@@ -54,6 +54,16 @@ impl Diagnostic {
         }
     }
 
+    /// An internal error (`T9999`): the compiler broke one of its own invariants. Every stage
+    /// reports such a bug through this one constructor, so they all read alike: what broke, and
+    /// that it is Tally's bug, to be reported.
+    pub fn internal(problem: impl std::fmt::Display, span: Span) -> Self {
+        Diagnostic::error(codes::INTERNAL, format!("Internal error: {problem}"), span).help(
+            "this is a bug in Tally, not in the project; please report it with the input that \
+             triggered it",
+        )
+    }
+
     pub fn warning(code: Code, message: impl Into<String>, span: Span) -> Self {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span) }
     }

@@ -54,7 +54,7 @@
 
 mod comments;
 
-use crate::diagnostic::{codes, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::span::{FileId, Span};
 use crate::syntax;
 use crate::syntax::ast::*;
@@ -99,9 +99,7 @@ fn verify(file: FileId, text: &str, module: &Module, output: &str) -> Result<(),
     Err(problems
         .into_iter()
         .map(|problem| {
-            Diagnostic::error(codes::INTERNAL, format!("Internal error: {problem}"), span)
-                .label("the formatter left this file unchanged")
-                .help("this is a bug in Tally, not in the file; please report it with this file")
+            Diagnostic::internal(problem, span).label("the formatter left this file unchanged")
         })
         .collect())
 }
@@ -685,7 +683,7 @@ fn write_expr(e: &Expr, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic;
+    use crate::diagnostic::{self, codes};
 
     const FILE: FileId = FileId(0);
 

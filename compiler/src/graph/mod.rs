@@ -511,16 +511,11 @@ impl Builder {
                 (Some(&from), Some(&to)) => edges.push((from, to, edge)),
                 // The model promises that every reference resolves, so this is a bug.
                 _ => diagnostics.push(
-                    Diagnostic::error(
-                        codes::INTERNAL,
-                        format!(
-                            "Internal error: the dependency graph has no node for `{}` or `{}`",
-                            from.1, to.1
-                        ),
+                    Diagnostic::internal(
+                        format!("the dependency graph has no node for `{}` or `{}`", from.1, to.1),
                         edge.span,
                     )
-                    .label("this reference points at nothing")
-                    .help("this is a bug in Tally, not in the project; please report it"),
+                    .label("this reference points at nothing"),
                 ),
             }
         }
@@ -627,12 +622,10 @@ fn cycle_diagnostic(
     else {
         let members: Vec<String> = knot.iter().map(|&i| graph[i].id()).collect();
         let span = graph[knot[0]].span.unwrap_or_default();
-        return Diagnostic::error(
-            codes::INTERNAL,
-            format!("Internal error: the dependency graph has a cycle: {}", members.join(", ")),
+        return Diagnostic::internal(
+            format!("the dependency graph has a cycle: {}", members.join(", ")),
             span,
-        )
-        .help("this is a bug in Tally, not in the project; please report it");
+        );
     };
 
     let (span, text) = label(first);

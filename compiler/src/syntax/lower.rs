@@ -63,17 +63,12 @@ impl<'a> Lowering<'a> {
             match self.top_item(item.clone(), next_is_unknown) {
                 Ok(Some(declaration)) => declarations.push(declaration),
                 Ok(None) => {}
-                Err(Internal(message)) => self.internal(span, message),
+                Err(Internal(message)) => {
+                    self.diagnostics.push(Diagnostic::internal(message, span))
+                }
             }
         }
         declarations
-    }
-
-    fn internal(&mut self, span: Span, message: String) {
-        self.diagnostics.push(
-            Diagnostic::error(codes::INTERNAL, format!("Internal error: {message}"), span)
-                .help("this is a bug in Tally, not in the file; please report it with this file"),
-        );
     }
 
     fn span(&self, pair: &Pair<Rule>) -> Span {

@@ -1,7 +1,7 @@
 //! The embedded default: a DuckDB file, through the `duckdb` crate with the engine bundled.
 
 use super::{Backend, Dialect};
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::value::{decimal_text, timestamp_text, Rows, Value};
 use duckdb::types::{TimeUnit, ValueRef};
 use duckdb::Connection;
@@ -25,14 +25,17 @@ impl DuckDb {
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
-                Error::new("R0001", format!("cannot create {}: {e}", parent.display()))
+                Error::new(
+                    codes::CANNOT_CONNECT,
+                    format!("cannot create {}: {e}", parent.display()),
+                )
             })?;
         }
         let conn = Connection::open(path).map_err(|e| {
             let text = e.to_string();
             if text.contains("lock") {
                 Error::new(
-                    "R0002",
+                    codes::DATABASE_IN_USE,
                     format!("{} is in use by another process: {text}", path.display()),
                 )
                 .help("DuckDB allows one writer per file: wait for the other tally command to finish, or stop it")

@@ -10,7 +10,7 @@ mod pg;
 pub use duck::DuckDb;
 pub use pg::Postgres;
 
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::value::Rows;
 use std::io::Read;
 
@@ -86,5 +86,5 @@ pub fn in_transaction<T>(
 }
 
 pub(crate) fn connect_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new("R0001", format!("cannot open {what}: {e}"))
+    Error::new(codes::CANNOT_CONNECT, format!("cannot open {what}: {e}"))
 }

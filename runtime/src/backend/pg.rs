@@ -4,7 +4,7 @@
 //! as the server prints it; the statement is prepared first only to learn its column types.
 
 use super::{Backend, Dialect};
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::value::{decimal_text, Rows, Value};
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
@@ -112,9 +112,9 @@ impl Backend for Postgres {
             self.client.copy_in(sql).map_err(|e| Error::statement(db_message(&e), sql))?;
         let mut buffer = vec![0u8; 1 << 16];
         loop {
-            let n = data
-                .read(&mut buffer)
-                .map_err(|e| Error::new("R0201", format!("reading the landed file: {e}")))?;
+            let n = data.read(&mut buffer).map_err(|e| {
+                Error::new(codes::LANDING_UNREADABLE, format!("reading the landed file: {e}"))
+            })?;
             if n == 0 {
                 break;
             }

@@ -5,7 +5,7 @@
 //! cross `/`, `**` does. Files whose name starts with `.` are skipped: uploaders write there
 //! first and rename when done, so a half-written file is never loaded.
 
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use sha2::{Digest as _, Sha256};
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
@@ -29,13 +29,16 @@ pub fn list(landing: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
         .literal_separator(true)
         .build()
         .map_err(|e| {
-            Error::new("R0101", format!("plan.json: landing pattern `{pattern}`: {e}"))
-                .help("regenerate generated/ with `tally compile`")
+            Error::new(
+                codes::GENERATED_UNREADABLE,
+                format!("plan.json: landing pattern `{pattern}`: {e}"),
+            )
+            .help("regenerate generated/ with `tally compile`")
         })?
         .compile_matcher();
     if !landing.is_dir() {
         return Err(Error::new(
-            "R0201",
+            codes::LANDING_UNREADABLE,
             format!("the landing area {} is not a directory", landing.display()),
         )
         .help("pass the landing directory with --landing DIR"));
@@ -48,7 +51,10 @@ pub fn list(landing: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     }
     let mut found = Vec::new();
     walk(landing, &base, &mut found).map_err(|e| {
-        Error::new("R0201", format!("cannot list the landing area {}: {e}", landing.display()))
+        Error::new(
+            codes::LANDING_UNREADABLE,
+            format!("cannot list the landing area {}: {e}", landing.display()),
+        )
     })?;
     let mut matching: Vec<(String, PathBuf)> = found
         .into_iter()
@@ -93,8 +99,9 @@ fn slash_path(path: &Path) -> String {
 /// Reads `relative` below `landing` once for its checksum and size.
 pub fn inspect(landing: &Path, relative: &Path) -> Result<LandedFile> {
     let absolute = landing.join(relative);
-    let unreadable =
-        |e: io::Error| Error::new("R0201", format!("cannot read {}: {e}", absolute.display()));
+    let unreadable = |e: io::Error| {
+        Error::new(codes::LANDING_UNREADABLE, format!("cannot read {}: {e}", absolute.display()))
+    };
     let mut file = fs::File::open(&absolute).map_err(unreadable)?;
     let mut hasher = HashingReader::new(&mut file);
     io::copy(&mut hasher, &mut io::sink()).map_err(unreadable)?;

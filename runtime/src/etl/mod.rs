@@ -38,13 +38,15 @@
 //! a `file_steps` name, or `commit` (right after the file's commit), and `*:refresh` aborts
 //! after the refresh statements, before their commit; `*:retention` after retention. `*` as the
 //! source matches any. The crash tests run `tally run` with each point and check that the next
-//! run reaches exactly the state of a run that never crashed.
+//! run reaches exactly the state of a run that never crashed. Only builds with debug assertions
+//! (`cargo build`, `cargo test`) have fault points: in a release build `RunOptions::fault` is
+//! ignored and the abort is compiled out, so a release binary has no way to crash on purpose.
 
 pub mod landing;
 pub mod schedule;
 
 use crate::backend::{Backend, Dialect, DuckDb};
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::generated::Generated;
 use crate::migrate;
 use crate::params::Params;
@@ -261,7 +263,7 @@ pub fn parse_time(text: &str) -> Result<NaiveDateTime> {
     if let Ok(date) = NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
         return Ok(date.and_time(chrono::NaiveTime::MIN));
     }
-    Err(Error::new("R0301", format!("`{text}` is not a time"))
+    Err(Error::new(codes::BAD_INPUT, format!("`{text}` is not a time"))
         .help("write a UTC time as `2024-03-01 06:00`, `2024-03-01T06:00:00Z` or `2024-03-01`"))
 }
 
@@ -270,7 +272,7 @@ pub fn parse_time(text: &str) -> Result<NaiveDateTime> {
 pub fn check_ready(db: &mut dyn Backend, generated: &Generated) -> Result<()> {
     if db.dialect() != generated.dialect {
         return Err(Error::new(
-            "R0101",
+            codes::GENERATED_UNREADABLE,
             format!(
                 "generated/ was read for {}, the database is {}",
                 generated.dialect.name(),
@@ -283,12 +285,15 @@ pub fn check_ready(db: &mut dyn Backend, generated: &Generated) -> Result<()> {
         return Err(problem);
     }
     if status.applied.is_empty() || !db.table_exists("etl_file_ledger")? {
-        return Err(Error::new("R0203", format!("{} has no tally schema yet", db.describe()))
-            .help("apply the migrations first: `tally migrate`"));
+        return Err(Error::new(
+            codes::NOT_MIGRATED,
+            format!("{} has no tally schema yet", db.describe()),
+        )
+        .help("apply the migrations first: `tally migrate`"));
     }
     if !status.pending.is_empty() {
         return Err(Error::new(
-            "R0203",
+            codes::NOT_MIGRATED,
             format!(
                 "{} has {} not applied: {}",
                 db.describe(),
@@ -306,7 +311,7 @@ pub fn check_source_names(plan: &Plan, wanted: &[String]) -> Result<()> {
     let names: Vec<&str> = plan.sources.iter().map(|s| s.name.as_str()).collect();
     for name in wanted {
         if !names.contains(&name.as_str()) {
-            return Err(Error::new("R0301", format!("no source `{name}` in the plan"))
+            return Err(Error::new(codes::BAD_INPUT, format!("no source `{name}` in the plan"))
                 .help(tally_contract::suggest::did_you_mean(name, &names, "source")));
         }
     }
@@ -321,12 +326,19 @@ struct Fault {
 }
 
 impl Fault {
+    /// `None` in a release build, whatever `text` says (see the module docs).
     fn parse(text: Option<&str>) -> Option<Fault> {
+        if !cfg!(debug_assertions) {
+            return None;
+        }
         let (source, step) = text?.trim().split_once(':')?;
         Some(Fault { source: source.to_owned(), step: step.to_owned() })
     }
 
     fn check(fault: Option<&Fault>, source: &str, step: &str) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
         if let Some(f) = fault {
             if (f.source == "*" || f.source == source) && f.step == step {
                 eprintln!("fault point {}:{step} reached (TALLY_FAULT): aborting", f.source);
@@ -433,7 +445,10 @@ fn run_locked(
     let plan = &generated.plan;
     let dialect = db.dialect();
     let landing = std::path::absolute(&options.landing).map_err(|e| {
-        Error::new("R0201", format!("the landing area {}: {e}", options.landing.display()))
+        Error::new(
+            codes::LANDING_UNREADABLE,
+            format!("the landing area {}: {e}", options.landing.display()),
+        )
     })?;
     let mut run = Run {
         db,
@@ -645,7 +660,7 @@ impl Run<'_> {
         let loaded_at = rows.get(0, "loaded_at").map(Value::to_string).unwrap_or_default();
         Ok(Some(Loaded::Changed(
             Error::new(
-                "R0202",
+                codes::LANDED_FILE_CHANGED,
                 format!(
                     "{} changed after it was loaded: batch {batch} loaded it at {loaded_at} with \
                      sha256 {sha256} ({size} bytes), it now has sha256 {} ({} bytes)",
@@ -721,7 +736,10 @@ impl Run<'_> {
     fn next_batch(&mut self) -> Result<i64> {
         let rows = self.db.query(&Params::new().render(&self.runtime.next_batch)?)?;
         rows.scalar().and_then(Value::as_i64).ok_or_else(|| {
-            Error::new("R0003", "runtime.next_batch returned no batch number".to_owned())
+            Error::new(
+                codes::STATEMENT_FAILED,
+                "runtime.next_batch returned no batch number".to_owned(),
+            )
         })
     }
 
@@ -805,12 +823,19 @@ impl Run<'_> {
     ) -> Result<u64> {
         let copy_sql = params.render(statement)?;
         let open = |path: &Path| {
-            std::fs::File::open(path)
-                .map_err(|e| Error::new("R0201", format!("cannot read {}: {e}", path.display())))
+            std::fs::File::open(path).map_err(|e| {
+                Error::new(
+                    codes::LANDING_UNREADABLE,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })
         };
         if source.landing.format == LandingFormat::Parquet {
             let scratch = tempfile::tempdir().map_err(|e| {
-                Error::new("R0201", format!("cannot create a scratch directory: {e}"))
+                Error::new(
+                    codes::LANDING_UNREADABLE,
+                    format!("cannot create a scratch directory: {e}"),
+                )
             })?;
             let csv_file = scratch.path().join(format!("{}.csv", source.name));
             let params = params.clone().with("csv_file", csv_file.to_string_lossy().into_owned());
@@ -836,7 +861,7 @@ impl Run<'_> {
         let (sha256, size) = hashing.finish();
         if sha256 != file.sha256 || size != file.size {
             return Err(Error::new(
-                "R0202",
+                codes::LANDED_FILE_CHANGED,
                 format!("{} changed while it was being loaded", file.path),
             )
             .help("land files under a temporary name (starting with `.`) and rename them when complete"));
@@ -861,7 +886,7 @@ impl Run<'_> {
         let rows = self.db.query(&sql)?;
         if rows.rows.is_empty() {
             return Err(Error::new(
-                "R0204",
+                codes::LOAD_DOES_NOT_ADD_UP,
                 format!("the `record` step wrote no ledger row for {}", file.path),
             )
             .help("regenerate generated/ with `tally compile`; if it persists, report it"));
@@ -875,7 +900,7 @@ impl Run<'_> {
         };
         if loaded.rows_read != loaded.rows_loaded + loaded.rows_rejected {
             return Err(Error::new(
-                "R0204",
+                codes::LOAD_DOES_NOT_ADD_UP,
                 format!(
                     "{}: rows do not add up: {} read, {} loaded + {} rejected",
                     file.path, loaded.rows_read, loaded.rows_loaded, loaded.rows_rejected
@@ -936,8 +961,11 @@ impl Run<'_> {
         let started_at = self.clock.at();
         let dialect = self.dialect;
         let plan_error = |metric: &str| {
-            Error::new("R0101", format!("plan.json: metric `{metric}` has no {dialect} refresh"))
-                .help("regenerate generated/ with `tally compile`")
+            Error::new(
+                codes::GENERATED_UNREADABLE,
+                format!("plan.json: metric `{metric}` has no {dialect} refresh"),
+            )
+            .help("regenerate generated/ with `tally compile`")
         };
         self.db.begin()?;
         let mut rows_out = 0u64;
@@ -1066,7 +1094,7 @@ pub fn watch(
     check_ready(db, generated)?;
     check_source_names(&generated.plan, &options.sources)?;
     if clock == WatchClock::Simulated && until.is_none() {
-        return Err(Error::new("R0301", "a simulated clock needs an end")
+        return Err(Error::new(codes::BAD_INPUT, "a simulated clock needs an end")
             .help("with --watch and --now, say when to stop with --until"));
     }
     let mut schedules = Vec::new();
@@ -1217,14 +1245,19 @@ mod tests {
         expect("2024-03-01T06:00:30Z", "2024-03-01 06:00:30");
         expect(" 2024-03-01 06:00:30.25 ", "2024-03-01 06:00:30.250000");
         let error = parse_time("yesterday").expect_err("not a time");
-        assert_eq!(error.code, "R0301");
-        assert_eq!(parse_time("2024-02-30").map_err(|e| e.code), Err("R0301"));
+        assert_eq!(error.code, codes::BAD_INPUT);
+        assert_eq!(parse_time("2024-02-30").map_err(|e| e.code), Err(codes::BAD_INPUT));
     }
 
     #[test]
-    fn fault_points_name_a_source_and_a_step() {
-        let fault = Fault::parse(Some("seizures:merge")).expect("a fault point");
-        assert_eq!((fault.source.as_str(), fault.step.as_str()), ("seizures", "merge"));
+    fn fault_points_name_a_source_and_a_step_and_only_exist_in_debug_builds() {
+        let fault = Fault::parse(Some("seizures:merge"));
+        if cfg!(debug_assertions) {
+            let fault = fault.expect("a fault point");
+            assert_eq!((fault.source.as_str(), fault.step.as_str()), ("seizures", "merge"));
+        } else {
+            assert!(fault.is_none(), "a release build read a fault point");
+        }
         assert!(Fault::parse(Some("merge")).is_none());
         assert!(Fault::parse(None).is_none());
     }

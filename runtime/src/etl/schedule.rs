@@ -8,7 +8,7 @@
 //! read and checked here, exactly as the compiler reads it for freshness
 //! (`tally_compiler::codegen::cron`).
 
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use chrono::{Datelike as _, Duration, NaiveDateTime, TimeZone as _, Utc};
 use std::str::FromStr as _;
 
@@ -33,8 +33,11 @@ impl Cron {
     /// Reads five cron fields (`*/15 * * * *`).
     pub fn parse(text: &str) -> Result<Cron> {
         let bad = |why: String| {
-            Error::new("R0101", format!("plan.json: schedule `{text}` cannot be read: {why}"))
-                .help("regenerate generated/ with `tally compile`")
+            Error::new(
+                codes::GENERATED_UNREADABLE,
+                format!("plan.json: schedule `{text}` cannot be read: {why}"),
+            )
+            .help("regenerate generated/ with `tally compile`")
         };
         let fields: Vec<&str> = text.split_whitespace().collect();
         let [minute, hour, dom, month, dow] = fields.as_slice() else {
@@ -184,7 +187,7 @@ mod tests {
 
     #[test]
     fn unreadable_schedules_are_plan_errors() {
-        assert_eq!(Cron::parse("* * *").expect_err("3 fields").code, "R0101");
-        assert_eq!(Cron::parse("* * * * 9").expect_err("day 9").code, "R0101");
+        assert_eq!(Cron::parse("* * *").expect_err("3 fields").code, codes::GENERATED_UNREADABLE);
+        assert_eq!(Cron::parse("* * * * 9").expect_err("day 9").code, codes::GENERATED_UNREADABLE);
     }
 }

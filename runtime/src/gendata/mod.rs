@@ -34,7 +34,7 @@ pub mod profiles;
 pub mod spec;
 pub mod writer;
 
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use chrono::{Datelike as _, Duration, NaiveDate, NaiveDateTime, Timelike as _};
 use profiles::{Catalog, Profile};
 use rand::{RngExt as _, SeedableRng as _};
@@ -240,7 +240,7 @@ pub fn resolve_references(spec: &Spec) -> Result<BTreeMap<Reference, Supplier>> 
             }
             let Some((_, _, supplier)) = found else {
                 return Err(Error::new(
-                    "R0604",
+                    codes::GEN_DATA_NO_SUPPLIER,
                     format!(
                         "no source supplies the members of `{reference}`, which {}.{} references",
                         source.name, column.name
@@ -344,19 +344,25 @@ pub fn generate(
 
 fn check_options(options: &GenOptions) -> Result<()> {
     if !options.scale.is_finite() || options.scale <= 0.0 || options.scale > 100.0 {
-        return Err(Error::new("R0603", format!("scale {} is out of range", options.scale))
-            .help("pass a scale above 0 and at most 100 (1 is a year of a large port network)"));
+        return Err(Error::new(
+            codes::GEN_DATA_OPTIONS,
+            format!("scale {} is out of range", options.scale),
+        )
+        .help("pass a scale above 0 and at most 100 (1 is a year of a large port network)"));
     }
     if options.days < 2 {
         return Err(Error::new(
-            "R0603",
+            codes::GEN_DATA_OPTIONS,
             format!("a period of {} day(s) is too short", options.days),
         )
         .help("pass --days 2 or more: the last day holds the follow-up batches"));
     }
     if options.start.checked_add_signed(Duration::days(i64::from(options.days))).is_none() {
-        return Err(Error::new("R0603", "the period ends past the calendar".to_owned())
-            .help("pass an earlier --start or fewer --days"));
+        return Err(Error::new(
+            codes::GEN_DATA_OPTIONS,
+            "the period ends past the calendar".to_owned(),
+        )
+        .help("pass an earlier --start or fewer --days"));
     }
     Ok(())
 }
@@ -364,17 +370,17 @@ fn check_options(options: &GenOptions) -> Result<()> {
 fn prepare_out(out: &Path) -> Result<()> {
     if out.exists() {
         let mut entries = std::fs::read_dir(out).map_err(|e| {
-            Error::new("R0602", format!("cannot read {}: {e}", out.display()))
+            Error::new(codes::GEN_DATA_OUTPUT, format!("cannot read {}: {e}", out.display()))
                 .help("pass a new or empty directory with --out DIR")
         })?;
         if entries.next().is_some() {
-            return Err(Error::new("R0602", format!("{} is not empty", out.display())).help(
+            return Err(Error::new(codes::GEN_DATA_OUTPUT, format!("{} is not empty", out.display())).help(
                 "pass a new or empty directory with --out DIR: files left from another run would be loaded too",
             ));
         }
     }
     std::fs::create_dir_all(out).map_err(|e| {
-        Error::new("R0602", format!("cannot create {}: {e}", out.display()))
+        Error::new(codes::GEN_DATA_OUTPUT, format!("cannot create {}: {e}", out.display()))
             .help("pass a directory that can be written with --out DIR")
     })
 }
@@ -785,7 +791,7 @@ impl<'a> SourcePlanner<'a> {
                 let weights: Vec<f64> = list.iter().map(|(_, w)| *w).collect();
                 if values.is_empty() {
                     return Err(Error::new(
-                        "R0604",
+                        codes::GEN_DATA_NO_SUPPLIER,
                         format!("`{r}` has no members for {}.{}", source.name, c.name),
                     )
                     .help("this is a bug in gen-data's source order, please report it"));
@@ -2078,7 +2084,7 @@ impl Patterns {
                 .build()
                 .map_err(|e| {
                     Error::new(
-                        "R0605",
+                        codes::GEN_DATA_FILE_NAMES,
                         format!("{}: landing pattern `{}`: {e}", s.name, s.landing.pattern),
                     )
                     .help("regenerate generated/ with `tally compile`")
@@ -2101,7 +2107,7 @@ impl Patterns {
             None if seq == 1 => pattern.clone(),
             None => {
                 return Err(Error::new(
-                    "R0605",
+                    codes::GEN_DATA_FILE_NAMES,
                     format!(
                         "{}: landing pattern `{}` names one file, gen-data writes several",
                         source.name, source.landing.pattern
@@ -2114,7 +2120,7 @@ impl Patterns {
             let matches = glob.is_match(&name);
             if *other == source.name && !matches || *other != source.name && matches {
                 return Err(Error::new(
-                    "R0605",
+                    codes::GEN_DATA_FILE_NAMES,
                     format!(
                         "{}: generated file name {name} {} the landing pattern of `{other}`",
                         source.name,

@@ -296,7 +296,7 @@ fn an_unsupplied_reference_is_an_error_naming_it() {
     assert_ne!(plan, PLAN);
     let spec = Spec::parse(&plan, "test plan").expect("parses");
     let error = resolve_references(&spec).expect_err("no source supplies pier.pier");
-    assert_eq!(error.code, "R0604");
+    assert_eq!(error.code, codes::GEN_DATA_NO_SUPPLIER);
     assert!(
         error.message.contains("`pier.pier`") && error.message.contains("arrivals.pier_code"),
         "{error}"
@@ -481,10 +481,10 @@ fn options_out_of_range_and_a_used_directory_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let error = generate(&spec(), &GenOptions { scale: 0.0, ..options() }, dir.path(), &mut Quiet)
         .expect_err("scale 0");
-    assert_eq!(error.code, "R0603");
+    assert_eq!(error.code, codes::GEN_DATA_OPTIONS);
     std::fs::write(dir.path().join("left.csv"), "x").expect("write");
     let error = generate(&spec(), &options(), dir.path(), &mut Quiet).expect_err("not empty");
-    assert_eq!(error.code, "R0602");
+    assert_eq!(error.code, codes::GEN_DATA_OUTPUT);
     assert!(error.help.is_some());
 }
 

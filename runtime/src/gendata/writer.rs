@@ -5,7 +5,7 @@
 
 use super::spec::{CsvSpec, SourceSpec};
 use crate::backend::{Backend as _, DuckDb};
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use chrono::{NaiveDate, NaiveDateTime};
 use std::fmt::Write as _;
 use std::fs;
@@ -99,7 +99,7 @@ pub fn write_file(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result
 }
 
 fn cannot_write(path: &Path, e: &dyn std::fmt::Display) -> Error {
-    Error::new("R0602", format!("cannot write {}: {e}", path.display()))
+    Error::new(codes::GEN_DATA_OUTPUT, format!("cannot write {}: {e}", path.display()))
         .help("pass an output directory that can be written with --out DIR")
 }
 
@@ -188,7 +188,10 @@ fn write_jsonl(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result<()
 /// thread, so the same rows give the same bytes. Columns are text, as the loader stages them.
 fn write_parquet(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result<()> {
     let scratch = tempfile::tempdir().map_err(|e| {
-        Error::new("R0606", format!("cannot create a scratch directory for Parquet: {e}"))
+        Error::new(
+            codes::GEN_DATA_PARQUET,
+            format!("cannot create a scratch directory for Parquet: {e}"),
+        )
     })?;
     let csv_path = scratch.path().join("rows.csv");
     let csv = CsvSpec {
@@ -214,7 +217,10 @@ fn write_parquet(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result<
     let mut db = DuckDb::in_memory()?;
     for statement in sql.split("; ") {
         db.execute(statement).map_err(|e| {
-            Error::new("R0606", format!("cannot write {}: {}", path.display(), e.message))
+            Error::new(
+                codes::GEN_DATA_PARQUET,
+                format!("cannot write {}: {}", path.display(), e.message),
+            )
         })?;
     }
     Ok(())

@@ -26,7 +26,7 @@ use super::catalog::Catalog;
 use super::viewer::{Role, Viewer};
 use super::{Answer, Out, Request, Row};
 use crate::backend::{Backend, Dialect};
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use sqlparser::ast::{
     BinaryOperator, Expr, ObjectName, Query, SetExpr, Statement, TableAlias, TableFactor,
     Value as SqlValue, Visit, VisitMut, Visitor, VisitorMut,
@@ -77,7 +77,7 @@ pub const ALLOWED_FUNCTIONS: &[&str] = &[
     "variance",
 ];
 
-fn refuse(code: &'static str, message: impl Into<String>, help: &str) -> Error {
+fn refuse(code: codes::Code, message: impl Into<String>, help: &str) -> Error {
     Error::new(code, message).help(help)
 }
 
@@ -88,7 +88,7 @@ fn parse(dialect: Dialect, text: &str) -> Result<Vec<Statement>> {
     };
     parsed.map_err(|e| {
         refuse(
-            "R0421",
+            codes::AD_HOC_UNPARSABLE,
             format!("the SQL does not parse as {}: {e}", dialect.name()),
             "write one SELECT over the mart and aggregate tables",
         )
@@ -150,14 +150,14 @@ impl Visitor for Check<'_> {
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Error> {
         if query.with.is_some() {
             return ControlFlow::Break(refuse(
-                "R0422",
+                codes::AD_HOC_NOT_A_SELECT,
                 "WITH is not accepted in ad hoc SQL",
                 "write the common table expression as a subquery in FROM",
             ));
         }
         if !query.locks.is_empty() || query.for_clause.is_some() || query.format_clause.is_some() {
             return ControlFlow::Break(refuse(
-                "R0422",
+                codes::AD_HOC_NOT_A_SELECT,
                 "ad hoc SQL reads: no locking or output clause",
                 "remove the FOR ... clause",
             ));
@@ -168,7 +168,7 @@ impl Visitor for Check<'_> {
     fn pre_visit_select(&mut self, select: &sqlparser::ast::Select) -> ControlFlow<Error> {
         if select.into.is_some() {
             return ControlFlow::Break(refuse(
-                "R0422",
+                codes::AD_HOC_NOT_A_SELECT,
                 "SELECT INTO writes a table: ad hoc SQL only reads",
                 "remove INTO",
             ));
@@ -183,14 +183,14 @@ impl Visitor for Check<'_> {
                     name.0.iter().filter_map(|p| p.as_ident()).map(|i| i.value.as_str()).collect();
                 if args.is_some() {
                     return ControlFlow::Break(refuse(
-                        "R0424",
+                        codes::AD_HOC_FUNCTION_NOT_ALLOWED,
                         format!("`{name}(...)` is a table function: ad hoc SQL reads only mart and aggregate tables"),
                         "read the mart and aggregate tables by name",
                     ));
                 }
                 let [table] = parts.as_slice() else {
                     return ControlFlow::Break(refuse(
-                        "R0423",
+                        codes::AD_HOC_TABLE_NOT_GRANTED,
                         format!("`{name}`: name tables without a schema or database"),
                         "write the bare table name, e.g. mart_borderstat",
                     ));
@@ -199,7 +199,7 @@ impl Visitor for Check<'_> {
                 if !self.readable.contains_key(&table) {
                     let known: Vec<&str> = self.readable.keys().map(String::as_str).collect();
                     return ControlFlow::Break(refuse(
-                        "R0423",
+                        codes::AD_HOC_TABLE_NOT_GRANTED,
                         format!("table `{table}` may not be read in ad hoc SQL"),
                         &format!(
                             "ad hoc SQL reads only the mart and aggregate tables the role may read: {}",
@@ -215,7 +215,7 @@ impl Visitor for Check<'_> {
                 ControlFlow::Continue(())
             }
             other => ControlFlow::Break(refuse(
-                "R0424",
+                codes::AD_HOC_FUNCTION_NOT_ALLOWED,
                 format!(
                     "`{other}` is not a table: ad hoc SQL reads only mart and aggregate tables"
                 ),
@@ -229,7 +229,7 @@ impl Visitor for Check<'_> {
             return ControlFlow::Continue(());
         }
         ControlFlow::Break(refuse(
-            "R0423",
+            codes::AD_HOC_TABLE_NOT_GRANTED,
             format!(
                 "`{relation}` is read outside FROM: ad hoc SQL reads tables only in FROM and JOIN"
             ),
@@ -240,7 +240,7 @@ impl Visitor for Check<'_> {
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Error> {
         let pii = |name: &str| {
             refuse(
-                "R0412",
+                codes::PERSONAL_DATA,
                 format!("`{name}` is personal data: it is never shown, searched or filtered on"),
                 "ad hoc SQL reads mart and aggregate tables, which hold no personal data",
             )
@@ -266,7 +266,7 @@ impl Visitor for Check<'_> {
                     matches!(parts.as_slice(), [one] if ALLOWED_FUNCTIONS.contains(&one.as_str()));
                 if !allowed {
                     return ControlFlow::Break(refuse(
-                        "R0424",
+                        codes::AD_HOC_FUNCTION_NOT_ALLOWED,
                         format!("function `{}` may not be called in ad hoc SQL", f.name),
                         &format!("allowed functions: {}", ALLOWED_FUNCTIONS.join(", ")),
                     ));
@@ -276,7 +276,7 @@ impl Visitor for Check<'_> {
         }
         let search = |column: &str, literal: &str| {
             refuse(
-                "R0425",
+                codes::AD_HOC_PERSON_SEARCH,
                 format!("comparing `{column}` with the text {literal} looks like a search for a person"),
                 "names and other personal data cannot be searched; filter on dimension members (ports, field offices) instead",
             )
@@ -407,7 +407,7 @@ fn scoped(
         Err(true) => return Err(super::refuse_no_value(viewer, role)),
         Err(false) => {
             return Err(refuse(
-                "R0423",
+                codes::AD_HOC_TABLE_NOT_GRANTED,
                 format!(
                     "table `{table}` does not keep the level role `{}` is scoped to ({})",
                     role.name,
@@ -440,7 +440,7 @@ pub(crate) fn answer(
     roles.sort_by_key(|r| (!matches!(r.scope, super::Scope::National), r.name.clone()));
     let Some(role) = roles.first().copied() else {
         return Err(refuse(
-            "R0420",
+            codes::AD_HOC_NOT_ALLOWED,
             format!(
                 "user `{}` may not run ad hoc SQL: none of their roles ({}) allows it",
                 viewer.user_id,
@@ -451,7 +451,7 @@ pub(crate) fn answer(
     };
     if !request.by.is_empty() || !request.filters.is_empty() || request.grain.is_some() {
         return Err(refuse(
-            "R0426",
+            codes::QUERY_OPTIONS,
             "--by, --where and --grain do not apply to --sql",
             "write them into the SQL",
         ));
@@ -460,7 +460,7 @@ pub(crate) fn answer(
     let mut statements = parse(dialect, text)?;
     if statements.len() != 1 {
         return Err(refuse(
-            "R0422",
+            codes::AD_HOC_NOT_A_SELECT,
             format!("ad hoc SQL is one statement; this is {}", statements.len()),
             "run one SELECT at a time",
         ));
@@ -468,7 +468,7 @@ pub(crate) fn answer(
     let mut statement = statements.remove(0);
     let Statement::Query(query) = &statement else {
         return Err(refuse(
-            "R0422",
+            codes::AD_HOC_NOT_A_SELECT,
             "ad hoc SQL only reads: this statement is not a SELECT",
             "write one SELECT over the mart and aggregate tables",
         ));
@@ -476,7 +476,7 @@ pub(crate) fn answer(
     if !matches!(*query.body, SetExpr::Select(_) | SetExpr::SetOperation { .. } | SetExpr::Query(_))
     {
         return Err(refuse(
-            "R0422",
+            codes::AD_HOC_NOT_A_SELECT,
             "ad hoc SQL is a SELECT (or a UNION of them)",
             "write one SELECT over the mart and aggregate tables",
         ));
@@ -488,7 +488,7 @@ pub(crate) fn answer(
     }
     if check.tables.is_empty() {
         return Err(refuse(
-            "R0423",
+            codes::AD_HOC_TABLE_NOT_GRANTED,
             "the SQL reads no mart or aggregate table",
             "ad hoc SQL answers questions about the published metrics: read a mart table",
         ));

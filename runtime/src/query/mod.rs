@@ -35,7 +35,7 @@ pub mod suppress;
 pub mod viewer;
 
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::params::Params;
 use crate::value::{decimal_text, Value};
 use catalog::{Catalog, Column, Table};
@@ -312,7 +312,7 @@ fn not_granted(
         )
     };
     Error::new(
-        "R0404",
+        codes::NOT_GRANTED,
         format!(
             "user `{}` may not read {kind} `{object}`: none of their roles ({}) grants it",
             viewer.user_id,
@@ -351,7 +351,7 @@ enum ScopeProblem {
 
 fn no_value(viewer: &Viewer, role: &Role, attribute: &str) -> Error {
     Error::new(
-        "R0407",
+        codes::NO_SCOPE_VALUE,
         format!(
             "user `{}` has no {attribute}, which the scope of role `{}` ({}) binds",
             viewer.user_id,
@@ -433,14 +433,14 @@ fn valid_axes(tables: &[&Table]) -> Vec<String> {
 
 fn pii_refusal(name: &str) -> Error {
     Error::new(
-        "R0412",
+        codes::PERSONAL_DATA,
         format!("`{name}` is personal data: it is never shown, searched or filtered on"),
     )
     .help("query the metrics' dimensions instead; `tally lineage METRIC` shows what a metric reads")
 }
 
 fn unknown_axis(name: &str, what: &str, valid: &[String]) -> Error {
-    Error::new("R0406", format!("`{name}` is not a dimension of {what}"))
+    Error::new(codes::NOT_A_DIMENSION, format!("`{name}` is not a dimension of {what}"))
         .help(format!("valid here: {}", valid.join(", ")))
 }
 
@@ -493,7 +493,7 @@ fn plan_cut<'c>(
                 Ok(_) => {
                     failed = Some(
                         Error::new(
-                            "R0406",
+                            codes::NOT_A_DIMENSION,
                             format!("`--where {name}=...` must name one level or column"),
                         )
                         .help(format!("valid here: {}", valid_axes(tables).join(", "))),
@@ -517,7 +517,7 @@ fn plan_cut<'c>(
             Err(ScopeProblem::NotKept) => {
                 problems.push(
                     Error::new(
-                        "R0408",
+                        codes::NOT_PUBLISHED,
                         format!(
                             "{what} is not published by {} in {}, and role `{}` sees only {}",
                             match &role.scope {
@@ -545,13 +545,16 @@ fn plan_cut<'c>(
             (None, true) => None,
             (Some(g), _) => {
                 problems.push(
-                    Error::new("R0409", format!("{what} is not kept by {g} in {}", table.table))
-                        .help(if table.grains.is_empty() {
-                            "it has no time axis: leave out --grain".to_string()
-                        } else {
-                            let kept: Vec<&str> = table.grains.iter().map(|g| g.word()).collect();
-                            format!("grains kept: {}", kept.join(", "))
-                        }),
+                    Error::new(
+                        codes::GRAIN_NOT_KEPT,
+                        format!("{what} is not kept by {g} in {}", table.table),
+                    )
+                    .help(if table.grains.is_empty() {
+                        "it has no time axis: leave out --grain".to_string()
+                    } else {
+                        let kept: Vec<&str> = table.grains.iter().map(|g| g.word()).collect();
+                        format!("grains kept: {}", kept.join(", "))
+                    }),
                 );
                 continue;
             }
@@ -570,7 +573,10 @@ fn plan_cut<'c>(
         });
     }
     Err(problems.into_iter().next().unwrap_or_else(|| {
-        Error::new("R0404", format!("user `{}` has no table to read {what} from", viewer.user_id))
+        Error::new(
+            codes::NOT_GRANTED,
+            format!("user `{}` has no table to read {what} from", viewer.user_id),
+        )
     }))
 }
 
@@ -718,7 +724,7 @@ fn read_cut(
             })
             .collect();
         return Err(Error::new(
-            "R0408",
+            codes::NOT_PUBLISHED,
             format!("{what} has no rows cut by what was asked for in {}", t.table),
         )
         .help(format!("its rows here are cut by: {}", cuts.join("; "))));
@@ -831,7 +837,7 @@ fn sources(db: &mut dyn Backend, kind: &str, objects: &[String]) -> Result<Vec<S
 // ------------------------------------------------------------------------- answers
 
 fn unknown_metric(catalog: &Catalog, name: &str) -> Error {
-    Error::new("R0405", format!("no metric `{name}` in plan.json"))
+    Error::new(codes::NO_SUCH_METRIC, format!("no metric `{name}` in plan.json"))
         .help(format!("metrics: {}", catalog.metric_names().join(", ")))
 }
 
@@ -872,7 +878,9 @@ fn metric_answer(
                 });
             }
             // Refusals that another role cannot lift are final.
-            Err(e) if e.code == "R0412" || e.code == "R0406" => return Err(e),
+            Err(e) if e.code == codes::PERSONAL_DATA || e.code == codes::NOT_A_DIMENSION => {
+                return Err(e)
+            }
             Err(e) => {
                 first_problem.get_or_insert(e);
             }
@@ -890,12 +898,12 @@ fn report_answer(
 ) -> Result<Answer> {
     let report = catalog.report(name).ok_or_else(|| {
         let names: Vec<&str> = catalog.reports.iter().map(|r| r.name.as_str()).collect();
-        Error::new("R0405", format!("no report `{name}` in plan.json"))
+        Error::new(codes::NO_SUCH_METRIC, format!("no report `{name}` in plan.json"))
             .help(format!("reports: {}", names.join(", ")))
     })?;
     if !request.by.is_empty() || request.grain.is_some() {
         return Err(Error::new(
-            "R0426",
+            codes::QUERY_OPTIONS,
             "a report's cut and grain are its own: --by and --grain do not apply",
         )
         .help("query its metrics with `tally query METRIC --by ...` for another cut"));
@@ -963,7 +971,7 @@ fn drill_answer(
     let Some(role) = reaching.iter().find(|r| r.drill_down) else {
         let names: Vec<&str> = reaching.iter().map(|r| r.name.as_str()).collect();
         return Err(Error::new(
-            "R0410",
+            codes::DRILL_NOT_ALLOWED,
             format!(
                 "user `{}` may read metric `{name}` (role {}) but not drill down to its rows",
                 viewer.user_id,
@@ -973,12 +981,15 @@ fn drill_answer(
         .help("drill-down needs a role with `allow drill_down`; the aggregates are available without --drill"));
     };
     if !request.by.is_empty() || request.grain.is_some() {
-        return Err(Error::new("R0426", "--by and --grain do not apply to --drill: it lists rows")
-            .help("narrow the rows with --where DIM=VALUE, --from and --to"));
+        return Err(Error::new(
+            codes::QUERY_OPTIONS,
+            "--by and --grain do not apply to --drill: it lists rows",
+        )
+        .help("narrow the rows with --where DIM=VALUE, --from and --to"));
     }
     let Some(drill) = &metric.drill else {
         return Err(Error::new(
-            "R0411",
+            codes::NOTHING_TO_DRILL,
             format!("metric `{name}` is derived from other metrics: it has no rows of its own to drill into"),
         )
         .help("drill into the metrics it is computed from"));
@@ -986,7 +997,7 @@ fn drill_answer(
     let dialect = db.dialect();
     let relation = drill.sql.get(&dialect).ok_or_else(|| {
         Error::new(
-            "R0101",
+            codes::GENERATED_UNREADABLE,
             format!("plan.json has no drill-down of `{name}` for {}", dialect.name()),
         )
         .help("regenerate it with `tally compile`")
@@ -1002,7 +1013,7 @@ fn drill_answer(
         Err(ScopeProblem::NoValue(attribute)) => return Err(no_value(viewer, role, &attribute)),
         Err(ScopeProblem::NotKept) => {
             return Err(Error::new(
-                "R0408",
+                codes::NOT_PUBLISHED,
                 format!(
                     "the rows of metric `{name}` are not placed at the level role `{}` is scoped to ({})",
                     role.name,
@@ -1037,7 +1048,7 @@ fn drill_answer(
         }
         (None, Some(_)) => {
             return Err(Error::new(
-                "R0426",
+                codes::QUERY_OPTIONS,
                 format!("the rows of `{name}` have no time to restrict"),
             )
             .help("leave out --from and --to"))

@@ -9,7 +9,7 @@
 //! can never become SQL.
 
 use crate::backend::Dialect;
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use chrono::NaiveDateTime;
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
@@ -112,8 +112,11 @@ impl Select {
     /// The statement for `dialect`, checked by parsing it back.
     pub fn render(&self, dialect: Dialect) -> Result<String> {
         if self.conditions.iter().flat_map(Condition::literals).any(Literal::has_nul) {
-            return Err(Error::new("R0426", "a filter value contains a NUL character")
-                .help("filter values are plain text"));
+            return Err(Error::new(
+                codes::QUERY_OPTIONS,
+                "a filter value contains a NUL character",
+            )
+            .help("filter values are plain text"));
         }
         let columns: Vec<String> = self.columns.iter().map(|c| ident(c)).collect();
         let from = match &self.from {
@@ -156,7 +159,7 @@ pub fn check(dialect: Dialect, sql: &str) -> Result<()> {
 }
 
 pub fn internal(problem: impl std::fmt::Display) -> Error {
-    Error::new("R0449", format!("internal error: {problem}"))
+    Error::new(codes::QUERY_INTERNAL, format!("internal error: {problem}"))
         .help("this is a bug in tally; please report it with the command that triggered it")
 }
 
@@ -181,6 +184,6 @@ mod tests {
     fn a_nul_in_a_value_is_refused() {
         let select = Select::new(From::Table("t".into()), vec!["v".into()])
             .filter(Condition::Eq("c".into(), Literal::Text("a\0b".into())));
-        assert_eq!(select.render(Dialect::Duckdb).expect_err("refused").code, "R0426");
+        assert_eq!(select.render(Dialect::Duckdb).expect_err("refused").code, codes::QUERY_OPTIONS);
     }
 }

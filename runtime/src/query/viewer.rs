@@ -5,7 +5,7 @@
 use super::sql::{Condition, From, Literal, Select};
 use crate::audit::{self, Entry, Outcome};
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::{codes, Error, Result};
 use crate::users;
 use crate::value::Value;
 use chrono::NaiveDateTime;
@@ -133,7 +133,7 @@ pub fn record(
 /// that something broke.
 pub fn is_refusal(error: &Error) -> bool {
     let code = error.code;
-    code.starts_with("R04") && code != "R0449"
+    code.as_str().starts_with("R04") && code != codes::QUERY_INTERNAL
 }
 
 fn read(db: &mut dyn Backend, select: Select) -> Result<Vec<Vec<Value>>> {
