@@ -1,27 +1,32 @@
 //! What `tally gen-data` uses of `generated/plan.json`: per source its landing pattern and
 //! format, load mode, key and typed columns (with enum values, references and PII classes),
 //! and which column its rows' age is counted from. A view of the contract's plan (read by
-//! [`crate::plan::load`], the one reader), in the shape the generator works with.
+//! [`crate::plan::load`], the one reader), in the shape the generator works with. The view
+//! also reads from JSON of its own shape, so the generator's tests can describe a small plan
+//! in a few lines.
 
 use crate::error::Result;
 use crate::plan::{self, Plan};
+use serde::Deserialize;
 use std::path::Path;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Spec {
     pub version: u32,
     pub sources: Vec<SourceSpec>,
     /// Mart names: the audit log's `object` column names what was read.
+    #[serde(default)]
     pub marts: Vec<Named>,
+    #[serde(default)]
     pub reports: Vec<Named>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Named {
     pub name: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct SourceSpec {
     pub name: String,
     pub title: Option<String>,
@@ -29,11 +34,13 @@ pub struct SourceSpec {
     pub load: LoadSpec,
     pub key: Vec<String>,
     pub columns: Vec<ColumnSpec>,
+    #[serde(default)]
     pub retention: Option<RetentionSpec>,
+    #[serde(default)]
     pub freshness: Option<FreshnessSpec>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct LandingSpec {
     pub pattern: String,
     /// `csv`, `jsonl` or `parquet`.
@@ -41,16 +48,33 @@ pub struct LandingSpec {
     pub csv: Option<CsvSpec>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct CsvSpec {
+    #[serde(default = "comma")]
     pub delimiter: String,
+    #[serde(default = "yes")]
     pub header: bool,
+    #[serde(default = "double_quote")]
     pub quote: String,
+    #[serde(default)]
     pub null: String,
+    #[serde(default)]
     pub skip: u64,
 }
 
-#[derive(Debug, Clone)]
+fn comma() -> String {
+    ",".to_owned()
+}
+
+fn double_quote() -> String {
+    "\"".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct LoadSpec {
     /// `snapshot`, `append`, `incremental` or `cdc`.
     pub mode: String,
@@ -60,21 +84,24 @@ pub struct LoadSpec {
     pub delete_marker: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ColumnSpec {
     pub name: String,
     /// `string`, `int`, `decimal`, `bool`, `date`, `timestamp` or `enum`.
+    #[serde(rename = "type")]
     pub ty: String,
     pub precision: Option<u8>,
     pub scale: Option<u8>,
     pub values: Option<Vec<String>>,
+    #[serde(default = "yes")]
     pub nullable: bool,
     pub default: Option<serde_json::Value>,
     pub references: Option<Reference>,
+    #[serde(default)]
     pub pii: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 pub struct Reference {
     pub dimension: String,
     pub level: String,
@@ -86,13 +113,13 @@ impl std::fmt::Display for Reference {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct RetentionSpec {
     /// The column a row's age counts from: for events, when the event happened.
     pub by: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 pub struct FreshnessSpec {
     pub expected_every_minutes: Option<u64>,
 }

@@ -80,7 +80,7 @@ const PLAN: &str = r#"{
 }"#;
 
 fn spec() -> Spec {
-    Spec::parse(PLAN, "test plan").expect("the test plan parses")
+    serde_json::from_str::<Spec>(PLAN).expect("the test plan parses")
 }
 
 fn options() -> GenOptions {
@@ -294,7 +294,7 @@ fn an_unsupplied_reference_is_an_error_naming_it() {
         r#"{"name": "pier_code", "type": "string", "nullable": true, "references": {"dimension": "pier", "level": "pier"}"#,
     );
     assert_ne!(plan, PLAN);
-    let spec = Spec::parse(&plan, "test plan").expect("parses");
+    let spec = serde_json::from_str::<Spec>(&plan).expect("parses");
     let error = resolve_references(&spec).expect_err("no source supplies pier.pier");
     assert_eq!(error.code, codes::GEN_DATA_NO_SUPPLIER);
     assert!(
