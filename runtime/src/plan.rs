@@ -54,6 +54,9 @@ impl SourceStatements for SourcePlan {
 }
 
 pub fn missing_dialect(dialect: Dialect) -> Error {
-    Error::new(codes::GENERATED_UNREADABLE, format!("plan.json has no statements for {}", dialect.name()))
-        .help("regenerate it with `tally compile`")
+    Error::new(
+        codes::GENERATED_UNREADABLE,
+        format!("plan.json has no statements for {}", dialect.name()),
+    )
+    .help("regenerate it with `tally compile`")
 }

@@ -505,7 +505,10 @@ fn a_changed_file_is_refused(engine: &Engine) {
     let seizures = status.iter().find(|s| s.source == "seizures").expect("seizures");
     assert_eq!(seizures.failures_since_last_load, 2);
     assert!(
-        seizures.last_failure.as_deref().is_some_and(|f| f.contains(codes::LANDED_FILE_CHANGED.as_str())),
+        seizures
+            .last_failure
+            .as_deref()
+            .is_some_and(|f| f.contains(codes::LANDED_FILE_CHANGED.as_str())),
         "{seizures:?}"
     );
 }
