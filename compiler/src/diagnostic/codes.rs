@@ -73,6 +73,18 @@ codes! {
         "At the top level of a file only declarations may appear: `source`, `dimension`, \
          `calendar`, `retention`, `mart`, `metric`, `report` and `role`.",
         "Start the declaration with one of those keywords.";
+    TOO_DEEP = "T0007", "expression-too-deep",
+        "An expression nests more than 64 levels deep (each open parenthesis, call and `in` \
+         list is a level, and so is each `-` or `not` in front of an operand), or has more than \
+         10,000 operators. Every stage of the compiler, and the database's own SQL parser, \
+         reads nesting one level at a time; a limit in the language turns what would be a crash \
+         or a refused statement into this message. A chain such as `a + b + c` is not nested in \
+         Tally, but to a database it is `(a + b) + c`, one level per operator, hence the second \
+         limit. Braces nested more than 64 deep are reported too. The declaration that holds \
+         the expression is not read any further.",
+        "Remove parentheses that group nothing: `a + b + c` and `a * b / c` need none, and \
+         `and`/`or` chains neither. Compute a large part as a metric of its own and combine the \
+         metrics in a derived metric (`metric total = part_a + part_b`).";
     UNKNOWN_TYPE = "T0101", "unknown-column-type",
         "A column's type must be one of `string`, `int`, `decimal(p, s)`, `bool`, `date`, \
          `timestamp` or `enum(...)`. The loader checks every landed value against it.",

@@ -640,6 +640,15 @@ fn write_expr(e: &Expr, out: &mut String) {
             out.push_str("not ");
             write_expr(operand, out);
         }
+        ExprKind::Chain { first, rest } => {
+            write_expr(first, out);
+            for link in rest {
+                out.push(' ');
+                out.push_str(link.op.symbol());
+                out.push(' ');
+                write_expr(&link.operand, out);
+            }
+        }
         ExprKind::Binary { op, left, right } => {
             write_expr(left, out);
             out.push(' ');

@@ -559,23 +559,18 @@ impl Analyzer<'_> {
             }
             P::Buckets { expr, edges } => {
                 let mut reads = Reads::default();
-                self.expr(expr, Place::Buckets, &mut reads);
-                for edge in edges {
-                    self.expr(edge, Place::Buckets, &mut reads);
-                }
+                let expr = self.expr(expr, Place::Buckets, &mut reads);
+                let edges =
+                    edges.iter().map(|e| self.expr(e, Place::Buckets, &mut reads)).collect();
                 unknown.extend(reads.unknown);
-                metric.buckets = Some(Buckets {
-                    expr: expr.clone(),
-                    edges: edges.clone(),
-                    columns: reads.columns,
-                });
+                metric.buckets = Some(Buckets { expr, edges, columns: reads.columns });
             }
             P::Per { keys, having } => {
                 let keys = self.axes(keys, "`per`");
                 let mut reads = Reads::default();
-                self.expr(having, Place::Having, &mut reads);
+                let having = self.expr(having, Place::Having, &mut reads);
                 unknown.extend(reads.unknown);
-                metric.per = Some(Per { keys, having: having.clone(), columns: reads.columns });
+                metric.per = Some(Per { keys, having, columns: reads.columns });
             }
             P::Unit(unit) => {
                 metric.unit = Some(match unit {
@@ -605,17 +600,10 @@ impl Analyzer<'_> {
         unknown: &mut Vec<Ident>,
     ) -> Measure {
         let mut reads = Reads::default();
-        self.expr(expr, Place::Measure, &mut reads);
-        if let Some(filter) = filter {
-            self.expr(filter, Place::Filter, &mut reads);
-        }
+        let expr = self.expr(expr, Place::Measure, &mut reads);
+        let filter = filter.map(|filter| self.expr(filter, Place::Filter, &mut reads));
         unknown.extend(reads.unknown);
-        Measure {
-            expr: expr.clone(),
-            filter: filter.cloned(),
-            columns: reads.columns,
-            metrics: reads.metrics,
-        }
+        Measure { expr, filter, columns: reads.columns, metrics: reads.metrics }
     }
 
     /// Every `source.column` a metric names comes from one source (T0209), which becomes the

@@ -58,6 +58,7 @@
 //!   checker only makes sure it never loops on one.
 
 mod declarations;
+pub mod expr;
 pub mod lineage;
 pub mod model;
 mod names;
@@ -139,12 +140,7 @@ impl<'a> Analyzer<'a> {
             m.roles.insert(name, role);
         });
         // Types and personal data are judged on the whole model, once every name resolves.
-        for typed in types::check(&self.model, &mut self.diagnostics) {
-            if let Some(metric) = self.model.metrics.get_mut(&typed.name) {
-                metric.value_type = typed.ty;
-                metric.unit = typed.unit;
-            }
-        }
+        types::check(&mut self.model, &mut self.diagnostics);
         pii::check(&self.model, &mut self.diagnostics);
     }
 

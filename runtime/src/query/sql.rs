@@ -12,7 +12,7 @@ use crate::backend::Dialect;
 use crate::error::{Error, Result};
 use chrono::NaiveDateTime;
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
-use sqlparser::parser::Parser;
+use tally_compiler::codegen::sql::parser;
 
 /// A quoted identifier: `"name"`, quotes inside doubled.
 pub fn ident(name: &str) -> String {
@@ -139,10 +139,13 @@ impl Select {
 
 /// Parses `sql` in `dialect`; exactly one query.
 pub fn check(dialect: Dialect, sql: &str) -> Result<()> {
+    // A drill-down relation carries a metric's `where`, which nests as deep as the compiler
+    // allows: read it with the compiler's own limit.
     let parsed = match dialect {
-        Dialect::DuckDb => Parser::parse_sql(&DuckDbDialect {}, sql),
-        Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, sql),
-    };
+        Dialect::DuckDb => parser(&DuckDbDialect {}).try_with_sql(sql),
+        Dialect::Postgres => parser(&PostgreSqlDialect {}).try_with_sql(sql),
+    }
+    .and_then(|mut p| p.parse_statements());
     match parsed {
         Ok(statements)
             if statements.len() == 1
