@@ -16,7 +16,10 @@
 use super::{codes, Diagnostic, Label, Severity};
 use crate::source::{SourceFile, SourceMap};
 use crate::span::{FileId, Span};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -236,7 +239,7 @@ fn indent_continuation(text: &str, indent: &str) -> String {
 #[derive(Debug)]
 struct HumanReport<'a> {
     diagnostic: &'a Diagnostic,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Source>,
     labels: Vec<LabeledSpan>,
     /// Secondary labels in files other than the primary one: a miette report shows one
     /// source, so these become notes that point at `file:line:col`.
@@ -272,7 +275,7 @@ impl<'a> HumanReport<'a> {
             return HumanReport { diagnostic, source: None, labels: Vec::new(), extra_notes };
         };
         let boundaries: BTreeSet<usize> = spans.iter().flat_map(|&(s, e, _)| [s, e]).collect();
-        let (text, spans) = match Excerpt::clip(&file.text, &boundaries) {
+        let (text, spans, position) = match Excerpt::clip(&file.text, &boundaries) {
             // The usual case: the whole text, shared by every diagnostic of the file.
             None => {
                 let text = Arc::clone(
@@ -280,14 +283,21 @@ impl<'a> HumanReport<'a> {
                         .entry(diagnostic.primary.span.file)
                         .or_insert_with(|| Arc::from(file.text.as_str())),
                 );
-                (text, spans)
+                (text, spans, None)
             }
             Some(excerpt) => {
-                let spans = spans
+                let spans: Vec<_> = spans
                     .into_iter()
                     .map(|(start, end, label)| (excerpt.map(start), excerpt.map(end), label))
                     .collect();
-                (Arc::from(excerpt.text), spans)
+                // The header names the file's own line and column, not the excerpt's.
+                let line_start = file.text[..primary.start].rfind('\n').map_or(0, |i| i + 1);
+                let position = spans.first().map(|&(start, _, _)| Position {
+                    offset: start,
+                    line: primary.line - 1,
+                    column: primary.start - line_start,
+                });
+                (Arc::from(excerpt.text), spans, position)
             }
         };
         let len = text.len();
@@ -311,10 +321,53 @@ impl<'a> HumanReport<'a> {
             .collect();
         HumanReport {
             diagnostic,
-            source: Some(NamedSource::new(&file.name, text)),
+            source: Some(Source { name: file.name.clone(), text, position }),
             labels,
             extra_notes,
         }
+    }
+}
+
+/// The text miette reads a diagnostic's excerpts from.
+#[derive(Debug)]
+struct Source {
+    name: String,
+    text: Arc<str>,
+    /// Where the primary label is in the file, when `text` is an excerpt with lines cut
+    /// short: miette would count the excerpt's columns.
+    position: Option<Position>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    /// The primary label's start in the excerpt.
+    offset: usize,
+    /// 0-based, as miette counts: the line, and the column in bytes.
+    line: usize,
+    column: usize,
+}
+
+impl SourceCode for Source {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self.text.as_ref().read_span(span, before, after)?;
+        // miette reads the primary label alone, without context, for the header's position.
+        let (line, column) = match self.position {
+            Some(p) if p.offset == span.offset() && before == 0 && after == 0 => (p.line, p.column),
+            _ => (contents.line(), contents.column()),
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            contents.data(),
+            *contents.span(),
+            line,
+            column,
+            contents.line_count(),
+        )))
     }
 }
 
