@@ -283,6 +283,17 @@ codes! {
          reference between those metrics labelled.",
         "Compute one metric of the cycle from its source's columns (`measure ...`) instead of \
          from the other metrics, or remove one of the labelled references.";
+    DERIVED_TOO_DEEP = "T0402", "derived-metrics-too-deep",
+        "A derived metric's statement computes every metric it is built on inline, down to the \
+         metrics read from sources. So derived metrics may be built on at most 16 levels of \
+         other derived metrics, and one derived metric may compute at most 256 metrics from \
+         sources, counting a metric once for each way it is reached (two metrics that both \
+         read `a` and `b`, combined, compute four). Past that the statement would nest too \
+         deeply, or double in size with every level, before any database could run it. The \
+         metric that crosses the limit is reported, not the metrics built on it.",
+        "Derive the metric from metrics nearer to the sources, or combine the metrics read \
+         from sources directly (`metric total = a + b + c`) rather than through intermediate \
+         derived metrics that read the same ones.";
     PII_GROUPED = "T0501", "pii-grouped-by",
         "A column that identifies a person (classes `name`, `birth_date`, `document_number`, \
          `address`, `phone`, `email`, `biometric`, `government_id`, `financial_account`, \
