@@ -194,3 +194,17 @@ fn a_long_line_is_shown_in_pieces_around_its_labels() {
     assert!(rendered.contains("unknown column"), "{rendered}");
     assert!(rendered.lines().all(|l| l.chars().count() < 200), "{rendered}");
 }
+
+#[test]
+fn a_mistake_on_every_line_of_a_large_file_is_reported_in_full_and_shown_in_part() {
+    // About 1 MiB: 40,000 metrics reading a source that does not exist.
+    let metrics: String = (0..40_000).map(|i| format!("metric m{i} = count(x.a)\n")).collect();
+    let checked = small_stack(move || {
+        let checked = tally_compiler::check(&project(&metrics), "");
+        let rendered = render::human(checked.diagnostics(), &checked.project.sources, false);
+        (checked.diagnostics().len(), rendered)
+    });
+    let (count, rendered) = checked;
+    assert!(count >= 40_000, "{count} diagnostics");
+    assert!(rendered.contains(&format!("... and {} more", count - 200)), "{rendered}");
+}

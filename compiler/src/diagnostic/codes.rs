@@ -80,8 +80,8 @@ codes! {
          reads nesting one level at a time; a limit in the language turns what would be a crash \
          or a refused statement into this message. A chain such as `a + b + c` is not nested in \
          Tally, but to a database it is `(a + b) + c`, one level per operator, hence the second \
-         limit. Braces nested more than 64 deep are reported too. The declaration that holds \
-         the expression is not read any further.",
+         limit. Braces nested more than 64 deep are reported too. A declaration nested too \
+         deeply is not read any further.",
         "Remove parentheses that group nothing: `a + b + c` and `a * b / c` need none, and \
          `and`/`or` chains neither. Compute a large part as a metric of its own and combine the \
          metrics in a derived metric (`metric total = part_a + part_b`).";

@@ -10,8 +10,9 @@
 //! The human renderer also keeps what it shows to a size a terminal can hold, whatever the
 //! input: a source line longer than [`MAX_LINE`] characters is shown in pieces around the
 //! labels, cut with `…` (miette itself cannot draw a label past column 65,535), a word longer
-//! than [`MAX_WORD`] in a message is shortened, and at most [`MAX_SECONDARY`] secondary labels
-//! are drawn. The JSON and GitHub renderers give everything in full.
+//! than [`MAX_WORD`] in a message is shortened, at most [`MAX_SECONDARY`] secondary labels
+//! are drawn, and at most [`MAX_SHOWN`] diagnostics. The JSON and GitHub renderers give
+//! everything in full.
 
 use super::{codes, Diagnostic, Label, Severity};
 use crate::source::{SourceFile, SourceMap};
@@ -42,6 +43,11 @@ const MAX_WORD: usize = 80;
 
 /// Secondary labels drawn per diagnostic; the others are counted in a note.
 const MAX_SECONDARY: usize = 20;
+
+/// Diagnostics drawn; the others are counted. Drawing one reads its file up to its line, so a
+/// large file with a mistake repeated on every line would otherwise take time quadratic in
+/// its size, to print more than anyone reads.
+const MAX_SHOWN: usize = 200;
 
 /// How diagnostics are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,10 +202,16 @@ pub fn human(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> St
         .without_syntax_highlighting();
     // One shared copy of each file's text, however many diagnostics point into it.
     let mut texts: BTreeMap<FileId, Arc<str>> = BTreeMap::new();
-    let blocks: Vec<String> = diagnostics
+    let mut blocks: Vec<String> = diagnostics
         .iter()
+        .take(MAX_SHOWN)
         .map(|diagnostic| render_human(&handler, diagnostic, sources, &mut texts))
         .collect();
+    let hidden = diagnostics.len().saturating_sub(MAX_SHOWN);
+    if hidden > 0 {
+        blocks
+            .push(format!("... and {hidden} more (`tally check --format json` lists them all)\n"));
+    }
     blocks.join("\n")
 }
 

@@ -352,7 +352,10 @@ impl Lineage {
                 if i + 1 == cells.len() {
                     text.push_str(cell);
                 } else {
-                    write!(text, "{cell:<width$}  ").ok();
+                    // Padded by hand: a width in a format string may not pass 65,535.
+                    text.push_str(cell);
+                    let padding = width.saturating_sub(cell.chars().count()) + 2;
+                    text.extend(std::iter::repeat_n(' ', padding));
                 }
             }
             out.push_str(text.trim_end());

@@ -10,9 +10,10 @@
 //! 3. Sources: schedules, cron, landing, load mode, key, retention, columns with their types,
 //!    PII classes and `-> dimension.level` references (levels exist after pass 2).
 //! 4. Dimension `from` sources and level key/label columns (columns exist after pass 3).
-//! 5. Metrics, marts, reports and roles: every path and list is resolved (`resolve`).
-//! 6. Types (`types`): every expression of every metric is typed, metrics in dependency
-//!    order; each metric gets its value type and unit.
+//! 5. Metrics, marts, reports and roles: every path and list is resolved (`resolve`), and
+//!    every expression becomes its model form ([`expr`]).
+//! 6. Types (`types`): every node of every expression of every metric is typed in place,
+//!    metrics in dependency order; each metric gets its value type and unit.
 //! 7. Personal data (`pii`): every use of a PII column, found through `lineage`, is judged.
 //!
 //! Every pass collects all its diagnostics; none stops at the first. Each lookup is a map

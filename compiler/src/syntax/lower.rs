@@ -31,11 +31,21 @@ pub(super) struct Lowering<'a> {
     quiet_until: usize,
     /// Operators met so far in the expression being lowered (see [`Lowering::top_expr`]).
     operators: usize,
+    /// Where the chunk being lowered ends.
+    chunk_end: usize,
 }
 
 impl<'a> Lowering<'a> {
     pub(super) fn new(file: FileId, text: &'a str) -> Self {
-        Lowering { file, text, base: 0, diagnostics: Vec::new(), quiet_until: 0, operators: 0 }
+        Lowering {
+            file,
+            text,
+            base: 0,
+            diagnostics: Vec::new(),
+            quiet_until: 0,
+            operators: 0,
+            chunk_end: text.len(),
+        }
     }
 
     pub(super) fn finish(self) -> Vec<Diagnostic> {
@@ -52,6 +62,7 @@ impl<'a> Lowering<'a> {
         let text = self.text;
         let input = &text[range.clone()];
         self.base = range.start;
+        self.chunk_end = range.end;
         let pairs = match TallyParser::parse(Rule::chunk, input) {
             Ok(pairs) => pairs,
             Err(error) => {
@@ -374,13 +385,16 @@ impl<'a> Lowering<'a> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// The end of the chunk that contains `offset`: the next top-level declaration or the end
-    /// of the file. Re-parses look no further, as the chunk parse did not.
+    /// The end of the chunk that contains `offset`, the one being lowered: the next top-level
+    /// declaration or the end of the file. Re-parses look no further, as the chunk parse did
+    /// not. (Kept rather than recomputed: a file of many malformed lines would otherwise cost
+    /// the whole file's length per line.)
     fn chunk_end(&self, offset: usize) -> usize {
-        super::chunks(self.text)
-            .into_iter()
-            .find(|r| r.contains(&offset))
-            .map_or(self.text.len(), |r| r.end)
+        if offset <= self.chunk_end {
+            self.chunk_end
+        } else {
+            self.text.len()
+        }
     }
 
     /// Turns a pest failure on `input` (which starts at file offset `base`) into a diagnostic.
