@@ -436,7 +436,7 @@ impl<'a> Gen<'a> {
             for (i, axis) in per.keys.iter().enumerate() {
                 let value = self.axis_value(&mut joins, source, axis)?;
                 select.push(format!("{value} AS _tally_per_{i}"));
-                per_keys.push(format!("f._tally_per_{i}"));
+                per_keys.push(format!("_tally_per_{i}"));
             }
         }
         // The source columns the measure and `having` read, once each.
@@ -515,7 +515,7 @@ impl<'a> Gen<'a> {
                 for (i, columns) in set_columns.iter().enumerate() {
                     let mut partition: Vec<SqlExpr> = always_names.iter().map(|n| f(n)).collect();
                     partition.extend(columns.iter().map(|c| f(&format!("_tally_d_{c}"))));
-                    partition.extend((0..per_keys.len()).map(|k| f(&format!("_tally_per_{k}"))));
+                    partition.extend(per_keys.iter().map(|k| f(k)));
                     let window: Vec<String> = partition.iter().map(ToString::to_string).collect();
                     let window = format!("PARTITION BY {}", window.join(", "));
                     let windowed = ExprSql {
