@@ -141,11 +141,12 @@ impl Select {
 pub fn check(dialect: Dialect, sql: &str) -> Result<()> {
     // A drill-down relation carries a metric's `where`, which nests as deep as the compiler
     // allows: read it with the compiler's own limit.
-    let parsed = match dialect {
-        Dialect::DuckDb => parser(&DuckDbDialect {}).try_with_sql(sql),
-        Dialect::Postgres => parser(&PostgreSqlDialect {}).try_with_sql(sql),
-    }
-    .and_then(|mut p| p.parse_statements());
+    let (duckdb, postgres) = (DuckDbDialect {}, PostgreSqlDialect {});
+    let parser_dialect: &dyn sqlparser::dialect::Dialect = match dialect {
+        Dialect::DuckDb => &duckdb,
+        Dialect::Postgres => &postgres,
+    };
+    let parsed = parser(parser_dialect).try_with_sql(sql).and_then(|mut p| p.parse_statements());
     match parsed {
         Ok(statements)
             if statements.len() == 1
