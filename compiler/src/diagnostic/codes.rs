@@ -208,6 +208,12 @@ codes! {
          exists. A `where` filter on a derived metric is refused for the same reason.",
         "Give the column a metric of its own and combine metrics, or filter the metrics it \
          combines.";
+    METRIC_READS_NO_SOURCE = "T0211", "metric-reads-no-source",
+        "A metric aggregates the rows of one source, and that source is the one whose columns \
+         the metric names (in `measure`, `where`, `time`, `by`, `top`, `buckets` or `per`). A \
+         measure such as `count(*)` names no column, so nothing says whose rows it counts.",
+        "Name a column of the source: a `time` column (`time orders.placed_at`), a `where` \
+         filter, or a column inside the aggregate (`count(orders.id)`).";
     INCOMPATIBLE_TYPES = "T0301", "incompatible-types",
         "The two sides of a comparison, of arithmetic, of `in (...)`, `between` or `coalesce` \
          have types that do not go together: an `enum` with a number, a duration with a plain \
