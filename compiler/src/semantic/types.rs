@@ -11,7 +11,8 @@
 //!   duration, `timestamp ± duration` a timestamp, `int / int` a decimal (`/` divides exactly);
 //! - an `enum` compared with a string literal names one of its values (`T0302`);
 //! - operators and functions get the types they work on (`T0303`); `where` and `having` are
-//!   conditions (`T0304`); (calls with the wrong arguments, `T0305`, are the resolver's);
+//!   conditions (`T0304`). (A call with the wrong arguments, `T0305`, is the resolver's to
+//!   report: it has no node in the model to type.)
 //! - aggregation: no aggregate inside another (`T0306`); a measure, and `having`, read columns
 //!   only inside aggregates (`T0307`); `where` and `buckets` contain none (`T0308`);
 //! - `buckets` edges are constants of the bucketed value's kind, strictly increasing
