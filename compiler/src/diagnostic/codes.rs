@@ -73,6 +73,18 @@ codes! {
         "At the top level of a file only declarations may appear: `source`, `dimension`, \
          `calendar`, `retention`, `mart`, `metric`, `report` and `role`.",
         "Start the declaration with one of those keywords.";
+    TOO_DEEP = "T0007", "expression-too-deep",
+        "An expression nests more than 64 levels deep (each open parenthesis, call and `in` \
+         list is a level, and so is each `-` or `not` in front of an operand), or has more than \
+         10,000 operators. Every stage of the compiler, and the database's own SQL parser, \
+         reads nesting one level at a time; a limit in the language turns what would be a crash \
+         or a refused statement into this message. A chain such as `a + b + c` is not nested in \
+         Tally, but to a database it is `(a + b) + c`, one level per operator, hence the second \
+         limit. Braces nested more than 64 deep are reported too. A declaration nested too \
+         deeply is not read any further.",
+        "Remove parentheses that group nothing: `a + b + c` and `a * b / c` need none, and \
+         `and`/`or` chains neither. Compute a large part as a metric of its own and combine the \
+         metrics in a derived metric (`metric total = part_a + part_b`).";
     UNKNOWN_TYPE = "T0101", "unknown-column-type",
         "A column's type must be one of `string`, `int`, `decimal(p, s)`, `bool`, `date`, \
          `timestamp` or `enum(...)`. The loader checks every landed value against it.",
@@ -196,6 +208,12 @@ codes! {
          exists. A `where` filter on a derived metric is refused for the same reason.",
         "Give the column a metric of its own and combine metrics, or filter the metrics it \
          combines.";
+    METRIC_READS_NO_SOURCE = "T0211", "metric-reads-no-source",
+        "A metric aggregates the rows of one source, and that source is the one whose columns \
+         the metric names (in `measure`, `where`, `time`, `by`, `top`, `buckets` or `per`). A \
+         measure such as `count(*)` names no column, so nothing says whose rows it counts.",
+        "Name a column of the source: a `time` column (`time orders.placed_at`), a `where` \
+         filter, or a column inside the aggregate (`count(orders.id)`).";
     INCOMPATIBLE_TYPES = "T0301", "incompatible-types",
         "The two sides of a comparison, of arithmetic, of `in (...)`, `between` or `coalesce` \
          have types that do not go together: an `enum` with a number, a duration with a plain \
@@ -271,6 +289,17 @@ codes! {
          reference between those metrics labelled.",
         "Compute one metric of the cycle from its source's columns (`measure ...`) instead of \
          from the other metrics, or remove one of the labelled references.";
+    DERIVED_TOO_DEEP = "T0402", "derived-metrics-too-deep",
+        "A derived metric's statement computes every metric it is built on inline, down to the \
+         metrics read from sources. So derived metrics may be built on at most 16 levels of \
+         other derived metrics, and one derived metric may compute at most 256 metrics from \
+         sources, counting a metric once for each way it is reached (two metrics that both \
+         read `a` and `b`, combined, compute four). Past that the statement would nest too \
+         deeply, or double in size with every level, before any database could run it. The \
+         metric that crosses the limit is reported, not the metrics built on it.",
+        "Derive the metric from metrics nearer to the sources, or combine the metrics read \
+         from sources directly (`metric total = a + b + c`) rather than through intermediate \
+         derived metrics that read the same ones.";
     PII_GROUPED = "T0501", "pii-grouped-by",
         "A column that identifies a person (classes `name`, `birth_date`, `document_number`, \
          `address`, `phone`, `email`, `biometric`, `government_id`, `financial_account`, \

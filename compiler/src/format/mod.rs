@@ -483,7 +483,10 @@ fn name_width(columns: &[Column]) -> usize {
 
 fn column_lines(column: &Column, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = column.docs.iter().map(|d| doc_line(d)).collect();
-    let mut line = format!("{:<width$} {}", column.name.name, column.ty.name.name);
+    // Padded by hand: a width in a format string may not pass 65,535, and a name may.
+    let mut line = column.name.name.clone();
+    line.extend(std::iter::repeat_n(' ', width.saturating_sub(line.chars().count()) + 1));
+    line.push_str(&column.ty.name.name);
     if !column.ty.args.is_empty() {
         let args: Vec<String> = column
             .ty
@@ -637,6 +640,15 @@ fn write_expr(e: &Expr, out: &mut String) {
         ExprKind::Not(operand) => {
             out.push_str("not ");
             write_expr(operand, out);
+        }
+        ExprKind::Chain { first, rest } => {
+            write_expr(first, out);
+            for link in rest {
+                out.push(' ');
+                out.push_str(link.op.symbol());
+                out.push(' ');
+                write_expr(&link.operand, out);
+            }
         }
         ExprKind::Binary { op, left, right } => {
             write_expr(left, out);

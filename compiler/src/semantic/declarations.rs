@@ -502,6 +502,7 @@ impl Analyzer<'_> {
     pub(super) fn metric(&mut self, declaration: &Declaration) -> Metric {
         let mut metric = Metric { meta: self.meta(declaration), ..Metric::default() };
         let mut unknown: Vec<Ident> = Vec::new();
+        let reported_before = self.diagnostics.len();
         match &declaration.body {
             Body::Expr(expr) => metric.measure = Some(self.measure(expr, None, &mut unknown)),
             Body::Block(_) => {
@@ -526,7 +527,38 @@ impl Analyzer<'_> {
             }
         }
         self.report_unknown(&unknown, metric.source.as_deref());
+        if self.diagnostics.len() == reported_before {
+            self.names_a_source(&metric);
+        }
         metric
+    }
+
+    /// T0211: a metric that aggregates rows (not a derived one) must name a column of the
+    /// source whose rows they are. Checked only when nothing else in the metric was wrong: a
+    /// column that did not resolve is the first mistake.
+    fn names_a_source(&mut self, metric: &Metric) {
+        let Some(measure) = &metric.measure else { return };
+        if metric.source.is_some() || !measure.metrics.is_empty() {
+            return;
+        }
+        let mut aggregates = false;
+        measure.expr.walk(|e| aggregates |= e.as_aggregate().is_some());
+        // Without an aggregate the measure is a constant, which the type checker reports.
+        if !aggregates {
+            return;
+        }
+        self.push(
+            Diagnostic::error(
+                codes::METRIC_READS_NO_SOURCE,
+                format!("Metric `{}` names no source", metric.meta.name),
+                measure.expr.span,
+            )
+            .label("aggregates rows, but of which source?")
+            .help(
+                "name a column of the source: a `time` column (`time orders.placed_at`), a \
+                 `where` filter, or a column in the aggregate (`count(orders.id)`)",
+            ),
+        );
     }
 
     fn metric_property(&mut self, metric: &mut Metric, value: &P, unknown: &mut Vec<Ident>) {
@@ -559,23 +591,18 @@ impl Analyzer<'_> {
             }
             P::Buckets { expr, edges } => {
                 let mut reads = Reads::default();
-                self.expr(expr, Place::Buckets, &mut reads);
-                for edge in edges {
-                    self.expr(edge, Place::Buckets, &mut reads);
-                }
+                let expr = self.expr(expr, Place::Buckets, &mut reads);
+                let edges =
+                    edges.iter().map(|e| self.expr(e, Place::Buckets, &mut reads)).collect();
                 unknown.extend(reads.unknown);
-                metric.buckets = Some(Buckets {
-                    expr: expr.clone(),
-                    edges: edges.clone(),
-                    columns: reads.columns,
-                });
+                metric.buckets = Some(Buckets { expr, edges, columns: reads.columns });
             }
             P::Per { keys, having } => {
                 let keys = self.axes(keys, "`per`");
                 let mut reads = Reads::default();
-                self.expr(having, Place::Having, &mut reads);
+                let having = self.expr(having, Place::Having, &mut reads);
                 unknown.extend(reads.unknown);
-                metric.per = Some(Per { keys, having: having.clone(), columns: reads.columns });
+                metric.per = Some(Per { keys, having, columns: reads.columns });
             }
             P::Unit(unit) => {
                 metric.unit = Some(match unit {
@@ -605,17 +632,10 @@ impl Analyzer<'_> {
         unknown: &mut Vec<Ident>,
     ) -> Measure {
         let mut reads = Reads::default();
-        self.expr(expr, Place::Measure, &mut reads);
-        if let Some(filter) = filter {
-            self.expr(filter, Place::Filter, &mut reads);
-        }
+        let expr = self.expr(expr, Place::Measure, &mut reads);
+        let filter = filter.map(|filter| self.expr(filter, Place::Filter, &mut reads));
         unknown.extend(reads.unknown);
-        Measure {
-            expr: expr.clone(),
-            filter: filter.cloned(),
-            columns: reads.columns,
-            metrics: reads.metrics,
-        }
+        Measure { expr, filter, columns: reads.columns, metrics: reads.metrics }
     }
 
     /// Every `source.column` a metric names comes from one source (T0209), which becomes the

@@ -10,9 +10,10 @@
 //! 3. Sources: schedules, cron, landing, load mode, key, retention, columns with their types,
 //!    PII classes and `-> dimension.level` references (levels exist after pass 2).
 //! 4. Dimension `from` sources and level key/label columns (columns exist after pass 3).
-//! 5. Metrics, marts, reports and roles: every path and list is resolved (`resolve`).
-//! 6. Types (`types`): every expression of every metric is typed, metrics in dependency
-//!    order; each metric gets its value type and unit.
+//! 5. Metrics, marts, reports and roles: every path and list is resolved (`resolve`), and
+//!    every expression becomes its model form ([`expr`]).
+//! 6. Types (`types`): every node of every expression of every metric is typed in place,
+//!    metrics in dependency order; each metric gets its value type and unit.
 //! 7. Personal data (`pii`): every use of a PII column, found through `lineage`, is judged.
 //!
 //! Every pass collects all its diagnostics; none stops at the first. Each lookup is a map
@@ -58,6 +59,7 @@
 //!   checker only makes sure it never loops on one.
 
 mod declarations;
+pub mod expr;
 pub mod lineage;
 pub mod model;
 mod names;
@@ -139,12 +141,7 @@ impl<'a> Analyzer<'a> {
             m.roles.insert(name, role);
         });
         // Types and personal data are judged on the whole model, once every name resolves.
-        for typed in types::check(&self.model, &mut self.diagnostics) {
-            if let Some(metric) = self.model.metrics.get_mut(&typed.name) {
-                metric.value_type = typed.ty;
-                metric.unit = typed.unit;
-            }
-        }
+        types::check(&mut self.model, &mut self.diagnostics);
         pii::check(&self.model, &mut self.diagnostics);
     }
 

@@ -14,14 +14,16 @@
 //!   declarations in file order), lists keep the order written. Nothing depends on hashing.
 //!
 //! Spans stay where later passes will point at the text: declaration names, columns, every
-//! resolved reference ([`ColumnRef`], [`NameRef`], [`Axis`]). Metric expressions are kept as
-//! [`ast::Expr`] next to the references they read, for the type checker and code generation.
+//! resolved reference ([`ColumnRef`], [`NameRef`], [`Axis`]). Every expression (a measure, a
+//! `where` filter, buckets, a `having` condition, a derived metric's formula) is held
+//! resolved and typed ([`Expr`], see [`super::expr`]), next to the references it reads.
 
 use crate::span::Span;
 use crate::syntax::ast;
 use indexmap::IndexMap;
 use serde::{Serialize, Serializer};
 
+pub use super::expr::Expr;
 pub use super::types::Type;
 
 /// The resolved project.
@@ -628,8 +630,8 @@ impl Metric {
 /// `measure expr [where filter]`, or the expression of `metric name = expr`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measure {
-    pub expr: ast::Expr,
-    pub filter: Option<ast::Expr>,
+    pub expr: Expr,
+    pub filter: Option<Expr>,
     /// Columns read by `expr` and `filter`, in order of appearance (repeats kept: each has
     /// its own span).
     pub columns: Vec<ColumnRef>,
@@ -644,11 +646,11 @@ pub struct Top {
     pub by: Axis,
 }
 
-/// `buckets age(seacats.seized_at) [24 hours, 72 hours]`: edges are literals, kept as written.
+/// `buckets age(seacats.seized_at) [24 hours, 72 hours]`: edges are literals.
 #[derive(Debug, Clone, Serialize)]
 pub struct Buckets {
-    pub expr: ast::Expr,
-    pub edges: Vec<ast::Expr>,
+    pub expr: Expr,
+    pub edges: Vec<Expr>,
     pub columns: Vec<ColumnRef>,
 }
 
@@ -656,7 +658,7 @@ pub struct Buckets {
 #[derive(Debug, Clone, Serialize)]
 pub struct Per {
     pub keys: Vec<Axis>,
-    pub having: ast::Expr,
+    pub having: Expr,
     pub columns: Vec<ColumnRef>,
 }
 

@@ -621,8 +621,9 @@ fn independent_errors_are_all_reported() {
 
 /// The type of `metric m { measure <measure> }` checked with the sample, which must be valid.
 fn value_type(measure: &str) -> Option<String> {
-    let (model, diagnostics) =
-        analyze_files(&[SAMPLE, &format!("metric m {{\n    measure {measure}\n}}\n")]);
+    // The `time` column names the source that `count(*)` counts.
+    let metric = format!("metric m {{\n    measure {measure}\n    time seacats.seizure_date\n}}\n");
+    let (model, diagnostics) = analyze_files(&[SAMPLE, &metric]);
     assert!(diagnostics.is_empty(), "{measure}: {diagnostics:#?}");
     model.metrics["m"].value_type.as_ref().map(ToString::to_string)
 }
@@ -720,12 +721,32 @@ fn measures_aggregate() {
         "metric m {\n    measure count(*)\n    per awt.flight_id having awt.wait_minutes > 60\n}\n",
         "T0307",
     );
-    only("metric m {\n    measure sum(count(*))\n}\n", "T0306");
+    only("metric m {\n    measure sum(count(seacats.line_item))\n}\n", "T0306");
     let d = only("metric m = sum(total_drug_weight)\n", "T0306");
     assert_eq!(d.message, "Metric `total_drug_weight` inside aggregate `sum`");
-    only("metric m {\n    measure count(*) where count(*) > 3\n}\n", "T0308");
+    only("metric m {\n    measure count(*) where count(seacats.line_item) > 3\n}\n", "T0308");
     only("metric m {\n    measure count(*)\n    buckets sum(awt.wait_minutes) [10]\n}\n", "T0308");
     only("metric m {\n    measure count(*)\n    per awt.flight_id having count(*)\n}\n", "T0304");
+}
+
+#[test]
+fn a_metric_names_its_source() {
+    let d = only("metric m {\n    measure count(*)\n}\n", "T0211");
+    assert_eq!(d.message, "Metric `m` names no source");
+    // Any column names it: in the measure, the filter or `time`.
+    for named in [
+        "count(seacats.line_item)",
+        "count(*) where seacats.approved",
+        "count(*)\n    time seacats.seizure_date",
+    ] {
+        assert!(
+            codes_with_sample(&format!("metric m {{\n    measure {named}\n}}\n")).is_empty(),
+            "{named}"
+        );
+    }
+    // An unknown column is the mistake, not the missing source; a constant is T0307.
+    only("metric m {\n    measure count(*)\n    time nowhere.at\n}\n", "T0203");
+    only("metric m = 2\n", "T0307");
 }
 
 #[test]

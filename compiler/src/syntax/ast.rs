@@ -413,6 +413,16 @@ pub enum ExprKind {
     },
     Neg(Box<Expr>),
     Not(Box<Expr>),
+    /// `a + b - c`, `a * b / c`, `a and b and c`, `a or b`: operands of one precedence level,
+    /// combined left to right. A chain is a list rather than nested pairs, so a sum of
+    /// thousands of terms is as shallow as a sum of two: no pass over the tree recurses once
+    /// per operator.
+    Chain {
+        first: Box<Expr>,
+        rest: Vec<Link>,
+    },
+    /// `a = b`, `a < b`, ...: a comparison, which does not chain (`a < b < c` is no
+    /// expression).
     Binary {
         op: BinaryOp,
         left: Box<Expr>,
@@ -442,6 +452,13 @@ pub enum ExprKind {
     Paren(Box<Expr>),
 }
 
+/// One step of a [`ExprKind::Chain`]: the operator and the operand after it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    pub op: BinaryOp,
+    pub operand: Expr,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BinaryOp {
@@ -460,6 +477,20 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Whether the operator compares two values (and so forms an [`ExprKind::Binary`]); the
+    /// others chain.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq
+        )
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             BinaryOp::Or => "or",
