@@ -21,15 +21,16 @@ use super::schema::TableKind;
 use super::templates::Sql;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{archive_table, current_table, staging_table};
-use crate::semantic::{self, Axis, ColumnType, Keep, LandingFormat, LoadMode, Model, Period, Source};
+use crate::semantic::{
+    self, Axis, ColumnType, Keep, LandingFormat, LoadMode, Model, Period, Source,
+};
 use crate::syntax::ast;
 use std::collections::{BTreeMap, BTreeSet};
 use tally_contract::plan::{
-    self as contract, Column, CutColumn, FileStep, Inputs, Landing, Load,
-    MetricPlan, Plan, Refresh, ReportPlan, Retention, RetentionRule, RuntimeSql, SourceFreshness,
-    SourcePlan, SourceTables, TablePlan,
+    self as contract, Column, CutColumn, FileStep, Inputs, Landing, Load, MetricPlan, Plan,
+    Refresh, ReportPlan, Retention, RetentionRule, RuntimeSql, SourceFreshness, SourcePlan,
+    SourceTables, TablePlan,
 };
-use tally_contract::schedule::{Freshness, Schedule};
 
 pub use tally_contract::plan::{GENERATED_BY, PLAN_VERSION};
 
@@ -52,7 +53,7 @@ fn build(model: &Model, metric_order: &[String], sql: &mut Sql) -> Plan {
     names.sort();
     let sources = names
         .into_iter()
-        .filter_map(|name| Some(source_plan(model, name, model.sources.get(name)?, sql)))
+        .filter_map(|name| source_plan(model, name, model.sources.get(name)?, sql))
         .collect();
 
     let tables = cuts::cut_tables(model);
@@ -235,13 +236,12 @@ fn runtime_sql(d: &dyn Dialect, sql: &mut Sql) -> RuntimeSql {
     }
 }
 
-fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> SourcePlan {
-    let schedule = match &source.refresh {
-        Some(s) => schedule(s),
-        None => {
-            sql.bug(format!("source `{name}` has no schedule"));
-            Schedule::Cron { expr: String::new() }
-        }
+/// `None` (reported as an internal error) for a source without a schedule, which the
+/// semantic stage reports as missing, so code generation never sees one.
+fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Option<SourcePlan> {
+    let Some(schedule) = source.refresh.clone() else {
+        sql.bug(format!("source `{name}` has no schedule"));
+        return None;
     };
     let landing = source.landing.as_ref();
     let landing = Landing {
@@ -266,9 +266,7 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Sou
         Some(LoadMode::Snapshot) | None => Load::Snapshot,
         Some(LoadMode::Append) => Load::Append,
         Some(LoadMode::Incremental { by }) => Load::Incremental { column: by.clone() },
-        Some(LoadMode::Cdc { delete_marker }) => {
-            Load::Cdc { delete_marker: delete_marker.clone() }
-        }
+        Some(LoadMode::Cdc { delete_marker }) => Load::Cdc { delete_marker: delete_marker.clone() },
     };
     let columns = source.columns.values().map(column).collect();
     let rule = source.retention.rule.as_ref().and_then(|r| model.retention_rules.get_key_value(r));
@@ -289,13 +287,10 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Sou
     for d in dialect::all() {
         statements.insert(d.id(), load::source_sql(model, d, sql, name));
     }
-    SourcePlan {
+    Some(SourcePlan {
         name: name.to_string(),
         title: source.meta.title.clone(),
-        freshness: source.refresh.as_ref().map(freshness).unwrap_or(Freshness {
-            expected_every_minutes: None,
-            late_after_minutes: None,
-        }),
+        freshness: schedule.freshness(),
         schedule,
         landing,
         load,
@@ -309,7 +304,7 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Sou
             raw: load::raw_table(name),
         },
         sql: statements,
-    }
+    })
 }
 
 fn period(p: Period) -> contract::Period {
@@ -356,44 +351,6 @@ fn column(c: &semantic::Column) -> Column {
     }
 }
 
-fn weekday(day: semantic::Weekday) -> tally_contract::schedule::Weekday {
-    use tally_contract::schedule::Weekday as W;
-    match day {
-        semantic::Weekday::Monday => W::Monday,
-        semantic::Weekday::Tuesday => W::Tuesday,
-        semantic::Weekday::Wednesday => W::Wednesday,
-        semantic::Weekday::Thursday => W::Thursday,
-        semantic::Weekday::Friday => W::Friday,
-        semantic::Weekday::Saturday => W::Saturday,
-        semantic::Weekday::Sunday => W::Sunday,
-    }
-}
-
-fn schedule(s: &semantic::Schedule) -> Schedule {
-    match s {
-        semantic::Schedule::EveryMinutes(n) => Schedule::EveryMinutes { minutes: *n },
-        semantic::Schedule::EveryHours(n) => Schedule::EveryHours { hours: *n },
-        semantic::Schedule::Daily { hour, minute } => {
-            Schedule::Daily { hour: *hour, minute: *minute }
-        }
-        semantic::Schedule::Weekly { weekday: day, hour, minute } => {
-            Schedule::Weekly { weekday: weekday(*day), hour: *hour, minute: *minute }
-        }
-        semantic::Schedule::Cron(expr) => Schedule::Cron { expr: expr.clone() },
-    }
-}
-
-fn freshness(s: &semantic::Schedule) -> Freshness {
-    let every = match s {
-        semantic::Schedule::EveryMinutes(n) => Some(u64::from(*n)),
-        semantic::Schedule::EveryHours(n) => Some(u64::from(*n) * 60),
-        semantic::Schedule::Daily { .. } => Some(24 * 60),
-        semantic::Schedule::Weekly { .. } => Some(7 * 24 * 60),
-        semantic::Schedule::Cron(expr) => super::cron::longest_gap_minutes(expr),
-    };
-    Freshness { expected_every_minutes: every, late_after_minutes: every.map(|m| m * 2) }
-}
-
 fn grain_id(g: semantic::Grain) -> contract::Grain {
     match g {
         semantic::Grain::QuarterHour => contract::Grain::QuarterHour,
@@ -420,7 +377,7 @@ fn calendar(c: &semantic::Calendar) -> contract::Calendar {
                 .map_or(1, |i| i as u32 + 1),
             day: u32::from(c.fiscal_year_start.day),
         },
-        week_start: weekday(c.week_start),
+        week_start: c.week_start.to_contract(),
         grains: c.grains.iter().copied().map(grain_id).collect(),
         timezone: c.timezone.clone(),
     }
@@ -582,12 +539,11 @@ fn table_plan(model: &Model, t: &CutTable) -> TablePlan {
             .into_iter()
             .filter_map(|s| {
                 let schedule = model.sources.get(&s)?.refresh.as_ref()?;
-                Some(SourceFreshness { source: s, freshness: freshness(schedule) })
+                Some(SourceFreshness { source: s, freshness: schedule.freshness() })
             })
             .collect(),
-        drill: mart.and_then(|m| m.drill.as_ref()).map(|d| contract::MartDrill {
-            source: d.source.clone(),
-            columns: d.columns.clone(),
-        }),
+        drill: mart
+            .and_then(|m| m.drill.as_ref())
+            .map(|d| contract::MartDrill { source: d.source.clone(), columns: d.columns.clone() }),
     }
 }
