@@ -153,7 +153,8 @@ pub enum CronError {
 #[derive(Debug, Clone)]
 pub struct CronExpr {
     text: String,
-    cron: croner::Cron,
+    /// Boxed: croner's parsed pattern is a few hundred bytes, a schedule's form is a few words.
+    cron: Box<croner::Cron>,
     longest_gap_minutes: u64,
 }
 
@@ -187,7 +188,7 @@ impl CronExpr {
         let Some(longest_gap_minutes) = longest_gap(&cron) else {
             return Err(CronError::Never { reason: never_reason(&cron) });
         };
-        Ok(CronExpr { text, cron, longest_gap_minutes })
+        Ok(CronExpr { text, cron: Box::new(cron), longest_gap_minutes })
     }
 
     /// The normalized text: the five fields separated by single spaces.
