@@ -326,11 +326,16 @@ fn check_field(field: Field, text: &str) -> Result<(), String> {
         if let Some(step) = step {
             match number(step) {
                 Some(0) => return Err("a step of 0 never moves".to_owned()),
-                Some(_) => {}
-                None => return Err(format!("`{step}` is not a step (a whole number from 1)")),
+                Some(n) if n <= max => {}
+                _ => {
+                    return Err(format!("`{step}` is not a step (a whole number from 1 to {max})"))
+                }
             }
         }
         if range == "*" {
+            if step.is_none() && text != "*" {
+                return Err(format!("`*` in `{text}` already means every value: write it alone"));
+            }
             continue;
         }
         if range.is_empty() {
@@ -617,6 +622,7 @@ mod tests {
                 "{extension}: {reason}"
             );
         }
+        assert_eq!(field("*/99999 * * * *").0, Field::Minute);
         assert_eq!(CronExpr::parse("0 2 * *"), Err(CronError::FieldCount { found: 4 }));
         assert_eq!(CronExpr::parse("0 0 2 * * *"), Err(CronError::FieldCount { found: 6 }));
         assert_eq!(CronExpr::parse("@daily"), Err(CronError::FieldCount { found: 1 }));
@@ -653,6 +659,65 @@ mod tests {
                 assert!(CronExpr::parse(&text).is_ok(), "{text}: {:?}", CronExpr::parse(&text));
             }
         }
+    }
+
+    /// Whatever the text, the answer is a schedule or a user error, never croner refusing what
+    /// the check let through: every field built from pieces of valid and invalid syntax.
+    #[test]
+    fn no_text_reaches_croner_unchecked() {
+        const PIECES: &[&str] = &[
+            "*",
+            "?",
+            "0",
+            "7",
+            "13",
+            "31",
+            "60",
+            "-",
+            ",",
+            "/",
+            "/0",
+            "/2",
+            "/99",
+            "sun",
+            "JAN",
+            "l",
+            "W",
+            "#2",
+            "+",
+            "x",
+            "",
+            "00",
+            "1-",
+            "-5",
+            "5-1",
+            "*/",
+            "1,",
+            "99999999999",
+        ];
+        let mut seen = 0;
+        for (i, a) in PIECES.iter().enumerate() {
+            for b in PIECES {
+                for c in PIECES.iter().step_by(3) {
+                    let piece = format!("{a}{b}{c}");
+                    if piece.is_empty() {
+                        continue;
+                    }
+                    for field in Field::ALL {
+                        let mut fields = ["0", "0", "1", "*", "*"];
+                        fields[field.index()] = &piece;
+                        let text = fields.join(" ");
+                        let parsed = CronExpr::parse(&text);
+                        assert!(
+                            !matches!(parsed, Err(CronError::Unreadable { .. })),
+                            "{text}: {parsed:?}"
+                        );
+                        seen += usize::from(parsed.is_ok()) * i;
+                    }
+                }
+            }
+        }
+        assert!(seen > 0, "some pieces make valid fields");
     }
 
     #[test]
