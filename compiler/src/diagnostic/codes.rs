@@ -95,8 +95,12 @@ codes! {
          weekday.",
         "Pick a schedule from the forms in the help, or write a `cron \"...\"` expression.";
     INVALID_CRON = "T0103", "invalid-cron",
-        "A `cron` schedule is parsed as a cron expression with five fields (minute, hour, day of \
-         month, month, day of week) and this one does not parse.",
+        "A `cron` schedule is a POSIX cron expression with five fields: minute (0-59), hour \
+         (0-23), day of month (1-31), month (1-12 or `jan`-`dec`), day of week (0-7 or \
+         `sun`-`sat`, Sunday is 0 or 7), each `*`, a value, a range `a-b`, a list `a,b` or a \
+         step `*/n`, `a-b/n`; `?` stands for a whole day field. This one does not read; the \
+         label names the field and why. Extensions of other cron dialects (`L`, `W`, `#`, \
+         seconds, `@daily`) are not accepted: the plan promises POSIX fields.",
         "Fix the expression, e.g. `cron \"*/15 * * * *\"` for every 15 minutes.";
     UNKNOWN_FORMAT = "T0104", "unknown-landing-format",
         "Landing files are read by the engine's bulk loader, which knows `csv`, `jsonl` and \
@@ -163,6 +167,13 @@ codes! {
          have a value. Key columns are `not null` without saying so; declaring one `null` \
          contradicts the key.",
         "Remove `null` from the column, or take the column out of the key.";
+    CRON_NEVER_FIRES = "T0119", "cron-never-fires",
+        "Every field of the `cron` schedule reads, but together they name no date that exists \
+         (`0 5 31 2 *`: there is no 31 February), so the source would never load and could never \
+         be late. Tally looks at a whole 400-year cycle of the calendar, so an expression it \
+         accepts fires at least every eight years (`29 2`, across 2100).",
+        "Pick days of month that the chosen months have, or restrict the day of week as well: \
+         when both day fields are restricted, a day matching either fires.";
     DUPLICATE_DECLARATION = "T0201", "duplicate-declaration",
         "Two declarations share a name. All declarations, whatever their kind, share one \
          namespace across all files of the project, because metrics, marts and roles refer to \

@@ -303,7 +303,7 @@ impl Analyzer<'_> {
         }
         for property in &props {
             match &property.value {
-                P::Refresh(schedule) => source.refresh = self.schedule(schedule),
+                P::Refresh(schedule) => source.refresh = self.schedule(schedule, property.span),
                 P::Landing(landing) => source.landing = self.landing(landing),
                 P::Load(mode) => source.load = self.load(&name, mode, &source.columns),
                 P::Key(key) => source.key = self.key(&name, key, &mut source.columns),

@@ -25,6 +25,9 @@ use serde::{Serialize, Serializer};
 
 pub use super::expr::Expr;
 pub use super::types::Type;
+/// When a source is refreshed: the contract's type, checked once here and carried by the plan
+/// (`hourly` is every 1 hour, `daily` is midnight, a cron expression is checked and fires).
+pub use tally_contract::schedule::Schedule;
 
 /// The resolved project.
 #[derive(Debug, Default, Serialize)]
@@ -193,6 +196,22 @@ words! {
     }
 }
 
+impl Weekday {
+    /// The same day as the contract (`plan.json`, schedules) names it.
+    pub fn to_contract(self) -> tally_contract::schedule::Weekday {
+        use tally_contract::schedule::Weekday as W;
+        match self {
+            Weekday::Monday => W::Monday,
+            Weekday::Tuesday => W::Tuesday,
+            Weekday::Wednesday => W::Wednesday,
+            Weekday::Thursday => W::Thursday,
+            Weekday::Friday => W::Friday,
+            Weekday::Saturday => W::Saturday,
+            Weekday::Sunday => W::Sunday,
+        }
+    }
+}
+
 impl PiiClass {
     /// Gender and nationality describe groups of people rather than pick one out. Reports may
     /// cut and filter by them (*Top 10 Nationalities*); every other class identifies a person
@@ -309,29 +328,6 @@ pub struct Source {
     pub key: Vec<String>,
     pub retention: SourceRetention,
     pub columns: IndexMap<String, Column>,
-}
-
-/// When a source is refreshed, normalized: `hourly` is `EveryHours(1)`, `daily` is
-/// `Daily { hour: 0, minute: 0 }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Schedule {
-    /// Divides the hour: 1 to 59.
-    EveryMinutes(u32),
-    /// Divides the day: 1 to 23.
-    EveryHours(u32),
-    Daily {
-        hour: u32,
-        minute: u32,
-    },
-    Weekly {
-        weekday: Weekday,
-        hour: u32,
-        minute: u32,
-    },
-    /// Five POSIX cron fields (minute, hour, day of month, month, day of week; Sunday is 0 or
-    /// 7), separated by single spaces.
-    Cron(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,6 +5,8 @@ use super::lineage::ColumnRole;
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::syntax::{self, ast};
+use tally_contract::cron::CronExpr;
+use tally_contract::schedule::{Form, Weekday as ContractWeekday};
 
 /// A valid project with every kind of declaration, in the shape of EMIS-EDW.
 const SAMPLE: &str = r#"/// Calendar of the agency: the federal fiscal year starts on October 1.
@@ -214,13 +216,16 @@ fn sample_model() {
 fn sample_resolves_references() {
     let (model, _) = analyze_files(&[SAMPLE]);
     let seacats = &model.sources["seacats"];
-    assert_eq!(seacats.refresh, Some(Schedule::EveryMinutes(15)));
+    assert_eq!(
+        seacats.refresh.as_ref().map(Schedule::form),
+        Some(&Form::EveryMinutes { minutes: 15 })
+    );
     assert_eq!(seacats.load, Some(LoadMode::Cdc { delete_marker: "is_deleted".into() }));
     assert_eq!(seacats.columns["approved"].default, Some(ast::Literal::Bool(false)));
     assert_eq!(model.sources["awt"].load, Some(LoadMode::Incremental { by: "updated_at".into() }));
     assert_eq!(
-        model.sources["ports"].refresh,
-        Some(Schedule::Weekly { weekday: Weekday::Sunday, hour: 2, minute: 0 })
+        model.sources["ports"].refresh.as_ref().map(Schedule::form),
+        Some(&Form::Weekly { weekday: ContractWeekday::Sunday, hour: 2, minute: 0 })
     );
     assert_eq!(seacats.retention.keep, Some(Keep::For(Period::Months(72))));
     assert_eq!(seacats.retention.rule.as_deref(), Some("emis_standard"));
@@ -482,19 +487,25 @@ fn schedules_are_checked_and_normalized() {
         let text = source_with("", "").replace("refresh daily", &format!("refresh {schedule}"));
         let (model, diagnostics) = analyze_files(&[&text]);
         let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.0).collect();
-        (model.sources["extra"].refresh.clone(), codes)
+        (model.sources["extra"].refresh.as_ref().map(|s| s.form().clone()), codes)
     };
-    assert_eq!(refresh("every 20 minutes"), (Some(Schedule::EveryMinutes(20)), vec![]));
-    assert_eq!(refresh("every 6 hours"), (Some(Schedule::EveryHours(6)), vec![]));
-    assert_eq!(refresh("hourly"), (Some(Schedule::EveryHours(1)), vec![]));
-    assert_eq!(refresh("daily"), (Some(Schedule::Daily { hour: 0, minute: 0 }), vec![]));
-    assert_eq!(refresh("daily at 06:30"), (Some(Schedule::Daily { hour: 6, minute: 30 }), vec![]));
+    let cron = |text: &str| Form::Cron { expr: CronExpr::parse(text).expect("a cron expression") };
+    assert_eq!(refresh("every 20 minutes"), (Some(Form::EveryMinutes { minutes: 20 }), vec![]));
+    assert_eq!(refresh("every 6 hours"), (Some(Form::EveryHours { hours: 6 }), vec![]));
+    assert_eq!(refresh("hourly"), (Some(Form::EveryHours { hours: 1 }), vec![]));
+    assert_eq!(refresh("daily"), (Some(Form::Daily { hour: 0, minute: 0 }), vec![]));
+    assert_eq!(refresh("daily at 06:30"), (Some(Form::Daily { hour: 6, minute: 30 }), vec![]));
     assert_eq!(
         refresh("weekly on mon"),
-        (Some(Schedule::Weekly { weekday: Weekday::Monday, hour: 0, minute: 0 }), vec![])
+        (Some(Form::Weekly { weekday: ContractWeekday::Monday, hour: 0, minute: 0 }), vec![])
     );
-    assert_eq!(refresh("cron \"0  2 * * 0\""), (Some(Schedule::Cron("0 2 * * 0".into())), vec![]));
+    assert_eq!(refresh("cron \"0  2 * * 0\""), (Some(cron("0 2 * * 0")), vec![]));
     assert_eq!(refresh("cron \"*/15 6-18 * * mon-fri\"").1, Vec::<&str>::new());
+    // `?` reads as `*`, and the schedule has a freshness like any other.
+    assert_eq!(refresh("cron \"0 5 ? * *\""), (Some(cron("0 5 ? * *")), vec![]));
+    assert_eq!(refresh("cron \"0 5 31 2 *\""), (None, vec!["T0119"]));
+    assert_eq!(refresh("cron \"0 0 30 2 *\""), (None, vec!["T0119"]));
+    assert_eq!(refresh("cron \"0 0 L * *\""), (None, vec!["T0103"]));
     assert_eq!(refresh("every 7 minutes"), (None, vec!["T0102"]));
     assert_eq!(refresh("every 0 minutes"), (None, vec!["T0102"]));
     assert_eq!(refresh("every 5 hours"), (None, vec!["T0102"]));
@@ -515,10 +526,30 @@ fn cron_errors_point_at_the_field() {
     let d = analyze_files(&[&text]).1.into_iter().next().expect("a diagnostic");
     assert_eq!(d.code.0, "T0103");
     assert_eq!(&text[d.primary.span.range()], "25");
-    assert_eq!(d.primary.message, "hours must be at most 23 ('25' specified)");
+    assert_eq!(d.primary.message, "`25` is out of range: hours run from 0 to 23");
     let text = source_with("", "").replace("refresh daily", "refresh cron \"0 2 * * 1-9\"");
     let d = analyze_files(&[&text]).1.into_iter().next().expect("a diagnostic");
     assert_eq!(&text[d.primary.span.range()], "1-9");
+}
+
+#[test]
+fn a_cron_that_never_fires_is_labelled_on_its_day_and_month() {
+    let text = source_with("", "").replace("refresh daily", "refresh cron \"0 5  31 2 *\"");
+    let d = analyze_files(&[&text]).1.into_iter().next().expect("a diagnostic");
+    assert_eq!(d.code.0, "T0119");
+    assert_eq!(d.message, "Cron schedule `0 5 31 2 *` never fires");
+    assert_eq!(&text[d.primary.span.range()], "31 2");
+    assert_eq!(d.primary.message, "no day 31 in February");
+}
+
+#[test]
+fn every_schedule_has_a_freshness() {
+    let text = source_with("", "").replace("refresh daily", "refresh cron \"0 5 ? * *\"");
+    let (model, diagnostics) = analyze_files(&[&text]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let schedule = model.sources["extra"].refresh.as_ref().expect("a schedule");
+    assert_eq!(schedule.freshness().expected_every_minutes, 24 * 60);
+    assert_eq!(schedule.freshness().late_after_minutes, 2 * 24 * 60);
 }
 
 #[test]

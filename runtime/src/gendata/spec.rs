@@ -94,7 +94,8 @@ pub struct RetentionSpec {
 
 #[derive(Debug, Clone, Copy)]
 pub struct FreshnessSpec {
-    pub expected_every_minutes: Option<u64>,
+    /// The longest time between two scheduled loads: every schedule has one.
+    pub expected_every_minutes: u64,
 }
 
 impl Spec {
