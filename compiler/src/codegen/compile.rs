@@ -19,7 +19,6 @@
 //! compiling twice gives the same bytes and never an empty migration.
 
 use super::dialect::{self, Dialect};
-use tally_contract::integrity::{self, IntegrityError, SUM_FILE};
 use super::migrate::{self, Allowance, Refusal, Risk};
 use super::schema::{Extra, Schema, Table, Value, View, LOCK_VERSION};
 use super::{build, plan};
@@ -30,6 +29,7 @@ use crate::source::FileSystem;
 use crate::span::{FileId, Span};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use tally_contract::integrity::{self, IntegrityError, SUM_FILE};
 
 /// The lock file's name inside `<dialect>/`.
 pub const LOCK_FILE: &str = "schema.lock.json";

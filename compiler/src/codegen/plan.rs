@@ -21,13 +21,15 @@ use super::schema::TableKind;
 use super::templates::Sql;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{archive_table, current_table, staging_table};
-use crate::semantic::{self, Axis, ColumnType, Keep, LandingFormat, LoadMode, Model, Period, Source};
+use crate::semantic::{
+    self, Axis, ColumnType, Keep, LandingFormat, LoadMode, Model, Period, Source,
+};
 use crate::syntax::ast;
 use std::collections::{BTreeMap, BTreeSet};
 use tally_contract::plan::{
-    self as contract, Column, CutColumn, FileStep, Inputs, Landing, Load,
-    MetricPlan, Plan, Refresh, ReportPlan, Retention, RetentionRule, RuntimeSql, SourceFreshness,
-    SourcePlan, SourceTables, TablePlan,
+    self as contract, Column, CutColumn, FileStep, Inputs, Landing, Load, MetricPlan, Plan,
+    Refresh, ReportPlan, Retention, RetentionRule, RuntimeSql, SourceFreshness, SourcePlan,
+    SourceTables, TablePlan,
 };
 use tally_contract::schedule::{Freshness, Schedule};
 
@@ -87,7 +89,7 @@ fn build(model: &Model, metric_order: &[String], sql: &mut Sql) -> Plan {
         file_steps: FileStep::ALL.to_vec(),
         runtime,
         calendar: calendar(&model.calendar),
-        user_attributes: Vec::new(),
+        user_attributes: user_attributes(model),
         dimensions: dimensions(model),
         sources,
         metrics,
@@ -266,9 +268,7 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Sou
         Some(LoadMode::Snapshot) | None => Load::Snapshot,
         Some(LoadMode::Append) => Load::Append,
         Some(LoadMode::Incremental { by }) => Load::Incremental { column: by.clone() },
-        Some(LoadMode::Cdc { delete_marker }) => {
-            Load::Cdc { delete_marker: delete_marker.clone() }
-        }
+        Some(LoadMode::Cdc { delete_marker }) => Load::Cdc { delete_marker: delete_marker.clone() },
     };
     let columns = source.columns.values().map(column).collect();
     let rule = source.retention.rule.as_ref().and_then(|r| model.retention_rules.get_key_value(r));
@@ -292,10 +292,11 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Sou
     SourcePlan {
         name: name.to_string(),
         title: source.meta.title.clone(),
-        freshness: source.refresh.as_ref().map(freshness).unwrap_or(Freshness {
-            expected_every_minutes: None,
-            late_after_minutes: None,
-        }),
+        freshness: source
+            .refresh
+            .as_ref()
+            .map(freshness)
+            .unwrap_or(Freshness { expected_every_minutes: None, late_after_minutes: None }),
         schedule,
         landing,
         load,
@@ -319,8 +320,8 @@ fn period(p: Period) -> contract::Period {
     }
 }
 
-fn column(c: &semantic::Column) -> Column {
-    let ty = match &c.ty {
+fn column_type(ty: Option<&ColumnType>) -> contract::ColumnType {
+    match ty {
         Some(ColumnType::String) | None => contract::ColumnType::String,
         Some(ColumnType::Int) => contract::ColumnType::Int,
         Some(ColumnType::Decimal { precision, scale }) => {
@@ -330,7 +331,30 @@ fn column(c: &semantic::Column) -> Column {
         Some(ColumnType::Date) => contract::ColumnType::Date,
         Some(ColumnType::Timestamp) => contract::ColumnType::Timestamp,
         Some(ColumnType::Enum(values)) => contract::ColumnType::Enum { values: values.clone() },
-    };
+    }
+}
+
+/// The `users` block's attributes, in the order declared (the order of `policy_user`'s
+/// columns). Each is the `policy_user` column of its name.
+fn user_attributes(model: &Model) -> Vec<contract::UserAttribute> {
+    model
+        .user_attributes
+        .values()
+        .map(|a| contract::UserAttribute {
+            name: a.name.clone(),
+            title: a.docs.lines().next().map(str::to_owned).filter(|t| !t.is_empty()),
+            column: a.name.clone(),
+            ty: column_type(a.ty.as_ref()),
+            references: a.references.as_ref().map(|r| contract::Reference {
+                dimension: r.dimension.clone(),
+                level: r.level.clone(),
+            }),
+        })
+        .collect()
+}
+
+fn column(c: &semantic::Column) -> Column {
+    let ty = column_type(c.ty.as_ref());
     let default = c.default.as_ref().map(|d| match d {
         ast::Literal::Int(s) | ast::Literal::Decimal(s) => {
             serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
@@ -585,9 +609,8 @@ fn table_plan(model: &Model, t: &CutTable) -> TablePlan {
                 Some(SourceFreshness { source: s, freshness: freshness(schedule) })
             })
             .collect(),
-        drill: mart.and_then(|m| m.drill.as_ref()).map(|d| contract::MartDrill {
-            source: d.source.clone(),
-            columns: d.columns.clone(),
-        }),
+        drill: mart
+            .and_then(|m| m.drill.as_ref())
+            .map(|d| contract::MartDrill { source: d.source.clone(), columns: d.columns.clone() }),
     }
 }
