@@ -19,6 +19,7 @@
 //! compiling twice gives the same bytes and never an empty migration.
 
 use super::dialect::{self, Dialect};
+use tally_contract::integrity::{self, IntegrityError, SUM_FILE};
 use super::migrate::{self, Allowance, Refusal, Risk};
 use super::schema::{Extra, Schema, Table, Value, View, LOCK_VERSION};
 use super::{build, plan};
@@ -29,7 +30,6 @@ use crate::source::FileSystem;
 use crate::span::{FileId, Span};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use tally_contract::integrity::{self, IntegrityError, SUM_FILE};
 
 /// The lock file's name inside `<dialect>/`.
 pub const LOCK_FILE: &str = "schema.lock.json";
