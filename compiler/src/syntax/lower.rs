@@ -120,7 +120,7 @@ impl<'a> Lowering<'a> {
         let body = if short {
             Body::Expr(self.expr(expect(&mut inner, "expression")?)?)
         } else {
-            let items: Vec<Pair<Rule>> = inner.collect();
+            let items: Vec<Pair<Rule>> = inner.filter(|p| p.as_rule() != Rule::lbrace).collect();
             unreadable = items
                 .iter()
                 .filter(|p| p.as_rule() == Rule::invalid_item)
@@ -1323,6 +1323,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::rparen => "`)`",
         Rule::rbracket => "`]`",
         Rule::close => "`}`",
+        Rule::lbrace => "`{`",
         Rule::neg => "`-`",
         Rule::docs | Rule::doc => "a doc comment",
         Rule::kw_source
