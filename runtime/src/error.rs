@@ -39,13 +39,14 @@
 //! | R0462 | not a valid user id (or one reserved for administrators)         |
 //! | R0463 | no such role, or a user given no role                            |
 //! | R0464 | no such user                                                     |
-//! | R0465 | a role's scope attribute is missing, or not a user attribute     |
-//! | R0466 | a scope value is not a current member of its dimension level     |
+//! | R0465 | a role's scope attribute is missing, or not a declared user attribute |
+//! | R0466 | a user attribute's value is not a current member of the level it references |
 //! | R0467 | the user already exists                                          |
 //! | R0468 | the change is already made (role held or not held, disabled)     |
 //! | R0469 | the account is disabled                                          |
 //! | R0470 | the account is unused for more than 90 days (lapsed)             |
 //! | R0471 | the user's roles cannot be applied (none, or a scope value missing) |
+//! | R0472 | a user attribute's value is not of its declared type             |
 //! | R0601 | gen-data cannot read `plan.json`                                 |
 //! | R0602 | gen-data cannot write the output directory (or it is not empty)  |
 //! | R0603 | gen-data options out of range (scale, days, start)               |
