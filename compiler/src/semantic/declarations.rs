@@ -995,6 +995,7 @@ impl Analyzer<'_> {
                         attribute.span,
                     )
                     .label("not declared in the `users` block")
+                    .secondary(level.span, "the scope's level")
                     .help(help),
                 );
                 None
@@ -1015,6 +1016,7 @@ impl Analyzer<'_> {
                         path.span,
                     )
                     .label(label)
+                    .secondary(level.span, "the scope's level")
                     .help("bind the scope to a declared attribute: `user.<attribute>`"),
                 );
                 None
