@@ -124,6 +124,9 @@ const TOKENS: &[&str] = &[
     "top 10 by ",
     "scope ",
     "user.port",
+    "users {",
+    "attributes {",
+    "region string -> g.region",
     "load cdc delete_marker x",
 ];
 

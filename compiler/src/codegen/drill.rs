@@ -12,7 +12,7 @@
 //! - selects the source's columns that carry no personal data (`pii` empty), by name;
 //! - adds one text column per keyed level each dimension the source references can place a
 //!   row at (the referenced level and every keyed level above it), named like the level
-//!   (`field_office`, `port`), or `<dimension>_<level>` when a source column has that name.
+//!   (`region`, `clinic`), or `<dimension>_<level>` when a source column has that name.
 //!
 //! Derived metrics have no single source and no drill relation.
 

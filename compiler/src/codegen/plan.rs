@@ -88,7 +88,7 @@ fn build(model: &Model, metric_order: &[String], sql: &mut Sql) -> Plan {
         file_steps: FileStep::ALL.to_vec(),
         runtime,
         calendar: calendar(&model.calendar),
-        user_attributes: Vec::new(),
+        user_attributes: user_attributes(model),
         dimensions: dimensions(model),
         sources,
         metrics,
@@ -314,8 +314,8 @@ fn period(p: Period) -> contract::Period {
     }
 }
 
-fn column(c: &semantic::Column) -> Column {
-    let ty = match &c.ty {
+fn column_type(ty: Option<&ColumnType>) -> contract::ColumnType {
+    match ty {
         Some(ColumnType::String) | None => contract::ColumnType::String,
         Some(ColumnType::Int) => contract::ColumnType::Int,
         Some(ColumnType::Decimal { precision, scale }) => {
@@ -325,7 +325,30 @@ fn column(c: &semantic::Column) -> Column {
         Some(ColumnType::Date) => contract::ColumnType::Date,
         Some(ColumnType::Timestamp) => contract::ColumnType::Timestamp,
         Some(ColumnType::Enum(values)) => contract::ColumnType::Enum { values: values.clone() },
-    };
+    }
+}
+
+/// The `users` block's attributes, in the order declared (the order of `policy_user`'s
+/// columns). Each is the `policy_user` column of its name.
+fn user_attributes(model: &Model) -> Vec<contract::UserAttribute> {
+    model
+        .user_attributes
+        .values()
+        .map(|a| contract::UserAttribute {
+            name: a.name.clone(),
+            title: a.docs.lines().next().map(str::to_owned).filter(|t| !t.is_empty()),
+            column: a.name.clone(),
+            ty: column_type(a.ty.as_ref()),
+            references: a.references.as_ref().map(|r| contract::Reference {
+                dimension: r.dimension.clone(),
+                level: r.level.clone(),
+            }),
+        })
+        .collect()
+}
+
+fn column(c: &semantic::Column) -> Column {
+    let ty = column_type(c.ty.as_ref());
     let default = c.default.as_ref().map(|d| match d {
         ast::Literal::Int(s) | ast::Literal::Decimal(s) => {
             serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))

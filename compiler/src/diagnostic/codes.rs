@@ -71,7 +71,7 @@ codes! {
         "Rewrite the line in one of the forms shown in the help.";
     UNKNOWN_DECLARATION = "T0006", "unknown-declaration",
         "At the top level of a file only declarations may appear: `source`, `dimension`, \
-         `calendar`, `retention`, `mart`, `metric`, `report` and `role`.",
+         `calendar`, `retention`, `mart`, `metric`, `report`, `role` and `users`.",
         "Start the declaration with one of those keywords.";
     TOO_DEEP = "T0007", "expression-too-deep",
         "An expression nests more than 64 levels deep (each open parenthesis, call and `in` \
@@ -174,6 +174,24 @@ codes! {
          accepts fires at least every eight years (`29 2`, across 2100).",
         "Pick days of month that the chosen months have, or restrict the day of week as well: \
          when both day fields are restricted, a day matching either fires.";
+    SECOND_USERS_BLOCK = "T0122", "second-users-block",
+        "The `users` block declares what every user of the warehouse carries (the attributes \
+         role scopes bind to), and so the columns of the `policy_user` table. A project has one: \
+         two blocks would leave the table's shape split over files, and one block's attribute \
+         could silently shadow the other's.",
+        "Move the attributes into one `users` block.";
+    RESERVED_USER_ATTRIBUTE = "T0123", "reserved-user-attribute",
+        "Each user attribute is a column of `policy_user`, which also has columns of its own: \
+         `user_id`, `created_at`, `last_active_at` and `disabled_at`. An attribute cannot take \
+         one of those names.",
+        "Rename the attribute.";
+    LEVEL_ATTRIBUTE_NOT_STRING = "T0124", "level-attribute-not-string",
+        "A user attribute with `-> dimension.level` holds member keys of that level, which role \
+         scopes compare with the level's column in mart and aggregate tables. Every table keeps \
+         a level's members as text, so the attribute must be a `string`; another type would not \
+         compare with them (PostgreSQL refuses `text = bigint` in the row-level-security \
+         policy).",
+        "Declare the attribute `string`, or drop its reference if it names no member.";
     DUPLICATE_DECLARATION = "T0201", "duplicate-declaration",
         "Two declarations share a name. All declarations, whatever their kind, share one \
          namespace across all files of the project, because metrics, marts and roles refer to \
@@ -202,9 +220,12 @@ codes! {
          instance a source where a metric is expected).",
         "Use a name of the kind the message asks for.";
     UNKNOWN_USER_ATTRIBUTE = "T0208", "unknown-user-attribute",
-        "A role's scope binds a dimension level to an attribute of the signed-in user. Users \
-         carry `field_office`, `port`, `sector` and `station`.",
-        "Bind the scope to one of those attributes, or use `scope national`.";
+        "A role's scope binds a dimension level to an attribute of the signed-in user \
+         (`scope geography.region = user.region`). Users carry the attributes the project's \
+         `users` block declares, and no others: each is a column of `policy_user` that \
+         operators fill with `tally user add --attr`.",
+        "Bind the scope to a declared attribute (the help suggests the nearest), declare the \
+         attribute in the `users` block, or use `scope national`.";
     METRIC_READS_TWO_SOURCES = "T0209", "metric-reads-two-sources",
         "A metric aggregates the rows of one source: every `source.column` it names (in \
          `measure`, `where`, `time`, `by`, `top`, `buckets` and `per`) must come from the same \
@@ -225,6 +246,14 @@ codes! {
          measure such as `count(*)` names no column, so nothing says whose rows it counts.",
         "Name a column of the source: a `time` column (`time orders.placed_at`), a `where` \
          filter, or a column inside the aggregate (`count(orders.id)`).";
+    SCOPE_ATTRIBUTE_MISMATCH = "T0212", "scope-attribute-mismatch",
+        "A bound scope keeps the rows whose member of a level is the user's value of an \
+         attribute, so the attribute must hold members of that very level: it is declared \
+         `<name> string -> <dimension>.<level>` with the scope's level. An attribute of another \
+         level (a region compared with clinics) or of none (a supervisor's user id) would match \
+         nothing, or the wrong rows.",
+        "Bind the scope to an attribute declared with the scope's level, or scope the role by \
+         the level the attribute names.";
     INCOMPATIBLE_TYPES = "T0301", "incompatible-types",
         "The two sides of a comparison, of arithmetic, of `in (...)`, `between` or `coalesce` \
          have types that do not go together: an `enum` with a number, a duration with a plain \

@@ -76,6 +76,12 @@ report weekly {
   by location.field_office, time.week
 }
 
+users {
+  attributes {
+    field_office string -> location.field_office
+  }
+}
+
 role director {
   marts borderstat
   reports weekly

@@ -41,6 +41,8 @@ pub struct Model {
     pub metrics: IndexMap<String, Metric>,
     pub reports: IndexMap<String, Report>,
     pub roles: IndexMap<String, Role>,
+    /// What users carry (the `users` block), in the order declared.
+    pub user_attributes: IndexMap<String, UserAttribute>,
 }
 
 impl Model {
@@ -270,16 +272,6 @@ words! {
 }
 
 words! {
-    /// An attribute of the signed-in user that a role's scope binds a dimension level to.
-    UserAttribute {
-        FieldOffice = "field_office",
-        Port = "port",
-        Sector = "sector",
-        Station = "station",
-    }
-}
-
-words! {
     /// Functions an expression may call: aggregates first, then scalar functions.
     Function {
         Count = "count",
@@ -470,7 +462,7 @@ pub struct Level {
     pub label_span: Option<Span>,
 }
 
-/// `hierarchy national > field_office > port`: levels, coarsest first.
+/// `hierarchy national > region > clinic`: levels, coarsest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hierarchy {
     pub levels: Vec<String>,
@@ -668,6 +660,35 @@ pub struct Report {
     pub grain: Option<Grain>,
 }
 
+// ---------------------------------------------------------------- users
+
+/// An attribute users carry (`region string -> geography.region` in the `users` block): a
+/// column of `policy_user`, which role scopes compare with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserAttribute {
+    pub name: String,
+    pub span: Span,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub docs: String,
+    /// `None` when the type was invalid (reported).
+    pub ty: Option<ColumnType>,
+    /// The dimension level whose member keys the values are; `None` for an attribute that
+    /// names no member (a supervisor's user id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<LevelRef>,
+    /// Where `-> dimension.level` is written, even when it did not resolve (reported), so a
+    /// scope bound to the attribute is not also called unbound.
+    #[serde(skip)]
+    pub reference_span: Option<Span>,
+}
+
+impl UserAttribute {
+    /// The columns `policy_user` has whatever the declaration: no attribute may take their
+    /// names.
+    pub const RESERVED: &'static [&'static str] =
+        &["user_id", "created_at", "last_active_at", "disabled_at"];
+}
+
 // ---------------------------------------------------------------- roles
 
 #[derive(Debug, Clone, Serialize)]
@@ -706,7 +727,7 @@ impl Default for Role {
 pub enum Scope {
     /// Every row.
     National,
-    /// `scope location.field_office = user.field_office`: rows whose level matches the user's
-    /// attribute.
-    Bound { dimension: String, level: String, attribute: UserAttribute, span: Span },
+    /// `scope geography.region = user.region`: rows whose member of the level is the user's
+    /// value of the attribute (a declared [`UserAttribute`] that references the level).
+    Bound { dimension: String, level: String, attribute: String, span: Span },
 }

@@ -197,7 +197,7 @@ impl Analyzer<'_> {
         }
     }
 
-    /// "`location.port`, `location.field_office`" for help lines.
+    /// "`geography.clinic`, `geography.region`" for help lines.
     fn level_list(&self, dimension: &str) -> String {
         let levels: Vec<String> = self
             .model

@@ -143,6 +143,15 @@ report weekly_seizures {
   grain week
 }
 
+/// What users carry.
+users {
+  attributes {
+    port         string -> location.port
+    field_office string -> location.field_office
+    supervisor   string
+  }
+}
+
 role port_director {
   title "Port director"
   marts borderstat
@@ -260,8 +269,17 @@ fn sample_resolves_references() {
     assert_eq!(director.min_cell_size, 5);
     assert!(matches!(
         &director.scope,
-        Some(Scope::Bound { level, attribute: UserAttribute::Port, .. }) if level == "port"
+        Some(Scope::Bound { level, attribute, .. }) if level == "port" && attribute == "port"
     ));
+    let attributes: Vec<&str> = model.user_attributes.keys().map(String::as_str).collect();
+    assert_eq!(attributes, ["port", "field_office", "supervisor"]);
+    let port = &model.user_attributes["port"];
+    assert_eq!(port.ty, Some(ColumnType::String));
+    assert_eq!(
+        port.references.as_ref().map(|r| (r.dimension.as_str(), r.level.as_str())),
+        Some(("location", "port"))
+    );
+    assert_eq!(model.user_attributes["supervisor"].references, None);
     assert_eq!(model.roles["headquarters"].min_cell_size, Role::DEFAULT_MIN_CELL_SIZE);
     assert_eq!(model.calendar.fiscal_year_start, MonthDay { month: Month::October, day: 1 });
 }
@@ -376,7 +394,7 @@ fn unknown_columns_and_levels() {
     only(&source_with("    retain 1 year by loaded_on", ""), "T0204");
     only("dimension d {\n    from ports\n    level port key port_cod\n}\n", "T0204");
     only("dimension d {\n    level a\n    level b\n    hierarchy a > c\n}\n", "T0205");
-    only("role r {\n    scope location.sector = user.sector\n}\n", "T0205");
+    only("role r {\n    scope location.sector = user.port\n}\n", "T0205");
 }
 
 #[test]
@@ -406,10 +424,61 @@ fn functions_are_checked() {
 }
 
 #[test]
-fn user_attributes_are_checked() {
+fn scopes_bind_declared_attributes_of_their_level() {
     let d = only("role r {\n    scope location.port = user.prot\n}\n", "T0208");
-    assert_eq!(d.help.as_deref(), Some("did you mean `port`?"));
+    assert_eq!(d.help.as_deref(), Some("did you mean `user.port`?"));
+    assert_eq!(d.primary.message, "not declared in the `users` block");
+    let d = only("role r {\n    scope location.port = user.badge\n}\n", "T0208");
+    let help = d.help.unwrap_or_default();
+    assert!(help.contains("`field_office`, `port`, `supervisor`"), "{help}");
+    assert!(help.contains("badge string -> location.port"), "{help}");
     only("role r {\n    scope location.port = officer.port\n}\n", "T0208");
+    // Another level than the scope's: both sides labelled, and the attribute's declaration.
+    let d = only("role r {\n    scope location.port = user.field_office\n}\n", "T0211");
+    assert_eq!(d.primary.message, "members of `location.field_office`");
+    let labels: Vec<&str> = d.secondary.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(labels, ["the scope's level", "the attribute is declared to hold these"]);
+    assert_eq!(d.help.as_deref(), Some("bind the scope to `user.port`"));
+    // No level at all.
+    let d = only("role r {\n    scope location.port = user.supervisor\n}\n", "T0211");
+    assert_eq!(d.primary.message, "names no dimension level");
+}
+
+/// The sample with its `users` block replaced by `block` (which may be several blocks).
+fn with_users(block: &str) -> String {
+    let start = SAMPLE.find("/// What users carry.").unwrap_or(0);
+    let end = SAMPLE[start..].find("\n}\n").map_or(start, |i| start + i + 3);
+    format!("{}{block}{}", &SAMPLE[..start], &SAMPLE[end..])
+}
+
+fn codes_of(text: &str) -> Vec<&'static str> {
+    let (_, diagnostics) = analyze_files(&[text]);
+    diagnostics.iter().map(|d| d.code.0).collect()
+}
+
+#[test]
+fn the_users_block_is_checked() {
+    let valid = "users {\n  attributes {\n    port string -> location.port\n    field_office string -> location.field_office\n  }\n}\n";
+    assert_eq!(codes_of(&with_users(valid)), Vec::<&str>::new());
+    // Unknown dimension and level, with suggestions.
+    let bad = "users {\n  attributes {\n    port string -> locaton.port\n    field_office string -> location.field_ofice\n  }\n}\n";
+    assert_eq!(
+        codes_of(&with_users(bad)),
+        ["T0203", "T0205"],
+        "one error each, none for the scope"
+    );
+    // A name of `policy_user`'s own, a repeat, a wrong type, a type that is not one.
+    let bad = "users {\n  attributes {\n    port string -> location.port\n    field_office string -> location.field_office\n    created_at date\n    port string\n    grade numeric\n    office int -> location.field_office\n  }\n}\n";
+    assert_eq!(codes_of(&with_users(bad)), ["T0120", "T0202", "T0101", "T0121"]);
+    // Two blocks: the second is refused, and its attributes do not count.
+    let two = format!("{valid}\nusers {{\n  attributes {{\n    region string\n  }}\n}}\n");
+    let (model, diagnostics) = analyze_files(&[&with_users(&two)]);
+    let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.0).collect();
+    assert_eq!(codes, ["T0119"]);
+    assert!(!model.user_attributes.contains_key("region"));
+    // Without a `users` block, a bound scope has nothing to bind to.
+    let d = codes_of(&with_users(""));
+    assert_eq!(d, ["T0208"]);
 }
 
 // ---------------------------------------------------------------- metrics

@@ -69,10 +69,12 @@ pub enum DeclKind {
     Metric,
     Report,
     Role,
+    /// `users { attributes { ... } }`: what users carry; the one declaration without a name.
+    Users,
 }
 
 impl DeclKind {
-    pub const ALL: [DeclKind; 8] = [
+    pub const ALL: [DeclKind; 9] = [
         DeclKind::Source,
         DeclKind::Dimension,
         DeclKind::Calendar,
@@ -81,6 +83,7 @@ impl DeclKind {
         DeclKind::Metric,
         DeclKind::Report,
         DeclKind::Role,
+        DeclKind::Users,
     ];
 
     pub fn keyword(self) -> &'static str {
@@ -93,7 +96,14 @@ impl DeclKind {
             DeclKind::Metric => "metric",
             DeclKind::Report => "report",
             DeclKind::Role => "role",
+            DeclKind::Users => "users",
         }
+    }
+
+    /// Whether the keyword is followed by a name. `users` is not: a project describes its
+    /// users once.
+    pub fn named(self) -> bool {
+        self != DeclKind::Users
     }
 
     pub fn from_keyword(word: &str) -> Option<DeclKind> {
@@ -107,6 +117,9 @@ pub struct Declaration {
     pub kind: DeclKind,
     /// `///` lines before the declaration, without the slashes and one leading space.
     pub docs: Vec<String>,
+    /// The declaration's name. A declaration without one (`users`, see [`DeclKind::named`])
+    /// has its keyword here, so messages and spans have something to point at; it is not a
+    /// name of the project's namespace.
     pub name: Ident,
     pub body: Body,
     /// First words of the block's lines that could not be read (each already reported), so
@@ -186,6 +199,8 @@ pub enum PropertyValue {
     Scope(Scope),
     Allow(Vec<Ident>),
     MinCellSize(Int),
+    // users
+    Attributes(Vec<Attribute>),
 }
 
 impl PropertyValue {
@@ -233,6 +248,7 @@ impl PropertyValue {
             P::Scope(_) => "scope",
             P::Allow(_) => "allow",
             P::MinCellSize(_) => "min_cell_size",
+            P::Attributes(_) => "attributes",
         }
     }
 
@@ -362,6 +378,18 @@ pub struct Nullability {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pii {
     pub classes: Vec<Ident>,
+    pub span: Span,
+}
+
+/// A user attribute: `region string -> geography.region`. Like a column without modifiers
+/// other than the reference: users are rows of the policy tables, not landed data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attribute {
+    pub docs: Vec<String>,
+    pub name: Ident,
+    pub ty: ColumnType,
+    /// `-> geography.region`: the dimension level whose member keys the values are.
+    pub reference: Option<Path>,
     pub span: Span,
 }
 

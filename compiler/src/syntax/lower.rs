@@ -109,6 +109,7 @@ impl<'a> Lowering<'a> {
             Rule::metric_decl | Rule::metric_short => DeclKind::Metric,
             Rule::report_decl => DeclKind::Report,
             Rule::role_decl => DeclKind::Role,
+            Rule::users_decl => DeclKind::Users,
             Rule::unknown_declaration => {
                 self.unknown_declaration(&pair, next_is_unknown);
                 return Ok(None);
@@ -123,13 +124,17 @@ impl<'a> Lowering<'a> {
         let short = pair.as_rule() == Rule::metric_short;
         let mut inner = pair.into_inner().peekable();
         let docs = docs(&mut inner)?;
-        expect(&mut inner, "declaration keyword")?;
-        let name = self.ident(expect(&mut inner, "declaration name")?)?;
+        let keyword = expect(&mut inner, "declaration keyword")?;
+        let name = if kind.named() {
+            self.ident(expect(&mut inner, "declaration name")?)?
+        } else {
+            Ident { name: kind.keyword().to_string(), span: self.span(&keyword) }
+        };
         let mut unreadable = Vec::new();
         let body = if short {
             Body::Expr(self.top_expr(expect(&mut inner, "expression")?)?)
         } else {
-            let items: Vec<Pair<Rule>> = inner.collect();
+            let items: Vec<Pair<Rule>> = inner.filter(|p| p.as_rule() != Rule::lbrace).collect();
             unreadable = items
                 .iter()
                 .filter(|p| p.as_rule() == Rule::invalid_item)
@@ -237,10 +242,15 @@ impl<'a> Lowering<'a> {
         };
         // A declaration keyword whose declaration did not parse: find out why.
         if let Some(open) = unclosed_brace(text) {
+            let what = if kind.named() {
+                format!("{} `{}`", kind.keyword(), decl_name(text))
+            } else {
+                format!("the {} block", kind.keyword())
+            };
             self.diagnostics.push(
                 Diagnostic::error(
                     codes::UNCLOSED_BLOCK,
-                    format!("Unclosed `{{` in {} `{}`", kind.keyword(), decl_name(text)),
+                    format!("Unclosed `{{` in {what}"),
                     self.at(start + open, start + open + 1),
                 )
                 .label("this `{` is never closed")
@@ -258,6 +268,7 @@ impl<'a> Lowering<'a> {
             DeclKind::Metric => Rule::metric_decl,
             DeclKind::Report => Rule::report_decl,
             DeclKind::Role => Rule::role_decl,
+            DeclKind::Users => Rule::users_decl,
         };
         let diagnostic = match TallyParser::parse(rule, text) {
             Err(error) => self.pest_error(&error, start, text, None),
@@ -289,7 +300,7 @@ impl<'a> Lowering<'a> {
                         "Doc comment documents nothing",
                         self.at(start, start + text.trim_end().len()),
                     )
-                    .label("no column or level follows this doc comment")
+                    .label("no column, level or attribute follows this doc comment")
                     .help("put `///` lines right above a declaration, column or level, or use `//` for a plain comment"),
                 );
             }
@@ -298,6 +309,7 @@ impl<'a> Lowering<'a> {
         let word = &text[..word_len(text)];
         let rule = match block {
             Block::Columns => Rule::column_line,
+            Block::Attributes => Rule::attribute_line,
             Block::Decl(kind) => {
                 if word.is_empty() {
                     let found = token_at(text, 0);
@@ -345,6 +357,7 @@ impl<'a> Lowering<'a> {
                     DeclKind::Metric => Rule::metric_prop_line,
                     DeclKind::Report => Rule::report_prop_line,
                     DeclKind::Role => Rule::role_prop_line,
+                    DeclKind::Users => Rule::users_prop_line,
                 }
             }
         };
@@ -353,17 +366,17 @@ impl<'a> Lowering<'a> {
         // the first token that does not fit.
         let chunk_end = self.chunk_end(start);
         let rest = &self.text[start..chunk_end];
-        let forms = if block == Block::Columns {
-            keywords::forms("columns")
-        } else {
-            keywords::forms(word)
+        let forms = match block {
+            Block::Columns => keywords::forms("columns"),
+            Block::Attributes => keywords::forms("attributes"),
+            Block::Decl(_) => keywords::forms(word),
         };
         let diagnostic = match TallyParser::parse(rule, rest) {
             Err(error) => {
-                let what = if block == Block::Columns {
-                    format!("column `{word}`")
-                } else {
-                    format!("`{word}` property")
+                let what = match block {
+                    Block::Columns => format!("column `{word}`"),
+                    Block::Attributes => format!("attribute `{word}`"),
+                    Block::Decl(_) => format!("`{word}` property"),
                 };
                 self.pest_error(&error, start, rest, Some((what, forms)))
             }
@@ -520,6 +533,20 @@ impl<'a> Lowering<'a> {
                 }
                 P::Columns(columns)
             }
+            Rule::attributes => {
+                let mut attributes = Vec::new();
+                let items: Vec<Pair<Rule>> = inner.filter(|p| p.as_rule() != Rule::close).collect();
+                for (i, item) in items.iter().enumerate() {
+                    if item.as_rule() == Rule::invalid_item {
+                        let next_is_invalid =
+                            items.get(i + 1).is_some_and(|p| p.as_rule() == Rule::invalid_item);
+                        self.invalid_item(item, Block::Attributes, next_is_invalid);
+                    } else {
+                        attributes.push(self.attribute(item.clone())?);
+                    }
+                }
+                P::Attributes(attributes)
+            }
             Rule::from => P::From(self.ident(expect(&mut inner, "source")?)?),
             Rule::level => {
                 let docs = docs(&mut inner)?;
@@ -659,24 +686,44 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn column(&mut self, pair: Pair<Rule>) -> Result<Column> {
+    /// `name type [-> dimension.level]` in the `attributes` block of `users`.
+    fn attribute(&mut self, pair: Pair<Rule>) -> Result<Attribute> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner().peekable();
         let docs = docs(&mut inner)?;
-        let name = self.ident(expect(&mut inner, "column name")?)?;
-        let ty_pair = expect(&mut inner, "column type")?;
-        let ty_span = self.span(&ty_pair);
-        let mut ty_inner = ty_pair.into_inner();
-        let ty_name = self.ident(expect(&mut ty_inner, "type name")?)?;
+        let name = self.ident(expect(&mut inner, "attribute name")?)?;
+        let ty = self.column_type(expect(&mut inner, "attribute type")?)?;
+        let reference = match inner.next() {
+            Some(reference) => {
+                let mut parts = reference.into_inner();
+                Some(self.path(expect(&mut parts, "path")?)?)
+            }
+            None => None,
+        };
+        Ok(Attribute { docs, name, ty, reference, span })
+    }
+
+    fn column_type(&mut self, pair: Pair<Rule>) -> Result<ColumnType> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(expect(&mut inner, "type name")?)?;
         let mut args = Vec::new();
-        for arg in ty_inner.filter(|p| !is_closing(p)) {
+        for arg in inner.filter(|p| !is_closing(p)) {
             args.push(match arg.as_rule() {
                 Rule::int => TypeArg::Int(self.int(arg)?),
                 Rule::string => TypeArg::String(self.string(arg)?),
                 _ => TypeArg::Name(self.ident(arg)?),
             });
         }
-        let ty = ColumnType { name: ty_name, args, span: ty_span };
+        Ok(ColumnType { name, args, span })
+    }
+
+    fn column(&mut self, pair: Pair<Rule>) -> Result<Column> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner().peekable();
+        let docs = docs(&mut inner)?;
+        let name = self.ident(expect(&mut inner, "column name")?)?;
+        let ty = self.column_type(expect(&mut inner, "column type")?)?;
         let mut column = Column {
             docs,
             name,
@@ -960,6 +1007,7 @@ fn is_keyword(rule: Rule) -> bool {
         rule,
         Rule::kw_allow
             | Rule::kw_and
+            | Rule::kw_attributes
             | Rule::kw_append
             | Rule::kw_archive
             | Rule::kw_as
@@ -1033,6 +1081,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_top
             | Rule::kw_true
             | Rule::kw_unit
+            | Rule::kw_users
             | Rule::kw_week_start
             | Rule::kw_weekly
             | Rule::kw_where
@@ -1326,6 +1375,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::rparen => "`)`",
         Rule::rbracket => "`]`",
         Rule::close => "`}`",
+        Rule::lbrace => "`{`",
         Rule::neg => "`-`",
         Rule::docs | Rule::doc => "a doc comment",
         Rule::kw_source
@@ -1335,7 +1385,8 @@ fn describe(rule: Rule) -> &'static str {
         | Rule::kw_mart
         | Rule::kw_metric
         | Rule::kw_report
-        | Rule::kw_role => "a declaration",
+        | Rule::kw_role
+        | Rule::kw_users => "a declaration",
         _ => "a property",
     }
 }

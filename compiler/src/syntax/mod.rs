@@ -88,14 +88,17 @@ fn chunks(text: &str) -> Vec<std::ops::Range<usize>> {
     ranges
 }
 
-/// `keyword name {` or `metric name =` at column 0. A property that happens to share a
-/// declaration keyword (`retention standard` in a source) has no brace, so it does not count.
+/// `keyword name {`, `metric name =` or `users {` at column 0. A property that happens to share
+/// a declaration keyword (`retention standard` in a source) has no brace, so it does not count.
 fn starts_declaration(line: &str) -> bool {
-    let mut words = line.split_whitespace();
-    let (Some(keyword), Some(name)) = (words.next(), words.next()) else { return false };
-    if ast::DeclKind::from_keyword(keyword).is_none() || !line.starts_with(keyword) {
-        return false;
+    let keyword_len = line.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    let (keyword, after) = line.split_at(keyword_len);
+    let Some(kind) = ast::DeclKind::from_keyword(keyword) else { return false };
+    if !kind.named() {
+        return after.trim_start().starts_with('{');
     }
+    let mut words = after.split_whitespace();
+    let Some(name) = words.next() else { return false };
     let name_len = name.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
     if name_len == 0 {
         return false;
@@ -111,11 +114,16 @@ mod tests {
 
     #[test]
     fn chunks_start_at_declarations_and_keep_their_docs() {
-        let text = "source a {\n}\n/// doc\nmetric b = c\n  retention x\nrole r {}\n";
+        let text = "source a {\n}\n/// doc\nmetric b = c\n  retention x\nrole r {}\nusers{\n}\n";
         let pieces: Vec<&str> = chunks(text).into_iter().map(|r| &text[r]).collect();
         assert_eq!(
             pieces,
-            ["source a {\n}\n", "/// doc\nmetric b = c\n  retention x\n", "role r {}\n"]
+            [
+                "source a {\n}\n",
+                "/// doc\nmetric b = c\n  retention x\n",
+                "role r {}\n",
+                "users{\n}\n"
+            ]
         );
     }
 }
