@@ -60,8 +60,8 @@ fn scenario(db: &str, unique: &str) {
             &user,
             "--role",
             "field_office_director",
-            "--field-office",
-            "NYC",
+            "--attr",
+            "field_office=NYC",
             "--now",
             "2024-01-01",
             "--audit-anchor",
@@ -76,7 +76,7 @@ fn scenario(db: &str, unique: &str) {
     assert_eq!(refused.code, 1);
     assert!(
         refused.stderr.contains("error[R0465]")
-            && refused.stderr.contains("help: give it: --field-office"),
+            && refused.stderr.contains("help: give it: --attr field_office=<FIELD_OFFICE>"),
         "{}",
         refused.stderr
     );

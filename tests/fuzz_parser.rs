@@ -8,11 +8,19 @@
 //!
 //! `TALLY_FUZZ_INPUTS` sets the number of inputs (default 100,000) and `TALLY_FUZZ_SEED` the
 //! seed, so a failure is reproduced by rerunning with the seed it prints.
+//!
+//! A second run feeds the whole compiler (`check`, `fmt`, `compile`, the renderers) inputs of
+//! up to 1 MiB built to hit the language's limits: nesting hundreds of thousands of levels
+//! deep (parentheses, calls, `-` and `not` chains, braces), chains of operators, very long
+//! names, strings and lines, spliced into valid files. None may panic, overflow the stack or
+//! produce an internal error (`T9999`). `TALLY_FUZZ_LARGE_INPUTS` sets how many (default 150).
 
 mod common;
 
 use common::{all_tally_files, without_spans};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use tally_compiler::diagnostic::{codes, render};
+use tally_compiler::source::MemoryFs;
 use tally_compiler::span::FileId;
 use tally_compiler::{diagnostic, format, syntax};
 
@@ -116,6 +124,9 @@ const TOKENS: &[&str] = &[
     "top 10 by ",
     "scope ",
     "user.port",
+    "users {",
+    "attributes {",
+    "region string -> g.region",
     "load cdc delete_marker x",
 ];
 
@@ -227,4 +238,109 @@ fn parser_survives_mutated_inputs() {
     eprintln!("fuzzed {ran} inputs ({clean} parsed cleanly and round-tripped through fmt)");
     assert_eq!(ran, inputs);
     assert!(clean > 0, "no mutated input parsed cleanly: the mutations are too destructive");
+}
+
+/// The largest input the large-input run builds.
+const MIB: usize = 1 << 20;
+
+/// A piece of text that stresses a limit, `size` bytes or so.
+fn stress(rng: &mut Rng, size: usize) -> String {
+    let repeat = |unit: &str, share: usize| unit.repeat((size / share / unit.len()).max(1));
+    match rng.below(12) {
+        0 => format!("{}x.a{}", repeat("(", 2), repeat(")", 2)),
+        1 => repeat("(", 1),
+        2 => format!("{}x.a", repeat("- ", 1)),
+        3 => format!("{}x.a", repeat("-", 1)),
+        4 => format!("{}x.flag", repeat("not ", 1)),
+        5 => format!("{}x.a{}", repeat("abs(", 2), repeat(")", 8)),
+        6 => repeat("{", 1),
+        7 => repeat("x.a + ", 1) + "x.a",
+        8 => repeat("x.a/", 1) + "x.a",
+        9 => repeat("a", 1),
+        10 => format!("'{}'", repeat("x", 1)),
+        _ => {
+            // Grammar tokens in a row, on one line.
+            let mut out = String::new();
+            while out.len() < size {
+                let token = TOKENS[rng.below(TOKENS.len())];
+                if !token.contains('\n') {
+                    out.push_str(token);
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Where a stress piece goes: alone, as a whole measure, or spliced into a valid file.
+fn large_input(rng: &mut Rng, corpus: &[String]) -> String {
+    // Mostly small pieces (just past the limits), sometimes up to 1 MiB.
+    let size = match rng.below(10) {
+        0 => MIB - 64,
+        1..=3 => 1 + rng.below(MIB / 8),
+        _ => 60 + rng.below(2_000),
+    };
+    let piece = stress(rng, size);
+    match rng.below(4) {
+        0 => piece,
+        1 => format!("metric m {{\n  measure sum({piece})\n}}\n"),
+        2 => format!("metric m = {piece}\n"),
+        _ => {
+            let base = &corpus[rng.below(corpus.len())];
+            let at =
+                (0..=base.len()).filter(|&i| base.is_char_boundary(i)).nth(rng.below(base.len()));
+            let at = at.unwrap_or(0);
+            format!("{}{piece}{}", &base[..at], &base[at..])
+        }
+    }
+}
+
+/// `check`, `fmt` and `compile` of a project made of `text`, with every diagnostic rendered:
+/// nothing may be an internal error.
+fn compile_one(text: &str) -> Result<(), String> {
+    let fs = MemoryFs::new().with("tally.yaml", "name: fuzz\ndialect: duckdb\npaths: [.]\n");
+    let fs = fs.with("main.tally", text);
+    check_one(text)?;
+    let (checked, artifacts) = tally_compiler::compile(&fs, "", &MemoryFs::new());
+    render::human(checked.diagnostics(), &checked.project.sources, false);
+    render::json(checked.diagnostics(), &checked.project.sources);
+    let mut all = checked.diagnostics().to_vec();
+    if let Err(more) = artifacts {
+        all.extend(more);
+    }
+    match all.iter().find(|d| d.code == codes::INTERNAL) {
+        Some(d) => Err(format!("internal error: {}", d.message)),
+        None => Ok(()),
+    }
+}
+
+#[test]
+fn the_compiler_survives_deep_and_long_inputs() {
+    let inputs: usize =
+        std::env::var("TALLY_FUZZ_LARGE_INPUTS").ok().and_then(|v| v.parse().ok()).unwrap_or(150);
+    let seed: u64 =
+        std::env::var("TALLY_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x7A11_7A11);
+    let corpus: Vec<String> = all_tally_files().into_iter().map(|(_, t)| t).collect();
+    let mut rng = Rng(seed | 1);
+    let mut largest = 0;
+    for ran in 0..inputs {
+        let text = large_input(&mut rng, &corpus);
+        largest = largest.max(text.len());
+        // A stack overflow would abort the whole test binary; a panic is caught and shown.
+        let outcome = catch_unwind(AssertUnwindSafe(|| compile_one(&text)));
+        let head: String = text.chars().take(300).collect();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(problem)) => panic!(
+                "large input #{ran} (seed {seed}, {} bytes): {problem}\n--- input starts:\n{head:?}",
+                text.len()
+            ),
+            Err(_) => panic!(
+                "large input #{ran} (seed {seed}, {} bytes) panicked\n--- input starts:\n{head:?}",
+                text.len()
+            ),
+        }
+    }
+    eprintln!("fed {inputs} large inputs to the compiler, the largest {largest} bytes");
+    assert!(inputs == 0 || largest > MIB / 2, "no input came near 1 MiB");
 }

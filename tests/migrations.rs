@@ -381,3 +381,63 @@ fn an_unknown_allowance_is_a_project_file_error() {
     let rendered = render::human(checked.diagnostics(), &checked.project.sources, false);
     assert!(rendered.contains("drop table <table>"), "{rendered}");
 }
+
+const CLINICS: &str = r#"
+dimension geography {
+  level national
+  level region
+  level clinic
+  hierarchy national > region > clinic
+}
+
+users {
+  attributes {
+    region string -> geography.region
+  }
+}
+
+role regional_manager {
+  scope geography.region = user.region
+}
+"#;
+
+/// `policy_user`'s columns follow the `users` block: a new attribute is an added column, a
+/// removed one a dropped column, refused until allowed like any other.
+#[test]
+fn user_attributes_are_migrated_like_columns() {
+    let before = compile(&project("", &[("main.tally", CLINICS)]), &MemoryFs::new());
+    for dialect in ["duckdb", "postgres"] {
+        let sql = file(&before, &format!("{dialect}/migrations/0001_initial.sql"));
+        assert!(sql.contains("CREATE TABLE policy_user (\n    user_id TEXT NOT NULL,\n    region TEXT,\n    created_at"), "{sql}");
+    }
+    let added = CLINICS.replace(
+        "    region string -> geography.region\n",
+        "    region string -> geography.region\n    clinic string -> geography.clinic\n    grade  int\n",
+    );
+    let after = compile(&project("", &[("main.tally", &added)]), &output(&before));
+    for dialect in ["duckdb", "postgres"] {
+        let names = migrations(&after, dialect);
+        assert_eq!(names.len(), 2, "{names:?}");
+        let sql = file(&after, &format!("{dialect}/migrations/{}", names[1]));
+        let statements = statements(sql);
+        assert_eq!(statements.len(), 2, "{dialect}: {statements:#?}");
+        assert!(statements[0].starts_with("ALTER TABLE policy_user ADD COLUMN clinic TEXT"), "{sql}");
+        assert!(statements[1].starts_with("ALTER TABLE policy_user ADD COLUMN grade BIGINT"), "{sql}");
+    }
+
+    let (diagnostics, rendered) =
+        refused(&project("", &[("main.tally", CLINICS)]), &output(&after));
+    assert_eq!(codes(&diagnostics), ["T0601", "T0601"], "{rendered}");
+    let lines: String = diagnostics.iter().map(allowances).collect();
+    assert!(lines.contains("  - drop column policy_user.clinic\n"), "{lines}");
+    assert!(lines.contains("  - drop column policy_user.grade\n"), "{lines}");
+    let allowed = project(&format!("allow_changes:\n{lines}"), &[("main.tally", CLINICS)]);
+    let dropped = compile(&allowed, &output(&after));
+    for dialect in ["duckdb", "postgres"] {
+        let names = migrations(&dropped, dialect);
+        assert_eq!(names.len(), 3, "{names:?}");
+        let sql = file(&dropped, &format!("{dialect}/migrations/{}", names[2]));
+        assert!(sql.contains("DROP COLUMN clinic") && sql.contains("DROP COLUMN grade"), "{sql}");
+        assert!(!sql.contains("region"), "{sql}");
+    }
+}

@@ -1,9 +1,13 @@
 //! Users and their access: `tally user add|grant|revoke|disable|reinstate|list|show`, and the
 //! check every query makes before it runs ([`authorize`]).
 //!
-//! A user is a row of `policy_user` (their field office, port, sector or station: the values
-//! a bound scope compares with) and rows of `policy_user_role` (the roles they hold, which must
-//! be roles of `policy_role`, that is of the `role` declarations). On PostgreSQL a user is also
+//! A user is a row of `policy_user` (their attributes, one column each as the project's `users`
+//! block declares them: the values a bound scope compares with) and rows of `policy_user_role`
+//! (the roles they hold, which must be roles of `policy_role`, that is of the `role`
+//! declarations). The attributes come from `plan.json` ([`Plan::user_attributes`]): every
+//! statement over `policy_user` names the declared columns, quoted, and every attribute an
+//! operator gives is checked against the declaration (its name, its type, and for one that
+//! references a dimension level the level's loaded members). On PostgreSQL a user is also
 //! a `LOGIN` role named as the user id and granted the `tally_<role>` roles, so that a session
 //! opened as the user (psql, a BI tool) is held by the same grants and row-level security as the
 //! runtime's queries. Every change runs in one transaction with its audit record and, on
@@ -18,22 +22,21 @@
 use crate::audit::{self, Entry, Outcome};
 use crate::backend::{in_transaction, Backend, Dialect};
 use crate::error::{codes, Error, Result};
+use crate::plan::{ColumnType, Plan, UserAttribute};
 use crate::value::{timestamp_text, Rows, Value};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use tally_contract::suggest::did_you_mean;
 
 /// Days without use after which an account is refused until reinstated.
 pub const LAPSE_DAYS: i64 = 90;
-
-/// The user attributes a scope can bind to, as `policy_user` columns.
-pub const ATTRIBUTES: &[&str] = &["field_office", "port", "sector", "station"];
 
 /// A user as the policy tables hold them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     pub user_id: String,
-    /// The attributes that are set (`field_office`, `port`, `sector`, `station`).
+    /// The declared attributes that are set for the user (`region` → `NE`).
     pub attributes: BTreeMap<String, String>,
     pub roles: Vec<String>,
     pub created_at: String,
@@ -71,18 +74,18 @@ pub struct Role {
     pub min_cell_size: i64,
 }
 
-/// `scope location.field_office = user.field_office`.
+/// `scope geography.region = user.region`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BoundScope {
     pub dimension: String,
     pub level: String,
-    /// The user attribute (`field_office`, ...).
+    /// The user attribute (`region`, ...).
     pub attribute: String,
     /// The table listing the level's members and its key column, when known.
     pub members: Option<(String, String)>,
 }
 
-/// What a role grants: `mart borderstat`, `metric wait_time`, `report flight_log`.
+/// What a role grants: `mart care`, `metric visit_count`, `report monthly_visits`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Grant {
     pub role: String,
@@ -106,7 +109,7 @@ pub struct UserContext {
     pub user_id: String,
     /// The user's roles, each with its scope and privileges, in name order.
     pub roles: Vec<ScopedRole>,
-    /// The user's attributes (`field_office` → `NYC`, ...).
+    /// The user's attributes (`region` → `NE`, ...).
     pub attributes: BTreeMap<String, String>,
     /// Every mart, metric and report any of the roles grants, with the role granting it.
     pub grants: Vec<Grant>,
@@ -132,7 +135,7 @@ pub struct Change<'a> {
 pub struct NewUser {
     pub user_id: String,
     pub roles: Vec<String>,
-    /// `field_office`, `port`, `sector`, `station` → value.
+    /// Declared attribute → value (`region` → `NE`).
     pub attributes: BTreeMap<String, String>,
     /// PostgreSQL: the login role's password (none: the server's other authentication, such
     /// as peer or trust, decides).
@@ -240,25 +243,34 @@ fn unknown_role(role: &str, roles: &BTreeMap<String, Role>) -> Error {
         .help(tally_contract::suggest::did_you_mean(role, &names, "role"))
 }
 
-fn users_of(db: &mut dyn Backend, condition: &str) -> Result<Vec<User>> {
+/// The declared attributes' `policy_user` columns, quoted, each followed by `, `.
+fn attribute_columns(plan: &Plan) -> String {
+    plan.user_attributes.iter().map(|a| format!("{}, ", ident(&a.column))).collect()
+}
+
+fn users_of(db: &mut dyn Backend, plan: &Plan, condition: &str) -> Result<Vec<User>> {
     let rows = db.query(&format!(
-        "SELECT user_id, field_office, port, sector, station, created_at, last_active_at, disabled_at \
-         FROM policy_user{condition} ORDER BY user_id"
+        "SELECT user_id, {}created_at, last_active_at, disabled_at FROM policy_user{condition} ORDER BY user_id",
+        attribute_columns(plan)
     ))?;
     let held = db.query(&format!(
         "SELECT user_id, role FROM policy_user_role WHERE user_id IN (SELECT user_id FROM policy_user{condition}) ORDER BY user_id, role"
     ))?;
     let mut users = Vec::new();
+    let declared = plan.user_attributes.len();
     for r in &rows.rows {
-        let [id, office, port, sector, station, created, active, disabled] = r.as_slice() else {
+        let (Some(id), Some(values), Some([created, active, disabled])) =
+            (r.first(), r.get(1..=declared), r.get(declared + 1..))
+        else {
             continue;
         };
         let user_id = id.to_string();
-        let attributes = ATTRIBUTES
+        let attributes = plan
+            .user_attributes
             .iter()
-            .zip([office, port, sector, station])
+            .zip(values)
             .filter(|(_, v)| !v.is_null())
-            .map(|(name, v)| ((*name).to_owned(), v.to_string()))
+            .map(|(attribute, v)| (attribute.name.clone(), v.to_string()))
             .collect();
         let roles = held
             .rows
@@ -279,13 +291,13 @@ fn users_of(db: &mut dyn Backend, condition: &str) -> Result<Vec<User>> {
 }
 
 /// Every user, in id order.
-pub fn list(db: &mut dyn Backend) -> Result<Vec<User>> {
+pub fn list(db: &mut dyn Backend, plan: &Plan) -> Result<Vec<User>> {
     require_tables(db)?;
-    users_of(db, "")
+    users_of(db, plan, "")
 }
 
-fn find(db: &mut dyn Backend, user_id: &str) -> Result<Option<User>> {
-    Ok(users_of(db, &format!(" WHERE user_id = {}", literal(user_id)))?.into_iter().next())
+fn find(db: &mut dyn Backend, plan: &Plan, user_id: &str) -> Result<Option<User>> {
+    Ok(users_of(db, plan, &format!(" WHERE user_id = {}", literal(user_id)))?.into_iter().next())
 }
 
 fn no_user(db: &dyn Backend, user_id: &str) -> Error {
@@ -294,82 +306,171 @@ fn no_user(db: &dyn Backend, user_id: &str) -> Error {
 }
 
 /// The user `user_id`; `R0464` when there is none.
-pub fn show(db: &mut dyn Backend, user_id: &str) -> Result<User> {
+pub fn show(db: &mut dyn Backend, plan: &Plan, user_id: &str) -> Result<User> {
     require_tables(db)?;
-    find(db, user_id)?.ok_or_else(|| no_user(db, user_id))
+    find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))
 }
 
-/// Checks that every bound role among `roles` has its attribute in `attributes`, and that the
-/// value is one of the level's current members (when the members table has any rows: before
-/// the reference data is loaded there is nothing to check against).
-fn check_scopes(
+/// Checks the attributes an operator gives against the plan's declaration: each is declared
+/// (`R0465`, with the nearest name), its value is of the attribute's type (`R0472`) and, for an
+/// attribute that references a dimension level, one of the level's current members when the
+/// dimension's `from` source has rows (`R0466`, with the nearest member: before the reference
+/// data is loaded there is nothing to check against).
+fn check_attributes(
     db: &mut dyn Backend,
-    user_id: &str,
-    roles: &[&Role],
+    plan: &Plan,
     attributes: &BTreeMap<String, String>,
 ) -> Result<()> {
-    for name in attributes.keys() {
-        if !ATTRIBUTES.contains(&name.as_str()) {
-            return Err(Error::new(
-                codes::SCOPE_ATTRIBUTE,
-                format!("`{name}` is not a user attribute"),
-            )
-            .help(format!("the attributes are {}", ATTRIBUTES.join(", "))));
-        }
-    }
-    for role in roles {
-        let Some(scope) = &role.scope else { continue };
-        let option = scope.attribute.replace('_', "-");
-        let Some(value) = attributes.get(&scope.attribute) else {
-            return Err(Error::new(
-                codes::SCOPE_ATTRIBUTE,
-                format!(
-                    "role `{}` is scoped by the user's {} (`{}.{}`), and `{user_id}` has none",
-                    role.role, scope.attribute, scope.dimension, scope.level
-                ),
-            )
-            .help(format!("give it: --{option} <{}>", scope.attribute.to_uppercase())));
+    for (name, value) in attributes {
+        let Some(attribute) = plan.user_attribute(name) else {
+            let names: Vec<&str> = plan.user_attributes.iter().map(|a| a.name.as_str()).collect();
+            let help = if names.is_empty() {
+                "the project declares no user attributes: declare them in its `users` block".to_owned()
+            } else {
+                did_you_mean(name, &names, "user attribute")
+            };
+            return Err(Error::new(codes::SCOPE_ATTRIBUTE, format!("`{name}` is not a user attribute")).help(help));
         };
-        let Some((table, key)) = &scope.members else { continue };
-        if !db.table_exists(table)? {
-            continue;
-        }
-        let counts = db.query(&format!(
-            "SELECT count(*) AS members, count(*) FILTER (WHERE CAST({} AS TEXT) = {}) AS matching FROM {}",
-            ident(key),
-            literal(value),
-            ident(table)
-        ))?;
-        let members = counts.get(0, "members").and_then(Value::as_i64).unwrap_or(0);
-        let matching = counts.get(0, "matching").and_then(Value::as_i64).unwrap_or(0);
-        if members > 0 && matching == 0 {
-            let sample = db.query(&format!(
-                "SELECT DISTINCT CAST({k} AS TEXT) AS member FROM {} ORDER BY member LIMIT 400",
-                ident(table),
-                k = ident(key)
-            ))?;
-            let names: Vec<String> =
-                sample.rows.iter().filter_map(|r| r.first()).map(Value::to_string).collect();
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            return Err(Error::new(
-                codes::NOT_A_MEMBER,
-                format!(
-                    "`{value}` is not a {} of {} (no {table} row has {key} = `{value}`)",
-                    scope.level, scope.dimension
-                ),
-            )
-            .help(tally_contract::suggest::did_you_mean(value, &names, &scope.level)));
-        }
+        check_type(attribute, value)?;
+        check_member(db, plan, attribute, value)?;
     }
     Ok(())
 }
 
-fn attribute_sets(attributes: &BTreeMap<String, String>) -> String {
-    ATTRIBUTES
+/// `R0472` unless `value` is a value of the attribute's declared type.
+fn check_type(attribute: &UserAttribute, value: &str) -> Result<()> {
+    let fits = match &attribute.ty {
+        ColumnType::String => true,
+        ColumnType::Int => value.parse::<i64>().is_ok(),
+        ColumnType::Decimal { precision, scale } => fits_decimal(value, *precision, *scale),
+        ColumnType::Bool => matches!(value, "true" | "false"),
+        ColumnType::Date => NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok(),
+        ColumnType::Timestamp => crate::etl::parse_time(value).is_ok(),
+        ColumnType::Enum { values } => values.iter().any(|v| v == value),
+    };
+    if fits {
+        return Ok(());
+    }
+    let name = &attribute.name;
+    let (what, help) = match &attribute.ty {
+        ColumnType::Int => ("a whole number".to_owned(), "give a whole number such as `3`".to_owned()),
+        ColumnType::Decimal { precision, scale } => (
+            format!("a decimal({precision}, {scale})"),
+            format!(
+                "give a number with at most {} digits before the point and {scale} after it",
+                precision.saturating_sub(*scale)
+            ),
+        ),
+        ColumnType::Bool => ("`true` or `false`".to_owned(), "give `true` or `false`".to_owned()),
+        ColumnType::Date => ("a date".to_owned(), "give a date as `2024-03-01`".to_owned()),
+        ColumnType::Timestamp => {
+            ("a time".to_owned(), "give a UTC time as `2024-03-01 06:00`".to_owned())
+        }
+        ColumnType::Enum { values } => {
+            let names: Vec<&str> = values.iter().map(String::as_str).collect();
+            ("one of its values".to_owned(), did_you_mean(value, &names, "value"))
+        }
+        ColumnType::String => ("text".to_owned(), String::new()),
+    };
+    Err(Error::new(
+        codes::ATTRIBUTE_TYPE,
+        format!("`{value}` is not {what}, as user attribute `{name}` is declared"),
+    )
+    .help(help))
+}
+
+/// Whether `text` is a number that fits `decimal(precision, scale)`.
+fn fits_decimal(text: &str, precision: u8, scale: u8) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    !whole.is_empty()
+        && all_digits(whole)
+        && all_digits(fraction)
+        && whole.len() <= usize::from(precision.saturating_sub(scale))
+        && fraction.len() <= usize::from(scale)
+}
+
+/// The current table and key column that list the members of the level an attribute
+/// references, when the plan knows them.
+fn members_of(plan: &Plan, attribute: &UserAttribute) -> Option<(String, String)> {
+    let reference = attribute.references.as_ref()?;
+    let dimension = plan.dimension(&reference.dimension)?;
+    let source = plan.source(dimension.from.as_deref()?)?;
+    let key = dimension.level(&reference.level)?.key.clone()?;
+    Some((source.tables.current.clone(), key))
+}
+
+/// `R0466` when the attribute references a level whose members are loaded and `value` is not
+/// one of them.
+fn check_member(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    attribute: &UserAttribute,
+    value: &str,
+) -> Result<()> {
+    let (Some(reference), Some((table, key))) = (&attribute.references, members_of(plan, attribute))
+    else {
+        return Ok(());
+    };
+    if !db.table_exists(&table)? {
+        return Ok(());
+    }
+    let counts = db.query(&format!(
+        "SELECT count(*) AS members, count(*) FILTER (WHERE CAST({} AS TEXT) = {}) AS matching FROM {}",
+        ident(&key),
+        literal(value),
+        ident(&table)
+    ))?;
+    let members = counts.get(0, "members").and_then(Value::as_i64).unwrap_or(0);
+    let matching = counts.get(0, "matching").and_then(Value::as_i64).unwrap_or(0);
+    if members == 0 || matching > 0 {
+        return Ok(());
+    }
+    let sample = db.query(&format!(
+        "SELECT DISTINCT CAST({k} AS TEXT) AS member FROM {} ORDER BY member LIMIT 400",
+        ident(&table),
+        k = ident(&key)
+    ))?;
+    let names: Vec<String> =
+        sample.rows.iter().filter_map(|r| r.first()).map(Value::to_string).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    Err(Error::new(
+        codes::NOT_A_MEMBER,
+        format!(
+            "`{value}` is not a {} of {} (no {table} row has {key} = `{value}`), as user attribute `{}` must be",
+            reference.level, reference.dimension, attribute.name
+        ),
+    )
+    .help(did_you_mean(value, &names, &reference.level)))
+}
+
+/// Checks that every bound role among `roles` has its attribute among the user's
+/// `attributes` (`R0465`).
+fn check_scopes(user_id: &str, roles: &[&Role], attributes: &BTreeMap<String, String>) -> Result<()> {
+    for role in roles {
+        let Some(scope) = &role.scope else { continue };
+        if attributes.contains_key(&scope.attribute) {
+            continue;
+        }
+        return Err(Error::new(
+            codes::SCOPE_ATTRIBUTE,
+            format!(
+                "role `{}` is scoped by the user's {} (`{}.{}`), and `{user_id}` has none",
+                role.role, scope.attribute, scope.dimension, scope.level
+            ),
+        )
+        .help(format!("give it: --attr {}=<{}>", scope.attribute, scope.level.to_uppercase())));
+    }
+    Ok(())
+}
+
+/// `"region" = 'NE', "clinic" = NULL`: the given attributes' columns set to their values.
+fn attribute_sets(plan: &Plan, attributes: &BTreeMap<String, String>) -> Vec<String> {
+    plan.user_attributes
         .iter()
-        .map(|a| format!("{a} = {}", attributes.get(*a).map_or("NULL".to_owned(), |v| literal(v))))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .filter_map(|a| Some(format!("{} = {}", ident(&a.column), literal(attributes.get(&a.name)?))))
+        .collect()
 }
 
 /// Runs a role statement (PostgreSQL) inside the open transaction; "already exists" for a
@@ -464,7 +565,7 @@ fn audited<T>(
 /// role. Refuses an existing user (`R0467`), an unknown role (`R0463`), a bound role without
 /// its attribute (`R0465`) or with a value that is not a current member (`R0466`). Audited as
 /// `user.add`.
-pub fn add(db: &mut dyn Backend, user: &NewUser, change: Change<'_>) -> Result<User> {
+pub fn add(db: &mut dyn Backend, plan: &Plan, user: &NewUser, change: Change<'_>) -> Result<User> {
     let entry = Entry::new(change.actor, "user.add", change.now).object(&user.user_id).parameters(
         serde_json::json!({
             "roles": user.roles,
@@ -486,8 +587,9 @@ pub fn add(db: &mut dyn Backend, user: &NewUser, change: Change<'_>) -> Result<U
         for r in &user.roles {
             held.push(defined.get(r).ok_or_else(|| unknown_role(r, &defined))?);
         }
-        check_scopes(db, &user.user_id, &held, &user.attributes)?;
-        if find(db, &user.user_id)?.is_some() {
+        check_attributes(db, plan, &user.attributes)?;
+        check_scopes(&user.user_id, &held, &user.attributes)?;
+        if find(db, plan, &user.user_id)?.is_some() {
             return Err(Error::new(
                 codes::USER_EXISTS,
                 format!("user `{}` already exists in {}", user.user_id, db.describe()),
@@ -498,14 +600,15 @@ pub fn add(db: &mut dyn Backend, user: &NewUser, change: Change<'_>) -> Result<U
         if pg {
             check_login_role(db, &user.user_id)?;
         }
+        let values: String = plan
+            .user_attributes
+            .iter()
+            .map(|a| format!("{}, ", user.attributes.get(&a.name).map_or("NULL".to_owned(), |v| literal(v))))
+            .collect();
         db.execute(&format!(
-            "INSERT INTO policy_user (user_id, field_office, port, sector, station, created_at, last_active_at, disabled_at) \
-             VALUES ({}, {}, {}, {}, {}, {}, NULL, NULL)",
+            "INSERT INTO policy_user (user_id, {}created_at, last_active_at, disabled_at) VALUES ({}, {values}{}, NULL, NULL)",
+            attribute_columns(plan),
             literal(&user.user_id),
-            opt_literal(user.attributes.get("field_office")),
-            opt_literal(user.attributes.get("port")),
-            opt_literal(user.attributes.get("sector")),
-            opt_literal(user.attributes.get("station")),
             ts(change.now)
         ))?;
         let mut names: Vec<String> = user.roles.clone();
@@ -526,18 +629,15 @@ pub fn add(db: &mut dyn Backend, user: &NewUser, change: Change<'_>) -> Result<U
                 set_password(db, &user.user_id, password)?;
             }
         }
-        find(db, &user.user_id)?.ok_or_else(|| no_user(db, &user.user_id))
+        find(db, plan, &user.user_id)?.ok_or_else(|| no_user(db, &user.user_id))
     })
 }
 
-fn opt_literal(value: Option<&String>) -> String {
-    value.map_or("NULL".to_owned(), |v| literal(v))
-}
-
-/// Gives `user_id` the role `role`, setting any `attributes` given (a bound role needs its
-/// own). Audited as `user.grant`.
+/// Gives `user_id` the role `role`, setting any `attributes` given (checked as
+/// [`add`] checks them; a bound role needs its own). Audited as `user.grant`.
 pub fn grant(
     db: &mut dyn Backend,
+    plan: &Plan,
     user_id: &str,
     role: &str,
     attributes: &BTreeMap<String, String>,
@@ -547,7 +647,7 @@ pub fn grant(
         .object(user_id)
         .parameters(serde_json::json!({"role": role, "attributes": attributes}));
     audited(db, entry, |db| {
-        let user = find(db, user_id)?.ok_or_else(|| no_user(db, user_id))?;
+        let user = find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))?;
         let defined = roles(db)?;
         let r = defined.get(role).ok_or_else(|| unknown_role(role, &defined))?;
         if user.roles.iter().any(|h| h == role) {
@@ -557,14 +657,18 @@ pub fn grant(
             )
             .help("`tally user show` lists a user's roles"));
         }
+        check_attributes(db, plan, attributes)?;
         let mut merged = user.attributes.clone();
         merged.extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
-        check_scopes(db, user_id, &[r], &merged)?;
-        db.execute(&format!(
-            "UPDATE policy_user SET {} WHERE user_id = {}",
-            attribute_sets(&merged),
-            literal(user_id)
-        ))?;
+        check_scopes(user_id, &[r], &merged)?;
+        let sets = attribute_sets(plan, attributes);
+        if !sets.is_empty() {
+            db.execute(&format!(
+                "UPDATE policy_user SET {} WHERE user_id = {}",
+                sets.join(", "),
+                literal(user_id)
+            ))?;
+        }
         db.execute(&format!(
             "INSERT INTO policy_user_role (user_id, role) VALUES ({}, {})",
             literal(user_id),
@@ -577,18 +681,24 @@ pub fn grant(
                 ident(user_id)
             ))?;
         }
-        find(db, user_id)?.ok_or_else(|| no_user(db, user_id))
+        find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))
     })
 }
 
 /// Takes the role `role` from `user_id` (and on PostgreSQL the `tally_<role>` database role).
 /// Audited as `user.revoke`.
-pub fn revoke(db: &mut dyn Backend, user_id: &str, role: &str, change: Change<'_>) -> Result<User> {
+pub fn revoke(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user_id: &str,
+    role: &str,
+    change: Change<'_>,
+) -> Result<User> {
     let entry = Entry::new(change.actor, "user.revoke", change.now)
         .object(user_id)
         .parameters(serde_json::json!({"role": role}));
     audited(db, entry, |db| {
-        let user = find(db, user_id)?.ok_or_else(|| no_user(db, user_id))?;
+        let user = find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))?;
         if !user.roles.iter().any(|h| h == role) {
             return Err(Error::new(
                 codes::ALREADY_DONE,
@@ -608,16 +718,16 @@ pub fn revoke(db: &mut dyn Backend, user_id: &str, role: &str, change: Change<'_
                 ident(user_id)
             ))?;
         }
-        find(db, user_id)?.ok_or_else(|| no_user(db, user_id))
+        find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))
     })
 }
 
 /// Disables `user_id`: [`authorize`] refuses them, and on PostgreSQL their login loses
 /// `LOGIN` and every `tally_<role>`. Audited as `user.disable`.
-pub fn disable(db: &mut dyn Backend, user_id: &str, change: Change<'_>) -> Result<User> {
+pub fn disable(db: &mut dyn Backend, plan: &Plan, user_id: &str, change: Change<'_>) -> Result<User> {
     let entry = Entry::new(change.actor, "user.disable", change.now).object(user_id);
     audited(db, entry, |db| {
-        let user = find(db, user_id)?.ok_or_else(|| no_user(db, user_id))?;
+        let user = find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))?;
         if user.disabled_at.is_some() {
             return Err(Error::new(
                 codes::ALREADY_DONE,
@@ -637,16 +747,21 @@ pub fn disable(db: &mut dyn Backend, user_id: &str, change: Change<'_>) -> Resul
                 db.execute(&format!("REVOKE {} FROM {u}", ident(&format!("tally_{r}"))))?;
             }
         }
-        find(db, user_id)?.ok_or_else(|| no_user(db, user_id))
+        find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))
     })
 }
 
 /// Makes `user_id` usable again: clears a lapse (`last_active_at` = now) and a disable, and on
 /// PostgreSQL restores `LOGIN` and the user's `tally_<role>`s. Audited as `user.reinstate`.
-pub fn reinstate(db: &mut dyn Backend, user_id: &str, change: Change<'_>) -> Result<User> {
+pub fn reinstate(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user_id: &str,
+    change: Change<'_>,
+) -> Result<User> {
     let entry = Entry::new(change.actor, "user.reinstate", change.now).object(user_id);
     audited(db, entry, |db| {
-        let user = find(db, user_id)?.ok_or_else(|| no_user(db, user_id))?;
+        let user = find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))?;
         db.execute(&format!(
             "UPDATE policy_user SET last_active_at = {}, disabled_at = NULL WHERE user_id = {}",
             ts(change.now),
@@ -657,7 +772,7 @@ pub fn reinstate(db: &mut dyn Backend, user_id: &str, change: Change<'_>) -> Res
                 role_statement(db, &sql)?;
             }
         }
-        find(db, user_id)?.ok_or_else(|| no_user(db, user_id))
+        find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))
     })
 }
 
@@ -692,9 +807,14 @@ fn grants(db: &mut dyn Backend, roles: &[String]) -> Result<Vec<Grant>> {
 /// outcome `refused`, in a transaction of its own: call `authorize` when no transaction is
 /// open. Success is not audited here: the caller records what the user then does (a query)
 /// and calls [`touch`]. `authorize` itself does not count as use.
-pub fn authorize(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Result<UserContext> {
+pub fn authorize(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<UserContext> {
     require_tables(db)?;
-    let result = context(db, user_id, now);
+    let result = context(db, plan, user_id, now);
     if let Err(error) = &result {
         let entry = Entry::new(user_id, "user.authorize", now)
             .object(user_id)
@@ -704,8 +824,13 @@ pub fn authorize(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Res
     result
 }
 
-fn context(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Result<UserContext> {
-    let user = find(db, user_id)?.ok_or_else(|| no_user(db, user_id))?;
+fn context(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<UserContext> {
+    let user = find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))?;
     if let Some(at) = &user.disabled_at {
         return Err(Error::new(
             codes::ACCOUNT_DISABLED,
@@ -748,8 +873,8 @@ fn context(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Result<Us
                     format!("role `{name}` is scoped by the user's {}, and `{user_id}` has none", scope.attribute),
                 )
                 .help(format!(
-                    "revoke the role and grant it again with the value: tally user grant {user_id} --role {name} --{} <VALUE>",
-                    scope.attribute.replace('_', "-")
+                    "revoke the role and grant it again with the value: tally user grant {user_id} --role {name} --attr {}=<VALUE>",
+                    scope.attribute
                 ))
             })?),
             None => None,

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use support::{at, Engine};
 use tally_runtime::error::codes;
 use tally_runtime::generated::Generated;
+use tally_runtime::plan::Plan;
 use tally_runtime::users::{self, Change, NewUser};
 use tally_runtime::value::Value;
 use tally_runtime::{audit, backend, migrate, Backend};
@@ -32,9 +33,11 @@ fn exec(db: &mut dyn Backend, sql: &str) {
     db.execute(sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
 }
 
-/// The codegen fixture compiled and migrated, with two field offices' ports loaded.
-fn setup(db: &mut dyn Backend) -> tempfile::TempDir {
+/// The codegen fixture compiled and migrated, with two field offices' ports loaded, and its
+/// plan (which declares the user attributes).
+fn setup(db: &mut dyn Backend) -> (tempfile::TempDir, Plan) {
     let generated = support::compiled("tests/fixtures/codegen/everything");
+    let plan = tally_runtime::plan::load(generated.path()).unwrap_or_else(|e| panic!("{e}"));
     let loaded = Generated::load(generated.path(), db.dialect()).unwrap_or_else(|e| panic!("{e}"));
     migrate::migrate(db, &loaded.migrations, t0(), false).unwrap_or_else(|e| panic!("{e}"));
     for (port, office) in [("JFK", "NYC"), ("EWR", "NYC"), ("LAX", "LAO")] {
@@ -46,7 +49,7 @@ fn setup(db: &mut dyn Backend) -> tempfile::TempDir {
             ),
         );
     }
-    generated
+    (generated, plan)
 }
 
 /// Unique per process and test: PostgreSQL roles are shared by every database on the server.
@@ -90,19 +93,19 @@ fn login_roles(engine: &Engine, names: &[&str]) -> LoginRoles {
 
 fn adding_checks_roles_scopes_and_members(engine: &Engine) {
     let mut db = engine.open();
-    let _generated = setup(db.as_mut());
+    let (_generated, plan) = setup(db.as_mut());
     let ana = unique("ana");
     let _cleanup = login_roles(engine, &[&ana]);
     let c = change(t0());
     let refused =
-        |db: &mut dyn Backend, user: NewUser| users::add(db, &user, c).expect_err("refused");
+        |db: &mut dyn Backend, user: NewUser| users::add(db, &plan, &user, c).expect_err("refused");
 
     let e = refused(db.as_mut(), new_user(&ana, &["field_office_directr"], &[]));
     assert_eq!(e.code, codes::NO_SUCH_ROLE);
     assert!(e.help.as_deref().is_some_and(|h| h.contains("field_office_director")), "{e}");
     let e = refused(db.as_mut(), new_user(&ana, &["field_office_director"], &[]));
-    assert_eq!(e.code, codes::SCOPE_ATTRIBUTE);
-    assert!(e.help.as_deref() == Some("give it: --field-office <FIELD_OFFICE>"), "{e}");
+    assert_eq!(e.code.as_str(), "R0465");
+    assert!(e.help.as_deref() == Some("give it: --attr field_office=<FIELD_OFFICE>"), "{e}");
     let e = refused(
         db.as_mut(),
         new_user(&ana, &["field_office_director"], &[("field_office", "NYX")]),
@@ -116,7 +119,7 @@ fn adding_checks_roles_scopes_and_members(engine: &Engine) {
     assert_eq!(e.code, codes::INVALID_USER_ID);
 
     let user = users::add(
-        db.as_mut(),
+        db.as_mut(), &plan,
         &new_user(&ana, &["field_office_director"], &[("field_office", "NYC")]),
         c,
     )
@@ -129,24 +132,24 @@ fn adding_checks_roles_scopes_and_members(engine: &Engine) {
     assert_eq!(e.code, codes::USER_EXISTS);
 
     let later = change(t0() + Duration::days(1));
-    let user = users::grant(db.as_mut(), &ana, "hq_analyst", &BTreeMap::new(), later)
+    let user = users::grant(db.as_mut(), &plan, &ana, "hq_analyst", &BTreeMap::new(), later)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(user.roles, vec!["field_office_director", "hq_analyst"]);
     let e =
-        users::grant(db.as_mut(), &ana, "hq_analyst", &BTreeMap::new(), later).expect_err("held");
-    assert_eq!(e.code, codes::ALREADY_DONE);
-    let e = users::grant(db.as_mut(), &ana, "sector_chief", &BTreeMap::new(), later)
+        users::grant(db.as_mut(), &plan, &ana, "hq_analyst", &BTreeMap::new(), later).expect_err("held");
+    assert_eq!(e.code.as_str(), "R0468");
+    let e = users::grant(db.as_mut(), &plan, &ana, "sector_chief", &BTreeMap::new(), later)
         .expect_err("no sector");
     assert_eq!(e.code, codes::SCOPE_ATTRIBUTE);
     let user =
-        users::revoke(db.as_mut(), &ana, "hq_analyst", later).unwrap_or_else(|e| panic!("{e}"));
+        users::revoke(db.as_mut(), &plan, &ana, "hq_analyst", later).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(user.roles, vec!["field_office_director"]);
     assert_eq!(
-        users::revoke(db.as_mut(), &ana, "hq_analyst", later).expect_err("not held").code,
-        codes::ALREADY_DONE
+        users::revoke(db.as_mut(), &plan, &ana, "hq_analyst", later).expect_err("not held").code.as_str(),
+        "R0468"
     );
-    assert_eq!(users::show(db.as_mut(), "nobody").expect_err("no user").code, codes::NO_SUCH_USER);
-    let all = users::list(db.as_mut()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(users::show(db.as_mut(), &plan, "nobody").expect_err("no user").code.as_str(), "R0464");
+    let all = users::list(db.as_mut(), &plan).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>(), vec![ana.as_str()]);
 
     // Every change and every refusal is in the trail, by the operator, about the user.
@@ -191,23 +194,23 @@ fn adding_checks_roles_scopes_and_members(engine: &Engine) {
 
 fn authorize_gives_scope_grants_and_thresholds(engine: &Engine) {
     let mut db = engine.open();
-    let _generated = setup(db.as_mut());
+    let (_generated, plan) = setup(db.as_mut());
     let (fod, hq) = (unique("fod"), unique("hq"));
     let _cleanup = login_roles(engine, &[&fod, &hq]);
     users::add(
-        db.as_mut(),
+        db.as_mut(), &plan,
         &new_user(&fod, &["field_office_director"], &[("field_office", "NYC")]),
         change(t0()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     users::add(
-        db.as_mut(),
+        db.as_mut(), &plan,
         &new_user(&hq, &["hq_analyst", "sector_chief"], &[("sector", "SDC")]),
         change(t0()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
 
-    let ctx = users::authorize(db.as_mut(), &fod, t0() + Duration::days(3))
+    let ctx = users::authorize(db.as_mut(), &plan, &fod, t0() + Duration::days(3))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ctx.roles.len(), 1);
     let role = &ctx.roles[0];
@@ -225,60 +228,60 @@ fn authorize_gives_scope_grants_and_thresholds(engine: &Engine) {
     assert_eq!(granted, vec![("mart", "borderstat"), ("metric", "hit_rate")]);
 
     // Several roles: the strictest threshold, any privilege.
-    let ctx = users::authorize(db.as_mut(), &hq, t0()).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = users::authorize(db.as_mut(), &plan, &hq, t0()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((ctx.min_cell_size, ctx.drill_down, ctx.ad_hoc), (20, true, true));
     assert_eq!(
         ctx.roles.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
         vec![None, Some("SDC".to_owned())]
     );
 
-    let e = users::authorize(db.as_mut(), "nobody", t0()).expect_err("unknown");
-    assert_eq!(e.code, codes::NO_SUCH_USER);
+    let e = users::authorize(db.as_mut(), &plan, "nobody", t0()).expect_err("unknown");
+    assert_eq!(e.code.as_str(), "R0464");
 }
 
 fn unused_accounts_lapse_after_90_days_until_reinstated(engine: &Engine) {
     let mut db = engine.open();
-    let _generated = setup(db.as_mut());
+    let (_generated, plan) = setup(db.as_mut());
     let pat = unique("pat");
     let _cleanup = login_roles(engine, &[&pat]);
-    users::add(db.as_mut(), &new_user(&pat, &["hq_analyst"], &[]), change(t0()))
+    users::add(db.as_mut(), &plan, &new_user(&pat, &["hq_analyst"], &[]), change(t0()))
         .unwrap_or_else(|e| panic!("{e}"));
 
     // Never used: counted from creation. Exactly 90 days is still fine; a minute more is not.
     let day90 = t0() + Duration::days(90);
-    users::authorize(db.as_mut(), &pat, day90).unwrap_or_else(|e| panic!("{e}"));
-    let e = users::authorize(db.as_mut(), &pat, day90 + Duration::minutes(1)).expect_err("lapsed");
-    assert_eq!(e.code, codes::ACCOUNT_LAPSED);
+    users::authorize(db.as_mut(), &plan, &pat, day90).unwrap_or_else(|e| panic!("{e}"));
+    let e = users::authorize(db.as_mut(), &plan, &pat, day90 + Duration::minutes(1)).expect_err("lapsed");
+    assert_eq!(e.code.as_str(), "R0470");
     assert!(e.message.starts_with(&format!(
         "account unused for 90 days; ask an administrator to reinstate it: tally user reinstate {pat}"
     )), "{e}");
-    let e = users::authorize(db.as_mut(), &pat, t0() + Duration::days(120)).expect_err("lapsed");
+    let e = users::authorize(db.as_mut(), &plan, &pat, t0() + Duration::days(120)).expect_err("lapsed");
     assert!(e.message.starts_with("account unused for 120 days"), "{e}");
 
     // Use resets the count.
-    let reinstated = users::reinstate(db.as_mut(), &pat, change(t0() + Duration::days(120)))
+    let reinstated = users::reinstate(db.as_mut(), &plan, &pat, change(t0() + Duration::days(120)))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(reinstated.last_active_at.as_deref(), Some("2024-04-30 00:00:00"));
-    users::authorize(db.as_mut(), &pat, t0() + Duration::days(200))
+    users::authorize(db.as_mut(), &plan, &pat, t0() + Duration::days(200))
         .unwrap_or_else(|e| panic!("{e}"));
     users::touch(db.as_mut(), &pat, t0() + Duration::days(200)).unwrap_or_else(|e| panic!("{e}"));
-    users::authorize(db.as_mut(), &pat, t0() + Duration::days(289))
+    users::authorize(db.as_mut(), &plan, &pat, t0() + Duration::days(289))
         .unwrap_or_else(|e| panic!("{e}"));
     // A touch never moves the last use backwards.
     users::touch(db.as_mut(), &pat, t0()).unwrap_or_else(|e| panic!("{e}"));
-    let shown = users::show(db.as_mut(), &pat).unwrap_or_else(|e| panic!("{e}"));
+    let shown = users::show(db.as_mut(), &plan, &pat).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(shown.last_active_at.as_deref(), Some("2024-07-19 00:00:00"));
     assert!(!shown.lapsed(t0() + Duration::days(290)) && shown.lapsed(t0() + Duration::days(291)));
 
     // Disabled: refused whatever the dates.
-    users::disable(db.as_mut(), &pat, change(t0() + Duration::days(201)))
+    users::disable(db.as_mut(), &plan, &pat, change(t0() + Duration::days(201)))
         .unwrap_or_else(|e| panic!("{e}"));
-    let e = users::authorize(db.as_mut(), &pat, t0() + Duration::days(202)).expect_err("disabled");
-    assert_eq!(e.code, codes::ACCOUNT_DISABLED);
+    let e = users::authorize(db.as_mut(), &plan, &pat, t0() + Duration::days(202)).expect_err("disabled");
+    assert_eq!(e.code.as_str(), "R0469");
     assert!(e.help.as_deref().is_some_and(|h| h.contains(&format!("tally user reinstate {pat}"))));
-    users::reinstate(db.as_mut(), &pat, change(t0() + Duration::days(203)))
+    users::reinstate(db.as_mut(), &plan, &pat, change(t0() + Duration::days(203)))
         .unwrap_or_else(|e| panic!("{e}"));
-    users::authorize(db.as_mut(), &pat, t0() + Duration::days(204))
+    users::authorize(db.as_mut(), &plan, &pat, t0() + Duration::days(204))
         .unwrap_or_else(|e| panic!("{e}"));
 
     // Each refusal is audited, the user as actor and object.
@@ -313,7 +316,65 @@ fn unused_accounts_lapse_after_90_days_until_reinstated(engine: &Engine) {
     assert_eq!(actions, vec!["user.add", "user.reinstate", "user.disable", "user.reinstate"]);
 }
 
+/// Attributes are the plan's declared ones: an unknown name is refused with the nearest one,
+/// a value must be of the declared type and, for an attribute of a level whose members are
+/// loaded, one of them; an attribute no scope binds (a supervisor) is stored as given.
+fn attributes_follow_the_declaration(engine: &Engine) {
+    let mut db = engine.open();
+    let (_generated, plan) = setup(db.as_mut());
+    let declared: Vec<&str> = plan.user_attributes.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(declared, ["field_office", "port", "sector", "supervisor", "grade"]);
+    let kim = unique("kim");
+    let _cleanup = login_roles(engine, &[&kim]);
+    let c = change(t0());
+    let add = |db: &mut dyn Backend, attributes: &[(&str, &str)]| {
+        users::add(db, &plan, &new_user(&kim, &["hq_analyst"], attributes), c)
+    };
+
+    let e = add(db.as_mut(), &[("feild_office", "NYC")]).expect_err("unknown attribute");
+    assert_eq!((e.code, e.message.as_str()), ("R0465", "`feild_office` is not a user attribute"));
+    assert_eq!(e.help.as_deref(), Some("did you mean `field_office`?"));
+    let e = add(db.as_mut(), &[("station", "X")]).expect_err("not declared here");
+    assert_eq!(e.code.as_str(), "R0465");
+    assert!(e.help.as_deref().is_some_and(|h| h.contains("`supervisor`")), "{e}");
+    let e = add(db.as_mut(), &[("grade", "senior")]).expect_err("not an int");
+    assert_eq!(e.code.as_str(), "R0472");
+    assert!(e.message.contains("is not a whole number, as user attribute `grade`"), "{e}");
+    let e = add(db.as_mut(), &[("port", "JKF")]).expect_err("not a port");
+    assert_eq!(e.code.as_str(), "R0466");
+    assert_eq!(e.help.as_deref(), Some("did you mean `JFK`?"));
+    // Nothing was written by the refusals.
+    assert_eq!(users::list(db.as_mut(), &plan).unwrap_or_else(|e| panic!("{e}")), vec![]);
+
+    let user = add(
+        db.as_mut(),
+        &[("port", "JFK"), ("supervisor", "Dr. O'Neil"), ("grade", "7")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let expected: BTreeMap<String, String> =
+        [("grade", "7"), ("port", "JFK"), ("supervisor", "Dr. O'Neil")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    assert_eq!(user.attributes, expected);
+    // A grant sets the attributes given and keeps the others.
+    let given: BTreeMap<String, String> =
+        [("field_office".to_owned(), "LAO".to_owned())].into_iter().collect();
+    let user = users::grant(db.as_mut(), &plan, &kim, "field_office_director", &given, c)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(user.attributes.get("field_office").map(String::as_str), Some("LAO"));
+    assert_eq!(user.attributes.get("supervisor").map(String::as_str), Some("Dr. O'Neil"));
+    let wrong: BTreeMap<String, String> =
+        [("field_office".to_owned(), "NYX".to_owned())].into_iter().collect();
+    let e = users::grant(db.as_mut(), &plan, &kim, "port_director", &wrong, c)
+        .expect_err("not a field office");
+    assert_eq!(e.code.as_str(), "R0466");
+    let shown = users::show(db.as_mut(), &plan, &kim).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(shown.attributes.get("field_office").map(String::as_str), Some("LAO"));
+}
+
 on_both_engines!(
+    attributes_follow_the_declaration,
     adding_checks_roles_scopes_and_members,
     authorize_gives_scope_grants_and_thresholds,
     unused_accounts_lapse_after_90_days_until_reinstated,
@@ -372,7 +433,7 @@ fn mart_row(
 fn a_scoped_postgres_user_sees_only_their_field_office() {
     let engine = Engine::postgres("users_rls");
     let mut db = engine.open();
-    let _generated = setup(db.as_mut());
+    let (_generated, plan) = setup(db.as_mut());
     let (fod, hq) = (unique("rls_fod"), unique("rls_hq"));
     let _cleanup = login_roles(&engine, &[&fod, &hq]);
     mart_row(db.as_mut(), "national", None, None, 30);
@@ -387,10 +448,10 @@ fn a_scoped_postgres_user_sees_only_their_field_office() {
     );
     let mut user = new_user(&fod, &["field_office_director"], &[("field_office", "NYC")]);
     user.password = Some("s3cret'pw".to_owned());
-    users::add(db.as_mut(), &user, change(t0())).unwrap_or_else(|e| panic!("{e}"));
+    users::add(db.as_mut(), &plan, &user, change(t0())).unwrap_or_else(|e| panic!("{e}"));
     let mut national = new_user(&hq, &["hq_analyst"], &[]);
     national.password = Some("hq-pw".to_owned());
-    users::add(db.as_mut(), &national, change(t0())).unwrap_or_else(|e| panic!("{e}"));
+    users::add(db.as_mut(), &plan, &national, change(t0())).unwrap_or_else(|e| panic!("{e}"));
 
     let url = as_user(&engine.target(), &fod, "s3cret%27pw");
     let mut session = backend::open(&url).unwrap_or_else(|e| panic!("{e}"));
@@ -457,18 +518,18 @@ fn a_scoped_postgres_user_sees_only_their_field_office() {
 
     // Revoked: nothing granted any more. Disabled: no login at all.
     drop(session);
-    users::revoke(db.as_mut(), &fod, "field_office_director", change(t0()))
+    users::revoke(db.as_mut(), &plan, &fod, "field_office_director", change(t0()))
         .unwrap_or_else(|e| panic!("{e}"));
     let mut session = backend::open(&url).unwrap_or_else(|e| panic!("{e}"));
     let e = session.query("SELECT * FROM mart_borderstat").expect_err("revoked");
     assert!(e.message.contains("permission denied"), "{e}");
     drop(session);
-    users::grant(db.as_mut(), &fod, "field_office_director", &BTreeMap::new(), change(t0()))
+    users::grant(db.as_mut(), &plan, &fod, "field_office_director", &BTreeMap::new(), change(t0()))
         .unwrap_or_else(|e| panic!("{e}"));
-    users::disable(db.as_mut(), &fod, change(t0())).unwrap_or_else(|e| panic!("{e}"));
+    users::disable(db.as_mut(), &plan, &fod, change(t0())).unwrap_or_else(|e| panic!("{e}"));
     let e = backend::open(&url).expect_err("disabled");
     assert!(e.message.contains("not permitted to log in"), "{e}");
-    users::reinstate(db.as_mut(), &fod, change(t0())).unwrap_or_else(|e| panic!("{e}"));
+    users::reinstate(db.as_mut(), &plan, &fod, change(t0())).unwrap_or_else(|e| panic!("{e}"));
     let mut session = backend::open(&url).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(offices(session.as_mut()), vec!["NYC"]);
     drop(session);

@@ -310,8 +310,8 @@ fn status_inner(args: &StatusArgs) -> tally_runtime::Result<ExitCode> {
         table.push(vec![
             s.source.clone(),
             s.last_load.clone().unwrap_or_else(|| "never".to_owned()),
-            s.expected_every_minutes.map_or_else(|| "-".to_owned(), minutes),
-            s.late_after_minutes.map_or_else(|| "-".to_owned(), minutes),
+            minutes(s.expected_every_minutes),
+            minutes(s.late_after_minutes),
             match (&s.last_load, s.late) {
                 (None, _) => "never loaded",
                 (Some(_), true) => "LATE",

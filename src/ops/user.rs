@@ -1,5 +1,7 @@
 //! `tally user add|grant|revoke|disable|reinstate|list|show`: the warehouse's users, through
-//! `tally_runtime::users`. Every change is audited there, with the operator as actor.
+//! `tally_runtime::users`. Every change is audited there, with the operator as actor. The user
+//! attributes (`--attr region=NE`) are the project's own, declared in its `users` block: the
+//! runtime checks them against `plan.json` in `--generated`.
 
 use super::audit::{print_table, Format, Operator};
 use super::{fail, Target};
@@ -7,7 +9,7 @@ use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use tally_runtime::users::{self, Change, NewUser, User};
-use tally_runtime::{backend, etl};
+use tally_runtime::{backend, etl, plan, Error};
 
 #[derive(Debug, Args)]
 pub struct UserArgs {
@@ -15,34 +17,36 @@ pub struct UserArgs {
     command: UserCommand,
 }
 
-/// The user attributes a role's scope binds to.
+/// The user attributes to set: those the project's `users` block declares.
 #[derive(Debug, Clone, Args)]
 struct Attributes {
-    /// The user's field office (for roles scoped by `user.field_office`)
-    #[arg(long, value_name = "CODE")]
-    field_office: Option<String>,
-    /// The user's port (for roles scoped by `user.port`)
-    #[arg(long, value_name = "CODE")]
-    port: Option<String>,
-    /// The user's Border Patrol sector (for roles scoped by `user.sector`)
-    #[arg(long, value_name = "CODE")]
-    sector: Option<String>,
-    /// The user's Border Patrol station (for roles scoped by `user.station`)
-    #[arg(long, value_name = "CODE")]
-    station: Option<String>,
+    /// A user attribute declared in the project's `users` block, such as `region=NE` (for
+    /// roles scoped by `user.region`); may be repeated
+    #[arg(long = "attr", value_name = "KEY=VALUE", value_parser = key_value)]
+    attributes: Vec<(String, String)>,
+}
+
+/// `KEY=VALUE`, split at the first `=`.
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not KEY=VALUE (write it as `--attr region=NE`)")),
+    }
 }
 
 impl Attributes {
-    fn map(&self) -> BTreeMap<String, String> {
-        [
-            ("field_office", &self.field_office),
-            ("port", &self.port),
-            ("sector", &self.sector),
-            ("station", &self.station),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
-        .collect()
+    /// The attributes by name; an attribute given twice is refused (`R0301`).
+    fn map(&self) -> tally_runtime::Result<BTreeMap<String, String>> {
+        let mut map = BTreeMap::new();
+        for (key, value) in &self.attributes {
+            if map.insert(key.clone(), value.clone()).is_some() {
+                return Err(Error::new(codes::BAD_INPUT, format!("`--attr {key}=...` is given twice"))
+                    .help("give each attribute once"));
+            }
+        }
+        Ok(map)
     }
 }
 
@@ -145,34 +149,38 @@ pub fn main(args: UserArgs) -> anyhow::Result<ExitCode> {
 fn run(command: UserCommand) -> tally_runtime::Result<ExitCode> {
     match command {
         UserCommand::Add { user, roles, attributes, password, change } => {
-            let new = NewUser { user_id: user, roles, attributes: attributes.map(), password };
-            changed(&change, "added", |db, c| users::add(db, &new, c))
+            let new = NewUser { user_id: user, roles, attributes: attributes.map()?, password };
+            changed(&change, "added", |db, p, c| users::add(db, p, &new, c))
         }
         UserCommand::Grant { user, role, attributes, change } => {
-            let attributes = attributes.map();
-            changed(&change, "granted", |db, c| users::grant(db, &user, &role, &attributes, c))
+            let attributes = attributes.map()?;
+            changed(&change, "granted", |db, p, c| {
+                users::grant(db, p, &user, &role, &attributes, c)
+            })
         }
         UserCommand::Revoke { user, role, change } => {
-            changed(&change, "revoked", |db, c| users::revoke(db, &user, &role, c))
+            changed(&change, "revoked", |db, p, c| users::revoke(db, p, &user, &role, c))
         }
         UserCommand::Disable { user, change } => {
-            changed(&change, "disabled", |db, c| users::disable(db, &user, c))
+            changed(&change, "disabled", |db, p, c| users::disable(db, p, &user, c))
         }
         UserCommand::Reinstate { user, change } => {
-            changed(&change, "reinstated", |db, c| users::reinstate(db, &user, c))
+            changed(&change, "reinstated", |db, p, c| users::reinstate(db, p, &user, c))
         }
         UserCommand::List { target, now, format } => {
             let now = now_or_clock(now.as_deref())?;
+            let plan = plan::load(&target.generated)?;
             let mut db = backend::open(&target.db)?;
-            let all = users::list(db.as_mut())?;
+            let all = users::list(db.as_mut(), &plan)?;
             print_users(&all, now, format);
             eprintln!("{}: {} user(s)", db.describe(), all.len());
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::Show { user, target, now, format } => {
             let now = now_or_clock(now.as_deref())?;
+            let plan = plan::load(&target.generated)?;
             let mut db = backend::open(&target.db)?;
-            let user = users::show(db.as_mut(), &user)?;
+            let user = users::show(db.as_mut(), &plan, &user)?;
             print_users(std::slice::from_ref(&user), now, format);
             Ok(ExitCode::SUCCESS)
         }
@@ -183,12 +191,17 @@ fn run(command: UserCommand) -> tally_runtime::Result<ExitCode> {
 fn changed(
     args: &ChangeArgs,
     verb: &str,
-    work: impl FnOnce(&mut dyn tally_runtime::Backend, Change<'_>) -> tally_runtime::Result<User>,
+    work: impl FnOnce(
+        &mut dyn tally_runtime::Backend,
+        &plan::Plan,
+        Change<'_>,
+    ) -> tally_runtime::Result<User>,
 ) -> tally_runtime::Result<ExitCode> {
     let now = now_or_clock(args.now.as_deref())?;
     let actor = args.operator.actor();
+    let plan = plan::load(&args.target.generated)?;
     let mut db = backend::open(&args.target.db)?;
-    let result = work(db.as_mut(), Change { actor: &actor, now });
+    let result = work(db.as_mut(), &plan, Change { actor: &actor, now });
     // Refusals are audited too: the anchor file follows either way.
     args.operator.finish(db.as_mut());
     let user = result?;

@@ -4,7 +4,8 @@
 //! | module        | artifact                                                        |
 //! |---------------|-----------------------------------------------------------------|
 //! | [`plan`]      | `plan.json`: the ETL plan, catalog, dimensions, user attributes |
-//! | [`schedule`]  | a source's refresh schedule and when it is due                  |
+//! | [`schedule`]  | a source's refresh schedule, when it is due, its freshness      |
+//! | [`cron`]      | POSIX cron expressions, checked once, evaluated by `croner`     |
 //! | [`template`]  | the `{placeholders}` in plan statements and how they are filled |
 //! | [`integrity`] | `migrations/tally.sum`: the hash chain over emitted migrations  |
 //! | [`suggest`]   | "did you mean": one way to suggest a name, compiler and runtime |
@@ -17,6 +18,7 @@
 //! Architecture invariant: no I/O. This crate parses and prints values; reading files is the
 //! caller's business.
 
+pub mod cron;
 pub mod integrity;
 pub mod plan;
 pub mod schedule;

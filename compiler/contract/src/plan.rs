@@ -383,13 +383,17 @@ impl fmt::Display for Grain {
     }
 }
 
-/// A declared user attribute: `user attribute region -> geography.region`.
+/// A declared user attribute (`region string -> geography.region` in the `users` block).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserAttribute {
     pub name: String,
+    /// The first line of its doc comment.
     pub title: Option<String>,
     /// The column of `policy_user` that holds it.
     pub column: String,
+    /// The type of its values (a `string` when it references a level).
+    #[serde(flatten)]
+    pub ty: ColumnType,
     /// The dimension level whose member keys its values are, when it names one.
     pub references: Option<Reference>,
 }

@@ -1,10 +1,17 @@
 //! "Did you mean" for names the user typed: shared by the compiler's diagnostics and the
 //! runtime's errors, so both suggest the same way.
 
+/// Names longer than this (in bytes) are not compared: nobody mistypes a name that long by a
+/// letter or two, and comparing two names costs the product of their lengths.
+const LONGEST_SUGGESTED: usize = 100;
+
 /// Names close to `name` among `candidates`, best first: the basis of every "did you mean".
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if name.len() > LONGEST_SUGGESTED {
+        return None;
+    }
     let mut best: Option<(f64, &str)> = None;
-    for candidate in candidates {
+    for candidate in candidates.into_iter().filter(|c| c.len() <= LONGEST_SUGGESTED) {
         let score = strsim::jaro_winkler(name, candidate);
         let close = score >= 0.8 || strsim::levenshtein(name, candidate) <= name.len().max(1) / 3;
         if close && best.is_none_or(|(s, c)| score > s || (score == s && candidate < c)) {

@@ -44,7 +44,7 @@ pub fn schema(model: &Model, dialect: &dyn Dialect) -> Result<Schema, Vec<Diagno
         add(cut_table(t));
     }
     etl_tables().into_iter().for_each(&mut add);
-    policy::tables().into_iter().for_each(&mut add);
+    policy::tables(model).into_iter().for_each(&mut add);
     add(audit_table());
     add(audit_anchor_table());
     schema.rows = policy::rows(model);

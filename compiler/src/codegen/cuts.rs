@@ -6,19 +6,19 @@
 //! combination of dimension members (and bucket, and `top` member).
 //!
 //! A row's **`levels`** column lists the dimension columns the row is grouped by
-//! (`field_office,port`, `field_office`, or empty for the total), so that a rolled-up row
-//! (where `port` is NULL because it covers every port) is never confused with a row for a
-//! member that is NULL. Every coarser cut is stored, not rolled up at query time, because
+//! (`region,clinic`, `region`, or empty for the total), so that a rolled-up row (where
+//! `clinic` is NULL because it covers every clinic) is never confused with a row for a member
+//! that is NULL. Every coarser cut is stored, not rolled up at query time, because
 //! `count(distinct ...)`, `avg` and ratios do not add up.
 //!
 //! Which cuts a mart keeps:
 //!
 //! - **Time**: the mart's `grain` (else the grain of its `time.<grain>` axis, else `day`) and
 //!   every coarser grain the calendar offers.
-//! - **A level** (`location.port`): that level and every level above it in the dimension's
-//!   hierarchies (`field_office`; `national`, which has no key, is the total).
-//! - **A dimension** (`location`): all of its levels.
-//! - **A column** (`seacats.seizure_type`): the column, and the total.
+//! - **A level** (`geography.clinic`): that level and every level above it in the dimension's
+//!   hierarchies (`region`; `national`, which has no key, is the total).
+//! - **A dimension** (`geography`): all of its levels.
+//! - **A column** (`visits.visit_type`): the column, and the total.
 
 use super::schema::{Column, SqlType, TableKind};
 use crate::semantic::{Axis, Grain, Model};

@@ -12,7 +12,7 @@
 //! - selects the source's columns that carry no personal data (`pii` empty), by name;
 //! - adds one text column per keyed level each dimension the source references can place a
 //!   row at (the referenced level and every keyed level above it), named like the level
-//!   (`field_office`, `port`), or `<dimension>_<level>` when a source column has that name.
+//!   (`region`, `clinic`), or `<dimension>_<level>` when a source column has that name.
 //!
 //! Derived metrics have no single source and no drill relation.
 
@@ -22,8 +22,9 @@ use super::expr::ExprSql;
 use super::schema::SqlType;
 use super::templates::Sql;
 use crate::graph::current_table;
+use crate::semantic::expr::{Expr, Node};
 use crate::semantic::{Function, Model};
-use crate::syntax::ast::{BinaryOp, Expr, ExprKind};
+use crate::syntax::ast::BinaryOp;
 use std::collections::BTreeMap;
 pub use tally_contract::plan::{CutColumn, DrillPlan};
 
@@ -189,7 +190,7 @@ fn relation(
     }
     if let Some(filter) = metric.measure.as_ref().and_then(|m| m.filter.as_ref()) {
         let row = ExprSql { dialect: d, row: "f", window: None, filter: None, metric: None };
-        out.push_str(&format!("\nWHERE {}", row.expr(filter)?));
+        out.push_str(&format!("\nWHERE {}", row.sql(filter)?));
     }
     Ok(out)
 }
@@ -203,14 +204,12 @@ fn alias(dimension: &str) -> String {
 /// `min_cell_size` are suppressed whatever the cell's row count.
 pub fn counts(model: &Model, metric: &str) -> bool {
     fn is_count(e: &Expr) -> bool {
-        match &e.kind {
-            ExprKind::Call { function, .. } => {
-                Function::from_word(&function.name) == Some(Function::Count)
+        match &e.node {
+            Node::Aggregate(aggregate) => aggregate.function == Function::Count,
+            Node::Chain { first, rest } => {
+                is_count(first)
+                    && rest.iter().all(|l| l.op == BinaryOp::Add && is_count(&l.operand))
             }
-            ExprKind::Binary { op: BinaryOp::Add, left, right } => {
-                is_count(left) && is_count(right)
-            }
-            ExprKind::Paren(inner) => is_count(inner),
             _ => false,
         }
     }

@@ -32,12 +32,12 @@
 
 use super::cuts::{self, CutDimension, CutTable};
 use super::dialect::Dialect;
-use super::expr::{interval, is_additive, ExprSql};
+use super::expr::{self, edge_label, interval, is_additive, ExprSql, SqlExpr};
 use super::schema::SqlType;
 use super::templates::{indent, text_literal, Ctx, Sql};
 use crate::graph::current_table;
-use crate::semantic::{Axis, Calendar, Function, Grain, Metric, Model, Weekday};
-use crate::syntax::ast::{Expr, ExprKind, Literal};
+use crate::semantic::{Axis, Calendar, Grain, Metric, Model, Weekday};
+use crate::syntax::ast::BinaryOp;
 use std::collections::BTreeSet;
 use tally_contract::plan::{Role, Statement};
 
@@ -259,9 +259,16 @@ impl<'a> Gen<'a> {
                 additive.insert(input.clone());
             }
         }
-        let read = |name: &str| -> Option<String> {
-            let value = format!("MAX(CASE WHEN i.input = {} THEN i.value END)", text_literal(name));
-            Some(if additive.contains(name) { format!("COALESCE({value}, 0)") } else { value })
+        let dialect = self.dialect;
+        let read = |name: &str| -> Option<SqlExpr> {
+            let this = expr::equals(expr::column(dialect, "i", "input"), expr::string(name));
+            let value = expr::case(vec![(this, expr::column(dialect, "i", "value"))], None);
+            let value = expr::call("MAX", vec![value]);
+            Some(if additive.contains(name) {
+                expr::call("COALESCE", vec![value, expr::number("0")])
+            } else {
+                value
+            })
         };
         let formula = ExprSql {
             dialect: self.dialect,
@@ -270,7 +277,7 @@ impl<'a> Gen<'a> {
             filter: None,
             metric: Some(&read),
         }
-        .expr(&measure.expr)?;
+        .sql(&measure.expr)?;
         let mut keys = vec!["grain".to_string(), "period_start".to_string(), "levels".to_string()];
         keys.extend(self.table.columns.iter().map(|c| c.name.clone()));
         keys.extend(["bucket", "member"].map(String::from));
@@ -400,17 +407,16 @@ impl<'a> Gen<'a> {
         }
 
         if let Some(buckets) = &metric.buckets {
-            let value = row.expr(&buckets.expr)?;
-            let mut whens = vec![format!("WHEN {value} IS NULL THEN NULL")];
+            let mut whens = vec![format!("WHEN {} THEN NULL", row.is_null(&buckets.expr)?)];
             let mut previous: Option<String> = None;
             for edge in &buckets.edges {
                 let label = edge_label(edge);
-                let bound = row.expr(edge)?;
+                let below = row.compare(&buckets.expr, BinaryOp::Lt, edge)?;
                 let text = match &previous {
                     None => format!("under {label}"),
                     Some(p) => format!("{p} to under {label}"),
                 };
-                whens.push(format!("WHEN {value} < {bound} THEN {}", text_literal(&text)));
+                whens.push(format!("WHEN {below} THEN {}", text_literal(&text)));
                 previous = Some(label);
             }
             let last = match previous {
@@ -432,7 +438,7 @@ impl<'a> Gen<'a> {
             for (i, axis) in per.keys.iter().enumerate() {
                 let value = self.axis_value(&mut joins, source, axis)?;
                 select.push(format!("{value} AS _tally_per_{i}"));
-                per_keys.push(format!("f._tally_per_{i}"));
+                per_keys.push(format!("_tally_per_{i}"));
             }
         }
         // The source columns the measure and `having` read, once each.
@@ -451,7 +457,7 @@ impl<'a> Gen<'a> {
             facts_select.push("1 AS _tally_one".to_string());
         }
         let filter = match &measure.filter {
-            Some(f) => row.expr(f)?,
+            Some(f) => row.sql(f)?,
             None => String::new(),
         };
         let grains: Vec<String> = if timed {
@@ -469,17 +475,18 @@ impl<'a> Gen<'a> {
                 .set("filter", &filter),
         );
 
-        // The grouping columns every set has.
-        let mut always: Vec<String> = Vec::new();
+        // The grouping columns every set has (of the facts, `f`).
+        let mut always_names: Vec<&str> = Vec::new();
         if timed {
-            always.extend(["f._tally_grain".to_string(), "f._tally_period".to_string()]);
+            always_names.extend(["_tally_grain", "_tally_period"]);
         }
         if metric.buckets.is_some() {
-            always.push("f._tally_bucket".to_string());
+            always_names.push("_tally_bucket");
         }
         if member.is_some() {
-            always.push("f._tally_member".to_string());
+            always_names.push("_tally_member");
         }
+        let always: Vec<String> = always_names.iter().map(|n| format!("f.{n}")).collect();
         let dialect = self.dialect;
         let dim =
             move |name: &str| format!("f.{}", dialect.quote_ident(&format!("_tally_d_{name}")));
@@ -506,23 +513,25 @@ impl<'a> Gen<'a> {
                 let mut flags = Vec::new();
                 let mut values = Vec::new();
                 let mut counts = Vec::new();
+                let f = |name: &str| expr::column(dialect, "f", name);
                 for (i, columns) in set_columns.iter().enumerate() {
-                    let mut partition = always.clone();
-                    partition.extend(columns.iter().map(|c| dim(c)));
-                    partition.extend(per_keys.iter().cloned());
-                    let window = format!("PARTITION BY {}", partition.join(", "));
+                    let mut partition: Vec<SqlExpr> = always_names.iter().map(|n| f(n)).collect();
+                    partition.extend(columns.iter().map(|c| f(&format!("_tally_d_{c}"))));
+                    partition.extend(per_keys.iter().map(|k| f(k)));
+                    let window: Vec<String> = partition.iter().map(ToString::to_string).collect();
+                    let window = format!("PARTITION BY {}", window.join(", "));
                     let windowed = ExprSql {
                         dialect: self.dialect,
                         row: "f",
-                        window: Some(&window),
+                        window: Some(&partition),
                         filter: None,
                         metric: None,
                     };
-                    let having = windowed.expr(&per.having)?;
+                    let having = windowed.sql(&per.having)?;
                     flags.push(format!("{having} AS _tally_keep_{i}"));
                     flags.push(format!("row_number() OVER ({window}) = 1 AS _tally_first_{i}"));
-                    let keep = format!("f._tally_keep_{i}");
-                    values.push(if is_count_star(&measure.expr) {
+                    let keep = f(&format!("_tally_keep_{i}"));
+                    values.push(if measure.expr.is_count_rows() {
                         // `count(*)` counts the kept groups: their first rows.
                         format!("COUNT(*) FILTER (WHERE {keep} AND f._tally_first_{i})")
                     } else {
@@ -533,7 +542,7 @@ impl<'a> Gen<'a> {
                             filter: Some(&keep),
                             metric: None,
                         }
-                        .expr(&measure.expr)?
+                        .sql(&measure.expr)?
                     });
                     counts.push(format!("COUNT(*) FILTER (WHERE {keep})"));
                 }
@@ -563,7 +572,7 @@ impl<'a> Gen<'a> {
                 // Cells with no kept group are left out, as cells with no rows are.
                 (facts, by_set(&values), cell_rows.clone(), format!("{cell_rows} > 0"))
             }
-            None => (facts, row.expr(&measure.expr)?, "COUNT(*)".to_string(), String::new()),
+            None => (facts, row.sql(&measure.expr)?, "COUNT(*)".to_string(), String::new()),
         };
 
         let null_text = format!("CAST(NULL AS {})", self.text());
@@ -751,30 +760,6 @@ impl Joins {
 /// per argument, the first argument the most significant, set when it is not grouped.
 fn grouping_mask(available: &[String], columns: &[String]) -> u64 {
     available.iter().fold(0, |mask, c| (mask << 1) | u64::from(!columns.contains(c)))
-}
-
-fn is_count_star(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Call { function, star, distinct, .. } => {
-            *star && !*distinct && Function::from_word(&function.name) == Some(Function::Count)
-        }
-        ExprKind::Paren(inner) => is_count_star(inner),
-        _ => false,
-    }
-}
-
-/// A bucket edge as written: `15`, `24 hours`, `3%`.
-fn edge_label(e: &Expr) -> String {
-    match &e.kind {
-        ExprKind::Literal(Literal::Int(d) | Literal::Decimal(d)) => d.clone(),
-        ExprKind::Literal(Literal::Percent(d)) => format!("{d}%"),
-        ExprKind::Literal(Literal::Duration { amount, unit }) => {
-            format!("{amount} {}", unit.word(*amount))
-        }
-        ExprKind::Neg(inner) => format!("-{}", edge_label(inner)),
-        ExprKind::Paren(inner) => edge_label(inner),
-        _ => "?".to_string(),
-    }
 }
 
 /// The start of the period of `grain` that timestamp `t` falls in.

@@ -12,16 +12,14 @@
 //! | [`metrics_sql`] | per metric and table: the refresh SQL                          |
 //! | [`drill`]    | per metric: the PII-free drill-down relation of its source rows   |
 //! | [`policy`]   | policy tables and rows; PostgreSQL roles, grants, RLS policies    |
-//! | [`expr`]     | DSL expressions → SQL expressions                                 |
+//! | [`expr`]     | the model's typed expressions → `sqlparser::ast` expressions      |
 //! | [`templates`] | minijinja templates, placeholders, the check of every statement  |
-//! | [`cron`]     | the longest gap of a cron schedule (freshness)                    |
 //! | [`migrate`]  | lock schema vs desired schema → the migration's statements        |
 //! | [`integrity`]| `migrations/tally.sum`: the hash chain over emitted migrations    |
 //! | [`compile`]  | all of the above → every file of `generated/` (`tally compile`)   |
 
 pub mod build;
 pub mod compile;
-pub mod cron;
 pub mod cuts;
 pub mod dialect;
 pub mod drill;

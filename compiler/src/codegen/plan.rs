@@ -31,7 +31,6 @@ use tally_contract::plan::{
     Refresh, ReportPlan, Retention, RetentionRule, RuntimeSql, SourceFreshness, SourcePlan,
     SourceTables, TablePlan,
 };
-use tally_contract::schedule::{Freshness, Schedule};
 
 pub use tally_contract::plan::{GENERATED_BY, PLAN_VERSION};
 
@@ -54,7 +53,7 @@ fn build(model: &Model, metric_order: &[String], sql: &mut Sql) -> Plan {
     names.sort();
     let sources = names
         .into_iter()
-        .filter_map(|name| Some(source_plan(model, name, model.sources.get(name)?, sql)))
+        .filter_map(|name| source_plan(model, name, model.sources.get(name)?, sql))
         .collect();
 
     let tables = cuts::cut_tables(model);
@@ -89,7 +88,7 @@ fn build(model: &Model, metric_order: &[String], sql: &mut Sql) -> Plan {
         file_steps: FileStep::ALL.to_vec(),
         runtime,
         calendar: calendar(&model.calendar),
-        user_attributes: Vec::new(),
+        user_attributes: user_attributes(model),
         dimensions: dimensions(model),
         sources,
         metrics,
@@ -237,13 +236,12 @@ fn runtime_sql(d: &dyn Dialect, sql: &mut Sql) -> RuntimeSql {
     }
 }
 
-fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> SourcePlan {
-    let schedule = match &source.refresh {
-        Some(s) => schedule(s),
-        None => {
-            sql.bug(format!("source `{name}` has no schedule"));
-            Schedule::Cron { expr: String::new() }
-        }
+/// `None` (reported as an internal error) for a source without a schedule, which the
+/// semantic stage reports as missing, so code generation never sees one.
+fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Option<SourcePlan> {
+    let Some(schedule) = source.refresh.clone() else {
+        sql.bug(format!("source `{name}` has no schedule"));
+        return None;
     };
     let landing = source.landing.as_ref();
     let landing = Landing {
@@ -289,14 +287,10 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Sou
     for d in dialect::all() {
         statements.insert(d.id(), load::source_sql(model, d, sql, name));
     }
-    SourcePlan {
+    Some(SourcePlan {
         name: name.to_string(),
         title: source.meta.title.clone(),
-        freshness: source
-            .refresh
-            .as_ref()
-            .map(freshness)
-            .unwrap_or(Freshness { expected_every_minutes: None, late_after_minutes: None }),
+        freshness: schedule.freshness(),
         schedule,
         landing,
         load,
@@ -310,7 +304,7 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Sou
             raw: load::raw_table(name),
         },
         sql: statements,
-    }
+    })
 }
 
 fn period(p: Period) -> contract::Period {
@@ -320,8 +314,8 @@ fn period(p: Period) -> contract::Period {
     }
 }
 
-fn column(c: &semantic::Column) -> Column {
-    let ty = match &c.ty {
+fn column_type(ty: Option<&ColumnType>) -> contract::ColumnType {
+    match ty {
         Some(ColumnType::String) | None => contract::ColumnType::String,
         Some(ColumnType::Int) => contract::ColumnType::Int,
         Some(ColumnType::Decimal { precision, scale }) => {
@@ -331,7 +325,30 @@ fn column(c: &semantic::Column) -> Column {
         Some(ColumnType::Date) => contract::ColumnType::Date,
         Some(ColumnType::Timestamp) => contract::ColumnType::Timestamp,
         Some(ColumnType::Enum(values)) => contract::ColumnType::Enum { values: values.clone() },
-    };
+    }
+}
+
+/// The `users` block's attributes, in the order declared (the order of `policy_user`'s
+/// columns). Each is the `policy_user` column of its name.
+fn user_attributes(model: &Model) -> Vec<contract::UserAttribute> {
+    model
+        .user_attributes
+        .values()
+        .map(|a| contract::UserAttribute {
+            name: a.name.clone(),
+            title: a.docs.lines().next().map(str::to_owned).filter(|t| !t.is_empty()),
+            column: a.name.clone(),
+            ty: column_type(a.ty.as_ref()),
+            references: a.references.as_ref().map(|r| contract::Reference {
+                dimension: r.dimension.clone(),
+                level: r.level.clone(),
+            }),
+        })
+        .collect()
+}
+
+fn column(c: &semantic::Column) -> Column {
+    let ty = column_type(c.ty.as_ref());
     let default = c.default.as_ref().map(|d| match d {
         ast::Literal::Int(s) | ast::Literal::Decimal(s) => {
             serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
@@ -355,44 +372,6 @@ fn column(c: &semantic::Column) -> Column {
         }),
         pii: c.pii.iter().map(|p| p.word().to_owned()).collect(),
     }
-}
-
-fn weekday(day: semantic::Weekday) -> tally_contract::schedule::Weekday {
-    use tally_contract::schedule::Weekday as W;
-    match day {
-        semantic::Weekday::Monday => W::Monday,
-        semantic::Weekday::Tuesday => W::Tuesday,
-        semantic::Weekday::Wednesday => W::Wednesday,
-        semantic::Weekday::Thursday => W::Thursday,
-        semantic::Weekday::Friday => W::Friday,
-        semantic::Weekday::Saturday => W::Saturday,
-        semantic::Weekday::Sunday => W::Sunday,
-    }
-}
-
-fn schedule(s: &semantic::Schedule) -> Schedule {
-    match s {
-        semantic::Schedule::EveryMinutes(n) => Schedule::EveryMinutes { minutes: *n },
-        semantic::Schedule::EveryHours(n) => Schedule::EveryHours { hours: *n },
-        semantic::Schedule::Daily { hour, minute } => {
-            Schedule::Daily { hour: *hour, minute: *minute }
-        }
-        semantic::Schedule::Weekly { weekday: day, hour, minute } => {
-            Schedule::Weekly { weekday: weekday(*day), hour: *hour, minute: *minute }
-        }
-        semantic::Schedule::Cron(expr) => Schedule::Cron { expr: expr.clone() },
-    }
-}
-
-fn freshness(s: &semantic::Schedule) -> Freshness {
-    let every = match s {
-        semantic::Schedule::EveryMinutes(n) => Some(u64::from(*n)),
-        semantic::Schedule::EveryHours(n) => Some(u64::from(*n) * 60),
-        semantic::Schedule::Daily { .. } => Some(24 * 60),
-        semantic::Schedule::Weekly { .. } => Some(7 * 24 * 60),
-        semantic::Schedule::Cron(expr) => super::cron::longest_gap_minutes(expr),
-    };
-    Freshness { expected_every_minutes: every, late_after_minutes: every.map(|m| m * 2) }
 }
 
 fn grain_id(g: semantic::Grain) -> contract::Grain {
@@ -421,7 +400,7 @@ fn calendar(c: &semantic::Calendar) -> contract::Calendar {
                 .map_or(1, |i| i as u32 + 1),
             day: u32::from(c.fiscal_year_start.day),
         },
-        week_start: weekday(c.week_start),
+        week_start: c.week_start.to_contract(),
         grains: c.grains.iter().copied().map(grain_id).collect(),
         timezone: c.timezone.clone(),
     }
@@ -583,7 +562,7 @@ fn table_plan(model: &Model, t: &CutTable) -> TablePlan {
             .into_iter()
             .filter_map(|s| {
                 let schedule = model.sources.get(&s)?.refresh.as_ref()?;
-                Some(SourceFreshness { source: s, freshness: freshness(schedule) })
+                Some(SourceFreshness { source: s, freshness: schedule.freshness() })
             })
             .collect(),
         drill: mart

@@ -7,21 +7,25 @@
 //! the tables it may read and a policy per table that keeps the rows of its scope (and only its
 //! metrics, when it reads a table for some of its metrics). Each user is a `LOGIN` role of its
 //! own, named as its `user_id` and granted its `tally_<role>`s (`tally user add`, in the
-//! runtime). A bound scope compares the table's level column with the user's own row of
-//! `policy_user`, found by `current_user`: a value the user cannot set (a custom setting such as
-//! `tally.field_office` would be: any session may `SET` it). `policy_user` itself has row-level
+//! runtime). `policy_user` has a column per attribute of the `users` block, between its own
+//! `user_id` and its timestamps, so changing the declaration is a migration like any other
+//! schema change (a dropped attribute is a dropped column, refused unless allowed). A bound
+//! scope compares the table's level column with the attribute's column in the user's own row
+//! of `policy_user`, found by `current_user`: a value the user cannot set (a custom setting such
+//! as `tally.region` would be: any session may `SET` it). `policy_user` itself has row-level
 //! security, so each user reads only their own row, and only while it is not disabled. The
 //! runtime acting for a user on PostgreSQL does `SET ROLE "<user_id>"`, which makes
 //! `current_user` that user. What a role may read:
 //!
 //! - every row of the tables of its `marts`;
 //! - the rows of its `metrics` and of its `reports`' metrics, wherever they are published;
-//! - of those, with a bound scope (`location.field_office = user.field_office`), only rows cut
+//! - of those, with a bound scope (`geography.region = user.region`), only rows cut
 //!   by that level and equal to the user's value; a table that does not keep the level shows
 //!   the role nothing, since its rows mix members the user may not see.
 
 use super::cuts::{CutTable, Origin};
 use super::dialect::Dialect;
+use super::load::sql_type;
 use super::schema::{Column, Extra, SqlType, Table, TableKind, Value};
 use super::templates::{Ctx, Sql};
 use crate::graph::current_table;
@@ -44,9 +48,19 @@ fn table(name: &str, columns: Vec<Column>, key: &[&str], comment: &str) -> Table
     }
 }
 
-/// The policy tables.
-pub fn tables() -> Vec<Table> {
+/// The policy tables. `policy_user`'s attribute columns are the model's user attributes.
+pub fn tables(model: &Model) -> Vec<Table> {
     use SqlType::{BigInt, Boolean, Text, Timestamp};
+    let mut user_columns = vec![column("user_id", Text, false)];
+    user_columns.extend(model.user_attributes.values().map(|attribute| {
+        let ty = attribute.ty.as_ref().map_or(Text, sql_type);
+        column(&attribute.name, ty, true)
+    }));
+    user_columns.extend([
+        column("created_at", Timestamp, false),
+        column("last_active_at", Timestamp, true),
+        column("disabled_at", Timestamp, true),
+    ]);
     vec![
         table(
             "policy_role",
@@ -61,8 +75,8 @@ pub fn tables() -> Vec<Table> {
                 column("ad_hoc", Boolean, false),
                 column("min_cell_size", BigInt, false),
                 // Where the scope's members are listed (`cur_<source>`, its key column), so
-                // that a user's field office or port can be checked against them. Added after
-                // the first release, hence last.
+                // that a user's value can be checked against them. Added after the first
+                // release, hence last.
                 column("scope_members", Text, true),
                 column("scope_key", Text, true),
             ],
@@ -80,17 +94,8 @@ pub fn tables() -> Vec<Table> {
             "The marts, metrics and reports each role may read, as declared",
         ),
         table(
-            "policy_user",
-            vec![
-                column("user_id", Text, false),
-                column("field_office", Text, true),
-                column("port", Text, true),
-                column("sector", Text, true),
-                column("station", Text, true),
-                column("created_at", Timestamp, false),
-                column("last_active_at", Timestamp, true),
-                column("disabled_at", Timestamp, true),
-            ],
+            USERS,
+            user_columns,
             &["user_id"],
             "Users and the attributes scopes bind to; maintained by operators, not by migrations",
         ),
@@ -133,7 +138,7 @@ pub fn rows(model: &Model) -> BTreeMap<String, Rows> {
     for (name, role) in &model.roles {
         let (kind, dimension, level, attribute) = match &role.scope {
             Some(Scope::Bound { dimension, level, attribute, .. }) => {
-                ("bound", Some(dimension.as_str()), Some(level.as_str()), Some(attribute.word()))
+                ("bound", Some(dimension.as_str()), Some(level.as_str()), Some(attribute.as_str()))
             }
             Some(Scope::National) | None => ("national", None, None, None),
         };
@@ -435,7 +440,7 @@ pub fn extras(
                             == Origin::Level { dimension: dimension.clone(), level: level.clone() }
                     });
                     conditions.push(match column {
-                        Some(c) => scope_condition(dialect, &c.name, attribute.word()),
+                        Some(c) => scope_condition(dialect, &c.name, attribute),
                         None => "false".to_string(),
                     });
                 }

@@ -71,8 +71,20 @@ codes! {
         "Rewrite the line in one of the forms shown in the help.";
     UNKNOWN_DECLARATION = "T0006", "unknown-declaration",
         "At the top level of a file only declarations may appear: `source`, `dimension`, \
-         `calendar`, `retention`, `mart`, `metric`, `report` and `role`.",
+         `calendar`, `retention`, `mart`, `metric`, `report`, `role` and `users`.",
         "Start the declaration with one of those keywords.";
+    TOO_DEEP = "T0007", "expression-too-deep",
+        "An expression nests more than 64 levels deep (each open parenthesis, call and `in` \
+         list is a level, and so is each `-` or `not` in front of an operand), or has more than \
+         10,000 operators. Every stage of the compiler, and the database's own SQL parser, \
+         reads nesting one level at a time; a limit in the language turns what would be a crash \
+         or a refused statement into this message. A chain such as `a + b + c` is not nested in \
+         Tally, but to a database it is `(a + b) + c`, one level per operator, hence the second \
+         limit. Braces nested more than 64 deep are reported too. A declaration nested too \
+         deeply is not read any further.",
+        "Remove parentheses that group nothing: `a + b + c` and `a * b / c` need none, and \
+         `and`/`or` chains neither. Compute a large part as a metric of its own and combine the \
+         metrics in a derived metric (`metric total = part_a + part_b`).";
     UNKNOWN_TYPE = "T0101", "unknown-column-type",
         "A column's type must be one of `string`, `int`, `decimal(p, s)`, `bool`, `date`, \
          `timestamp` or `enum(...)`. The loader checks every landed value against it.",
@@ -83,8 +95,12 @@ codes! {
          weekday.",
         "Pick a schedule from the forms in the help, or write a `cron \"...\"` expression.";
     INVALID_CRON = "T0103", "invalid-cron",
-        "A `cron` schedule is parsed as a cron expression with five fields (minute, hour, day of \
-         month, month, day of week) and this one does not parse.",
+        "A `cron` schedule is a POSIX cron expression with five fields: minute (0-59), hour \
+         (0-23), day of month (1-31), month (1-12 or `jan`-`dec`), day of week (0-7 or \
+         `sun`-`sat`, Sunday is 0 or 7), each `*`, a value, a range `a-b`, a list `a,b` or a \
+         step `*/n`, `a-b/n`; `?` stands for a whole day field. This one does not read; the \
+         label names the field and why. Extensions of other cron dialects (`L`, `W`, `#`, \
+         seconds, `@daily`) are not accepted: the plan promises POSIX fields.",
         "Fix the expression, e.g. `cron \"*/15 * * * *\"` for every 15 minutes.";
     UNKNOWN_FORMAT = "T0104", "unknown-landing-format",
         "Landing files are read by the engine's bulk loader, which knows `csv`, `jsonl` and \
@@ -151,6 +167,31 @@ codes! {
          have a value. Key columns are `not null` without saying so; declaring one `null` \
          contradicts the key.",
         "Remove `null` from the column, or take the column out of the key.";
+    CRON_NEVER_FIRES = "T0119", "cron-never-fires",
+        "Every field of the `cron` schedule reads, but together they name no date that exists \
+         (`0 5 31 2 *`: there is no 31 February), so the source would never load and could never \
+         be late. Tally looks at a whole 400-year cycle of the calendar, so an expression it \
+         accepts fires at least every eight years (`29 2`, across 2100).",
+        "Pick days of month that the chosen months have, or restrict the day of week as well: \
+         when both day fields are restricted, a day matching either fires.";
+    SECOND_USERS_BLOCK = "T0122", "second-users-block",
+        "The `users` block declares what every user of the warehouse carries (the attributes \
+         role scopes bind to), and so the columns of the `policy_user` table. A project has one: \
+         two blocks would leave the table's shape split over files, and one block's attribute \
+         could silently shadow the other's.",
+        "Move the attributes into one `users` block.";
+    RESERVED_USER_ATTRIBUTE = "T0123", "reserved-user-attribute",
+        "Each user attribute is a column of `policy_user`, which also has columns of its own: \
+         `user_id`, `created_at`, `last_active_at` and `disabled_at`. An attribute cannot take \
+         one of those names.",
+        "Rename the attribute.";
+    LEVEL_ATTRIBUTE_NOT_STRING = "T0124", "level-attribute-not-string",
+        "A user attribute with `-> dimension.level` holds member keys of that level, which role \
+         scopes compare with the level's column in mart and aggregate tables. Every table keeps \
+         a level's members as text, so the attribute must be a `string`; another type would not \
+         compare with them (PostgreSQL refuses `text = bigint` in the row-level-security \
+         policy).",
+        "Declare the attribute `string`, or drop its reference if it names no member.";
     DUPLICATE_DECLARATION = "T0201", "duplicate-declaration",
         "Two declarations share a name. All declarations, whatever their kind, share one \
          namespace across all files of the project, because metrics, marts and roles refer to \
@@ -179,9 +220,12 @@ codes! {
          instance a source where a metric is expected).",
         "Use a name of the kind the message asks for.";
     UNKNOWN_USER_ATTRIBUTE = "T0208", "unknown-user-attribute",
-        "A role's scope binds a dimension level to an attribute of the signed-in user. Users \
-         carry `field_office`, `port`, `sector` and `station`.",
-        "Bind the scope to one of those attributes, or use `scope national`.";
+        "A role's scope binds a dimension level to an attribute of the signed-in user \
+         (`scope geography.region = user.region`). Users carry the attributes the project's \
+         `users` block declares, and no others: each is a column of `policy_user` that \
+         operators fill with `tally user add --attr`.",
+        "Bind the scope to a declared attribute (the help suggests the nearest), declare the \
+         attribute in the `users` block, or use `scope national`.";
     METRIC_READS_TWO_SOURCES = "T0209", "metric-reads-two-sources",
         "A metric aggregates the rows of one source: every `source.column` it names (in \
          `measure`, `where`, `time`, `by`, `top`, `buckets` and `per`) must come from the same \
@@ -196,6 +240,20 @@ codes! {
          exists. A `where` filter on a derived metric is refused for the same reason.",
         "Give the column a metric of its own and combine metrics, or filter the metrics it \
          combines.";
+    METRIC_READS_NO_SOURCE = "T0211", "metric-reads-no-source",
+        "A metric aggregates the rows of one source, and that source is the one whose columns \
+         the metric names (in `measure`, `where`, `time`, `by`, `top`, `buckets` or `per`). A \
+         measure such as `count(*)` names no column, so nothing says whose rows it counts.",
+        "Name a column of the source: a `time` column (`time orders.placed_at`), a `where` \
+         filter, or a column inside the aggregate (`count(orders.id)`).";
+    SCOPE_ATTRIBUTE_MISMATCH = "T0212", "scope-attribute-mismatch",
+        "A bound scope keeps the rows whose member of a level is the user's value of an \
+         attribute, so the attribute must hold members of that very level: it is declared \
+         `<name> string -> <dimension>.<level>` with the scope's level. An attribute of another \
+         level (a region compared with clinics) or of none (a supervisor's user id) would match \
+         nothing, or the wrong rows.",
+        "Bind the scope to an attribute declared with the scope's level, or scope the role by \
+         the level the attribute names.";
     INCOMPATIBLE_TYPES = "T0301", "incompatible-types",
         "The two sides of a comparison, of arithmetic, of `in (...)`, `between` or `coalesce` \
          have types that do not go together: an `enum` with a number, a duration with a plain \
@@ -271,6 +329,17 @@ codes! {
          reference between those metrics labelled.",
         "Compute one metric of the cycle from its source's columns (`measure ...`) instead of \
          from the other metrics, or remove one of the labelled references.";
+    DERIVED_TOO_DEEP = "T0402", "derived-metrics-too-deep",
+        "A derived metric's statement computes every metric it is built on inline, down to the \
+         metrics read from sources. So derived metrics may be built on at most 16 levels of \
+         other derived metrics, and one derived metric may compute at most 256 metrics from \
+         sources, counting a metric once for each way it is reached (two metrics that both \
+         read `a` and `b`, combined, compute four). Past that the statement would nest too \
+         deeply, or double in size with every level, before any database could run it. The \
+         metric that crosses the limit is reported, not the metrics built on it.",
+        "Derive the metric from metrics nearer to the sources, or combine the metrics read \
+         from sources directly (`metric total = a + b + c`) rather than through intermediate \
+         derived metrics that read the same ones.";
     PII_GROUPED = "T0501", "pii-grouped-by",
         "A column that identifies a person (classes `name`, `birth_date`, `document_number`, \
          `address`, `phone`, `email`, `biometric`, `government_id`, `financial_account`, \

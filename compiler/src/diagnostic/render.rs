@@ -6,13 +6,24 @@
 //!
 //! Spans are clamped to the text of their file before use: a stage with an off-by-one must still
 //! get its diagnostic shown, not a panic in the renderer.
+//!
+//! The human renderer also keeps what it shows to a size a terminal can hold, whatever the
+//! input: a source line longer than [`MAX_LINE`] characters is shown in pieces around the
+//! labels, cut with `…` (miette itself cannot draw a label past column 65,535), a word longer
+//! than [`MAX_WORD`] in a message is shortened, at most [`MAX_SECONDARY`] secondary labels
+//! are drawn, and at most [`MAX_SHOWN`] diagnostics. The JSON and GitHub renderers give
+//! everything in full.
 
 use super::{codes, Diagnostic, Label, Severity};
 use crate::source::{SourceFile, SourceMap};
 use crate::span::{FileId, Span};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -20,6 +31,23 @@ use std::sync::Arc;
 /// Columns the human renderer wraps at. Fixed rather than taken from the terminal so the same
 /// diagnostics always render to the same bytes (and snapshots stay stable).
 const WIDTH: usize = 100;
+
+/// Source lines longer than this (in characters) are shown in pieces around the labels.
+const MAX_LINE: usize = 160;
+
+/// Characters of a long line shown on each side of where a label starts or ends.
+const CONTEXT: usize = 40;
+
+/// Words in messages, labels and help longer than this (in characters) are shortened.
+const MAX_WORD: usize = 80;
+
+/// Secondary labels drawn per diagnostic; the others are counted in a note.
+const MAX_SECONDARY: usize = 20;
+
+/// Diagnostics drawn; the others are counted. Drawing one reads its file up to its line, so a
+/// large file with a mistake repeated on every line would otherwise take time quadratic in
+/// its size, to print more than anyone reads.
+const MAX_SHOWN: usize = 200;
 
 /// How diagnostics are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,10 +202,16 @@ pub fn human(diagnostics: &[Diagnostic], sources: &SourceMap, color: bool) -> St
         .without_syntax_highlighting();
     // One shared copy of each file's text, however many diagnostics point into it.
     let mut texts: BTreeMap<FileId, Arc<str>> = BTreeMap::new();
-    let blocks: Vec<String> = diagnostics
+    let mut blocks: Vec<String> = diagnostics
         .iter()
+        .take(MAX_SHOWN)
         .map(|diagnostic| render_human(&handler, diagnostic, sources, &mut texts))
         .collect();
+    let hidden = diagnostics.len().saturating_sub(MAX_SHOWN);
+    if hidden > 0 {
+        blocks
+            .push(format!("... and {hidden} more (`tally check --format json` lists them all)\n"));
+    }
     blocks.join("\n")
 }
 
@@ -201,6 +235,7 @@ fn render_human(
         out.push('\n');
     }
     for note in report.extra_notes.iter().chain(&diagnostic.notes) {
+        let note = clip_words(note);
         out.push_str(&indent_continuation(&format!("  note: {note}"), "        "));
         out.push('\n');
     }
@@ -216,7 +251,7 @@ fn indent_continuation(text: &str, indent: &str) -> String {
 #[derive(Debug)]
 struct HumanReport<'a> {
     diagnostic: &'a Diagnostic,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Source>,
     labels: Vec<LabeledSpan>,
     /// Secondary labels in files other than the primary one: a miette report shows one
     /// source, so these become notes that point at `file:line:col`.
@@ -230,34 +265,60 @@ impl<'a> HumanReport<'a> {
         texts: &mut BTreeMap<FileId, Arc<str>>,
     ) -> Self {
         let primary = Location::new(sources, diagnostic.primary.span);
-        let mut spans = vec![(primary.start, primary.end, label_text(&diagnostic.primary))];
+        let mut spans = vec![(primary.start, primary.end, human_label(&diagnostic.primary))];
         let mut extra_notes = Vec::new();
         if primary.file.is_none() {
             extra_notes.push(note_text(&primary, &diagnostic.primary));
         }
-        for label in &diagnostic.secondary {
+        for label in diagnostic.secondary.iter().take(MAX_SECONDARY) {
             let location = Location::new(sources, label.span);
             if primary.file.is_some() && label.span.file == diagnostic.primary.span.file {
-                spans.push((location.start, location.end, label_text(label)));
+                spans.push((location.start, location.end, human_label(label)));
             } else {
                 extra_notes.push(note_text(&location, label));
             }
+        }
+        let hidden = diagnostic.secondary.len().saturating_sub(MAX_SECONDARY);
+        if hidden > 0 {
+            extra_notes.push(format!("{hidden} more labels are not shown"));
         }
 
         let Some(file) = primary.file else {
             return HumanReport { diagnostic, source: None, labels: Vec::new(), extra_notes };
         };
-        let len = file.text.len();
+        let boundaries: BTreeSet<usize> = spans.iter().flat_map(|&(s, e, _)| [s, e]).collect();
+        let (text, spans, position) = match Excerpt::clip(&file.text, &boundaries) {
+            // The usual case: the whole text, shared by every diagnostic of the file.
+            None => {
+                let text = Arc::clone(
+                    texts
+                        .entry(diagnostic.primary.span.file)
+                        .or_insert_with(|| Arc::from(file.text.as_str())),
+                );
+                (text, spans, None)
+            }
+            Some(excerpt) => {
+                let spans: Vec<_> = spans
+                    .into_iter()
+                    .map(|(start, end, label)| (excerpt.map(start), excerpt.map(end), label))
+                    .collect();
+                // The header names the file's own line and column, not the excerpt's.
+                let line_start = file.text[..primary.start].rfind('\n').map_or(0, |i| i + 1);
+                let position = spans.first().map(|&(start, _, _)| Position {
+                    offset: start,
+                    line: primary.line - 1,
+                    column: primary.start - line_start,
+                });
+                (Arc::from(excerpt.text), spans, position)
+            }
+        };
+        let len = text.len();
         // miette draws nothing for an empty span at the very end of the text: it has no line
         // to put it on. A line break after the text gives it one, without moving any offset.
         let text = if spans.iter().any(|&(start, end, _)| start == len && end == len) {
-            Arc::from(format!("{}\n", file.text))
+            Arc::from(format!("{text}\n"))
         } else {
-            Arc::clone(
-                texts
-                    .entry(diagnostic.primary.span.file)
-                    .or_insert_with(|| Arc::from(file.text.as_str())),
-            )
+            text
         };
         let labels = spans
             .into_iter()
@@ -272,10 +333,53 @@ impl<'a> HumanReport<'a> {
             .collect();
         HumanReport {
             diagnostic,
-            source: Some(NamedSource::new(&file.name, text)),
+            source: Some(Source { name: file.name.clone(), text, position }),
             labels,
             extra_notes,
         }
+    }
+}
+
+/// The text miette reads a diagnostic's excerpts from.
+#[derive(Debug)]
+struct Source {
+    name: String,
+    text: Arc<str>,
+    /// Where the primary label is in the file, when `text` is an excerpt with lines cut
+    /// short: miette would count the excerpt's columns.
+    position: Option<Position>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    /// The primary label's start in the excerpt.
+    offset: usize,
+    /// 0-based, as miette counts: the line, and the column in bytes.
+    line: usize,
+    column: usize,
+}
+
+impl SourceCode for Source {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self.text.as_ref().read_span(span, before, after)?;
+        // miette reads the primary label alone, without context, for the header's position.
+        let (line, column) = match self.position {
+            Some(p) if p.offset == span.offset() && before == 0 && after == 0 => (p.line, p.column),
+            _ => (contents.line(), contents.column()),
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            contents.data(),
+            *contents.span(),
+            line,
+            column,
+            contents.line_count(),
+        )))
     }
 }
 
@@ -293,9 +397,128 @@ fn label_text(label: &Label) -> Option<String> {
     (!label.message.is_empty()).then(|| label.message.clone())
 }
 
+/// [`label_text`], shortened for people (see [`clip_words`]).
+fn human_label(label: &Label) -> Option<String> {
+    label_text(label).map(|text| clip_words(&text).into_owned())
+}
+
+/// A file's text with its long lines cut down to the pieces around the labels (see the
+/// module docs), and where each label's ends moved to.
+struct Excerpt {
+    text: String,
+    /// Offsets in the file → offsets in `text`, for every boundary asked for.
+    moved: BTreeMap<usize, usize>,
+}
+
+impl Excerpt {
+    /// The excerpt of `text` that keeps every offset of `boundaries` (character boundaries)
+    /// with the characters around it, or `None` when no line needs cutting.
+    fn clip(text: &str, boundaries: &BTreeSet<usize>) -> Option<Excerpt> {
+        let long = |line: &str| line.len() > MAX_LINE && line.chars().count() > MAX_LINE;
+        if !text.lines().any(long) {
+            return None;
+        }
+        let mut out = String::new();
+        let mut moved = BTreeMap::new();
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let body = line.trim_end_matches(['\n', '\r']);
+            let marks: Vec<usize> =
+                boundaries.range(offset..=offset + body.len()).copied().collect();
+            if !long(body) {
+                for mark in marks {
+                    moved.insert(mark, out.len() + mark - offset);
+                }
+                out.push_str(line);
+                offset += line.len();
+                continue;
+            }
+            // Character positions of the line, and the windows of them to keep.
+            let starts: Vec<usize> = body.char_indices().map(|(i, _)| i).collect();
+            let count = starts.len();
+            let position = |byte: usize| starts.partition_point(|&s| s < byte);
+            let mut windows: Vec<(usize, usize)> = marks
+                .iter()
+                .map(|&mark| {
+                    let at = position(mark - offset);
+                    (at.saturating_sub(CONTEXT), (at + CONTEXT).min(count))
+                })
+                .collect();
+            if windows.is_empty() {
+                windows.push((0, MAX_LINE));
+            }
+            windows.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::new();
+            for (from, to) in windows {
+                match merged.last_mut() {
+                    Some(last) if from <= last.1 => last.1 = last.1.max(to),
+                    _ => merged.push((from, to)),
+                }
+            }
+            let byte = |at: usize| starts.get(at).copied().unwrap_or(body.len());
+            let mut marks = marks.into_iter().peekable();
+            let mut shown_to = 0;
+            for (from, to) in merged {
+                if from > shown_to {
+                    out.push('…');
+                }
+                let piece_start = out.len();
+                out.push_str(&body[byte(from)..byte(to)]);
+                while let Some(&mark) = marks.peek() {
+                    let at = mark - offset;
+                    if at > byte(to) {
+                        break;
+                    }
+                    moved.insert(mark, piece_start + at.saturating_sub(byte(from)));
+                    marks.next();
+                }
+                shown_to = to;
+            }
+            if shown_to < count {
+                out.push('…');
+            }
+            out.push_str(&line[body.len()..]);
+            offset += line.len();
+        }
+        Some(Excerpt { text: out, moved })
+    }
+
+    fn map(&self, offset: usize) -> usize {
+        self.moved.get(&offset).copied().unwrap_or(0)
+    }
+}
+
+/// `text` with every word longer than [`MAX_WORD`] characters shortened with `…`.
+fn clip_words(text: &str) -> Cow<'_, str> {
+    if !text.split_whitespace().any(|w| w.len() > MAX_WORD && w.chars().count() > MAX_WORD) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().min(4 * WIDTH));
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.chars().count() > MAX_WORD {
+            out.extend(word.chars().take(MAX_WORD - 10));
+            out.push('…');
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    Cow::Owned(out)
+}
+
 impl fmt::Display for HumanReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        f.write_str(&clip_words(&self.diagnostic.message))
     }
 }
 
@@ -314,7 +537,8 @@ impl miette::Diagnostic for HumanReport<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diagnostic.help.as_ref().map(|help| Box::new(help) as Box<dyn fmt::Display + 'b>)
+        let help = self.diagnostic.help.as_deref()?;
+        Some(Box::new(clip_words(help).into_owned()))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {

@@ -133,6 +133,8 @@ enum Item<'m> {
     Property(&'m Property),
     /// A column and the width its name is padded to.
     Column(&'m Column, usize),
+    /// A user attribute and the width its name is padded to.
+    Attribute(&'m Attribute, usize),
 }
 
 impl Item<'_> {
@@ -141,6 +143,7 @@ impl Item<'_> {
             Item::Declaration(d) => d.span,
             Item::Property(p) => p.span,
             Item::Column(c, _) => c.span,
+            Item::Attribute(a, _) => a.span,
         }
     }
 }
@@ -235,7 +238,11 @@ impl<'a> Printer<'a> {
         self.own_line_comments(gaps, depth, &leading, None);
         match item {
             Item::Declaration(Declaration { kind, docs, name, body, .. }) => {
-                let head = format!("{} {}", kind.keyword(), name.name);
+                let head = if kind.named() {
+                    format!("{} {}", kind.keyword(), name.name)
+                } else {
+                    kind.keyword().to_string()
+                };
                 match body {
                     Body::Block(items) => {
                         let children = items.iter().map(Item::Property).collect();
@@ -260,11 +267,26 @@ impl<'a> Printer<'a> {
                     Block { docs: &[], header, span, head_end: keyword.end as usize, children };
                 self.block(gaps, depth, block, limit);
             }
+            Item::Property(Property {
+                value: PropertyValue::Attributes(attributes),
+                keyword,
+                ..
+            }) => {
+                let width = attributes.iter().map(|a| a.name.name.len()).max().unwrap_or(0);
+                let children = attributes.iter().map(|a| Item::Attribute(a, width)).collect();
+                let header = "attributes".to_string();
+                let block =
+                    Block { docs: &[], header, span, head_end: keyword.end as usize, children };
+                self.block(gaps, depth, block, limit);
+            }
             Item::Property(property) => {
                 self.leaf(gaps, depth, span, &property_lines(&property.value, depth), limit);
             }
             Item::Column(column, width) => {
                 self.leaf(gaps, depth, span, &column_lines(column, width), limit);
+            }
+            Item::Attribute(attribute, width) => {
+                self.leaf(gaps, depth, span, &attribute_lines(attribute, width), limit);
             }
         }
     }
@@ -443,6 +465,21 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
             format!("{} = {}", level.dotted(), attribute.dotted())
         }
         P::MinCellSize(size) => size.value.to_string(),
+        P::Attributes(attributes) => {
+            // Printed by `Printer::block` like columns; this is the layout without comments.
+            let width = attributes.iter().map(|a| a.name.name.len()).max().unwrap_or(0);
+            if attributes.is_empty() {
+                return vec!["attributes {}".to_string()];
+            }
+            let mut lines = vec!["attributes {".to_string()];
+            for attribute in attributes {
+                lines.extend(
+                    attribute_lines(attribute, width).into_iter().map(|l| format!("{INDENT}{l}")),
+                );
+            }
+            lines.push("}".to_string());
+            return lines;
+        }
     };
     vec![format!("{keyword} {rest}")]
 }
@@ -481,22 +518,40 @@ fn name_width(columns: &[Column]) -> usize {
     columns.iter().map(|c| c.name.name.len()).max().unwrap_or(0)
 }
 
+/// `string`, `decimal(12, 2)`, `enum(a, b)`.
+fn column_type(ty: &ColumnType) -> String {
+    if ty.args.is_empty() {
+        return ty.name.name.clone();
+    }
+    let args: Vec<String> = ty
+        .args
+        .iter()
+        .map(|arg| match arg {
+            TypeArg::Int(n) => n.value.to_string(),
+            TypeArg::Name(name) => name.name.clone(),
+            TypeArg::String(s) => setting(&s.value),
+        })
+        .collect();
+    format!("{}({})", ty.name.name, args.join(", "))
+}
+
+/// `region string -> geography.region`, names padded like columns.
+fn attribute_lines(attribute: &Attribute, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = attribute.docs.iter().map(|d| doc_line(d)).collect();
+    let mut line = format!("{:<width$} {}", attribute.name.name, column_type(&attribute.ty));
+    if let Some(path) = &attribute.reference {
+        line.push_str(&format!(" -> {}", path.dotted()));
+    }
+    lines.push(line);
+    lines
+}
+
 fn column_lines(column: &Column, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = column.docs.iter().map(|d| doc_line(d)).collect();
-    let mut line = format!("{:<width$} {}", column.name.name, column.ty.name.name);
-    if !column.ty.args.is_empty() {
-        let args: Vec<String> = column
-            .ty
-            .args
-            .iter()
-            .map(|arg| match arg {
-                TypeArg::Int(n) => n.value.to_string(),
-                TypeArg::Name(name) => name.name.clone(),
-                TypeArg::String(s) => setting(&s.value),
-            })
-            .collect();
-        line.push_str(&format!("({})", args.join(", ")));
-    }
+    // Padded by hand: a width in a format string may not pass 65,535, and a name may.
+    let mut line = column.name.name.clone();
+    line.extend(std::iter::repeat_n(' ', width.saturating_sub(line.chars().count()) + 1));
+    line.push_str(&column_type(&column.ty));
     if let Some(nullability) = column.nullability {
         line.push_str(if nullability.not_null { " not null" } else { " null" });
     }
@@ -637,6 +692,15 @@ fn write_expr(e: &Expr, out: &mut String) {
         ExprKind::Not(operand) => {
             out.push_str("not ");
             write_expr(operand, out);
+        }
+        ExprKind::Chain { first, rest } => {
+            write_expr(first, out);
+            for link in rest {
+                out.push(' ');
+                out.push_str(link.op.symbol());
+                out.push(' ');
+                write_expr(&link.operand, out);
+            }
         }
         ExprKind::Binary { op, left, right } => {
             write_expr(left, out);
@@ -845,6 +909,19 @@ report weekly_seizures {
   by location.port
   grain week
 }
+
+/// What users carry.
+users { // one per project
+  attributes {
+    /// The port whose data they see.
+    port string -> location.port // a member key
+    supervisor string
+
+    grade decimal(4, 1)
+  }
+}
+
+users {}
 
 role port_analyst {
   title "Port analyst"

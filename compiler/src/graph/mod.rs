@@ -17,6 +17,11 @@
 //! `ports.port_code -> location.port` is not a cycle. A cycle through anything but metrics
 //! would be a bug in this module, and is reported as an internal error (`T9999`).
 //!
+//! Derived metrics nest at most [`MAX_DERIVED_DEPTH`] levels and compute at most
+//! [`MAX_INLINED`] metrics from sources each (`T0402`, reported on the metric that crosses a
+//! limit, not on everything above it), so that no project makes a statement code generation
+//! cannot write or a database cannot read.
+//!
 //! A cycle is reported once per strongly connected component (`T0401`): a knot of several
 //! cycles is one problem, shown with every edge inside it labelled. The message spells the
 //! shortest cycle through the metric whose name sorts first; the primary label is that
@@ -297,8 +302,9 @@ impl Graph {
     }
 }
 
-/// Builds the dependency graph of a model and reports its cycles (`T0401`). Works on a model
-/// with errors too: what did not resolve is not in the model, so it is not in the graph.
+/// Builds the dependency graph of a model and reports its cycles (`T0401`) and derived metrics
+/// nested past the limits (`T0402`). Works on a model with errors too: what did not resolve is
+/// not in the model, so it is not in the graph.
 pub fn build(model: &Model) -> (Graph, Vec<Diagnostic>) {
     let mut builder = Builder::default();
     builder.collect(model);
@@ -306,6 +312,7 @@ pub fn build(model: &Model) -> (Graph, Vec<Diagnostic>) {
     let components = Components::new(&graph.graph);
     diagnostics.extend(report_cycles(&graph.graph, &components));
     let order = topological_order(&graph.graph, &components);
+    diagnostics.extend(report_derived_limits(&graph.graph, &components, &order));
     (Graph { order, ..graph }, diagnostics)
 }
 
@@ -535,6 +542,101 @@ fn current(source: &str) -> Key {
 
 fn contains(outer: Span, inner: Span) -> bool {
     outer.file == inner.file && outer.start <= inner.start && inner.end <= outer.end
+}
+
+// ---------------------------------------------------------------- derived metrics
+
+/// Levels of derived metrics one may be built on (`metric b = a * 2` is one level above `a`).
+///
+/// Code generation computes a derived metric's inputs inline, as subqueries of its statement
+/// (see `codegen::metrics_sql`), so each level nests the SQL a few subqueries deeper.
+pub const MAX_DERIVED_DEPTH: usize = 16;
+
+/// Metrics read from sources that one derived metric's statement may compute, counting a
+/// metric once per way it is reached: `metric c = a + b` with `a` and `b` both derived from
+/// `x` and `y` computes four. Without a limit, a few lines of metrics that each combine two of
+/// the level below would make a statement twice as large per level.
+pub const MAX_INLINED: u64 = 256;
+
+/// T0402 for each derived metric that crosses a limit while the metrics it reads do not:
+/// the one to change, reported once however many build on it. Metrics on a cycle (already
+/// reported) are left alone.
+fn report_derived_limits(
+    graph: &DiGraph<Node, Edge>,
+    components: &Components,
+    order: &[NodeIndex],
+) -> Vec<Diagnostic> {
+    // Per node: how many levels of derived metrics it is built on, how many metrics read
+    // from sources its statement computes, and whether a limit is crossed at or below it.
+    let mut depth = vec![0usize; graph.node_count()];
+    let mut inlined = vec![1u64; graph.node_count()];
+    let mut crossed = vec![false; graph.node_count()];
+    let mut diagnostics = Vec::new();
+    for &node in order {
+        if graph[node].kind != NodeKind::Metric {
+            continue;
+        }
+        let mut inputs: Vec<EdgeReference<'_, Edge>> = graph
+            .edges_directed(node, Direction::Incoming)
+            .filter(|e| e.weight().kind == EdgeKind::DerivedFrom)
+            .filter(|e| !components.same(e.source(), node))
+            .collect();
+        if inputs.is_empty() {
+            continue;
+        }
+        inputs.sort_by_key(|e| e.source());
+        let i = node.index();
+        depth[i] = 1 + inputs.iter().map(|e| depth[e.source().index()]).max().unwrap_or(0);
+        inlined[i] = inputs.iter().fold(0u64, |n, e| n.saturating_add(inlined[e.source().index()]));
+        if inputs.iter().any(|e| crossed[e.source().index()]) {
+            crossed[i] = true;
+            continue;
+        }
+        let Some(span) = graph[node].span else { continue };
+        let name = &graph[node].name;
+        let deepest = inputs.iter().max_by_key(|e| depth[e.source().index()]);
+        if depth[i] > MAX_DERIVED_DEPTH {
+            crossed[i] = true;
+            let mut d = Diagnostic::error(
+                codes::DERIVED_TOO_DEEP,
+                format!("Metric `{name}` is derived through more than {MAX_DERIVED_DEPTH} levels of metrics"),
+                span,
+            )
+            .label(format!("{} levels", depth[i]));
+            if let Some(e) = deepest {
+                let input = &graph[e.source()].name;
+                d = d.secondary(
+                    e.weight().span,
+                    format!("`{input}` is {} levels deep", depth[e.source().index()]),
+                );
+            }
+            diagnostics.push(d.help(
+                "derive it from metrics nearer to the sources: a derived metric computes every \
+                 metric below it in its own statement",
+            ));
+        } else if inlined[i] > MAX_INLINED {
+            crossed[i] = true;
+            let mut d = Diagnostic::error(
+                codes::DERIVED_TOO_DEEP,
+                format!(
+                    "Metric `{name}` computes {} metrics from sources, more than {MAX_INLINED}",
+                    inlined[i]
+                ),
+                span,
+            )
+            .label("derived from metrics that share what they read");
+            for e in &inputs {
+                let input = &graph[e.source()].name;
+                let count = inlined[e.source().index()];
+                d = d.secondary(e.weight().span, format!("`{input}` computes {count}"));
+            }
+            diagnostics.push(d.help(
+                "combine the metrics read from sources directly: a derived metric computes each \
+                 metric below it once for every way it reaches it",
+            ));
+        }
+    }
+    diagnostics
 }
 
 // ---------------------------------------------------------------- cycles

@@ -76,6 +76,12 @@ report weekly {
   by location.field_office, time.week
 }
 
+users {
+  attributes {
+    field_office string -> location.field_office
+  }
+}
+
 role director {
   marts borderstat
   reports weekly
@@ -443,4 +449,66 @@ fn an_empty_model_gives_an_empty_graph() {
     assert_eq!(graph.nodes().count(), 0);
     assert_eq!(graph.to_dot(), "digraph tally {\n  rankdir=LR;\n}\n");
     assert_eq!(graph.to_mermaid(), "flowchart LR\n");
+}
+
+// ---------------------------------------------------------------- derived metric limits
+
+fn derived_limit_diagnostics(metrics: &str) -> (crate::Checked, Vec<Diagnostic>) {
+    let checked = check(&format!("{BASE}\n{metrics}"));
+    let found: Vec<Diagnostic> = checked
+        .diagnostics()
+        .iter()
+        .filter(|d| d.code == codes::DERIVED_TOO_DEEP)
+        .cloned()
+        .collect();
+    (checked, found)
+}
+
+#[test]
+fn a_chain_of_derived_metrics_past_the_limit_is_reported_where_it_crosses() {
+    // level_1 reads base; level_n reads level_{n-1}.
+    let chain = |levels: usize| -> String {
+        (1..=levels)
+            .map(|n| {
+                let below = if n == 1 { "base".to_string() } else { format!("level_{}", n - 1) };
+                format!("metric level_{n} = {below} * 2\n")
+            })
+            .collect()
+    };
+    let (_, found) = derived_limit_diagnostics(&chain(MAX_DERIVED_DEPTH));
+    assert!(found.is_empty(), "{found:#?}");
+    let (checked, found) = derived_limit_diagnostics(&chain(MAX_DERIVED_DEPTH + 20));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let d = &found[0];
+    assert_eq!(d.message, "Metric `level_17` is derived through more than 16 levels of metrics");
+    assert_eq!(
+        labels(&checked, d),
+        [
+            ("level_17".to_string(), "17 levels".to_string()),
+            ("level_16".to_string(), "`level_16` is 16 levels deep".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn derived_metrics_that_share_their_inputs_are_counted_per_path() {
+    // Each level combines the two metrics of the level below: 2^n metrics read from sources.
+    let mut metrics = String::from("metric base2 {\n  measure count(s.id)\n}\n");
+    let mut below = ("base".to_string(), "base2".to_string());
+    for n in 1..=10 {
+        metrics.push_str(&format!("metric a{n} = {} + {}\n", below.0, below.1));
+        metrics.push_str(&format!("metric b{n} = {} - {}\n", below.0, below.1));
+        below = (format!("a{n}"), format!("b{n}"));
+    }
+    let (checked, found) = derived_limit_diagnostics(&metrics);
+    // a8 and b8 compute 2^8 = 256 each; a9 and b9 are the first past the limit.
+    let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "Metric `a9` computes 512 metrics from sources, more than 256",
+            "Metric `b9` computes 512 metrics from sources, more than 256",
+        ]
+    );
+    assert_eq!(labels(&checked, &found[0])[1], ("a8".to_string(), "`a8` computes 256".to_string()));
 }

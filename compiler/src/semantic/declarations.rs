@@ -277,6 +277,118 @@ impl Analyzer<'_> {
         Some(source.name)
     }
 
+    // ------------------------------------------------------------ users
+
+    /// The project's user attributes: those of the first `users` block. Any other block is
+    /// T0119 (and still checked).
+    pub(super) fn users(&mut self) {
+        let mut first: Option<&Declaration> = None;
+        for declaration in self.declarations.iter().copied() {
+            if declaration.kind != DeclKind::Users {
+                continue;
+            }
+            let attributes = self.user_attributes(declaration);
+            match first {
+                None => {
+                    first = Some(declaration);
+                    self.model.user_attributes = attributes;
+                }
+                Some(first) => self.push(
+                    Diagnostic::error(
+                        codes::SECOND_USERS_BLOCK,
+                        "A second `users` block",
+                        declaration.name.span,
+                    )
+                    .label("second `users` block")
+                    .secondary(first.name.span, "the project's users are described here")
+                    .help("a project describes its users once: move these attributes into the first block"),
+                ),
+            }
+        }
+    }
+
+    fn user_attributes(&mut self, declaration: &Declaration) -> IndexMap<String, UserAttribute> {
+        let mut built: IndexMap<String, UserAttribute> = IndexMap::new();
+        for property in properties(declaration) {
+            let P::Attributes(attributes) = &property.value else { continue };
+            for attribute in attributes {
+                let name = &attribute.name;
+                let ty = self.column_type(&attribute.ty);
+                let references = match &attribute.reference {
+                    Some(path) => self.level_path(path, "A user attribute's reference"),
+                    None => None,
+                };
+                if UserAttribute::RESERVED.contains(&name.name.as_str()) {
+                    let own: Vec<String> =
+                        UserAttribute::RESERVED.iter().map(|c| format!("`{c}`")).collect();
+                    self.push(
+                        Diagnostic::error(
+                            codes::RESERVED_USER_ATTRIBUTE,
+                            format!(
+                                "User attribute `{}` takes a name `policy_user` keeps for itself",
+                                name.name
+                            ),
+                            name.span,
+                        )
+                        .label("a column of every `policy_user`")
+                        .help(format!(
+                            "rename the attribute; `policy_user` always has {}",
+                            own.join(", ")
+                        )),
+                    );
+                    continue;
+                }
+                if let (Some(reference), Some(ty)) = (&references, &ty) {
+                    if *ty != ColumnType::String {
+                        let target = format!("{}.{}", reference.dimension, reference.level);
+                        self.push(
+                            Diagnostic::error(
+                                codes::LEVEL_ATTRIBUTE_NOT_STRING,
+                                format!(
+                                    "User attribute `{}` names members of `{target}` but is not a `string`",
+                                    name.name
+                                ),
+                                attribute.ty.span,
+                            )
+                            .label(format!("declared as {}", type_name(ty)))
+                            .secondary(reference.span, "member keys of this level")
+                            .help(format!(
+                                "declare it `{} string -> {target}`: every table keeps a level's members as text",
+                                name.name
+                            )),
+                        );
+                    }
+                }
+                if let Some(first) = built.get(&name.name) {
+                    let first = first.span;
+                    self.push(
+                        Diagnostic::error(
+                            codes::DUPLICATE_MEMBER,
+                            format!("User attribute `{}` is declared twice", name.name),
+                            name.span,
+                        )
+                        .label("declared again here")
+                        .secondary(first, "first declared here")
+                        .help("remove or rename one of them"),
+                    );
+                    continue;
+                }
+                built.insert(
+                    name.name.clone(),
+                    UserAttribute {
+                        name: name.name.clone(),
+                        span: name.span,
+                        docs: attribute.docs.join("\n"),
+                        ty,
+                        references,
+                        reference_span: attribute.reference.as_ref().map(|p| p.span),
+                    },
+                );
+            }
+        }
+        built
+    }
+
     // ------------------------------------------------------------ sources
 
     pub(super) fn source(&mut self, declaration: &Declaration) -> Source {
@@ -303,7 +415,7 @@ impl Analyzer<'_> {
         }
         for property in &props {
             match &property.value {
-                P::Refresh(schedule) => source.refresh = self.schedule(schedule),
+                P::Refresh(schedule) => source.refresh = self.schedule(schedule, property.span),
                 P::Landing(landing) => source.landing = self.landing(landing),
                 P::Load(mode) => source.load = self.load(&name, mode, &source.columns),
                 P::Key(key) => source.key = self.key(&name, key, &mut source.columns),
@@ -502,6 +614,7 @@ impl Analyzer<'_> {
     pub(super) fn metric(&mut self, declaration: &Declaration) -> Metric {
         let mut metric = Metric { meta: self.meta(declaration), ..Metric::default() };
         let mut unknown: Vec<Ident> = Vec::new();
+        let reported_before = self.diagnostics.len();
         match &declaration.body {
             Body::Expr(expr) => metric.measure = Some(self.measure(expr, None, &mut unknown)),
             Body::Block(_) => {
@@ -526,7 +639,38 @@ impl Analyzer<'_> {
             }
         }
         self.report_unknown(&unknown, metric.source.as_deref());
+        if self.diagnostics.len() == reported_before {
+            self.names_a_source(&metric);
+        }
         metric
+    }
+
+    /// T0211: a metric that aggregates rows (not a derived one) must name a column of the
+    /// source whose rows they are. Checked only when nothing else in the metric was wrong: a
+    /// column that did not resolve is the first mistake.
+    fn names_a_source(&mut self, metric: &Metric) {
+        let Some(measure) = &metric.measure else { return };
+        if metric.source.is_some() || !measure.metrics.is_empty() {
+            return;
+        }
+        let mut aggregates = false;
+        measure.expr.walk(|e| aggregates |= e.as_aggregate().is_some());
+        // Without an aggregate the measure is a constant, which the type checker reports.
+        if !aggregates {
+            return;
+        }
+        self.push(
+            Diagnostic::error(
+                codes::METRIC_READS_NO_SOURCE,
+                format!("Metric `{}` names no source", metric.meta.name),
+                measure.expr.span,
+            )
+            .label("aggregates rows, but of which source?")
+            .help(
+                "name a column of the source: a `time` column (`time orders.placed_at`), a \
+                 `where` filter, or a column in the aggregate (`count(orders.id)`)",
+            ),
+        );
     }
 
     fn metric_property(&mut self, metric: &mut Metric, value: &P, unknown: &mut Vec<Ident>) {
@@ -559,23 +703,18 @@ impl Analyzer<'_> {
             }
             P::Buckets { expr, edges } => {
                 let mut reads = Reads::default();
-                self.expr(expr, Place::Buckets, &mut reads);
-                for edge in edges {
-                    self.expr(edge, Place::Buckets, &mut reads);
-                }
+                let expr = self.expr(expr, Place::Buckets, &mut reads);
+                let edges =
+                    edges.iter().map(|e| self.expr(e, Place::Buckets, &mut reads)).collect();
                 unknown.extend(reads.unknown);
-                metric.buckets = Some(Buckets {
-                    expr: expr.clone(),
-                    edges: edges.clone(),
-                    columns: reads.columns,
-                });
+                metric.buckets = Some(Buckets { expr, edges, columns: reads.columns });
             }
             P::Per { keys, having } => {
                 let keys = self.axes(keys, "`per`");
                 let mut reads = Reads::default();
-                self.expr(having, Place::Having, &mut reads);
+                let having = self.expr(having, Place::Having, &mut reads);
                 unknown.extend(reads.unknown);
-                metric.per = Some(Per { keys, having: having.clone(), columns: reads.columns });
+                metric.per = Some(Per { keys, having, columns: reads.columns });
             }
             P::Unit(unit) => {
                 metric.unit = Some(match unit {
@@ -605,17 +744,10 @@ impl Analyzer<'_> {
         unknown: &mut Vec<Ident>,
     ) -> Measure {
         let mut reads = Reads::default();
-        self.expr(expr, Place::Measure, &mut reads);
-        if let Some(filter) = filter {
-            self.expr(filter, Place::Filter, &mut reads);
-        }
+        let expr = self.expr(expr, Place::Measure, &mut reads);
+        let filter = filter.map(|filter| self.expr(filter, Place::Filter, &mut reads));
         unknown.extend(reads.unknown);
-        Measure {
-            expr: expr.clone(),
-            filter: filter.cloned(),
-            columns: reads.columns,
-            metrics: reads.metrics,
-        }
+        Measure { expr, filter, columns: reads.columns, metrics: reads.metrics }
     }
 
     /// Every `source.column` a metric names comes from one source (T0209), which becomes the
@@ -788,37 +920,105 @@ impl Analyzer<'_> {
     }
 
     fn scope(&mut self, scope: &ast::Scope) -> Option<Scope> {
-        let (level, attribute) = match scope {
+        let (level_path, attribute_path) = match scope {
             ast::Scope::National { .. } => return Some(Scope::National),
             ast::Scope::Bound { level, attribute } => (level, attribute),
         };
-        let level = self.level_path(level, "A scope");
-        let attribute = self.user_attribute(attribute);
-        let (level, attribute) = (level?, attribute?);
+        let level = self.level_path(level_path, "A scope");
+        let attribute = self.user_attribute(attribute_path, level_path)?;
+        let level = level?;
+        if attribute.references.is_none() && attribute.reference_span.is_some() {
+            // Its reference did not resolve, which was reported where it is declared.
+            return None;
+        }
+        let binds_level = attribute
+            .references
+            .as_ref()
+            .is_some_and(|r| r.dimension == level.dimension && r.level == level.level);
+        if !binds_level {
+            let scoped = format!("{}.{}", level.dimension, level.level);
+            let mut d = Diagnostic::error(
+                codes::SCOPE_ATTRIBUTE_MISMATCH,
+                format!(
+                    "The scope compares `{scoped}` with `user.{}`, which holds no member of it",
+                    attribute.name
+                ),
+                attribute_path.span,
+            )
+            .secondary(level.span, "the scope's level");
+            d = match &attribute.references {
+                Some(other) => d
+                    .label(format!("members of `{}.{}`", other.dimension, other.level))
+                    .secondary(other.span, "the attribute is declared to hold these"),
+                None => d
+                    .label("names no dimension level")
+                    .secondary(attribute.span, "declared without `-> dimension.level`"),
+            };
+            let fitting: Vec<String> = self
+                .model
+                .user_attributes
+                .values()
+                .filter(|a| {
+                    a.references
+                        .as_ref()
+                        .is_some_and(|r| r.dimension == level.dimension && r.level == level.level)
+                })
+                .map(|a| format!("`user.{}`", a.name))
+                .collect();
+            let help = match fitting.as_slice() {
+                [] => format!(
+                    "bind the scope to an attribute declared `<name> string -> {scoped}` in the `users` block"
+                ),
+                some => format!("bind the scope to {}", some.join(" or ")),
+            };
+            self.push(d.help(help));
+            return None;
+        }
         Some(Scope::Bound {
             dimension: level.dimension,
             level: level.level,
-            attribute,
+            attribute: attribute.name,
             span: level.span,
         })
     }
 
-    /// `user.field_office`: T0208 for anything else.
-    fn user_attribute(&mut self, path: &ast::Path) -> Option<UserAttribute> {
-        let help =
-            "bind the scope to `user.field_office`, `user.port`, `user.sector` or `user.station`";
+    /// `user.<attribute>`, a declared attribute: T0208 for anything else. `level` is the
+    /// scope's other side, for the help.
+    fn user_attribute(&mut self, path: &ast::Path, level: &ast::Path) -> Option<UserAttribute> {
+        let declare = |name: &str| {
+            format!(
+                "declare it in the project's `users` block: `users {{ attributes {{ {name} string -> {} }} }}`",
+                level.dotted()
+            )
+        };
         match path.segments.as_slice() {
             [user, attribute] if user.name == "user" => {
-                let found = UserAttribute::from_word(&attribute.name);
-                if found.is_none() {
-                    self.unknown_word(
-                        codes::UNKNOWN_USER_ATTRIBUTE,
-                        "user attribute",
-                        attribute,
-                        UserAttribute::WORDS,
-                    );
+                if let Some(found) = self.model.user_attributes.get(&attribute.name) {
+                    return Some(found.clone());
                 }
-                found
+                let names: Vec<&str> =
+                    self.model.user_attributes.keys().map(String::as_str).collect();
+                let help = match crate::diagnostic::suggest(&attribute.name, names.iter().copied())
+                {
+                    Some(best) => format!("did you mean `user.{best}`?"),
+                    None if names.is_empty() => declare(&attribute.name),
+                    None => format!(
+                        "{}, or {}",
+                        crate::diagnostic::did_you_mean(&attribute.name, &names, "user attribute"),
+                        declare(&attribute.name)
+                    ),
+                };
+                self.push(
+                    Diagnostic::error(
+                        codes::UNKNOWN_USER_ATTRIBUTE,
+                        format!("Unknown user attribute `{}`", attribute.name),
+                        attribute.span,
+                    )
+                    .label("not declared in the `users` block")
+                    .secondary(level.span, "the scope's level")
+                    .help(help),
+                );
+                None
             }
             [first, ..] => {
                 let label = if path.segments.len() == 2 {
@@ -836,7 +1036,8 @@ impl Analyzer<'_> {
                         path.span,
                     )
                     .label(label)
-                    .help(help),
+                    .secondary(level.span, "the scope's level")
+                    .help("bind the scope to a declared attribute: `user.<attribute>`"),
                 );
                 None
             }

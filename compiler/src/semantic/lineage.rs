@@ -10,9 +10,9 @@
 //! references the dimension (role `grouped`) and the key and label columns of the levels in the
 //! dimension's source (role `dimension`).
 
+use super::expr::{Expr, Node};
 use super::model::*;
 use crate::span::Span;
-use crate::syntax::ast::{self, ExprKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -81,14 +81,14 @@ pub(super) struct ColumnUse<'m> {
 
 /// Every column a metric reads directly, in the order of its properties (not through the
 /// metrics a derived measure reads, nor through dimensions).
-pub(super) fn uses<'m>(model: &'m Model, metric: &'m Metric) -> Vec<ColumnUse<'m>> {
+pub(super) fn uses<'m>(metric: &'m Metric) -> Vec<ColumnUse<'m>> {
     let mut out = Vec::new();
     if let Some(measure) = &metric.measure {
         let at = At { property: "measure", role: ColumnRole::Measured };
-        walk(model, &measure.expr, at, None, false, &mut out);
+        walk(&measure.expr, at, None, false, &mut out);
         if let Some(filter) = &measure.filter {
             let at = At { property: "where", role: ColumnRole::Filtered };
-            walk(model, filter, at, None, false, &mut out);
+            walk(filter, at, None, false, &mut out);
         }
     }
     if let Some(time) = &metric.time {
@@ -118,12 +118,12 @@ pub(super) fn uses<'m>(model: &'m Model, metric: &'m Metric) -> Vec<ColumnUse<'m
     out.extend(metric.top.iter().filter_map(|t| axis_use(&t.by, ColumnRole::Top, "top")));
     if let Some(buckets) = &metric.buckets {
         let at = At { property: "buckets", role: ColumnRole::Bucketed };
-        walk(model, &buckets.expr, at, None, false, &mut out);
+        walk(&buckets.expr, at, None, false, &mut out);
     }
     if let Some(per) = &metric.per {
         out.extend(per.keys.iter().filter_map(|a| axis_use(a, ColumnRole::PerKey, "per")));
         let at = At { property: "having", role: ColumnRole::Having };
-        walk(model, &per.having, at, None, false, &mut out);
+        walk(&per.having, at, None, false, &mut out);
     }
     out
 }
@@ -136,64 +136,56 @@ struct At {
 }
 
 fn walk<'m>(
-    model: &'m Model,
-    expr: &'m ast::Expr,
+    expr: &'m Expr,
     at: At,
-    within: Option<&'m str>,
+    within: Option<&'static str>,
     counted: bool,
     out: &mut Vec<ColumnUse<'m>>,
 ) {
     let role = at.role;
-    match &expr.kind {
-        ExprKind::Path(path) => {
-            let [source, column] = path.segments.as_slice() else { return };
-            if model.column(&source.name, &column.name).is_none() {
-                return; // unresolved, already reported
-            }
+    match &expr.node {
+        Node::Column(column) => {
             let role =
                 if counted && role == ColumnRole::Measured { ColumnRole::Counted } else { role };
             out.push(ColumnUse {
-                source: &source.name,
-                column: &column.name,
-                span: path.span,
+                source: &column.source,
+                column: &column.column,
+                span: column.span,
                 role,
                 counted,
                 within,
                 property: at.property,
             });
         }
-        ExprKind::Call { function, args, .. } => {
-            let is_count = function.name == Function::Count.word();
+        Node::Aggregate(aggregate) => {
+            let function = aggregate.function;
             // `share(condition)` counts the rows the condition keeps: its columns filter.
-            let at = if function.name == Function::Share.word() && role == ColumnRole::Measured {
+            let at = if function == Function::Share && role == ColumnRole::Measured {
                 At { role: ColumnRole::Filtered, ..at }
             } else {
                 at
             };
+            if let Some(arg) = &aggregate.arg {
+                walk(arg, at, Some(function.word()), function == Function::Count, out);
+            }
+        }
+        Node::Call { function, args } => {
             for arg in args {
-                walk(model, arg, at, Some(&function.name), is_count, out);
+                walk(arg, at, Some(function.word()), false, out);
             }
         }
-        // `count((x))` is still `count(x)`.
-        ExprKind::Paren(inner) => walk(model, inner, at, within, counted, out),
-        ExprKind::Literal(_) => {}
-        ExprKind::Neg(inner) | ExprKind::Not(inner) | ExprKind::IsNull { expr: inner, .. } => {
-            walk(model, inner, at, within, false, out);
-        }
-        ExprKind::Binary { left, right, .. }
-        | ExprKind::Like { expr: left, pattern: right, .. } => {
-            walk(model, left, at, within, false, out);
-            walk(model, right, at, within, false, out);
-        }
-        ExprKind::InList { expr: inner, list, .. } => {
-            walk(model, inner, at, within, false, out);
-            for item in list {
-                walk(model, item, at, within, false, out);
-            }
-        }
-        ExprKind::Between { expr: inner, low, high, .. } => {
-            for part in [inner, low, high] {
-                walk(model, part, at, within, false, out);
+        // What did not resolve was reported; its parts are judged once it does.
+        Node::Literal(_) | Node::Metric(_) | Node::Invalid(_) => {}
+        Node::Neg(_)
+        | Node::Not(_)
+        | Node::IsNull { .. }
+        | Node::Chain { .. }
+        | Node::Compare { .. }
+        | Node::Like { .. }
+        | Node::InList { .. }
+        | Node::Between { .. } => {
+            for part in expr.children() {
+                walk(part, at, within, false, out);
             }
         }
     }
@@ -251,7 +243,7 @@ pub fn lineage(model: &Model, metric: &str) -> Option<Lineage> {
             entry.0.insert(role);
             entry.1.insert(name);
         };
-        for u in uses(model, current) {
+        for u in uses(current) {
             add(u.source, u.column, u.role);
         }
         let axes = current.by.iter().chain(current.top.iter().map(|t| &t.by));
@@ -360,7 +352,10 @@ impl Lineage {
                 if i + 1 == cells.len() {
                     text.push_str(cell);
                 } else {
-                    write!(text, "{cell:<width$}  ").ok();
+                    // Padded by hand: a width in a format string may not pass 65,535.
+                    text.push_str(cell);
+                    let padding = width.saturating_sub(cell.chars().count()) + 2;
+                    text.extend(std::iter::repeat_n(' ', padding));
                 }
             }
             out.push_str(text.trim_end());

@@ -6,13 +6,15 @@
 //!
 //! 1. `names`: the one namespace of the project, built once (duplicates: `T0201`).
 //! 2. The calendar, retention rules and dimensions: closed words, periods, levels,
-//!    hierarchies (`declarations`).
+//!    hierarchies (`declarations`); then the `users` block's attributes, whose references
+//!    name dimension levels.
 //! 3. Sources: schedules, cron, landing, load mode, key, retention, columns with their types,
 //!    PII classes and `-> dimension.level` references (levels exist after pass 2).
 //! 4. Dimension `from` sources and level key/label columns (columns exist after pass 3).
-//! 5. Metrics, marts, reports and roles: every path and list is resolved (`resolve`).
-//! 6. Types (`types`): every expression of every metric is typed, metrics in dependency
-//!    order; each metric gets its value type and unit.
+//! 5. Metrics, marts, reports and roles: every path and list is resolved (`resolve`), and
+//!    every expression becomes its model form ([`expr`]).
+//! 6. Types (`types`): every node of every expression of every metric is typed in place,
+//!    metrics in dependency order; each metric gets its value type and unit.
 //! 7. Personal data (`pii`): every use of a PII column, found through `lineage`, is judged.
 //!
 //! Every pass collects all its diagnostics; none stops at the first. Each lookup is a map
@@ -31,8 +33,13 @@
 //!   does not list is `T0205`.
 //! - **Closed word lists** report unknown words with the nearest valid one, or the whole list:
 //!   column types `T0101`, landing formats `T0104`, PII classes `T0105`, time units `T0110`,
-//!   weekdays and months `T0112`, functions `T0206`, user attributes `T0208`, every other
-//!   closed word (grains, mart kinds, metric formats, csv options, privileges) `T0113`.
+//!   weekdays and months `T0112`, functions `T0206`, every other closed word (grains, mart
+//!   kinds, metric formats, csv options, privileges) `T0113`.
+//! - **Users**: the attributes users carry are declared once, in a `users` block (a second
+//!   one is `T0119`); an attribute may not take a name of `policy_user`'s own columns
+//!   (`T0120`), and one that names members of a level is a `string` (`T0121`), as level
+//!   members are in every table. A scope binds to a declared attribute (`T0208`, with the
+//!   nearest one) that references the scope's own level (`T0211`).
 //! - **Members given twice**: duplicate enum values are `T0109` (the enum's own code); every
 //!   other name given twice inside one declaration (column, level, key column, list item,
 //!   PII class, landing option) is `T0202`.
@@ -58,6 +65,7 @@
 //!   checker only makes sure it never loops on one.
 
 mod declarations;
+pub mod expr;
 pub mod lineage;
 pub mod model;
 mod names;
@@ -117,6 +125,8 @@ impl<'a> Analyzer<'a> {
         self.each(DeclKind::Dimension, Self::dimension, |m, name, dimension| {
             m.dimensions.insert(name, dimension);
         });
+        // User attributes name dimension levels, and roles' scopes name the attributes.
+        self.users();
         self.each(DeclKind::Source, Self::source, |m, name, source| {
             m.sources.insert(name, source);
         });
@@ -139,12 +149,7 @@ impl<'a> Analyzer<'a> {
             m.roles.insert(name, role);
         });
         // Types and personal data are judged on the whole model, once every name resolves.
-        for typed in types::check(&self.model, &mut self.diagnostics) {
-            if let Some(metric) = self.model.metrics.get_mut(&typed.name) {
-                metric.value_type = typed.ty;
-                metric.unit = typed.unit;
-            }
-        }
+        types::check(&mut self.model, &mut self.diagnostics);
         pii::check(&self.model, &mut self.diagnostics);
     }
 

@@ -14,15 +14,20 @@
 //!   declarations in file order), lists keep the order written. Nothing depends on hashing.
 //!
 //! Spans stay where later passes will point at the text: declaration names, columns, every
-//! resolved reference ([`ColumnRef`], [`NameRef`], [`Axis`]). Metric expressions are kept as
-//! [`ast::Expr`] next to the references they read, for the type checker and code generation.
+//! resolved reference ([`ColumnRef`], [`NameRef`], [`Axis`]). Every expression (a measure, a
+//! `where` filter, buckets, a `having` condition, a derived metric's formula) is held
+//! resolved and typed ([`Expr`], see [`super::expr`]), next to the references it reads.
 
 use crate::span::Span;
 use crate::syntax::ast;
 use indexmap::IndexMap;
 use serde::{Serialize, Serializer};
 
+pub use super::expr::Expr;
 pub use super::types::Type;
+/// When a source is refreshed: the contract's type, checked once here and carried by the plan
+/// (`hourly` is every 1 hour, `daily` is midnight, a cron expression is checked and fires).
+pub use tally_contract::schedule::Schedule;
 
 /// The resolved project.
 #[derive(Debug, Default, Serialize)]
@@ -36,6 +41,8 @@ pub struct Model {
     pub metrics: IndexMap<String, Metric>,
     pub reports: IndexMap<String, Report>,
     pub roles: IndexMap<String, Role>,
+    /// What users carry (the `users` block), in the order declared.
+    pub user_attributes: IndexMap<String, UserAttribute>,
 }
 
 impl Model {
@@ -191,6 +198,22 @@ words! {
     }
 }
 
+impl Weekday {
+    /// The same day as the contract (`plan.json`, schedules) names it.
+    pub fn to_contract(self) -> tally_contract::schedule::Weekday {
+        use tally_contract::schedule::Weekday as W;
+        match self {
+            Weekday::Monday => W::Monday,
+            Weekday::Tuesday => W::Tuesday,
+            Weekday::Wednesday => W::Wednesday,
+            Weekday::Thursday => W::Thursday,
+            Weekday::Friday => W::Friday,
+            Weekday::Saturday => W::Saturday,
+            Weekday::Sunday => W::Sunday,
+        }
+    }
+}
+
 impl PiiClass {
     /// Gender and nationality describe groups of people rather than pick one out. Reports may
     /// cut and filter by them (*Top 10 Nationalities*); every other class identifies a person
@@ -249,16 +272,6 @@ words! {
 }
 
 words! {
-    /// An attribute of the signed-in user that a role's scope binds a dimension level to.
-    UserAttribute {
-        FieldOffice = "field_office",
-        Port = "port",
-        Sector = "sector",
-        Station = "station",
-    }
-}
-
-words! {
     /// Functions an expression may call: aggregates first, then scalar functions.
     Function {
         Count = "count",
@@ -307,29 +320,6 @@ pub struct Source {
     pub key: Vec<String>,
     pub retention: SourceRetention,
     pub columns: IndexMap<String, Column>,
-}
-
-/// When a source is refreshed, normalized: `hourly` is `EveryHours(1)`, `daily` is
-/// `Daily { hour: 0, minute: 0 }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Schedule {
-    /// Divides the hour: 1 to 59.
-    EveryMinutes(u32),
-    /// Divides the day: 1 to 23.
-    EveryHours(u32),
-    Daily {
-        hour: u32,
-        minute: u32,
-    },
-    Weekly {
-        weekday: Weekday,
-        hour: u32,
-        minute: u32,
-    },
-    /// Five POSIX cron fields (minute, hour, day of month, month, day of week; Sunday is 0 or
-    /// 7), separated by single spaces.
-    Cron(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -472,7 +462,7 @@ pub struct Level {
     pub label_span: Option<Span>,
 }
 
-/// `hierarchy national > field_office > port`: levels, coarsest first.
+/// `hierarchy national > region > clinic`: levels, coarsest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hierarchy {
     pub levels: Vec<String>,
@@ -628,8 +618,8 @@ impl Metric {
 /// `measure expr [where filter]`, or the expression of `metric name = expr`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measure {
-    pub expr: ast::Expr,
-    pub filter: Option<ast::Expr>,
+    pub expr: Expr,
+    pub filter: Option<Expr>,
     /// Columns read by `expr` and `filter`, in order of appearance (repeats kept: each has
     /// its own span).
     pub columns: Vec<ColumnRef>,
@@ -644,11 +634,11 @@ pub struct Top {
     pub by: Axis,
 }
 
-/// `buckets age(seacats.seized_at) [24 hours, 72 hours]`: edges are literals, kept as written.
+/// `buckets age(seacats.seized_at) [24 hours, 72 hours]`: edges are literals.
 #[derive(Debug, Clone, Serialize)]
 pub struct Buckets {
-    pub expr: ast::Expr,
-    pub edges: Vec<ast::Expr>,
+    pub expr: Expr,
+    pub edges: Vec<Expr>,
     pub columns: Vec<ColumnRef>,
 }
 
@@ -656,7 +646,7 @@ pub struct Buckets {
 #[derive(Debug, Clone, Serialize)]
 pub struct Per {
     pub keys: Vec<Axis>,
-    pub having: ast::Expr,
+    pub having: Expr,
     pub columns: Vec<ColumnRef>,
 }
 
@@ -668,6 +658,35 @@ pub struct Report {
     pub metrics: Vec<NameRef>,
     pub by: Vec<Axis>,
     pub grain: Option<Grain>,
+}
+
+// ---------------------------------------------------------------- users
+
+/// An attribute users carry (`region string -> geography.region` in the `users` block): a
+/// column of `policy_user`, which role scopes compare with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserAttribute {
+    pub name: String,
+    pub span: Span,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub docs: String,
+    /// `None` when the type was invalid (reported).
+    pub ty: Option<ColumnType>,
+    /// The dimension level whose member keys the values are; `None` for an attribute that
+    /// names no member (a supervisor's user id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<LevelRef>,
+    /// Where `-> dimension.level` is written, even when it did not resolve (reported), so a
+    /// scope bound to the attribute is not also called unbound.
+    #[serde(skip)]
+    pub reference_span: Option<Span>,
+}
+
+impl UserAttribute {
+    /// The columns `policy_user` has whatever the declaration: no attribute may take their
+    /// names.
+    pub const RESERVED: &'static [&'static str] =
+        &["user_id", "created_at", "last_active_at", "disabled_at"];
 }
 
 // ---------------------------------------------------------------- roles
@@ -708,7 +727,7 @@ impl Default for Role {
 pub enum Scope {
     /// Every row.
     National,
-    /// `scope location.field_office = user.field_office`: rows whose level matches the user's
-    /// attribute.
-    Bound { dimension: String, level: String, attribute: UserAttribute, span: Span },
+    /// `scope geography.region = user.region`: rows whose member of the level is the user's
+    /// value of the attribute (a declared [`UserAttribute`] that references the level).
+    Bound { dimension: String, level: String, attribute: String, span: Span },
 }

@@ -38,6 +38,10 @@ impl Names {
     ) -> Names {
         let mut names = Names::default();
         for (index, declaration) in declarations.iter().enumerate() {
+            if !declaration.kind.named() {
+                // `users` names nothing; a second one is its own error (T0119).
+                continue;
+            }
             let name = &declaration.name;
             if let Some(first) = names.entries.get(&name.name) {
                 let first_kind = first.kind.keyword();
@@ -111,6 +115,7 @@ pub(super) fn noun(kind: DeclKind) -> &'static str {
         DeclKind::Metric => "metric",
         DeclKind::Report => "report",
         DeclKind::Role => "role",
+        DeclKind::Users => "users block",
     }
 }
 

@@ -90,7 +90,7 @@ pub(super) fn check(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
     let mut found: Vec<Found<'_>> = Vec::new();
     for (name, metric) in &model.metrics {
         let owner = format!("metric `{name}`");
-        for u in uses(model, metric) {
+        for u in uses(metric) {
             let personal = model.column(u.source, u.column).is_some_and(|c| !c.pii.is_empty());
             if u.counted || !personal {
                 continue;

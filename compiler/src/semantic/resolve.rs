@@ -1,10 +1,12 @@
 //! Resolving references: declaration names, `source.column`, `dimension.level`, axes (`by`,
-//! `top ... by`, a mart's `dimensions`) and the paths and calls inside expressions.
+//! `top ... by`, a mart's `dimensions`) and the paths and calls inside expressions, which
+//! become the model's [`Expr`]s (see [`super::expr`]).
 //!
 //! Every lookup is one map lookup in the name table or in the model built by earlier passes.
 //! A reference that does not resolve is reported once, with the nearest valid name, and left
 //! out of the model.
 
+use super::expr::{self, Aggregate, Link, Node};
 use super::model::*;
 use super::names::{article, noun, Entry};
 use super::Analyzer;
@@ -195,7 +197,7 @@ impl Analyzer<'_> {
         }
     }
 
-    /// "`location.port`, `location.field_office`" for help lines.
+    /// "`geography.clinic`, `geography.region`" for help lines.
     fn level_list(&self, dimension: &str) -> String {
         let levels: Vec<String> = self
             .model
@@ -368,74 +370,138 @@ impl Analyzer<'_> {
 
     // ------------------------------------------------------------ expressions
 
-    /// Resolves the paths and calls of an expression into `reads`.
-    pub(super) fn expr(&mut self, expr: &ast::Expr, place: Place, reads: &mut Reads) {
-        match &expr.kind {
-            ExprKind::Literal(literal) => self.literal(literal, expr.span),
+    /// Resolves an expression into its model form ([`Expr`], untyped: the type checker types
+    /// it once every metric is known), gathering what it reads into `reads`.
+    pub(super) fn expr(&mut self, expr: &ast::Expr, place: Place, reads: &mut Reads) -> Expr {
+        let span = expr.span;
+        let node = match &expr.kind {
+            ExprKind::Literal(literal) => self.literal(literal, span),
             ExprKind::Path(path) => self.value_path(path, place, reads),
-            ExprKind::Call { function, args, .. } => {
-                if Function::from_word(&function.name).is_none() {
-                    self.unknown_word_or_alias(
-                        codes::UNKNOWN_FUNCTION,
-                        "function",
-                        function,
-                        Function::WORDS,
-                        FUNCTION_ALIASES,
-                    );
-                }
-                for arg in args {
-                    self.expr(arg, place, reads);
-                }
+            ExprKind::Call { function, distinct, star, args } => {
+                let args: Vec<Expr> = args.iter().map(|a| self.expr(a, place, reads)).collect();
+                self.call(function, *distinct, *star, args, span)
             }
-            ExprKind::Neg(inner) | ExprKind::Not(inner) | ExprKind::Paren(inner) => {
-                self.expr(inner, place, reads);
+            // The node keeps the span of the parentheses, which is what was written around it.
+            ExprKind::Paren(inner) => return Expr { span, ..self.expr(inner, place, reads) },
+            ExprKind::Neg(inner) => Node::Neg(Box::new(self.expr(inner, place, reads))),
+            ExprKind::Not(inner) => Node::Not(Box::new(self.expr(inner, place, reads))),
+            ExprKind::Chain { first, rest } => Node::Chain {
+                first: Box::new(self.expr(first, place, reads)),
+                rest: rest
+                    .iter()
+                    .map(|link| Link {
+                        op: link.op,
+                        operand: self.expr(&link.operand, place, reads),
+                    })
+                    .collect(),
+            },
+            ExprKind::Binary { op, left, right } => Node::Compare {
+                op: *op,
+                left: Box::new(self.expr(left, place, reads)),
+                right: Box::new(self.expr(right, place, reads)),
+            },
+            ExprKind::IsNull { expr: inner, negated } => {
+                Node::IsNull { expr: Box::new(self.expr(inner, place, reads)), negated: *negated }
             }
-            ExprKind::IsNull { expr: inner, .. } => self.expr(inner, place, reads),
-            ExprKind::Binary { left, right, .. } => {
-                self.expr(left, place, reads);
-                self.expr(right, place, reads);
-            }
-            ExprKind::InList { expr: inner, list, .. } => {
-                self.expr(inner, place, reads);
-                for item in list {
-                    self.expr(item, place, reads);
-                }
-            }
-            ExprKind::Between { expr: inner, low, high, .. } => {
-                self.expr(inner, place, reads);
-                self.expr(low, place, reads);
-                self.expr(high, place, reads);
-            }
-            ExprKind::Like { expr: inner, pattern, .. } => {
-                self.expr(inner, place, reads);
-                self.expr(pattern, place, reads);
-            }
-        }
+            ExprKind::InList { expr: inner, list, negated } => Node::InList {
+                expr: Box::new(self.expr(inner, place, reads)),
+                list: list.iter().map(|item| self.expr(item, place, reads)).collect(),
+                negated: *negated,
+            },
+            ExprKind::Between { expr: inner, low, high, negated } => Node::Between {
+                expr: Box::new(self.expr(inner, place, reads)),
+                low: Box::new(self.expr(low, place, reads)),
+                high: Box::new(self.expr(high, place, reads)),
+                negated: *negated,
+            },
+            ExprKind::Like { expr: inner, pattern, negated } => Node::Like {
+                expr: Box::new(self.expr(inner, place, reads)),
+                pattern: Box::new(self.expr(pattern, place, reads)),
+                negated: *negated,
+            },
+        };
+        Expr::untyped(node, span)
     }
 
-    /// Numbers keep their digits in the syntax tree; they must fit the engines' 64-bit ints.
-    pub(super) fn literal(&mut self, literal: &Literal, span: Span) {
-        if let Literal::Int(digits) = literal {
-            if digits.parse::<i64>().is_err() {
-                self.push(
-                    Diagnostic::error(codes::INVALID_NUMBER, "Number too large", span)
-                        .label("does not fit in a 64-bit integer")
-                        .help("use a number up to 9223372036854775807"),
-                );
+    /// A literal as a value. Numbers keep their digits in the syntax tree; whole ones must fit
+    /// the engines' 64-bit integers.
+    pub(super) fn literal(&mut self, literal: &Literal, span: Span) -> Node {
+        Node::Literal(match literal {
+            Literal::Int(digits) => match digits.parse::<i64>() {
+                Ok(value) => expr::Literal::Int(value),
+                Err(_) => {
+                    self.push(
+                        Diagnostic::error(codes::INVALID_NUMBER, "Number too large", span)
+                            .label("does not fit in a 64-bit integer")
+                            .help("use a number up to 9223372036854775807"),
+                    );
+                    return Node::Invalid(Vec::new());
+                }
+            },
+            Literal::Decimal(digits) => expr::Literal::Decimal(digits.clone()),
+            Literal::Percent(digits) => expr::Literal::Percent(digits.clone()),
+            Literal::Duration { amount, unit } => {
+                expr::Literal::Duration { amount: *amount, unit: *unit }
             }
+            Literal::String(text) => expr::Literal::String(text.clone()),
+            Literal::Bool(value) => expr::Literal::Bool(*value),
+            Literal::Null => expr::Literal::Null,
+        })
+    }
+
+    /// A call: an unknown function is T0206, a call of the wrong shape T0305 (`*` and
+    /// `distinct` only in `count`, the number of arguments); either is [`Node::Invalid`].
+    fn call(
+        &mut self,
+        function: &Ident,
+        distinct: bool,
+        star: bool,
+        args: Vec<Expr>,
+        span: Span,
+    ) -> Node {
+        let Some(f) = Function::from_word(&function.name) else {
+            self.unknown_word_or_alias(
+                codes::UNKNOWN_FUNCTION,
+                "function",
+                function,
+                Function::WORDS,
+                FUNCTION_ALIASES,
+            );
+            return Node::Invalid(args);
+        };
+        if let Some(problem) = call_shape(f, distinct, star, args.len()) {
+            self.push(
+                Diagnostic::error(codes::INVALID_CALL, problem, span)
+                    .label("called here")
+                    .help(format!("call it as {}", usage(f))),
+            );
+            return Node::Invalid(args);
+        }
+        if f.is_aggregate() {
+            let arg = args.into_iter().next().map(Box::new);
+            Node::Aggregate(Aggregate { function: f, distinct, arg })
+        } else {
+            Node::Call { function: f, args }
         }
     }
 
     /// A path in an expression: `source.column`, or a bare metric name in a measure.
-    fn value_path(&mut self, path: &ast::Path, place: Place, reads: &mut Reads) {
+    fn value_path(&mut self, path: &ast::Path, place: Place, reads: &mut Reads) -> Node {
         let [name] = path.segments.as_slice() else {
-            reads.columns.extend(self.column_path(path));
-            return;
+            return match self.column_path(path) {
+                Some(column) => {
+                    reads.columns.push(column.clone());
+                    Node::Column(column)
+                }
+                None => Node::Invalid(Vec::new()),
+            };
         };
         match self.names.get(&name.name) {
             None => reads.unknown.push(name.clone()),
             Some(entry) if entry.kind == DeclKind::Metric && place == Place::Measure => {
-                reads.metrics.push(NameRef { name: name.name.clone(), span: name.span });
+                let metric = NameRef { name: name.name.clone(), span: name.span };
+                reads.metrics.push(metric.clone());
+                return Node::Metric(metric);
             }
             Some(entry) if entry.kind == DeclKind::Metric => {
                 self.push(
@@ -457,6 +523,7 @@ impl Analyzer<'_> {
                 self.push(d);
             }
         }
+        Node::Invalid(Vec::new())
     }
 
     /// Reports the bare names no declaration has. When a source the metric reads has a column
@@ -532,4 +599,52 @@ pub(super) fn unknown_local_column(
     }
     let names: Vec<&str> = columns.keys().map(String::as_str).collect();
     Some(unknown_column(source, column, &names))
+}
+
+/// Why a call of `f` with these arguments has the wrong shape (T0305), if it does.
+fn call_shape(f: Function, distinct: bool, star: bool, args: usize) -> Option<String> {
+    let name = f.word();
+    if star && f != Function::Count {
+        return Some(format!("Only `count` takes `*`, not `{name}`"));
+    }
+    if distinct && f != Function::Count {
+        return Some(format!("`distinct` goes only with `count`, not `{name}`"));
+    }
+    if star {
+        return None;
+    }
+    let (min, max) = match f {
+        Function::Now => (0, 0),
+        Function::Coalesce => (2, usize::MAX),
+        Function::Round => (1, 2),
+        _ => (1, 1),
+    };
+    (args < min || args > max).then(|| {
+        let expected = match (min, max) {
+            (0, 0) => "no arguments".to_string(),
+            (1, 1) => "one argument".to_string(),
+            (_, usize::MAX) => format!("at least {min} arguments"),
+            _ => format!("{min} or {max} arguments"),
+        };
+        format!("`{name}` takes {expected}, not {args}")
+    })
+}
+
+/// How `f` is called, for the help of T0305.
+fn usage(f: Function) -> &'static str {
+    match f {
+        Function::Count => "`count(*)`, `count(x)` or `count(distinct x)`",
+        Function::Sum => "`sum(x)`",
+        Function::Avg => "`avg(x)`",
+        Function::Min => "`min(x)`",
+        Function::Max => "`max(x)`",
+        Function::Share => "`share(condition)`",
+        Function::Age => "`age(timestamp)`",
+        Function::Now => "`now()`",
+        Function::Coalesce => "`coalesce(a, b, ...)`",
+        Function::Lower => "`lower(text)`",
+        Function::Upper => "`upper(text)`",
+        Function::Abs => "`abs(x)`",
+        Function::Round => "`round(x)` or `round(x, digits)`",
+    }
 }

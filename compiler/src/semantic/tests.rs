@@ -5,6 +5,8 @@ use super::lineage::ColumnRole;
 use super::*;
 use crate::diagnostic::Diagnostic;
 use crate::syntax::{self, ast};
+use tally_contract::cron::CronExpr;
+use tally_contract::schedule::{Form, Weekday as ContractWeekday};
 
 /// A valid project with every kind of declaration, in the shape of EMIS-EDW.
 const SAMPLE: &str = r#"/// Calendar of the agency: the federal fiscal year starts on October 1.
@@ -141,6 +143,15 @@ report weekly_seizures {
   grain week
 }
 
+/// What users carry.
+users {
+  attributes {
+    port         string -> location.port
+    field_office string -> location.field_office
+    supervisor   string
+  }
+}
+
 role port_director {
   title "Port director"
   marts borderstat
@@ -214,13 +225,16 @@ fn sample_model() {
 fn sample_resolves_references() {
     let (model, _) = analyze_files(&[SAMPLE]);
     let seacats = &model.sources["seacats"];
-    assert_eq!(seacats.refresh, Some(Schedule::EveryMinutes(15)));
+    assert_eq!(
+        seacats.refresh.as_ref().map(Schedule::form),
+        Some(&Form::EveryMinutes { minutes: 15 })
+    );
     assert_eq!(seacats.load, Some(LoadMode::Cdc { delete_marker: "is_deleted".into() }));
     assert_eq!(seacats.columns["approved"].default, Some(ast::Literal::Bool(false)));
     assert_eq!(model.sources["awt"].load, Some(LoadMode::Incremental { by: "updated_at".into() }));
     assert_eq!(
-        model.sources["ports"].refresh,
-        Some(Schedule::Weekly { weekday: Weekday::Sunday, hour: 2, minute: 0 })
+        model.sources["ports"].refresh.as_ref().map(Schedule::form),
+        Some(&Form::Weekly { weekday: ContractWeekday::Sunday, hour: 2, minute: 0 })
     );
     assert_eq!(seacats.retention.keep, Some(Keep::For(Period::Months(72))));
     assert_eq!(seacats.retention.rule.as_deref(), Some("emis_standard"));
@@ -255,8 +269,17 @@ fn sample_resolves_references() {
     assert_eq!(director.min_cell_size, 5);
     assert!(matches!(
         &director.scope,
-        Some(Scope::Bound { level, attribute: UserAttribute::Port, .. }) if level == "port"
+        Some(Scope::Bound { level, attribute, .. }) if level == "port" && attribute == "port"
     ));
+    let attributes: Vec<&str> = model.user_attributes.keys().map(String::as_str).collect();
+    assert_eq!(attributes, ["port", "field_office", "supervisor"]);
+    let port = &model.user_attributes["port"];
+    assert_eq!(port.ty, Some(ColumnType::String));
+    assert_eq!(
+        port.references.as_ref().map(|r| (r.dimension.as_str(), r.level.as_str())),
+        Some(("location", "port"))
+    );
+    assert_eq!(model.user_attributes["supervisor"].references, None);
     assert_eq!(model.roles["headquarters"].min_cell_size, Role::DEFAULT_MIN_CELL_SIZE);
     assert_eq!(model.calendar.fiscal_year_start, MonthDay { month: Month::October, day: 1 });
 }
@@ -371,7 +394,7 @@ fn unknown_columns_and_levels() {
     only(&source_with("    retain 1 year by loaded_on", ""), "T0204");
     only("dimension d {\n    from ports\n    level port key port_cod\n}\n", "T0204");
     only("dimension d {\n    level a\n    level b\n    hierarchy a > c\n}\n", "T0205");
-    only("role r {\n    scope location.sector = user.sector\n}\n", "T0205");
+    only("role r {\n    scope location.sector = user.port\n}\n", "T0205");
 }
 
 #[test]
@@ -401,10 +424,61 @@ fn functions_are_checked() {
 }
 
 #[test]
-fn user_attributes_are_checked() {
+fn scopes_bind_declared_attributes_of_their_level() {
     let d = only("role r {\n    scope location.port = user.prot\n}\n", "T0208");
-    assert_eq!(d.help.as_deref(), Some("did you mean `port`?"));
+    assert_eq!(d.help.as_deref(), Some("did you mean `user.port`?"));
+    assert_eq!(d.primary.message, "not declared in the `users` block");
+    let d = only("role r {\n    scope location.port = user.badge\n}\n", "T0208");
+    let help = d.help.unwrap_or_default();
+    assert!(help.contains("`field_office`, `port`, `supervisor`"), "{help}");
+    assert!(help.contains("badge string -> location.port"), "{help}");
     only("role r {\n    scope location.port = officer.port\n}\n", "T0208");
+    // Another level than the scope's: both sides labelled, and the attribute's declaration.
+    let d = only("role r {\n    scope location.port = user.field_office\n}\n", "T0211");
+    assert_eq!(d.primary.message, "members of `location.field_office`");
+    let labels: Vec<&str> = d.secondary.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(labels, ["the scope's level", "the attribute is declared to hold these"]);
+    assert_eq!(d.help.as_deref(), Some("bind the scope to `user.port`"));
+    // No level at all.
+    let d = only("role r {\n    scope location.port = user.supervisor\n}\n", "T0211");
+    assert_eq!(d.primary.message, "names no dimension level");
+}
+
+/// The sample with its `users` block replaced by `block` (which may be several blocks).
+fn with_users(block: &str) -> String {
+    let start = SAMPLE.find("/// What users carry.").unwrap_or(0);
+    let end = SAMPLE[start..].find("\n}\n").map_or(start, |i| start + i + 3);
+    format!("{}{block}{}", &SAMPLE[..start], &SAMPLE[end..])
+}
+
+fn codes_of(text: &str) -> Vec<&'static str> {
+    let (_, diagnostics) = analyze_files(&[text]);
+    diagnostics.iter().map(|d| d.code.0).collect()
+}
+
+#[test]
+fn the_users_block_is_checked() {
+    let valid = "users {\n  attributes {\n    port string -> location.port\n    field_office string -> location.field_office\n  }\n}\n";
+    assert_eq!(codes_of(&with_users(valid)), Vec::<&str>::new());
+    // Unknown dimension and level, with suggestions.
+    let bad = "users {\n  attributes {\n    port string -> locaton.port\n    field_office string -> location.field_ofice\n  }\n}\n";
+    assert_eq!(
+        codes_of(&with_users(bad)),
+        ["T0203", "T0205"],
+        "one error each, none for the scope"
+    );
+    // A name of `policy_user`'s own, a repeat, a wrong type, a type that is not one.
+    let bad = "users {\n  attributes {\n    port string -> location.port\n    field_office string -> location.field_office\n    created_at date\n    port string\n    grade numeric\n    office int -> location.field_office\n  }\n}\n";
+    assert_eq!(codes_of(&with_users(bad)), ["T0120", "T0202", "T0101", "T0121"]);
+    // Two blocks: the second is refused, and its attributes do not count.
+    let two = format!("{valid}\nusers {{\n  attributes {{\n    region string\n  }}\n}}\n");
+    let (model, diagnostics) = analyze_files(&[&with_users(&two)]);
+    let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.0).collect();
+    assert_eq!(codes, ["T0119"]);
+    assert!(!model.user_attributes.contains_key("region"));
+    // Without a `users` block, a bound scope has nothing to bind to.
+    let d = codes_of(&with_users(""));
+    assert_eq!(d, ["T0208"]);
 }
 
 // ---------------------------------------------------------------- metrics
@@ -482,19 +556,25 @@ fn schedules_are_checked_and_normalized() {
         let text = source_with("", "").replace("refresh daily", &format!("refresh {schedule}"));
         let (model, diagnostics) = analyze_files(&[&text]);
         let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.0).collect();
-        (model.sources["extra"].refresh.clone(), codes)
+        (model.sources["extra"].refresh.as_ref().map(|s| s.form().clone()), codes)
     };
-    assert_eq!(refresh("every 20 minutes"), (Some(Schedule::EveryMinutes(20)), vec![]));
-    assert_eq!(refresh("every 6 hours"), (Some(Schedule::EveryHours(6)), vec![]));
-    assert_eq!(refresh("hourly"), (Some(Schedule::EveryHours(1)), vec![]));
-    assert_eq!(refresh("daily"), (Some(Schedule::Daily { hour: 0, minute: 0 }), vec![]));
-    assert_eq!(refresh("daily at 06:30"), (Some(Schedule::Daily { hour: 6, minute: 30 }), vec![]));
+    let cron = |text: &str| Form::Cron { expr: CronExpr::parse(text).expect("a cron expression") };
+    assert_eq!(refresh("every 20 minutes"), (Some(Form::EveryMinutes { minutes: 20 }), vec![]));
+    assert_eq!(refresh("every 6 hours"), (Some(Form::EveryHours { hours: 6 }), vec![]));
+    assert_eq!(refresh("hourly"), (Some(Form::EveryHours { hours: 1 }), vec![]));
+    assert_eq!(refresh("daily"), (Some(Form::Daily { hour: 0, minute: 0 }), vec![]));
+    assert_eq!(refresh("daily at 06:30"), (Some(Form::Daily { hour: 6, minute: 30 }), vec![]));
     assert_eq!(
         refresh("weekly on mon"),
-        (Some(Schedule::Weekly { weekday: Weekday::Monday, hour: 0, minute: 0 }), vec![])
+        (Some(Form::Weekly { weekday: ContractWeekday::Monday, hour: 0, minute: 0 }), vec![])
     );
-    assert_eq!(refresh("cron \"0  2 * * 0\""), (Some(Schedule::Cron("0 2 * * 0".into())), vec![]));
+    assert_eq!(refresh("cron \"0  2 * * 0\""), (Some(cron("0 2 * * 0")), vec![]));
     assert_eq!(refresh("cron \"*/15 6-18 * * mon-fri\"").1, Vec::<&str>::new());
+    // `?` reads as `*`, and the schedule has a freshness like any other.
+    assert_eq!(refresh("cron \"0 5 ? * *\""), (Some(cron("0 5 ? * *")), vec![]));
+    assert_eq!(refresh("cron \"0 5 31 2 *\""), (None, vec!["T0119"]));
+    assert_eq!(refresh("cron \"0 0 30 2 *\""), (None, vec!["T0119"]));
+    assert_eq!(refresh("cron \"0 0 L * *\""), (None, vec!["T0103"]));
     assert_eq!(refresh("every 7 minutes"), (None, vec!["T0102"]));
     assert_eq!(refresh("every 0 minutes"), (None, vec!["T0102"]));
     assert_eq!(refresh("every 5 hours"), (None, vec!["T0102"]));
@@ -515,10 +595,30 @@ fn cron_errors_point_at_the_field() {
     let d = analyze_files(&[&text]).1.into_iter().next().expect("a diagnostic");
     assert_eq!(d.code.0, "T0103");
     assert_eq!(&text[d.primary.span.range()], "25");
-    assert_eq!(d.primary.message, "hours must be at most 23 ('25' specified)");
+    assert_eq!(d.primary.message, "`25` is out of range: hours run from 0 to 23");
     let text = source_with("", "").replace("refresh daily", "refresh cron \"0 2 * * 1-9\"");
     let d = analyze_files(&[&text]).1.into_iter().next().expect("a diagnostic");
     assert_eq!(&text[d.primary.span.range()], "1-9");
+}
+
+#[test]
+fn a_cron_that_never_fires_is_labelled_on_its_day_and_month() {
+    let text = source_with("", "").replace("refresh daily", "refresh cron \"0 5  31 2 *\"");
+    let d = analyze_files(&[&text]).1.into_iter().next().expect("a diagnostic");
+    assert_eq!(d.code.0, "T0119");
+    assert_eq!(d.message, "Cron schedule `0 5 31 2 *` never fires");
+    assert_eq!(&text[d.primary.span.range()], "31 2");
+    assert_eq!(d.primary.message, "no day 31 in February");
+}
+
+#[test]
+fn every_schedule_has_a_freshness() {
+    let text = source_with("", "").replace("refresh daily", "refresh cron \"0 5 ? * *\"");
+    let (model, diagnostics) = analyze_files(&[&text]);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let schedule = model.sources["extra"].refresh.as_ref().expect("a schedule");
+    assert_eq!(schedule.freshness().expected_every_minutes, 24 * 60);
+    assert_eq!(schedule.freshness().late_after_minutes, 2 * 24 * 60);
 }
 
 #[test]
@@ -621,8 +721,9 @@ fn independent_errors_are_all_reported() {
 
 /// The type of `metric m { measure <measure> }` checked with the sample, which must be valid.
 fn value_type(measure: &str) -> Option<String> {
-    let (model, diagnostics) =
-        analyze_files(&[SAMPLE, &format!("metric m {{\n    measure {measure}\n}}\n")]);
+    // The `time` column names the source that `count(*)` counts.
+    let metric = format!("metric m {{\n    measure {measure}\n    time seacats.seizure_date\n}}\n");
+    let (model, diagnostics) = analyze_files(&[SAMPLE, &metric]);
     assert!(diagnostics.is_empty(), "{measure}: {diagnostics:#?}");
     model.metrics["m"].value_type.as_ref().map(ToString::to_string)
 }
@@ -720,12 +821,32 @@ fn measures_aggregate() {
         "metric m {\n    measure count(*)\n    per awt.flight_id having awt.wait_minutes > 60\n}\n",
         "T0307",
     );
-    only("metric m {\n    measure sum(count(*))\n}\n", "T0306");
+    only("metric m {\n    measure sum(count(seacats.line_item))\n}\n", "T0306");
     let d = only("metric m = sum(total_drug_weight)\n", "T0306");
     assert_eq!(d.message, "Metric `total_drug_weight` inside aggregate `sum`");
-    only("metric m {\n    measure count(*) where count(*) > 3\n}\n", "T0308");
+    only("metric m {\n    measure count(*) where count(seacats.line_item) > 3\n}\n", "T0308");
     only("metric m {\n    measure count(*)\n    buckets sum(awt.wait_minutes) [10]\n}\n", "T0308");
     only("metric m {\n    measure count(*)\n    per awt.flight_id having count(*)\n}\n", "T0304");
+}
+
+#[test]
+fn a_metric_names_its_source() {
+    let d = only("metric m {\n    measure count(*)\n}\n", "T0211");
+    assert_eq!(d.message, "Metric `m` names no source");
+    // Any column names it: in the measure, the filter or `time`.
+    for named in [
+        "count(seacats.line_item)",
+        "count(*) where seacats.approved",
+        "count(*)\n    time seacats.seizure_date",
+    ] {
+        assert!(
+            codes_with_sample(&format!("metric m {{\n    measure {named}\n}}\n")).is_empty(),
+            "{named}"
+        );
+    }
+    // An unknown column is the mistake, not the missing source; a constant is T0307.
+    only("metric m {\n    measure count(*)\n    time nowhere.at\n}\n", "T0203");
+    only("metric m = 2\n", "T0307");
 }
 
 #[test]

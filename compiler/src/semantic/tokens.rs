@@ -11,6 +11,8 @@ use crate::span::Span;
 use crate::syntax::ast::{self, Ident, TimeUnit, TypeArg};
 use crate::syntax::keywords;
 use indexmap::IndexMap;
+use tally_contract::cron::{CronError, CronExpr, Field};
+use tally_contract::schedule::Form;
 
 /// The column type names, as listed in help.
 const TYPE_NAMES: &[&str] = &["string", "int", "decimal", "bool", "date", "timestamp", "enum"];
@@ -208,25 +210,42 @@ impl Analyzer<'_> {
 
     // ------------------------------------------------------------ schedules
 
-    /// `refresh ...`, normalized. `None` (reported) when the schedule names no real time.
-    pub(super) fn schedule(&mut self, schedule: &ast::Schedule) -> Option<Schedule> {
-        match schedule {
-            ast::Schedule::Every { amount, unit } => self.every(amount, unit),
-            ast::Schedule::Hourly => Some(Schedule::EveryHours(1)),
+    /// `refresh ...`, normalized and checked into the contract's [`Schedule`] (which knows
+    /// when it fires and how fresh it keeps a source). `None` (reported) when the schedule
+    /// names no real time. `span` is the property's.
+    pub(super) fn schedule(&mut self, schedule: &ast::Schedule, span: Span) -> Option<Schedule> {
+        let form = match schedule {
+            ast::Schedule::Every { amount, unit } => self.every(amount, unit)?,
+            ast::Schedule::Hourly => Form::EveryHours { hours: 1 },
             ast::Schedule::Daily { at } => {
                 let (hour, minute) = self.clock(at.as_ref())?;
-                Some(Schedule::Daily { hour, minute })
+                Form::Daily { hour, minute }
             }
             ast::Schedule::Weekly { day, at } => {
                 let weekday = self.weekday(day);
                 let (hour, minute) = self.clock(at.as_ref())?;
-                Some(Schedule::Weekly { weekday: weekday?, hour, minute })
+                Form::Weekly { weekday: weekday?.to_contract(), hour, minute }
             }
-            ast::Schedule::Cron(expression) => self.cron(expression),
+            ast::Schedule::Cron(expression) => return self.cron(expression),
+        };
+        match Schedule::new(form) {
+            Ok(schedule) => Some(schedule),
+            Err(error) => {
+                // The checks above are the contract's, explained: a form they pass is valid.
+                self.push(
+                    Diagnostic::error(
+                        codes::INTERNAL,
+                        format!("Internal error: a checked schedule was refused: {error}"),
+                        span,
+                    )
+                    .label("this schedule"),
+                );
+                None
+            }
         }
     }
 
-    fn every(&mut self, amount: &ast::Int, unit: &Ident) -> Option<Schedule> {
+    fn every(&mut self, amount: &ast::Int, unit: &Ident) -> Option<Form> {
         let Some(time_unit) = TimeUnit::from_word(&unit.name) else {
             self.unknown_word(codes::UNKNOWN_TIME_UNIT, "time unit", unit, &["minutes", "hours"]);
             return None;
@@ -243,10 +262,10 @@ impl Analyzer<'_> {
         let written = format!("every {n} {}", time_unit.word(n));
         match time_unit {
             TimeUnit::Minute if (1..=59).contains(&n) && 60 % n == 0 => {
-                u32::try_from(n).ok().map(Schedule::EveryMinutes)
+                u32::try_from(n).ok().map(|minutes| Form::EveryMinutes { minutes })
             }
             TimeUnit::Hour if (1..=23).contains(&n) && 24 % n == 0 => {
-                u32::try_from(n).ok().map(Schedule::EveryHours)
+                u32::try_from(n).ok().map(|hours| Form::EveryHours { hours })
             }
             TimeUnit::Minute => {
                 let label = match n {
@@ -323,62 +342,52 @@ impl Analyzer<'_> {
         None
     }
 
-    /// A POSIX cron expression: five fields, Sunday is 0 or 7.
-    ///
-    /// The `cron` crate checks minute, hour, day of month and month; it wants a seconds field
-    /// first, and it numbers weekdays 1 (Sunday) to 7, so the day-of-week field is checked
-    /// here instead and replaced by `*` before the crate sees it.
+    /// A POSIX cron expression, read by the contract ([`CronExpr`]): five fields, Sunday is 0
+    /// or 7, `?` in a day field is `*`. A field that does not read is labelled with its reason;
+    /// an expression that never fires (`0 5 31 2 *`) is its own error, on its day and month.
     fn cron(&mut self, expression: &ast::StringLit) -> Option<Schedule> {
+        let error = match CronExpr::parse(&expression.value) {
+            Ok(expr) => return Some(Schedule::from(expr)),
+            Err(error) => error,
+        };
         let fields = fields_with_offsets(&expression.value);
         let help = "write five fields: minute hour day-of-month month day-of-week, e.g. \
                     `cron \"*/15 * * * *\"`";
-        let words: Vec<&str> = fields.iter().map(|(_, word)| *word).collect();
-        let [minute, hour, day, month, weekday] = words.as_slice() else {
-            self.push(
-                Diagnostic::error(
-                    codes::INVALID_CRON,
-                    format!("A cron expression has 5 fields, this one has {}", words.len()),
-                    expression.span,
-                )
-                .label("expected minute, hour, day of month, month, day of week")
-                .help(help),
-            );
-            return None;
+        let diagnostic = match error {
+            CronError::FieldCount { found } => Diagnostic::error(
+                codes::INVALID_CRON,
+                format!("A cron expression has 5 fields, this one has {found}"),
+                expression.span,
+            )
+            .label("expected minute, hour, day of month, month, day of week")
+            .help(help),
+            CronError::Field { field, reason } => Diagnostic::error(
+                codes::INVALID_CRON,
+                format!("Invalid {} in cron expression", field.name()),
+                field_span(expression, &fields, field.index()..=field.index()),
+            )
+            .label(reason)
+            .help(help),
+            CronError::Never { reason } => Diagnostic::error(
+                codes::CRON_NEVER_FIRES,
+                format!("Cron schedule `{}` never fires", words(&fields)),
+                field_span(expression, &fields, Field::DayOfMonth.index()..=Field::Month.index()),
+            )
+            .label(reason)
+            .help(
+                "choose days of month that the chosen months have (February has 28, and 29 in \
+                 leap years), or add a day of week: when both day fields are restricted, a day \
+                 matching either fires",
+            ),
+            CronError::Unreadable { reason } => Diagnostic::error(
+                codes::INTERNAL,
+                format!("Internal error: a checked cron expression was refused: {reason}"),
+                expression.span,
+            )
+            .label("this expression"),
         };
-        let invalid = |field: usize, reason: String| {
-            let span = field_span(expression, &fields, field);
-            Diagnostic::error(codes::INVALID_CRON, "Invalid cron expression", span)
-                .label(reason)
-                .help(help)
-        };
-        if let Err(reason) = check_cron_weekdays(weekday) {
-            self.push(invalid(4, format!("day of week: {reason}")));
-            return None;
-        }
-        let with_seconds = format!("0 {minute} {hour} {day} {month} *");
-        if let Err(error) = with_seconds.parse::<cron::Schedule>() {
-            // The crate's message is the expression, a line with a caret under the field at
-            // fault, and the reason: point at that field of the user's text instead.
-            let text = error.to_string();
-            let lines: Vec<&str> = text.lines().collect();
-            let field = lines
-                .get(1)
-                .and_then(|caret| caret.find('^'))
-                .map(|column| with_seconds[..column].split_whitespace().count())
-                .and_then(|before| before.checked_sub(1))
-                .unwrap_or(usize::MAX);
-            let reason = lines.last().copied().unwrap_or_default().trim_end_matches('.');
-            // The crate says "less than 23" for a maximum of 23, and ends sentences with periods
-            // that a label does not take.
-            let reason = reason
-                .replace(" must be less than ", " must be at most ")
-                .replace(". (", " (")
-                .replace(".)", ")");
-            let reason = lowercase_first(&reason);
-            self.push(invalid(field, reason));
-            return None;
-        }
-        Some(Schedule::Cron(words.join(" ")))
+        self.push(diagnostic);
+        None
     }
 
     // ------------------------------------------------------------ calendar words
@@ -581,23 +590,27 @@ fn fields_with_offsets(text: &str) -> Vec<(usize, &str)> {
     fields
 }
 
-/// The span of one field of a cron string literal, or of the whole literal when the field is
-/// unknown or the literal has escapes (offsets in the value would not be offsets in the file).
-fn field_span(literal: &ast::StringLit, fields: &[(usize, &str)], field: usize) -> Span {
+/// The span of some fields of a cron string literal (from the first to the last of `range`),
+/// or of the whole literal when a field is missing or the literal has escapes (offsets in the
+/// value would not be offsets in the file).
+fn field_span(
+    literal: &ast::StringLit,
+    fields: &[(usize, &str)],
+    range: std::ops::RangeInclusive<usize>,
+) -> Span {
     let plain = literal.span.len() == literal.value.len() + 2;
-    match fields.get(field) {
-        Some(&(offset, word)) if plain => {
-            let start = literal.span.start as usize + 1 + offset;
-            Span::new(literal.span.file, start, start + word.len())
+    match (fields.get(*range.start()), fields.get(*range.end())) {
+        (Some(&(start, _)), Some(&(last, word))) if plain => {
+            let base = literal.span.start as usize + 1;
+            Span::new(literal.span.file, base + start, base + last + word.len())
         }
         _ => literal.span,
     }
 }
 
-/// "Hours must ..." → "hours must ...": labels start in lower case.
-fn lowercase_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
+/// The fields separated by single spaces, as the plan carries them.
+fn words(fields: &[(usize, &str)]) -> String {
+    fields.iter().map(|(_, word)| *word).collect::<Vec<_>>().join(" ")
 }
 
 fn one_char(s: &str) -> Option<char> {
@@ -613,68 +626,5 @@ fn example_option(name: &str) -> &'static str {
         "null" => "\"NULL\"",
         "header" => "false",
         _ => "1",
-    }
-}
-
-/// Checks a POSIX day-of-week field: `*`, or a comma-separated list of days (`0`-`7`,
-/// `sun`-`sat`) and ranges, each with an optional `/step`.
-fn check_cron_weekdays(field: &str) -> Result<(), String> {
-    fn day(word: &str) -> Result<u32, String> {
-        if let Ok(n) = word.parse::<u32>() {
-            return if n <= 7 {
-                Ok(n)
-            } else {
-                Err(format!("`{n}` is not a day (0-7, Sunday is 0 or 7)"))
-            };
-        }
-        const NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-        let lower = word.to_ascii_lowercase();
-        NAMES
-            .iter()
-            .position(|n| *n == lower)
-            .and_then(|i| u32::try_from(i).ok())
-            .ok_or_else(|| format!("`{word}` is not a day (0-7 or sun-sat)"))
-    }
-    for item in field.split(',') {
-        let (range, step) = match item.split_once('/') {
-            Some((range, step)) => (range, Some(step)),
-            None => (item, None),
-        };
-        if let Some(step) = step {
-            match step.parse::<u32>() {
-                Ok(n) if (1..=7).contains(&n) => {}
-                _ => return Err(format!("`{step}` is not a step from 1 to 7")),
-            }
-        }
-        if range == "*" || range == "?" {
-            continue;
-        }
-        match range.split_once('-') {
-            Some((low, high)) => {
-                let (low, high) = (day(low)?, day(high)?);
-                if low > high {
-                    return Err(format!("the range `{range}` runs backwards"));
-                }
-            }
-            None => {
-                day(range)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_cron_weekdays;
-
-    #[test]
-    fn cron_weekdays_follow_posix() {
-        for ok in ["*", "0", "7", "1-5", "mon-fri", "0,6", "*/2", "1-5/2", "SUN"] {
-            assert_eq!(check_cron_weekdays(ok), Ok(()), "{ok}");
-        }
-        for bad in ["8", "fri-mon", "x", "1-", "*/0", ""] {
-            assert!(check_cron_weekdays(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -1,15 +1,18 @@
 //! Type checking: every expression of every metric gets a [`Type`], and every metric its
 //! value type and unit ([`Metric::value_type`], [`Metric::unit`]).
 //!
-//! The checker runs over the resolved [`Model`], after every name is known. What it checks
-//! (codes `T03xx`, documented in [`codes`]):
+//! The checker runs over the resolved [`Model`], after every name is known, and writes the type
+//! of every node of every expression into the model's [`Expr`]s (see [`super::expr`]), so that
+//! later stages read types rather than work them out again. What it checks (codes `T03xx`,
+//! documented in [`codes`]):
 //!
 //! - operands go together (`T0301`): numbers with numbers, text with text, dates and
 //!   timestamps with each other, durations with durations; `timestamp - timestamp` is a
 //!   duration, `timestamp ± duration` a timestamp, `int / int` a decimal (`/` divides exactly);
 //! - an `enum` compared with a string literal names one of its values (`T0302`);
-//! - operators and functions get the types they work on (`T0303`), with the right arguments
-//!   (`T0305`); `where` and `having` are conditions (`T0304`);
+//! - operators and functions get the types they work on (`T0303`); `where` and `having` are
+//!   conditions (`T0304`). (A call with the wrong arguments, `T0305`, is the resolver's to
+//!   report: it has no node in the model to type.)
 //! - aggregation: no aggregate inside another (`T0306`); a measure, and `having`, read columns
 //!   only inside aggregates (`T0307`); `where` and `buckets` contain none (`T0308`);
 //! - `buckets` edges are constants of the bucketed value's kind, strictly increasing
@@ -30,10 +33,11 @@
 //! the unit they share. A number has no unit and does not change the other side's. A declared
 //! `unit` always wins.
 
+use super::expr::{Aggregate, Expr, Literal, Node};
 use super::model::*;
 use crate::diagnostic::{codes, suggest, Diagnostic};
 use crate::span::Span;
-use crate::syntax::ast::{self, BinaryOp, ExprKind, Ident, Literal, TimeUnit};
+use crate::syntax::ast::{BinaryOp, TimeUnit};
 use indexmap::IndexMap;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeSet;
@@ -155,31 +159,18 @@ fn widen(a: Type, b: &Type) -> Type {
     }
 }
 
-fn literal_type(literal: &Literal) -> Type {
-    match literal {
-        Literal::Int(_) => Type::Int,
-        Literal::Decimal(_) | Literal::Percent(_) => Type::Decimal(None),
-        Literal::Duration { .. } => Type::Duration,
-        Literal::String(_) => Type::String,
-        Literal::Bool(_) => Type::Bool,
-        Literal::Null => Type::Null,
-    }
-}
-
-/// The string literal an expression is, through parentheses.
-fn string_literal(expr: &ast::Expr) -> Option<&str> {
-    match &expr.kind {
-        ExprKind::Literal(Literal::String(s)) => Some(s),
-        ExprKind::Paren(inner) => string_literal(inner),
+/// The string literal an expression is.
+fn string_literal(expr: &Expr) -> Option<&str> {
+    match &expr.node {
+        Node::Literal(Literal::String(s)) => Some(s),
         _ => None,
     }
 }
 
 /// How an expression is named in messages: a column by its path.
-fn describe(expr: &ast::Expr) -> String {
-    match &expr.kind {
-        ExprKind::Path(path) => format!("`{}`", path.dotted()),
-        ExprKind::Paren(inner) => describe(inner),
+fn describe(expr: &Expr) -> String {
+    match &expr.node {
+        Node::Column(column) => format!("`{}.{}`", column.source, column.column),
         _ => "the value".to_string(),
     }
 }
@@ -189,43 +180,64 @@ fn quoted_list(values: &[String]) -> String {
     values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
 }
 
-/// A metric's type and unit, as the checker found them.
-#[derive(Debug)]
-pub(super) struct MetricType {
-    pub name: String,
-    pub ty: Option<Type>,
-    pub unit: Option<String>,
-}
-
-/// Type-checks every metric of the model. Returns the type and unit of each, in model order.
-pub(super) fn check(model: &Model, diagnostics: &mut Vec<Diagnostic>) -> Vec<MetricType> {
-    let mut checker = Checker { model, diagnostics, states: IndexMap::new() };
-    for name in model.metrics.keys() {
-        checker.visit(name);
+/// Types every expression of every metric of the model, in place (each node's
+/// [`Expr::ty`]), and sets each metric's value type and unit.
+pub(super) fn check(model: &mut Model, diagnostics: &mut Vec<Diagnostic>) {
+    let order = dependency_order(&model.metrics);
+    let Model { sources, metrics, .. } = model;
+    let mut checker = Checker { sources, diagnostics, done: IndexMap::new() };
+    for index in order {
+        let Some((name, metric)) = metrics.get_index_mut(index) else { continue };
+        let value = checker.metric(name, metric);
+        metric.value_type = value.ty.clone();
+        metric.unit = value.unit.clone();
+        checker.done.insert(name.clone(), value);
     }
-    model
-        .metrics
-        .keys()
-        .map(|name| {
-            let (ty, unit) = match checker.states.get(name.as_str()) {
-                Some(State::Done(value)) => (value.ty.clone(), value.unit.clone()),
-                _ => (None, None),
-            };
-            MetricType { name: name.clone(), ty, unit }
-        })
-        .collect()
 }
 
-enum State {
-    /// Being walked: a derived metric that reads it again is in a cycle.
-    InProgress,
-    Done(Value),
+/// The metrics' indices, each after the metrics its measure reads (see the module docs): an
+/// iterative depth-first walk. A metric met again while it is still being walked is part of a
+/// cycle; it comes later, so whoever reads it finds no type.
+fn dependency_order(metrics: &IndexMap<String, Metric>) -> Vec<usize> {
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Seen {
+        No,
+        Walking,
+        Done,
+    }
+    let mut seen = vec![Seen::No; metrics.len()];
+    let mut order = Vec::with_capacity(metrics.len());
+    for root in 0..metrics.len() {
+        let mut stack: Vec<(usize, bool)> = vec![(root, false)];
+        while let Some((index, expanded)) = stack.pop() {
+            if expanded {
+                seen[index] = Seen::Done;
+                order.push(index);
+                continue;
+            }
+            if seen[index] != Seen::No {
+                continue;
+            }
+            seen[index] = Seen::Walking;
+            stack.push((index, true));
+            let Some((_, metric)) = metrics.get_index(index) else { continue };
+            let reads = metric.measure.iter().flat_map(|m| &m.metrics);
+            for read in reads.rev() {
+                match metrics.get_index_of(read.name.as_str()) {
+                    Some(read) if seen[read] == Seen::No => stack.push((read, false)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    order
 }
 
 struct Checker<'m, 'd> {
-    model: &'m Model,
+    sources: &'m IndexMap<String, Source>,
     diagnostics: &'d mut Vec<Diagnostic>,
-    states: IndexMap<&'m str, State>,
+    /// The metrics typed so far, with their type and unit.
+    done: IndexMap<String, Value>,
 }
 
 /// Where an expression is: what aggregation it needs and whether it may name metrics.
@@ -238,19 +250,19 @@ enum Place {
 }
 
 /// What the walk of one expression learned besides types.
-struct Cx<'m> {
+struct Cx {
     place: Place,
     /// The aggregate call the walk is inside: its function and span.
     aggregate: Option<(&'static str, Span)>,
-    /// Columns read outside any aggregate.
-    bare: Vec<&'m ast::Path>,
+    /// Columns read outside any aggregate (in a measure or `having`, where that matters).
+    bare: Vec<ColumnRef>,
     /// Whether an aggregate (or a metric, which is one) was met.
     aggregated: bool,
     /// Something did not resolve (already reported): checks of the whole are skipped.
     unknown: bool,
 }
 
-impl Cx<'_> {
+impl Cx {
     fn new(place: Place) -> Self {
         Cx { place, aggregate: None, bare: Vec::new(), aggregated: false, unknown: false }
     }
@@ -269,6 +281,28 @@ impl Value {
     }
 }
 
+/// One side of an operator, for messages: where it is and, when it is a single node (not the
+/// part of a chain before the operator), the node itself.
+#[derive(Clone, Copy)]
+struct Side<'e> {
+    span: Span,
+    expr: Option<&'e Expr>,
+}
+
+impl<'e> Side<'e> {
+    fn of(expr: &'e Expr) -> Side<'e> {
+        Side { span: expr.span, expr: Some(expr) }
+    }
+
+    fn string_literal(self) -> Option<&'e str> {
+        self.expr.and_then(string_literal)
+    }
+
+    fn describe(self) -> String {
+        self.expr.map_or_else(|| "the value".to_string(), describe)
+    }
+}
+
 /// A bucket edge's value: a number, or a duration as the range of minutes it may span
 /// (months and years vary in length).
 #[derive(Debug, Clone, Copy)]
@@ -278,12 +312,14 @@ enum Edge {
 }
 
 impl Edge {
-    fn of(expr: &ast::Expr) -> Option<Edge> {
+    fn of(expr: &Expr) -> Option<Edge> {
         let number = |digits: &str| digits.parse::<f64>().ok();
-        match &expr.kind {
-            ExprKind::Literal(Literal::Int(d) | Literal::Decimal(d)) => number(d).map(Edge::Number),
-            ExprKind::Literal(Literal::Percent(d)) => number(d).map(|n| Edge::Number(n / 100.0)),
-            ExprKind::Literal(Literal::Duration { amount, unit }) => {
+        match &expr.node {
+            // Exact enough to order edges: an i64 beyond 2^53 is not a bucket edge anyone writes.
+            Node::Literal(Literal::Int(i)) => Some(Edge::Number(*i as f64)),
+            Node::Literal(Literal::Decimal(d)) => number(d).map(Edge::Number),
+            Node::Literal(Literal::Percent(d)) => number(d).map(|n| Edge::Number(n / 100.0)),
+            Node::Literal(Literal::Duration { amount, unit }) => {
                 let (low, high) = match unit {
                     TimeUnit::Minute => (1, 1),
                     TimeUnit::Hour => (60, 60),
@@ -294,11 +330,10 @@ impl Edge {
                 };
                 Some(Edge::Minutes(amount.saturating_mul(low), amount.saturating_mul(high)))
             }
-            ExprKind::Neg(inner) => match Edge::of(inner)? {
+            Node::Neg(inner) => match Edge::of(inner)? {
                 Edge::Number(n) => Some(Edge::Number(-n)),
                 Edge::Minutes(..) => None,
             },
-            ExprKind::Paren(inner) => Edge::of(inner),
             _ => None,
         }
     }
@@ -325,47 +360,28 @@ impl Edge {
     }
 }
 
-impl<'m> Checker<'m, '_> {
+impl Checker<'_, '_> {
     fn push(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
 
-    // ------------------------------------------------------------ metrics in dependency order
-
-    /// Types `root` after the metrics it reads, iteratively (see the module docs).
-    fn visit(&mut self, root: &'m str) {
-        let mut stack: Vec<(&'m str, bool)> = vec![(root, false)];
-        while let Some((name, expanded)) = stack.pop() {
-            let Some(metric) = self.model.metrics.get(name) else { continue };
-            if expanded {
-                let value = self.metric(name, metric);
-                self.states.insert(name, State::Done(value));
-                continue;
-            }
-            if self.states.contains_key(name) {
-                continue;
-            }
-            self.states.insert(name, State::InProgress);
-            stack.push((name, true));
-            let reads = metric.measure.iter().flat_map(|m| &m.metrics);
-            for read in reads.rev() {
-                if !self.states.contains_key(read.name.as_str()) {
-                    stack.push((read.name.as_str(), false));
-                }
-            }
-        }
+    fn column(&self, source: &str, column: &str) -> Option<&Column> {
+        self.sources.get(source)?.columns.get(column)
     }
 
-    fn metric(&mut self, name: &'m str, metric: &'m Metric) -> Value {
+    // ------------------------------------------------------------ metrics
+
+    fn metric(&mut self, name: &str, metric: &mut Metric) -> Value {
         let mut value = Value::default();
-        if let Some(measure) = &metric.measure {
+        let derived = metric.is_derived();
+        if let Some(measure) = &mut metric.measure {
             // A measure that mixes metrics and columns is T0210 already: no type to give it.
             if measure.metrics.is_empty() || measure.columns.is_empty() {
                 let mut cx = Cx::new(Place::Measure);
-                value = self.expr(&measure.expr, &mut cx);
+                value = self.expr(&mut measure.expr, &mut cx);
                 self.aggregation(name, &measure.expr, &cx);
             }
-            if let Some(filter) = &measure.filter {
+            if let Some(filter) = &mut measure.filter {
                 let mut cx = Cx::new(Place::Filter);
                 let condition = self.expr(filter, &mut cx);
                 self.condition("where", filter, &condition);
@@ -374,22 +390,22 @@ impl<'m> Checker<'m, '_> {
         if let Some(time) = &metric.time {
             self.time(time);
         }
-        if let Some(buckets) = &metric.buckets {
+        if let Some(buckets) = &mut metric.buckets {
             self.buckets(buckets);
         }
-        if let Some(per) = &metric.per {
+        if let Some(per) = &mut metric.per {
             let mut cx = Cx::new(Place::Having);
-            let condition = self.expr(&per.having, &mut cx);
+            let condition = self.expr(&mut per.having, &mut cx);
             self.condition("having", &per.having, &condition);
             self.aggregation(name, &per.having, &cx);
         }
-        let carried = if metric.is_derived() { value.unit } else { None };
+        let carried = if derived { value.unit } else { None };
         Value { ty: value.ty, unit: metric.unit.clone().or(carried) }
     }
 
     /// T0307: a measure or `having` that reads columns outside aggregates, or a measure that
     /// aggregates nothing.
-    fn aggregation(&mut self, metric: &str, expr: &ast::Expr, cx: &Cx<'_>) {
+    fn aggregation(&mut self, metric: &str, expr: &Expr, cx: &Cx) {
         if cx.unknown {
             return;
         }
@@ -399,7 +415,7 @@ impl<'m> Checker<'m, '_> {
             format!("Measure of metric `{metric}`")
         };
         if let Some((first, rest)) = cx.bare.split_first() {
-            let column = first.dotted();
+            let column = format!("{}.{}", first.source, first.column);
             let mut d = Diagnostic::error(
                 codes::MEASURE_NOT_AGGREGATE,
                 format!("{what} reads `{column}` outside an aggregate"),
@@ -410,10 +426,7 @@ impl<'m> Checker<'m, '_> {
                 d = d.secondary(other.span, "not inside an aggregate either");
             }
             // Suggest only aggregates that fit the column's type.
-            let ty = match first.segments.as_slice() {
-                [s, c] => self.model.column(&s.name, &c.name).and_then(|c| c.ty.as_ref()),
-                _ => None,
-            };
+            let ty = self.column(&first.source, &first.column).and_then(|c| c.ty.as_ref());
             let numeric = matches!(ty, Some(ColumnType::Int | ColumnType::Decimal { .. }));
             d = match (cx.place, numeric) {
                 (Place::Having, true) => d.help(format!(
@@ -445,15 +458,15 @@ impl<'m> Checker<'m, '_> {
     }
 
     /// T0304: `where` and `having` are conditions.
-    fn condition(&mut self, keyword: &str, expr: &ast::Expr, value: &Value) {
+    fn condition(&mut self, keyword: &str, expr: &Expr, value: &Value) {
         let Some(ty) = &value.ty else { return };
         if matches!(ty, Type::Bool | Type::Null) {
             return;
         }
-        let help = match &expr.kind {
-            ExprKind::Path(path) => format!(
-                "compare the column, e.g. `{} = ...`, or filter on a `bool` column",
-                path.dotted()
+        let help = match &expr.node {
+            Node::Column(column) => format!(
+                "compare the column, e.g. `{}.{} = ...`, or filter on a `bool` column",
+                column.source, column.column
             ),
             _ => "compare the value (`x.amount > 0`, `x.status = 'open'`)".to_string(),
         };
@@ -470,13 +483,14 @@ impl<'m> Checker<'m, '_> {
 
     /// T0310: `time` is a date or a timestamp.
     fn time(&mut self, time: &ColumnRef) {
-        let Some(column) = self.model.column(&time.source, &time.column) else { return };
+        let Some(column) = self.column(&time.source, &time.column) else { return };
         let Some(ty) = &column.ty else { return };
         if matches!(ty, ColumnType::Date | ColumnType::Timestamp) {
             return;
         }
         let ty = Type::of_column(ty);
-        let candidate = self.model.sources.get(&time.source).and_then(|s| {
+        let declared = column.span;
+        let candidate = self.sources.get(&time.source).and_then(|s| {
             s.columns
                 .values()
                 .find(|c| matches!(c.ty, Some(ColumnType::Date | ColumnType::Timestamp)))
@@ -503,16 +517,19 @@ impl<'m> Checker<'m, '_> {
                 time.span,
             )
             .label("cannot place rows in time")
-            .secondary(column.span, format!("declared `{}` here", ty.short()))
+            .secondary(declared, format!("declared `{}` here", ty.short()))
             .help(help),
         );
     }
 
     /// T0309 (and T0308 inside the expression): bucket a number or duration, by constant edges
     /// of its kind, strictly increasing.
-    fn buckets(&mut self, buckets: &'m Buckets) {
+    fn buckets(&mut self, buckets: &mut Buckets) {
         let mut cx = Cx::new(Place::Buckets);
-        let bucketed = self.expr(&buckets.expr, &mut cx);
+        let bucketed = self.expr(&mut buckets.expr, &mut cx);
+        for edge in &mut buckets.edges {
+            self.expr(edge, &mut Cx::new(Place::Buckets));
+        }
         let expected = match &bucketed.ty {
             Some(ty) if ty.is_numeric() => Some(false),
             Some(Type::Duration) => Some(true),
@@ -596,61 +613,125 @@ impl<'m> Checker<'m, '_> {
 
     // ------------------------------------------------------------ expressions
 
-    fn expr(&mut self, expr: &'m ast::Expr, cx: &mut Cx<'m>) -> Value {
-        match &expr.kind {
-            ExprKind::Literal(literal) => Value::of(literal_type(literal)),
-            ExprKind::Path(path) => self.path(path, cx),
-            ExprKind::Call { function, distinct, star, args } => {
-                self.call(expr, function, *distinct, *star, args, cx)
+    /// Types `expr` and everything in it, recording each node's type.
+    fn expr(&mut self, expr: &mut Expr, cx: &mut Cx) -> Value {
+        let value = self.node(expr, cx);
+        expr.ty = value.ty.clone();
+        value
+    }
+
+    fn node(&mut self, expr: &mut Expr, cx: &mut Cx) -> Value {
+        let span = expr.span;
+        match &mut expr.node {
+            Node::Literal(literal) => Value::of(literal.ty()),
+            Node::Column(column) => {
+                let Some(found) = self.column(&column.source, &column.column) else {
+                    cx.unknown = true;
+                    return Value::default();
+                };
+                let ty = found.ty.as_ref().map(Type::of_column);
+                if cx.aggregate.is_none() && matches!(cx.place, Place::Measure | Place::Having) {
+                    cx.bare.push(column.clone());
+                }
+                Value { ty, unit: None }
             }
-            ExprKind::Paren(inner) => self.expr(inner, cx),
-            ExprKind::Neg(inner) => {
+            Node::Metric(metric) => {
+                cx.aggregated = true;
+                if let Some((outer, outer_span)) = cx.aggregate {
+                    self.push(
+                        Diagnostic::error(
+                            codes::NESTED_AGGREGATE,
+                            format!("Metric `{}` inside aggregate `{outer}`", metric.name),
+                            metric.span,
+                        )
+                        .label("already one value per cell")
+                        .secondary(outer_span, "inside this aggregate")
+                        .help("combine metrics with `+ - * /`, e.g. `metric ratio = a / b`"),
+                    );
+                }
+                // Not typed yet: a cycle of derived metrics, reported by the graph stage.
+                self.done.get(&metric.name).cloned().unwrap_or_default()
+            }
+            Node::Aggregate(aggregate) => self.aggregate(aggregate, span, cx),
+            Node::Call { function, args } => {
+                let values: Vec<Value> = args.iter_mut().map(|arg| self.expr(arg, cx)).collect();
+                self.scalar(*function, args, values)
+            }
+            Node::Invalid(parts) => {
+                // Already reported; what is inside is still checked.
+                cx.unknown = true;
+                for part in parts {
+                    self.expr(part, cx);
+                }
+                Value::default()
+            }
+            Node::Neg(inner) => {
                 let value = self.expr(inner, cx);
                 match &value.ty {
                     Some(ty) if !(ty.is_numeric() || matches!(ty, Type::Duration | Type::Null)) => {
-                        self.wrong_operand("-", "a number or a duration", inner, ty, None);
+                        self.wrong_operand("-", "a number or a duration", inner.span, ty, None);
                         Value::default()
                     }
                     _ => value,
                 }
             }
-            ExprKind::Not(inner) => {
+            Node::Not(inner) => {
                 let value = self.expr(inner, cx);
-                self.expect_bool("not", inner, &value);
+                self.expect_bool("not", inner.span, &value);
                 Value::of(Type::Bool)
             }
-            ExprKind::Binary { op, left, right } => self.binary(*op, left, right, cx),
-            ExprKind::IsNull { expr: inner, .. } => {
+            Node::Chain { first, rest } => {
+                let mut value = self.expr(first, cx);
+                let mut left = Side::of(first);
+                for link in rest {
+                    let right_value = self.expr(&mut link.operand, cx);
+                    let right = Side::of(&link.operand);
+                    value = self.binary(link.op, (left, value), (right, right_value));
+                    left = Side { span: left.span.to(right.span), expr: None };
+                }
+                value
+            }
+            Node::Compare { op, left, right } => {
+                let l = self.expr(left, cx);
+                let r = self.expr(right, cx);
+                self.binary(*op, (Side::of(left), l), (Side::of(right), r))
+            }
+            Node::IsNull { expr: inner, .. } => {
                 self.expr(inner, cx);
                 Value::of(Type::Bool)
             }
-            ExprKind::InList { expr: inner, list, .. } => {
+            Node::InList { expr: inner, list, .. } => {
                 let value = self.expr(inner, cx);
                 for item in list {
                     let item_value = self.expr(item, cx);
-                    self.compare("in", false, (inner, &value), (item, &item_value));
+                    self.compare(
+                        "in",
+                        false,
+                        (Side::of(inner), &value),
+                        (Side::of(item), &item_value),
+                    );
                 }
                 Value::of(Type::Bool)
             }
-            ExprKind::Between { expr: inner, low, high, .. } => {
+            Node::Between { expr: inner, low, high, .. } => {
                 let value = self.expr(inner, cx);
                 let low_value = self.expr(low, cx);
                 let high_value = self.expr(high, cx);
-                if self.compare("between", true, (inner, &value), (low, &low_value)) {
-                    self.compare("between", true, (inner, &value), (high, &high_value));
+                let inner = Side::of(inner);
+                if self.compare("between", true, (inner, &value), (Side::of(low), &low_value)) {
+                    self.compare("between", true, (inner, &value), (Side::of(high), &high_value));
                 }
                 Value::of(Type::Bool)
             }
-            ExprKind::Like { expr: inner, pattern, .. } => {
+            Node::Like { expr: inner, pattern, .. } => {
                 let value = self.expr(inner, cx);
                 let pattern_value = self.expr(pattern, cx);
-                for (operand, value) in [(inner.as_ref(), value), (pattern.as_ref(), pattern_value)]
-                {
+                for (span, value) in [(inner.span, value), (pattern.span, pattern_value)] {
                     if let Some(ty) = &value.ty {
                         if !matches!(ty, Type::String | Type::Null) {
                             let help = matches!(ty, Type::Enum(_))
                                 .then_some("compare an enum with `=` or `in (...)`");
-                            self.wrong_operand("like", "text (`string`)", operand, ty, help);
+                            self.wrong_operand("like", "text (`string`)", span, ty, help);
                         }
                     }
                 }
@@ -659,71 +740,16 @@ impl<'m> Checker<'m, '_> {
         }
     }
 
-    fn path(&mut self, path: &'m ast::Path, cx: &mut Cx<'m>) -> Value {
-        match path.segments.as_slice() {
-            [source, column] => {
-                let Some(column) = self.model.column(&source.name, &column.name) else {
-                    cx.unknown = true;
-                    return Value::default();
-                };
-                if cx.aggregate.is_none() {
-                    cx.bare.push(path);
-                }
-                Value { ty: column.ty.as_ref().map(Type::of_column), unit: None }
-            }
-            [name] if cx.place == Place::Measure && self.model.metrics.contains_key(&name.name) => {
-                cx.aggregated = true;
-                if let Some((outer, outer_span)) = cx.aggregate {
-                    self.push(
-                        Diagnostic::error(
-                            codes::NESTED_AGGREGATE,
-                            format!("Metric `{}` inside aggregate `{outer}`", name.name),
-                            name.span,
-                        )
-                        .label("already one value per cell")
-                        .secondary(outer_span, "inside this aggregate")
-                        .help("combine metrics with `+ - * /`, e.g. `metric ratio = a / b`"),
-                    );
-                }
-                match self.states.get(name.name.as_str()) {
-                    Some(State::Done(value)) => value.clone(),
-                    // In progress: a cycle of derived metrics, reported by the graph stage.
-                    _ => Value::default(),
-                }
-            }
-            _ => {
-                cx.unknown = true;
-                Value::default()
-            }
-        }
-    }
-
-    fn call(
-        &mut self,
-        call: &'m ast::Expr,
-        function: &Ident,
-        distinct: bool,
-        star: bool,
-        args: &'m [ast::Expr],
-        cx: &mut Cx<'m>,
-    ) -> Value {
-        let Some(f) = Function::from_word(&function.name) else {
-            // T0206 already: nothing is known about the call.
-            cx.unknown = true;
-            return Value::default();
-        };
-        self.call_shape(f, call.span, distinct, star, args.len());
-        if !f.is_aggregate() {
-            let values: Vec<Value> = args.iter().map(|arg| self.expr(arg, cx)).collect();
-            return self.scalar(f, args, values);
-        }
+    /// An aggregate: T0306 inside another, T0308 in a row context, then its argument's type.
+    fn aggregate(&mut self, aggregate: &mut Aggregate, span: Span, cx: &mut Cx) -> Value {
+        let f = aggregate.function;
         let name = f.word();
         match cx.aggregate {
             Some((outer, outer_span)) => self.push(
                 Diagnostic::error(
                     codes::NESTED_AGGREGATE,
                     format!("Aggregate `{name}` inside aggregate `{outer}`"),
-                    call.span,
+                    span,
                 )
                 .label("nested aggregate")
                 .secondary(outer_span, "inside this aggregate")
@@ -742,7 +768,7 @@ impl<'m> Checker<'m, '_> {
                     Diagnostic::error(
                         codes::AGGREGATE_IN_ROW_CONTEXT,
                         format!("Aggregate `{name}` in {place}"),
-                        call.span,
+                        span,
                     )
                     .label("aggregates rows")
                     .help(help),
@@ -751,65 +777,13 @@ impl<'m> Checker<'m, '_> {
             None => {}
         }
         cx.aggregated = true;
-        let outer = cx.aggregate.replace((name, call.span));
-        let values: Vec<Value> = args.iter().map(|arg| self.expr(arg, cx)).collect();
+        let outer = cx.aggregate.replace((name, span));
+        let argument = aggregate.arg.as_mut().map(|arg| {
+            let value = self.expr(arg, cx);
+            (arg.span, value)
+        });
         cx.aggregate = outer;
-        self.aggregate(f, args, values)
-    }
-
-    /// T0305: `*` and `distinct` only in `count`, and the number of arguments.
-    fn call_shape(&mut self, f: Function, span: Span, distinct: bool, star: bool, args: usize) {
-        let name = f.word();
-        let usage = match f {
-            Function::Count => "`count(*)`, `count(x)` or `count(distinct x)`",
-            Function::Sum => "`sum(x)`",
-            Function::Avg => "`avg(x)`",
-            Function::Min => "`min(x)`",
-            Function::Max => "`max(x)`",
-            Function::Share => "`share(condition)`",
-            Function::Age => "`age(timestamp)`",
-            Function::Now => "`now()`",
-            Function::Coalesce => "`coalesce(a, b, ...)`",
-            Function::Lower => "`lower(text)`",
-            Function::Upper => "`upper(text)`",
-            Function::Abs => "`abs(x)`",
-            Function::Round => "`round(x)` or `round(x, digits)`",
-        };
-        let problem = if star && f != Function::Count {
-            Some(format!("Only `count` takes `*`, not `{name}`"))
-        } else if distinct && f != Function::Count {
-            Some(format!("`distinct` goes only with `count`, not `{name}`"))
-        } else if star {
-            None
-        } else {
-            let (min, max) = match f {
-                Function::Now => (0, 0),
-                Function::Coalesce => (2, usize::MAX),
-                Function::Round => (1, 2),
-                _ => (1, 1),
-            };
-            (args < min || args > max).then(|| {
-                let expected = match (min, max) {
-                    (0, 0) => "no arguments".to_string(),
-                    (1, 1) => "one argument".to_string(),
-                    (_, usize::MAX) => format!("at least {min} arguments"),
-                    _ => format!("{min} or {max} arguments"),
-                };
-                format!("`{name}` takes {expected}, not {args}")
-            })
-        };
-        if let Some(message) = problem {
-            self.push(
-                Diagnostic::error(codes::INVALID_CALL, message, span)
-                    .label("called here")
-                    .help(format!("call it as {usage}")),
-            );
-        }
-    }
-
-    fn aggregate(&mut self, f: Function, args: &[ast::Expr], values: Vec<Value>) -> Value {
-        let name = f.word();
-        let (Some(arg), Some(value)) = (args.first(), values.into_iter().next()) else {
+        let Some((arg_span, value)) = argument else {
             return match f {
                 Function::Count => Value::of(Type::Int),
                 _ => Value::default(),
@@ -850,13 +824,13 @@ impl<'m> Checker<'m, '_> {
                     ("values that have an order", Some("to count values, use `count(distinct x)`"))
                 }
             };
-            self.wrong_operand(name, wanted, arg, &ty, help);
+            self.wrong_operand(name, wanted, arg_span, &ty, help);
         }
         let unit = if matches!(f, Function::Count | Function::Share) { None } else { unit };
         Value { ty: result, unit }
     }
 
-    fn scalar(&mut self, f: Function, args: &[ast::Expr], values: Vec<Value>) -> Value {
+    fn scalar(&mut self, f: Function, args: &[Expr], values: Vec<Value>) -> Value {
         let name = f.word();
         let first = args.first().zip(values.first());
         let ty = match f {
@@ -865,14 +839,14 @@ impl<'m> Checker<'m, '_> {
                 Some((arg, Value { ty: Some(ty), .. }))
                     if !ty.is_temporal() && *ty != Type::Null =>
                 {
-                    self.wrong_operand(name, "a date or a timestamp", arg, ty, None);
+                    self.wrong_operand(name, "a date or a timestamp", arg.span, ty, None);
                     None
                 }
                 _ => Some(Type::Duration),
             },
             Function::Lower | Function::Upper => match first {
                 Some((arg, Value { ty: Some(ty), .. })) if !ty.is_text() && *ty != Type::Null => {
-                    self.wrong_operand(name, "text (`string`)", arg, ty, None);
+                    self.wrong_operand(name, "text (`string`)", arg.span, ty, None);
                     None
                 }
                 _ => Some(Type::String),
@@ -884,7 +858,7 @@ impl<'m> Checker<'m, '_> {
                     Some(ty.clone())
                 }
                 Some((arg, Value { ty: Some(ty), .. })) => {
-                    self.wrong_operand(name, "a number or a duration", arg, ty, None);
+                    self.wrong_operand(name, "a number or a duration", arg.span, ty, None);
                     None
                 }
                 _ => None,
@@ -894,7 +868,7 @@ impl<'m> Checker<'m, '_> {
                     (args.get(1), values.get(1))
                 {
                     if !matches!(ty, Type::Int | Type::Null) {
-                        self.wrong_operand(name, "a whole number of digits", digits, ty, None);
+                        self.wrong_operand(name, "a whole number of digits", digits.span, ty, None);
                     }
                 }
                 match first {
@@ -903,14 +877,14 @@ impl<'m> Checker<'m, '_> {
                         Some(Type::Decimal(None))
                     }
                     Some((arg, Value { ty: Some(ty), .. })) if *ty != Type::Null => {
-                        self.wrong_operand(name, "a number", arg, ty, None);
+                        self.wrong_operand(name, "a number", arg.span, ty, None);
                         None
                     }
                     _ => None,
                 }
             }
             Function::Coalesce => self.coalesce(args, &values),
-            // Aggregates are typed by `aggregate`.
+            // Aggregates are nodes of their own, typed by `aggregate`.
             _ => None,
         };
         let unit = match f {
@@ -923,8 +897,8 @@ impl<'m> Checker<'m, '_> {
     }
 
     /// The common type of `coalesce`'s arguments (T0301 when two do not go together).
-    fn coalesce(&mut self, args: &[ast::Expr], values: &[Value]) -> Option<Type> {
-        let mut result: Option<(Type, &ast::Expr)> = None;
+    fn coalesce(&mut self, args: &[Expr], values: &[Value]) -> Option<Type> {
+        let mut result: Option<(Type, &Expr)> = None;
         for (arg, value) in args.iter().zip(values) {
             let Some(ty) = &value.ty else { return None };
             let Some((so_far, first)) = &result else {
@@ -932,7 +906,7 @@ impl<'m> Checker<'m, '_> {
                 continue;
             };
             if let (Type::Enum(values), Some(literal)) = (so_far, string_literal(arg)) {
-                if !self.enum_value(values, first, literal, arg.span) {
+                if !self.enum_value(values, Side::of(first), literal, arg.span) {
                     return None;
                 }
                 continue;
@@ -960,19 +934,17 @@ impl<'m> Checker<'m, '_> {
         result.map(|(ty, _)| ty)
     }
 
+    /// `left op right`, both sides typed already.
     fn binary(
         &mut self,
         op: BinaryOp,
-        left: &'m ast::Expr,
-        right: &'m ast::Expr,
-        cx: &mut Cx<'m>,
+        (left, l): (Side<'_>, Value),
+        (right, r): (Side<'_>, Value),
     ) -> Value {
-        let l = self.expr(left, cx);
-        let r = self.expr(right, cx);
         match op {
             BinaryOp::And | BinaryOp::Or => {
-                self.expect_bool(op.symbol(), left, &l);
-                self.expect_bool(op.symbol(), right, &r);
+                self.expect_bool(op.symbol(), left.span, &l);
+                self.expect_bool(op.symbol(), right.span, &r);
                 Value::of(Type::Bool)
             }
             BinaryOp::Eq | BinaryOp::NotEq => {
@@ -988,7 +960,7 @@ impl<'m> Checker<'m, '_> {
                 let (Some(lt), Some(rt)) = (&l.ty, &r.ty) else {
                     return Value { ty: None, unit };
                 };
-                Value { ty: self.arithmetic(op, (left, lt), (right, rt)), unit }
+                Value { ty: self.arithmetic(op, (left.span, lt), (right.span, rt)), unit }
             }
         }
     }
@@ -997,8 +969,8 @@ impl<'m> Checker<'m, '_> {
     fn arithmetic(
         &mut self,
         op: BinaryOp,
-        (left, l): (&ast::Expr, &Type),
-        (right, r): (&ast::Expr, &Type),
+        (left, l): (Span, &Type),
+        (right, r): (Span, &Type),
     ) -> Option<Type> {
         use BinaryOp::{Add, Div, Mul, Sub};
         use Type::{Date, Duration, Int, Null, Timestamp};
@@ -1042,9 +1014,9 @@ impl<'m> Checker<'m, '_> {
                 "combine values of the same kind"
             };
             self.push(
-                Diagnostic::error(codes::INCOMPATIBLE_TYPES, message, right.span)
+                Diagnostic::error(codes::INCOMPATIBLE_TYPES, message, right)
                     .label(format!("this is `{rs}`"))
-                    .secondary(left.span, format!("this is `{ls}`"))
+                    .secondary(left, format!("this is `{ls}`"))
                     .help(help),
             );
         }
@@ -1057,8 +1029,8 @@ impl<'m> Checker<'m, '_> {
         &mut self,
         op: &str,
         ordered: bool,
-        (left, l): (&ast::Expr, &Value),
-        (right, r): (&ast::Expr, &Value),
+        (left, l): (Side<'_>, &Value),
+        (right, r): (Side<'_>, &Value),
     ) -> bool {
         let (Some(lt), Some(rt)) = (&l.ty, &r.ty) else { return true };
         if ordered {
@@ -1067,15 +1039,15 @@ impl<'m> Checker<'m, '_> {
                     let help = matches!(ty, Type::Enum(_)).then_some(
                         "enum values have no order: compare with `=`, `!=` or `in (...)`",
                     );
-                    self.wrong_operand(op, "values that have an order", operand, ty, help);
+                    self.wrong_operand(op, "values that have an order", operand.span, ty, help);
                     return false;
                 }
             }
         }
-        if let (Type::Enum(values), Some(literal)) = (lt, string_literal(right)) {
+        if let (Type::Enum(values), Some(literal)) = (lt, right.string_literal()) {
             return self.enum_value(values, left, literal, right.span);
         }
-        if let (Type::Enum(values), Some(literal)) = (rt, string_literal(left)) {
+        if let (Type::Enum(values), Some(literal)) = (rt, left.string_literal()) {
             return self.enum_value(values, right, literal, left.span);
         }
         if comparable(lt, rt) {
@@ -1111,21 +1083,21 @@ impl<'m> Checker<'m, '_> {
     fn enum_value(
         &mut self,
         values: &[String],
-        enum_expr: &ast::Expr,
+        enum_side: Side<'_>,
         literal: &str,
         literal_span: Span,
     ) -> bool {
         if values.iter().any(|v| v == literal) {
             return true;
         }
-        let described = describe(enum_expr);
+        let described = enum_side.describe();
         let mut d = Diagnostic::error(
             codes::UNKNOWN_ENUM_VALUE,
             format!("{} has no value `{literal}`", capitalize_description(&described)),
             literal_span,
         )
         .label("not one of its values")
-        .secondary(enum_expr.span, format!("this is `{}`", Type::Enum(values.to_vec()).short()));
+        .secondary(enum_side.span, format!("this is `{}`", Type::Enum(values.to_vec()).short()));
         d = match suggest(literal, values.iter().map(String::as_str)) {
             Some(best) => d
                 .help(format!("did you mean `'{best}'`?"))
@@ -1137,7 +1109,7 @@ impl<'m> Checker<'m, '_> {
     }
 
     /// T0303 for `and`, `or`, `not` operands.
-    fn expect_bool(&mut self, op: &str, operand: &ast::Expr, value: &Value) {
+    fn expect_bool(&mut self, op: &str, operand: Span, value: &Value) {
         if let Some(ty) = &value.ty {
             if !matches!(ty, Type::Bool | Type::Null) {
                 self.wrong_operand(
@@ -1156,14 +1128,14 @@ impl<'m> Checker<'m, '_> {
         &mut self,
         op: &str,
         wanted: &str,
-        operand: &ast::Expr,
+        operand: Span,
         ty: &Type,
         help: Option<&str>,
     ) {
         let mut d = Diagnostic::error(
             codes::WRONG_OPERAND_TYPE,
             format!("`{op}` needs {wanted}, not `{}`", ty.short()),
-            operand.span,
+            operand,
         )
         .label(format!("this is `{}`", ty.short()));
         if let Some(help) = help {

@@ -69,10 +69,12 @@ pub enum DeclKind {
     Metric,
     Report,
     Role,
+    /// `users { attributes { ... } }`: what users carry; the one declaration without a name.
+    Users,
 }
 
 impl DeclKind {
-    pub const ALL: [DeclKind; 8] = [
+    pub const ALL: [DeclKind; 9] = [
         DeclKind::Source,
         DeclKind::Dimension,
         DeclKind::Calendar,
@@ -81,6 +83,7 @@ impl DeclKind {
         DeclKind::Metric,
         DeclKind::Report,
         DeclKind::Role,
+        DeclKind::Users,
     ];
 
     pub fn keyword(self) -> &'static str {
@@ -93,7 +96,14 @@ impl DeclKind {
             DeclKind::Metric => "metric",
             DeclKind::Report => "report",
             DeclKind::Role => "role",
+            DeclKind::Users => "users",
         }
+    }
+
+    /// Whether the keyword is followed by a name. `users` is not: a project describes its
+    /// users once.
+    pub fn named(self) -> bool {
+        self != DeclKind::Users
     }
 
     pub fn from_keyword(word: &str) -> Option<DeclKind> {
@@ -107,6 +117,9 @@ pub struct Declaration {
     pub kind: DeclKind,
     /// `///` lines before the declaration, without the slashes and one leading space.
     pub docs: Vec<String>,
+    /// The declaration's name. A declaration without one (`users`, see [`DeclKind::named`])
+    /// has its keyword here, so messages and spans have something to point at; it is not a
+    /// name of the project's namespace.
     pub name: Ident,
     pub body: Body,
     /// First words of the block's lines that could not be read (each already reported), so
@@ -186,6 +199,8 @@ pub enum PropertyValue {
     Scope(Scope),
     Allow(Vec<Ident>),
     MinCellSize(Int),
+    // users
+    Attributes(Vec<Attribute>),
 }
 
 impl PropertyValue {
@@ -233,6 +248,7 @@ impl PropertyValue {
             P::Scope(_) => "scope",
             P::Allow(_) => "allow",
             P::MinCellSize(_) => "min_cell_size",
+            P::Attributes(_) => "attributes",
         }
     }
 
@@ -365,6 +381,18 @@ pub struct Pii {
     pub span: Span,
 }
 
+/// A user attribute: `region string -> geography.region`. Like a column without modifiers
+/// other than the reference: users are rows of the policy tables, not landed data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attribute {
+    pub docs: Vec<String>,
+    pub name: Ident,
+    pub ty: ColumnType,
+    /// `-> geography.region`: the dimension level whose member keys the values are.
+    pub reference: Option<Path>,
+    pub span: Span,
+}
+
 /// `level port key port_code label port_name`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Level {
@@ -413,6 +441,16 @@ pub enum ExprKind {
     },
     Neg(Box<Expr>),
     Not(Box<Expr>),
+    /// `a + b - c`, `a * b / c`, `a and b and c`, `a or b`: operands of one precedence level,
+    /// combined left to right. A chain is a list rather than nested pairs, so a sum of
+    /// thousands of terms is as shallow as a sum of two: no pass over the tree recurses once
+    /// per operator.
+    Chain {
+        first: Box<Expr>,
+        rest: Vec<Link>,
+    },
+    /// `a = b`, `a < b`, ...: a comparison, which does not chain (`a < b < c` is no
+    /// expression).
     Binary {
         op: BinaryOp,
         left: Box<Expr>,
@@ -442,6 +480,13 @@ pub enum ExprKind {
     Paren(Box<Expr>),
 }
 
+/// One step of a [`ExprKind::Chain`]: the operator and the operand after it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    pub op: BinaryOp,
+    pub operand: Expr,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BinaryOp {
@@ -460,6 +505,20 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Whether the operator compares two values (and so forms an [`ExprKind::Binary`]); the
+    /// others chain.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq
+        )
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             BinaryOp::Or => "or",

@@ -5,11 +5,13 @@
 
 use crate::syntax::ast::DeclKind;
 
-/// Where a property line can appear: a declaration block, or a source's `columns` block.
+/// Where a property line can appear: a declaration block, a source's `columns` block or the
+/// `attributes` block of `users`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Block {
     Decl(DeclKind),
     Columns,
+    Attributes,
 }
 
 impl Block {
@@ -24,14 +26,16 @@ impl Block {
             Block::Decl(DeclKind::Metric) => "a metric",
             Block::Decl(DeclKind::Report) => "a report",
             Block::Decl(DeclKind::Role) => "a role",
+            Block::Decl(DeclKind::Users) => "the users block",
             Block::Columns => "a columns block",
+            Block::Attributes => "an attributes block",
         }
     }
 
     pub fn properties(self) -> &'static [&'static str] {
         match self {
             Block::Decl(kind) => properties(kind),
-            Block::Columns => &[],
+            Block::Columns | Block::Attributes => &[],
         }
     }
 }
@@ -85,6 +89,7 @@ pub fn properties(kind: DeclKind) -> &'static [&'static str] {
             "allow",
             "min_cell_size",
         ],
+        DeclKind::Users => &["attributes"],
     }
 }
 
@@ -107,9 +112,10 @@ pub fn forms(keyword: &str) -> &'static str {
         "retain" => "retain 6 years | retain 6 years by seizure_date | retain forever",
         "retention" => "retention warehouse_standard",
         "columns" => "columns { name type [not null] [-> dimension.level] [pii(class, ...)] [default value] }",
+        "attributes" => "attributes { name type [-> dimension.level] }",
         "from" => "from ports",
         "level" => "level port key port_code label port_name",
-        "hierarchy" => "hierarchy national > field_office > port",
+        "hierarchy" => "hierarchy national > region > clinic",
         "fiscal_year_start" => "fiscal_year_start october 1",
         "week_start" => "week_start monday",
         "grains" => "grains quarter_hour, hour, day, week, month, quarter, fiscal_year",
@@ -137,7 +143,7 @@ pub fn forms(keyword: &str) -> &'static str {
         "mart" => "mart borderstat",
         "marts" => "marts borderstat, airport_wait_time",
         "reports" => "reports weekly_seizures",
-        "scope" => "scope national | scope location.field_office = user.field_office",
+        "scope" => "scope national | scope geography.region = user.region",
         "allow" => "allow drill_down, ad_hoc",
         "min_cell_size" => "min_cell_size 11",
         _ => "see docs/language.md",

@@ -6,6 +6,7 @@
 
 use super::ast::*;
 use super::keywords::{self, Block};
+use super::limits;
 use super::{Rule, TallyParser};
 use crate::diagnostic::{codes, did_you_mean, suggest, Diagnostic};
 use crate::span::{FileId, Span};
@@ -28,15 +29,32 @@ pub(super) struct Lowering<'a> {
     diagnostics: Vec<Diagnostic>,
     /// Invalid items before this offset are consequences of an error already reported.
     quiet_until: usize,
+    /// Operators met so far in the expression being lowered (see [`Lowering::top_expr`]).
+    operators: usize,
+    /// Where the chunk being lowered ends.
+    chunk_end: usize,
 }
 
 impl<'a> Lowering<'a> {
     pub(super) fn new(file: FileId, text: &'a str) -> Self {
-        Lowering { file, text, base: 0, diagnostics: Vec::new(), quiet_until: 0 }
+        Lowering {
+            file,
+            text,
+            base: 0,
+            diagnostics: Vec::new(),
+            quiet_until: 0,
+            operators: 0,
+            chunk_end: text.len(),
+        }
     }
 
     pub(super) fn finish(self) -> Vec<Diagnostic> {
         self.diagnostics
+    }
+
+    /// Records a diagnostic found outside the lowering (a chunk that was not parsed).
+    pub(super) fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
     }
 
     /// Parses and lowers one chunk of the file.
@@ -44,6 +62,7 @@ impl<'a> Lowering<'a> {
         let text = self.text;
         let input = &text[range.clone()];
         self.base = range.start;
+        self.chunk_end = range.end;
         let pairs = match TallyParser::parse(Rule::chunk, input) {
             Ok(pairs) => pairs,
             Err(error) => {
@@ -90,6 +109,7 @@ impl<'a> Lowering<'a> {
             Rule::metric_decl | Rule::metric_short => DeclKind::Metric,
             Rule::report_decl => DeclKind::Report,
             Rule::role_decl => DeclKind::Role,
+            Rule::users_decl => DeclKind::Users,
             Rule::unknown_declaration => {
                 self.unknown_declaration(&pair, next_is_unknown);
                 return Ok(None);
@@ -104,13 +124,17 @@ impl<'a> Lowering<'a> {
         let short = pair.as_rule() == Rule::metric_short;
         let mut inner = pair.into_inner().peekable();
         let docs = docs(&mut inner)?;
-        expect(&mut inner, "declaration keyword")?;
-        let name = self.ident(expect(&mut inner, "declaration name")?)?;
+        let keyword = expect(&mut inner, "declaration keyword")?;
+        let name = if kind.named() {
+            self.ident(expect(&mut inner, "declaration name")?)?
+        } else {
+            Ident { name: kind.keyword().to_string(), span: self.span(&keyword) }
+        };
         let mut unreadable = Vec::new();
         let body = if short {
-            Body::Expr(self.expr(expect(&mut inner, "expression")?)?)
+            Body::Expr(self.top_expr(expect(&mut inner, "expression")?)?)
         } else {
-            let items: Vec<Pair<Rule>> = inner.collect();
+            let items: Vec<Pair<Rule>> = inner.filter(|p| p.as_rule() != Rule::lbrace).collect();
             unreadable = items
                 .iter()
                 .filter(|p| p.as_rule() == Rule::invalid_item)
@@ -218,10 +242,15 @@ impl<'a> Lowering<'a> {
         };
         // A declaration keyword whose declaration did not parse: find out why.
         if let Some(open) = unclosed_brace(text) {
+            let what = if kind.named() {
+                format!("{} `{}`", kind.keyword(), decl_name(text))
+            } else {
+                format!("the {} block", kind.keyword())
+            };
             self.diagnostics.push(
                 Diagnostic::error(
                     codes::UNCLOSED_BLOCK,
-                    format!("Unclosed `{{` in {} `{}`", kind.keyword(), decl_name(text)),
+                    format!("Unclosed `{{` in {what}"),
                     self.at(start + open, start + open + 1),
                 )
                 .label("this `{` is never closed")
@@ -239,6 +268,7 @@ impl<'a> Lowering<'a> {
             DeclKind::Metric => Rule::metric_decl,
             DeclKind::Report => Rule::report_decl,
             DeclKind::Role => Rule::role_decl,
+            DeclKind::Users => Rule::users_decl,
         };
         let diagnostic = match TallyParser::parse(rule, text) {
             Err(error) => self.pest_error(&error, start, text, None),
@@ -270,7 +300,7 @@ impl<'a> Lowering<'a> {
                         "Doc comment documents nothing",
                         self.at(start, start + text.trim_end().len()),
                     )
-                    .label("no column or level follows this doc comment")
+                    .label("no column, level or attribute follows this doc comment")
                     .help("put `///` lines right above a declaration, column or level, or use `//` for a plain comment"),
                 );
             }
@@ -279,6 +309,7 @@ impl<'a> Lowering<'a> {
         let word = &text[..word_len(text)];
         let rule = match block {
             Block::Columns => Rule::column_line,
+            Block::Attributes => Rule::attribute_line,
             Block::Decl(kind) => {
                 if word.is_empty() {
                     let found = token_at(text, 0);
@@ -326,6 +357,7 @@ impl<'a> Lowering<'a> {
                     DeclKind::Metric => Rule::metric_prop_line,
                     DeclKind::Report => Rule::report_prop_line,
                     DeclKind::Role => Rule::role_prop_line,
+                    DeclKind::Users => Rule::users_prop_line,
                 }
             }
         };
@@ -334,17 +366,17 @@ impl<'a> Lowering<'a> {
         // the first token that does not fit.
         let chunk_end = self.chunk_end(start);
         let rest = &self.text[start..chunk_end];
-        let forms = if block == Block::Columns {
-            keywords::forms("columns")
-        } else {
-            keywords::forms(word)
+        let forms = match block {
+            Block::Columns => keywords::forms("columns"),
+            Block::Attributes => keywords::forms("attributes"),
+            Block::Decl(_) => keywords::forms(word),
         };
         let diagnostic = match TallyParser::parse(rule, rest) {
             Err(error) => {
-                let what = if block == Block::Columns {
-                    format!("column `{word}`")
-                } else {
-                    format!("`{word}` property")
+                let what = match block {
+                    Block::Columns => format!("column `{word}`"),
+                    Block::Attributes => format!("attribute `{word}`"),
+                    Block::Decl(_) => format!("`{word}` property"),
                 };
                 self.pest_error(&error, start, rest, Some((what, forms)))
             }
@@ -361,13 +393,16 @@ impl<'a> Lowering<'a> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// The end of the chunk that contains `offset`: the next top-level declaration or the end
-    /// of the file. Re-parses look no further, as the chunk parse did not.
+    /// The end of the chunk that contains `offset`, the one being lowered: the next top-level
+    /// declaration or the end of the file. Re-parses look no further, as the chunk parse did
+    /// not. (Kept rather than recomputed: a file of many malformed lines would otherwise cost
+    /// the whole file's length per line.)
     fn chunk_end(&self, offset: usize) -> usize {
-        super::chunks(self.text)
-            .into_iter()
-            .find(|r| r.contains(&offset))
-            .map_or(self.text.len(), |r| r.end)
+        if offset <= self.chunk_end {
+            self.chunk_end
+        } else {
+            self.text.len()
+        }
     }
 
     /// Turns a pest failure on `input` (which starts at file offset `base`) into a diagnostic.
@@ -498,6 +533,20 @@ impl<'a> Lowering<'a> {
                 }
                 P::Columns(columns)
             }
+            Rule::attributes => {
+                let mut attributes = Vec::new();
+                let items: Vec<Pair<Rule>> = inner.filter(|p| p.as_rule() != Rule::close).collect();
+                for (i, item) in items.iter().enumerate() {
+                    if item.as_rule() == Rule::invalid_item {
+                        let next_is_invalid =
+                            items.get(i + 1).is_some_and(|p| p.as_rule() == Rule::invalid_item);
+                        self.invalid_item(item, Block::Attributes, next_is_invalid);
+                    } else {
+                        attributes.push(self.attribute(item.clone())?);
+                    }
+                }
+                P::Attributes(attributes)
+            }
             Rule::from => P::From(self.ident(expect(&mut inner, "source")?)?),
             Rule::level => {
                 let docs = docs(&mut inner)?;
@@ -561,9 +610,9 @@ impl<'a> Lowering<'a> {
                 })
             }
             Rule::measure => {
-                let expr = self.expr(expect(&mut inner, "measure")?)?;
+                let expr = self.top_expr(expect(&mut inner, "measure")?)?;
                 let filter = match inner.find(|p| p.as_rule() == Rule::expr) {
-                    Some(p) => Some(self.expr(p)?),
+                    Some(p) => Some(self.top_expr(p)?),
                     None => None,
                 };
                 P::Measure { expr, filter }
@@ -577,13 +626,13 @@ impl<'a> Lowering<'a> {
             }
             Rule::compare => P::Compare { grain: self.ident(expect(&mut inner, "grain")?)? },
             Rule::buckets => {
-                let expr = self.expr(expect(&mut inner, "bucketed expression")?)?;
+                let expr = self.top_expr(expect(&mut inner, "bucketed expression")?)?;
                 let edges = inner.map(|p| self.literal(p)).collect::<Result<Vec<_>>>()?;
                 P::Buckets { expr, edges }
             }
             Rule::per => {
                 let keys = self.paths(expect(&mut inner, "keys")?)?;
-                let having = self.expr(expect(&mut inner, "condition")?)?;
+                let having = self.top_expr(expect(&mut inner, "condition")?)?;
                 P::Per { keys, having }
             }
             Rule::format => P::Format(self.ident(expect(&mut inner, "format")?)?),
@@ -637,24 +686,44 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn column(&mut self, pair: Pair<Rule>) -> Result<Column> {
+    /// `name type [-> dimension.level]` in the `attributes` block of `users`.
+    fn attribute(&mut self, pair: Pair<Rule>) -> Result<Attribute> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner().peekable();
         let docs = docs(&mut inner)?;
-        let name = self.ident(expect(&mut inner, "column name")?)?;
-        let ty_pair = expect(&mut inner, "column type")?;
-        let ty_span = self.span(&ty_pair);
-        let mut ty_inner = ty_pair.into_inner();
-        let ty_name = self.ident(expect(&mut ty_inner, "type name")?)?;
+        let name = self.ident(expect(&mut inner, "attribute name")?)?;
+        let ty = self.column_type(expect(&mut inner, "attribute type")?)?;
+        let reference = match inner.next() {
+            Some(reference) => {
+                let mut parts = reference.into_inner();
+                Some(self.path(expect(&mut parts, "path")?)?)
+            }
+            None => None,
+        };
+        Ok(Attribute { docs, name, ty, reference, span })
+    }
+
+    fn column_type(&mut self, pair: Pair<Rule>) -> Result<ColumnType> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(expect(&mut inner, "type name")?)?;
         let mut args = Vec::new();
-        for arg in ty_inner.filter(|p| !is_closing(p)) {
+        for arg in inner.filter(|p| !is_closing(p)) {
             args.push(match arg.as_rule() {
                 Rule::int => TypeArg::Int(self.int(arg)?),
                 Rule::string => TypeArg::String(self.string(arg)?),
                 _ => TypeArg::Name(self.ident(arg)?),
             });
         }
-        let ty = ColumnType { name: ty_name, args, span: ty_span };
+        Ok(ColumnType { name, args, span })
+    }
+
+    fn column(&mut self, pair: Pair<Rule>) -> Result<Column> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner().peekable();
+        let docs = docs(&mut inner)?;
+        let name = self.ident(expect(&mut inner, "column name")?)?;
+        let ty = self.column_type(expect(&mut inner, "column type")?)?;
         let mut column = Column {
             docs,
             name,
@@ -687,7 +756,7 @@ impl<'a> Lowering<'a> {
                         .map(|p| ("PII classes", p.span))
                 }
                 Rule::default => {
-                    let value = self.expr(expect(&mut parts, "value")?)?;
+                    let value = self.top_expr(expect(&mut parts, "value")?)?;
                     column.default.replace(value).map(|d| ("default", d.span))
                 }
                 other => return Err(Internal(format!("unexpected column modifier {other:?}"))),
@@ -710,118 +779,129 @@ impl<'a> Lowering<'a> {
 
     // ------------------------------------------------------------ expressions
 
+    /// A whole expression (a measure, a filter, a condition, a default): lowered, then held to
+    /// [`limits::MAX_OPERATORS`].
+    fn top_expr(&mut self, pair: Pair<Rule>) -> Result<Expr> {
+        self.operators = 0;
+        let expr = self.expr(pair)?;
+        if self.operators > limits::MAX_OPERATORS {
+            self.diagnostics.push(limits::too_many_operators(expr.span, self.operators));
+        }
+        Ok(expr)
+    }
+
+    /// The grammar wraps an operand in one rule per precedence level (`expr`, `or_expr`, ...,
+    /// `unary`), most of them with a single child. [`through_wrappers`] steps through those in
+    /// a loop, and each kind of node is lowered by a method of its own, so that a level of
+    /// parentheses costs a few small stack frames here (see [`limits`]).
     fn expr(&mut self, pair: Pair<Rule>) -> Result<Expr> {
+        let pair = through_wrappers(pair)?;
         let span = self.span(&pair);
         match pair.as_rule() {
-            Rule::expr => self.expr(pair.into_inner().next().ok_or_else(|| missing("expression"))?),
-            Rule::or_expr | Rule::and_expr | Rule::sum_expr | Rule::product => {
+            Rule::or_expr | Rule::and_expr | Rule::sum_expr | Rule::product => self.chain(pair),
+            Rule::not_expr | Rule::unary => {
+                // `not x` and `-x`: the keyword or sign, then the operand.
                 let mut inner = pair.into_inner();
-                let mut left = self.expr(expect(&mut inner, "operand")?)?;
-                while let Some(op) = inner.next() {
-                    let op = binary_op(op.as_str())
-                        .ok_or_else(|| Internal(format!("unknown operator `{}`", op.as_str())))?;
-                    let right = self.expr(expect(&mut inner, "operand")?)?;
-                    let span = left.span.to(right.span);
-                    left = Expr {
-                        kind: ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) },
-                        span,
-                    };
-                }
-                Ok(left)
-            }
-            Rule::not_expr => {
-                let mut inner = pair.into_inner();
-                let first = expect(&mut inner, "operand")?;
-                if first.as_rule() == Rule::kw_not {
-                    let operand = self.expr(expect(&mut inner, "operand")?)?;
-                    Ok(Expr { kind: ExprKind::Not(Box::new(operand)), span })
-                } else {
-                    self.expr(first)
-                }
-            }
-            Rule::cmp_expr => {
-                let mut inner = pair.into_inner();
-                let left = self.expr(expect(&mut inner, "operand")?)?;
-                let Some(tail) = inner.next() else { return Ok(left) };
-                let tail_rule = tail.as_rule();
-                let parts: Vec<Pair<Rule>> = tail.into_inner().filter(|p| !is_closing(p)).collect();
-                let negated = parts.iter().any(|p| p.as_rule() == Rule::kw_not);
-                let mut operands = parts.into_iter().filter(|p| {
-                    !matches!(
-                        p.as_rule(),
-                        Rule::kw_not
-                            | Rule::kw_is
-                            | Rule::kw_null
-                            | Rule::kw_in
-                            | Rule::kw_between
-                            | Rule::kw_and
-                            | Rule::kw_like
-                    )
-                });
-                let expr = Box::new(left);
-                let kind = match tail_rule {
-                    Rule::is_null => ExprKind::IsNull { expr, negated },
-                    Rule::in_list => ExprKind::InList {
-                        expr,
-                        list: operands.map(|p| self.expr(p)).collect::<Result<_>>()?,
-                        negated,
-                    },
-                    Rule::between => {
-                        let low = Box::new(self.expr(expect(&mut operands, "low bound")?)?);
-                        let high = Box::new(self.expr(expect(&mut operands, "high bound")?)?);
-                        ExprKind::Between { expr, low, high, negated }
-                    }
-                    Rule::like => ExprKind::Like {
-                        expr,
-                        pattern: Box::new(self.expr(expect(&mut operands, "pattern")?)?),
-                        negated,
-                    },
-                    Rule::comparison => {
-                        let op_pair = expect(&mut operands, "operator")?;
-                        let op = binary_op(op_pair.as_str()).ok_or_else(|| {
-                            Internal(format!("unknown operator `{}`", op_pair.as_str()))
-                        })?;
-                        let right = Box::new(self.expr(expect(&mut operands, "operand")?)?);
-                        ExprKind::Binary { op, left: expr, right }
-                    }
-                    other => return Err(Internal(format!("unexpected comparison {other:?}"))),
-                };
+                let not = expect(&mut inner, "operator")?.as_rule() == Rule::kw_not;
+                let operand = Box::new(self.expr(expect(&mut inner, "operand")?)?);
+                let kind = if not { ExprKind::Not(operand) } else { ExprKind::Neg(operand) };
                 Ok(Expr { kind, span })
             }
-            Rule::unary => {
-                let mut inner = pair.into_inner();
-                let first = expect(&mut inner, "operand")?;
-                if first.as_rule() == Rule::neg {
-                    let operand = self.expr(expect(&mut inner, "operand")?)?;
-                    Ok(Expr { kind: ExprKind::Neg(Box::new(operand)), span })
-                } else {
-                    self.expr(first)
-                }
-            }
+            Rule::cmp_expr => self.comparison(pair),
             Rule::paren => {
-                let inner =
-                    self.expr(pair.into_inner().next().ok_or_else(|| missing("expression"))?)?;
-                Ok(Expr { kind: ExprKind::Paren(Box::new(inner)), span })
+                let inner = pair.into_inner().next().ok_or_else(|| missing("expression"))?;
+                Ok(Expr { kind: ExprKind::Paren(Box::new(self.expr(inner)?)), span })
             }
-            Rule::call => {
-                let mut inner = pair.into_inner();
-                let function = self.ident(expect(&mut inner, "function")?)?;
-                let (mut distinct, mut star, mut args) = (false, false, Vec::new());
-                for arg in inner.filter(|p| !is_closing(p)) {
-                    match arg.as_rule() {
-                        Rule::kw_distinct => distinct = true,
-                        Rule::star => star = true,
-                        _ => args.push(self.expr(arg)?),
-                    }
-                }
-                Ok(Expr { kind: ExprKind::Call { function, distinct, star, args }, span })
-            }
+            Rule::call => self.call(pair),
             Rule::path_ref => {
                 let path = self.path(pair.into_inner().next().ok_or_else(|| missing("path"))?)?;
                 Ok(Expr { kind: ExprKind::Path(path), span })
             }
             _ => self.literal(pair),
         }
+    }
+
+    /// `a + b - c`: one [`ExprKind::Chain`], however long.
+    fn chain(&mut self, pair: Pair<Rule>) -> Result<Expr> {
+        let mut inner = pair.into_inner();
+        let first = self.expr(expect(&mut inner, "operand")?)?;
+        let mut rest = Vec::new();
+        while let Some(op) = inner.next() {
+            let op = binary_op(op.as_str())
+                .ok_or_else(|| Internal(format!("unknown operator `{}`", op.as_str())))?;
+            let operand = self.expr(expect(&mut inner, "operand")?)?;
+            rest.push(Link { op, operand });
+        }
+        self.operators = self.operators.saturating_add(rest.len());
+        let span = rest.last().map_or(first.span, |last| first.span.to(last.operand.span));
+        Ok(Expr { kind: ExprKind::Chain { first: Box::new(first), rest }, span })
+    }
+
+    /// `a = b`, `a is null`, `a in (...)`, `a between b and c`, `a like b`.
+    fn comparison(&mut self, pair: Pair<Rule>) -> Result<Expr> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let left = self.expr(expect(&mut inner, "operand")?)?;
+        let Some(tail) = inner.next() else { return Ok(left) };
+        self.operators = self.operators.saturating_add(1);
+        let tail_rule = tail.as_rule();
+        let parts: Vec<Pair<Rule>> = tail.into_inner().filter(|p| !is_closing(p)).collect();
+        let negated = parts.iter().any(|p| p.as_rule() == Rule::kw_not);
+        let mut operands = parts.into_iter().filter(|p| {
+            !matches!(
+                p.as_rule(),
+                Rule::kw_not
+                    | Rule::kw_is
+                    | Rule::kw_null
+                    | Rule::kw_in
+                    | Rule::kw_between
+                    | Rule::kw_and
+                    | Rule::kw_like
+            )
+        });
+        let expr = Box::new(left);
+        let kind = match tail_rule {
+            Rule::is_null => ExprKind::IsNull { expr, negated },
+            Rule::in_list => ExprKind::InList {
+                expr,
+                list: operands.map(|p| self.expr(p)).collect::<Result<_>>()?,
+                negated,
+            },
+            Rule::between => {
+                let low = Box::new(self.expr(expect(&mut operands, "low bound")?)?);
+                let high = Box::new(self.expr(expect(&mut operands, "high bound")?)?);
+                ExprKind::Between { expr, low, high, negated }
+            }
+            Rule::like => ExprKind::Like {
+                expr,
+                pattern: Box::new(self.expr(expect(&mut operands, "pattern")?)?),
+                negated,
+            },
+            Rule::comparison => {
+                let op_pair = expect(&mut operands, "operator")?;
+                let op = binary_op(op_pair.as_str())
+                    .ok_or_else(|| Internal(format!("unknown operator `{}`", op_pair.as_str())))?;
+                let right = Box::new(self.expr(expect(&mut operands, "operand")?)?);
+                ExprKind::Binary { op, left: expr, right }
+            }
+            other => return Err(Internal(format!("unexpected comparison {other:?}"))),
+        };
+        Ok(Expr { kind, span })
+    }
+
+    fn call(&mut self, pair: Pair<Rule>) -> Result<Expr> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let function = self.ident(expect(&mut inner, "function")?)?;
+        let (mut distinct, mut star, mut args) = (false, false, Vec::new());
+        for arg in inner.filter(|p| !is_closing(p)) {
+            match arg.as_rule() {
+                Rule::kw_distinct => distinct = true,
+                Rule::star => star = true,
+                _ => args.push(self.expr(arg)?),
+            }
+        }
+        Ok(Expr { kind: ExprKind::Call { function, distinct, star, args }, span })
     }
 
     fn literal(&mut self, pair: Pair<Rule>) -> Result<Expr> {
@@ -927,6 +1007,7 @@ fn is_keyword(rule: Rule) -> bool {
         rule,
         Rule::kw_allow
             | Rule::kw_and
+            | Rule::kw_attributes
             | Rule::kw_append
             | Rule::kw_archive
             | Rule::kw_as
@@ -1000,6 +1081,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_top
             | Rule::kw_true
             | Rule::kw_unit
+            | Rule::kw_users
             | Rule::kw_week_start
             | Rule::kw_weekly
             | Rule::kw_where
@@ -1012,6 +1094,30 @@ fn is_closing(pair: &Pair<Rule>) -> bool {
 
 fn missing(what: &str) -> Internal {
     Internal(format!("the parse tree has no {what}"))
+}
+
+/// `pair` without the rules around it that only pass one child on: `expr`, a precedence
+/// level with no operator (`sum_expr` of one `product`), `not_expr` without `not`, `unary`
+/// without `-`.
+fn through_wrappers(mut pair: Pair<'_, Rule>) -> Result<Pair<'_, Rule>> {
+    loop {
+        let passes_on = match pair.as_rule() {
+            Rule::expr => true,
+            Rule::or_expr | Rule::and_expr | Rule::sum_expr | Rule::product | Rule::cmp_expr => {
+                pair.clone().into_inner().nth(1).is_none()
+            }
+            Rule::not_expr | Rule::unary => pair
+                .clone()
+                .into_inner()
+                .next()
+                .is_some_and(|first| !matches!(first.as_rule(), Rule::kw_not | Rule::neg)),
+            _ => false,
+        };
+        if !passes_on {
+            return Ok(pair);
+        }
+        pair = pair.into_inner().next().ok_or_else(|| missing("operand"))?;
+    }
 }
 
 /// Leading `doc` pairs (inside a `docs` pair), as text.
@@ -1269,6 +1375,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::rparen => "`)`",
         Rule::rbracket => "`]`",
         Rule::close => "`}`",
+        Rule::lbrace => "`{`",
         Rule::neg => "`-`",
         Rule::docs | Rule::doc => "a doc comment",
         Rule::kw_source
@@ -1278,7 +1385,8 @@ fn describe(rule: Rule) -> &'static str {
         | Rule::kw_mart
         | Rule::kw_metric
         | Rule::kw_report
-        | Rule::kw_role => "a declaration",
+        | Rule::kw_role
+        | Rule::kw_users => "a declaration",
         _ => "a property",
     }
 }

@@ -117,6 +117,7 @@ codes! {
     ACCOUNT_LAPSED = "R0470", "the account is unused for more than 90 days (lapsed)";
     ROLES_NOT_APPLICABLE = "R0471",
         "the user's roles cannot be applied (none, or a scope value missing)";
+    ATTRIBUTE_TYPE = "R0472", "a user attribute's value is not of its declared type";
     GEN_DATA_OUTPUT = "R0602", "gen-data cannot write the output directory (or it is not empty)";
     GEN_DATA_OPTIONS = "R0603", "gen-data options out of range (scale, days, start)";
     GEN_DATA_NO_SUPPLIER = "R0604",

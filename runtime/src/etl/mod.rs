@@ -3,9 +3,10 @@
 //!
 //! A run, at time `now` (`--now`, else the clock):
 //!
-//! 1. **Which sources.** A source is due when one of its scheduled instants
-//!    ([`schedule::Cron`], `schedule` in the plan, as cron) falls after its last load
-//!    (`runtime.last_loads`) and at or before `now`, or when it was never loaded.
+//! 1. **Which sources.** A source is due when one of its scheduled instants (`schedule` in the
+//!    plan, a [`Schedule`] that the contract evaluates, the same cron implementation that gave
+//!    the plan its `freshness`) falls after its last load (`runtime.last_loads`) and at or
+//!    before `now`, or when it was never loaded.
 //! 2. **Which files.** Its landed files ([`landing`]) in name order. A file the ledger has
 //!    (`runtime.ledger_lookup`) with the same checksum and size is skipped; with another one it
 //!    is an error, `R0202`, never a silent reload. A new file takes `runtime.next_batch` and
@@ -43,7 +44,6 @@
 //! ignored and the abort is compiled out, so a release binary has no way to crash on purpose.
 
 pub mod landing;
-pub mod schedule;
 
 use crate::backend::{Backend, Dialect, DuckDb};
 use crate::error::{codes, Error, Result};
@@ -57,7 +57,7 @@ use crate::plan::{
 use crate::value::{timestamp_text, Rows, Value};
 use chrono::{NaiveDate, NaiveDateTime};
 use landing::{CopyShape, HashingReader, LandedFile};
-use schedule::Cron;
+use tally_contract::schedule::Schedule;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -474,11 +474,10 @@ fn run_locked(
         if !options.sources.is_empty() && !options.sources.contains(&source.name) {
             continue;
         }
-        let cron = Cron::parse(&source.schedule.cron())?;
         let mut source_report = SourceReport {
             source: source.name.clone(),
-            due: cron.is_due(last_loads.get(&source.name).copied(), options.now),
-            next_due: cron.next_after(options.now).map(timestamp_text),
+            due: is_due(&source.schedule, last_loads.get(&source.name).copied(), options.now),
+            next_due: next_after(&source.schedule, options.now).map(timestamp_text),
             ..SourceReport::default()
         };
         if source_report.due {
@@ -498,6 +497,19 @@ fn run_locked(
         Fault::check(run.fault.as_ref(), "*", "retention");
     }
     Ok(report)
+}
+
+/// The first scheduled instant of `schedule` strictly after `t` (UTC).
+fn next_after(schedule: &Schedule, t: NaiveDateTime) -> Option<NaiveDateTime> {
+    schedule.next_after(t.and_utc()).map(|next| next.naive_utc())
+}
+
+/// Whether a scheduled instant falls in `(last, now]`; always when never loaded.
+fn is_due(schedule: &Schedule, last: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    match last {
+        None => true,
+        Some(last) => next_after(schedule, last).is_some_and(|next| next <= now),
+    }
 }
 
 /// How often a run applies retention at most. Retention periods are whole days or more, so
@@ -1097,14 +1109,12 @@ pub fn watch(
         return Err(Error::new(codes::BAD_INPUT, "a simulated clock needs an end")
             .help("with --watch and --now, say when to stop with --until"));
     }
-    let mut schedules = Vec::new();
-    for source in &generated.plan.sources {
-        if options.sources.is_empty() || options.sources.contains(&source.name) {
-            schedules.push(Cron::parse(&source.schedule.cron())?);
-        }
-    }
+    let schedules: Vec<&Schedule> = (generated.plan.sources.iter())
+        .filter(|s| options.sources.is_empty() || options.sources.contains(&s.name))
+        .map(|s| &s.schedule)
+        .collect();
     let next_instant =
-        |after: NaiveDateTime| schedules.iter().filter_map(|c| c.next_after(after)).min();
+        |after: NaiveDateTime| schedules.iter().filter_map(|s| next_after(s, after)).min();
     let mut summary = WatchSummary::default();
     let mut now = match clock {
         WatchClock::Simulated => options.now,
@@ -1145,8 +1155,9 @@ pub struct SourceStatus {
     /// Five cron fields, UTC.
     pub schedule: String,
     pub last_load: Option<String>,
-    pub expected_every_minutes: Option<u64>,
-    pub late_after_minutes: Option<u64>,
+    /// The longest time between two scheduled instants.
+    pub expected_every_minutes: u64,
+    pub late_after_minutes: u64,
     /// Never loaded, or the last load is older than `late_after_minutes`.
     pub late: bool,
     /// The next scheduled instant after now.
@@ -1184,15 +1195,9 @@ pub fn status(
     )?;
     let mut out = Vec::new();
     for source in &plan.sources {
-        let cron = Cron::parse(&source.schedule.cron())?;
         let last_load = last.get(&source.name).copied();
-        let late = match (last_load, source.freshness.late_after_minutes) {
-            (None, _) => true,
-            (Some(at), Some(minutes)) => {
-                now - at > chrono::Duration::minutes(i64::try_from(minutes).unwrap_or(i64::MAX))
-            }
-            (Some(_), None) => false,
-        };
+        let late_after = i64::try_from(source.freshness.late_after_minutes).unwrap_or(i64::MAX);
+        let late = last_load.is_none_or(|at| now - at > chrono::Duration::minutes(late_after));
         let row = (0..totals.rows.len())
             .find(|i| totals.get(*i, "source").and_then(Value::as_str) == Some(&source.name));
         let total = |column: &str| row.map_or(0, |i| int(&totals, i, column));
@@ -1211,12 +1216,12 @@ pub fn status(
         out.push(SourceStatus {
             source: source.name.clone(),
             title: source.title.clone(),
-            schedule: source.schedule.cron(),
+            schedule: source.schedule.cron().to_string(),
             last_load: last_load.map(timestamp_text),
             expected_every_minutes: source.freshness.expected_every_minutes,
             late_after_minutes: source.freshness.late_after_minutes,
             late,
-            next_due: cron.next_after(now).map(timestamp_text),
+            next_due: next_after(&source.schedule, now).map(timestamp_text),
             files_loaded: total("files"),
             rows_read: total("rows_read"),
             rows_loaded: total("rows_loaded"),
@@ -1261,4 +1266,19 @@ mod tests {
         assert!(Fault::parse(Some("merge")).is_none());
         assert!(Fault::parse(None).is_none());
     }
+
+    #[test]
+    fn due_when_an_instant_passed_since_the_last_load() {
+        let at = |text: &str| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("test time")
+        };
+        let daily = Schedule::new(tally_contract::schedule::Form::Daily { hour: 5, minute: 0 })
+            .expect("a schedule");
+        assert!(is_due(&daily, None, at("2024-03-01 04:00")));
+        assert!(!is_due(&daily, Some(at("2024-03-01 05:00")), at("2024-03-02 04:59")));
+        assert!(is_due(&daily, Some(at("2024-03-01 05:00")), at("2024-03-02 05:00")));
+        assert!(is_due(&daily, Some(at("2024-03-01 04:00")), at("2024-03-01 05:00")));
+        assert_eq!(next_after(&daily, at("2024-03-01 05:00")), Some(at("2024-03-02 05:00")));
+    }
+
 }

@@ -664,7 +664,7 @@ fn volume(source: &SourceSpec) -> f64 {
     if source.load.mode == "snapshot" {
         return 1_000.0;
     }
-    match source.freshness.and_then(|f| f.expected_every_minutes) {
+    match source.freshness.map(|f| f.expected_every_minutes) {
         Some(m) if m <= 15 => 2_000.0,
         Some(m) if m <= 60 => 500.0,
         Some(m) if m <= 24 * 60 => 100.0,

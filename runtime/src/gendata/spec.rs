@@ -121,7 +121,8 @@ pub struct RetentionSpec {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct FreshnessSpec {
-    pub expected_every_minutes: Option<u64>,
+    /// The longest time between two scheduled loads: every schedule has one.
+    pub expected_every_minutes: u64,
 }
 
 impl Spec {

@@ -19,10 +19,10 @@
 //! - **One role per query.** Among the user's roles that may read what is asked (and allow
 //!   drill-down or ad hoc, when asked for), the widest (national before bound), then the first
 //!   by name; its scope and `min_cell_size` apply.
-//! - **Scope.** A bound role (`location.field_office = user.field_office`) reads only rows cut
-//!   by that level whose member is the user's stored attribute: the runtime adds the condition
-//!   and the level to the cut asked for, so a field office user's total is their field
-//!   office's row, never the nation's. The value comes from `policy_user`, never from the
+//! - **Scope.** A bound role (`geography.region = user.region`) reads only rows cut by that
+//!   level whose member is the user's stored attribute: the runtime adds the condition and the
+//!   level to the cut asked for, so a regional user's total is their region's row, never the
+//!   nation's. The value comes from `policy_user`, never from the
 //!   command line.
 //! - **Suppression.** See [`suppress`]: computed over every cell of the scope the table stores
 //!   for the periods asked for, then the result is cut to the rows asked for.
@@ -179,7 +179,7 @@ impl Answer {
 /// Runs `request` against `db` with the plan of `catalog`, audits it (a query or a refusal),
 /// and marks the user active when it succeeds.
 pub fn run(db: &mut dyn Backend, catalog: &Catalog, request: &Request) -> Result<Answer> {
-    let result = viewer::authorize(db, &request.user, request.now)
+    let result = viewer::authorize(db, catalog, &request.user, request.now)
         .and_then(|v| answer(db, catalog, &v, request));
     match &result {
         Ok(answer) => {

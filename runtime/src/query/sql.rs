@@ -12,7 +12,7 @@ use crate::backend::Dialect;
 use crate::error::{codes, Error, Result};
 use chrono::NaiveDateTime;
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
-use sqlparser::parser::Parser;
+use tally_compiler::codegen::sql::parser;
 
 /// A quoted identifier: `"name"`, quotes inside doubled.
 pub fn ident(name: &str) -> String {
@@ -142,10 +142,14 @@ impl Select {
 
 /// Parses `sql` in `dialect`; exactly one query.
 pub fn check(dialect: Dialect, sql: &str) -> Result<()> {
-    let parsed = match dialect {
-        Dialect::Duckdb => Parser::parse_sql(&DuckDbDialect {}, sql),
-        Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, sql),
+    // A drill-down relation carries a metric's `where`, which nests as deep as the compiler
+    // allows: read it with the compiler's own limit.
+    let (duckdb, postgres) = (DuckDbDialect {}, PostgreSqlDialect {});
+    let parser_dialect: &dyn sqlparser::dialect::Dialect = match dialect {
+        Dialect::Duckdb => &duckdb,
+        Dialect::Postgres => &postgres,
     };
+    let parsed = parser(parser_dialect).try_with_sql(sql).and_then(|mut p| p.parse_statements());
     match parsed {
         Ok(statements)
             if statements.len() == 1

@@ -8,7 +8,7 @@
 //! out by subtraction from the totals published with it. Cells are related by *totals*: within
 //! one group (same metric, grain, period, bucket and `top` member), a cell cut by the level
 //! columns `L` is the total of the cells cut by `L2`, for every stored `L2 ⊋ L` with no stored
-//! set in between (a *cover*: `field_office` → `field_office,port`, `''` → `field_office`),
+//! set in between (a *cover*: `region` → `region,clinic`, `''` → `region`),
 //! that agree with it on the columns of `L`. Each such relation reads `parent = Σ children`.
 //! A hidden cell is *recoverable* when the relations, with the shown cells' values put in,
 //! determine its value.

@@ -6,6 +6,7 @@ use super::sql::{Condition, From, Literal, Select};
 use crate::audit::{self, Entry, Outcome};
 use crate::backend::Backend;
 use crate::error::{codes, Error, Result};
+use crate::plan::Plan;
 use crate::users;
 use crate::value::Value;
 use chrono::NaiveDateTime;
@@ -44,7 +45,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// For messages: `national`, `location.field_office = 'NYC'`.
+    /// For messages: `national`, `geography.region = 'NE'`.
     pub fn describe(&self) -> String {
         match self {
             Scope::National => "national".to_string(),
@@ -70,8 +71,13 @@ fn text(row: &[Value], i: usize) -> Option<String> {
 
 /// The user `user_id` at `now`, from [`users::authorize`] (which refuses, and audits the
 /// refusal of, unknown, disabled and lapsed accounts).
-pub fn authorize(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Result<Viewer> {
-    let context = users::authorize(db, user_id, now)?;
+pub fn authorize(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<Viewer> {
+    let context = users::authorize(db, plan, user_id, now)?;
     let roles = context
         .roles
         .iter()
