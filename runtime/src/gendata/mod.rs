@@ -6,7 +6,7 @@
 //!
 //! 1. **Reference sources first.** A column `-> dimension.level` takes its values from the
 //!    source that supplies the dimension's members ([`resolve_references`]); those sources are
-//!    written first, from a built-in catalog when their key column is a known one
+//!    written first (one that references another's level after it), from a built-in catalog when their key column is a known one
 //!    ([`profiles::catalog_for`]: ports and field offices, Border Patrol stations and sectors,
 //!    modes of transportation, CEEs), else from generic members. Members carry a traffic
 //!    weight, so a few big ports get most of the rows.
@@ -394,8 +394,21 @@ fn source_order<'a>(
     let supplier_names: BTreeSet<&str> = suppliers.values().map(|s| s.source.as_str()).collect();
     let mut sorted: Vec<&SourceSpec> = spec.sources.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut order: Vec<&SourceSpec> =
+    // Suppliers first, each after the suppliers of the levels it references itself (a list of
+    // clinics naming their regions comes after the regions).
+    let mut pending: Vec<&SourceSpec> =
         sorted.iter().copied().filter(|s| supplier_names.contains(s.name.as_str())).collect();
+    let mut order: Vec<&SourceSpec> = Vec::new();
+    while !pending.is_empty() {
+        let placed: BTreeSet<&str> = order.iter().map(|s| s.name.as_str()).collect();
+        let ready = pending.iter().position(|s| {
+            s.columns.iter().filter_map(|c| suppliers.get(c.references.as_ref()?)).all(|supplier| {
+                supplier.source == s.name || placed.contains(supplier.source.as_str())
+            })
+        });
+        // A cycle of references: the first by name goes first.
+        order.push(pending.remove(ready.unwrap_or(0)));
+    }
     let mut rest: Vec<&SourceSpec> =
         sorted.iter().copied().filter(|s| !supplier_names.contains(s.name.as_str())).collect();
     while !rest.is_empty() {
