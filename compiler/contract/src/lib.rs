@@ -4,6 +4,7 @@
 //! | module        | artifact                                                        |
 //! |---------------|-----------------------------------------------------------------|
 //! | [`plan`]      | `plan.json`: the ETL plan, catalog, dimensions, user attributes |
+//! | [`gendata`]   | `gendata.json`: the synthetic-data profile, and its YAML source |
 //! | [`schedule`]  | a source's refresh schedule and when it is due                  |
 //! | [`template`]  | the `{placeholders}` in plan statements and how they are filled |
 //! | [`integrity`] | `migrations/tally.sum`: the hash chain over emitted migrations  |
@@ -17,6 +18,7 @@
 //! Architecture invariant: no I/O. This crate parses and prints values; reading files is the
 //! caller's business.
 
+pub mod gendata;
 pub mod integrity;
 pub mod plan;
 pub mod schedule;

@@ -90,7 +90,9 @@ impl Plan {
         // The version first, so an old plan is refused for its version rather than for the
         // first field that changed shape.
         match serde_json::from_str::<Versioned>(text) {
-            Ok(v) if v.version != PLAN_VERSION => return Err(PlanError::Version { found: v.version }),
+            Ok(v) if v.version != PLAN_VERSION => {
+                return Err(PlanError::Version { found: v.version })
+            }
             _ => {}
         }
         serde_json::from_str(text).map_err(|e| PlanError::Malformed {
@@ -250,7 +252,9 @@ pub enum Role {
 }
 
 /// A step the runtime runs for each landed file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FileStep {
     Load,

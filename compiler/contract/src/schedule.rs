@@ -11,16 +11,31 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Schedule {
     /// Every `minutes` minutes from the top of the hour (`minutes` divides 60).
-    EveryMinutes { minutes: u32 },
+    EveryMinutes {
+        minutes: u32,
+    },
     /// Every `hours` hours from midnight (`hours` divides 24).
-    EveryHours { hours: u32 },
-    Daily { hour: u32, minute: u32 },
-    Weekly { weekday: Weekday, hour: u32, minute: u32 },
+    EveryHours {
+        hours: u32,
+    },
+    Daily {
+        hour: u32,
+        minute: u32,
+    },
+    Weekly {
+        weekday: Weekday,
+        hour: u32,
+        minute: u32,
+    },
     /// Five POSIX cron fields: minute, hour, day of month, month, day of week.
-    Cron { expr: String },
+    Cron {
+        expr: String,
+    },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
     Monday,

@@ -24,8 +24,8 @@ use super::templates::Sql;
 use crate::graph::current_table;
 use crate::semantic::{Function, Model};
 use crate::syntax::ast::{BinaryOp, Expr, ExprKind};
-pub use tally_contract::plan::{CutColumn, DrillPlan};
 use std::collections::BTreeMap;
+pub use tally_contract::plan::{CutColumn, DrillPlan};
 
 /// The drill-down relation of `metric`, `None` for a derived metric.
 pub fn drill(model: &Model, metric: &str, sql: &mut Sql) -> Option<DrillPlan> {

@@ -485,18 +485,19 @@ impl Gen<'_> {
         let mut statements = vec![Statement::new(
             Role::Merge,
             sql.statement(
-            d,
-            "upsert.sql",
-            Ctx::new()
-                .set("current", &self.q(&current_table(self.name)))
-                .set("staging", &self.q(&staging_table(self.name)))
-                .set("columns", &insert_columns.join(", "))
-                .set("select", &select.join(",\n  "))
-                .set("key", &key.join(", "))
-                .set("order", order)
-                .set_list("conditions", conditions)
-                .set("action", &action),
-        ))];
+                d,
+                "upsert.sql",
+                Ctx::new()
+                    .set("current", &self.q(&current_table(self.name)))
+                    .set("staging", &self.q(&staging_table(self.name)))
+                    .set("columns", &insert_columns.join(", "))
+                    .set("select", &select.join(",\n  "))
+                    .set("key", &key.join(", "))
+                    .set("order", order)
+                    .set_list("conditions", conditions)
+                    .set("action", &action),
+            ),
+        )];
         if let LoadMode::Incremental { by } = mode {
             let ty = d.type_name(self.column_sql_type(by)?);
             statements.push(Statement::new(

@@ -30,7 +30,6 @@
 //! values (ties broken by member, so exactly N); rows where the axis is rolled up are kept.
 //! Levels above the ranked one (a port's field office) ride along and do not split the ranking.
 
-use tally_contract::plan::{Role, Statement};
 use super::cuts::{self, CutDimension, CutTable};
 use super::dialect::Dialect;
 use super::expr::{interval, is_additive, ExprSql};
@@ -40,6 +39,7 @@ use crate::graph::current_table;
 use crate::semantic::{Axis, Calendar, Function, Grain, Metric, Model, Weekday};
 use crate::syntax::ast::{Expr, ExprKind, Literal};
 use std::collections::BTreeSet;
+use tally_contract::plan::{Role, Statement};
 
 /// Statements that refresh `metric` in `table`, in order.
 pub fn refresh(

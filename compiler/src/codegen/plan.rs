@@ -21,13 +21,15 @@ use super::schema::TableKind;
 use super::templates::Sql;
 use crate::diagnostic::Diagnostic;
 use crate::graph::{archive_table, current_table, staging_table};
-use crate::semantic::{self, Axis, ColumnType, Keep, LandingFormat, LoadMode, Model, Period, Source};
+use crate::semantic::{
+    self, Axis, ColumnType, Keep, LandingFormat, LoadMode, Model, Period, Source,
+};
 use crate::syntax::ast;
 use std::collections::{BTreeMap, BTreeSet};
 use tally_contract::plan::{
-    self as contract, Column, CutColumn, FileStep, Inputs, Landing, Load,
-    MetricPlan, Plan, Refresh, ReportPlan, Retention, RetentionRule, RuntimeSql, SourceFreshness,
-    SourcePlan, SourceTables, TablePlan,
+    self as contract, Column, CutColumn, FileStep, Inputs, Landing, Load, MetricPlan, Plan,
+    Refresh, ReportPlan, Retention, RetentionRule, RuntimeSql, SourceFreshness, SourcePlan,
+    SourceTables, TablePlan,
 };
 use tally_contract::schedule::{Freshness, Schedule};
 
@@ -266,9 +268,7 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Sou
         Some(LoadMode::Snapshot) | None => Load::Snapshot,
         Some(LoadMode::Append) => Load::Append,
         Some(LoadMode::Incremental { by }) => Load::Incremental { column: by.clone() },
-        Some(LoadMode::Cdc { delete_marker }) => {
-            Load::Cdc { delete_marker: delete_marker.clone() }
-        }
+        Some(LoadMode::Cdc { delete_marker }) => Load::Cdc { delete_marker: delete_marker.clone() },
     };
     let columns = source.columns.values().map(column).collect();
     let rule = source.retention.rule.as_ref().and_then(|r| model.retention_rules.get_key_value(r));
@@ -292,10 +292,11 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Sou
     SourcePlan {
         name: name.to_string(),
         title: source.meta.title.clone(),
-        freshness: source.refresh.as_ref().map(freshness).unwrap_or(Freshness {
-            expected_every_minutes: None,
-            late_after_minutes: None,
-        }),
+        freshness: source
+            .refresh
+            .as_ref()
+            .map(freshness)
+            .unwrap_or(Freshness { expected_every_minutes: None, late_after_minutes: None }),
         schedule,
         landing,
         load,
@@ -319,7 +320,7 @@ fn period(p: Period) -> contract::Period {
     }
 }
 
-fn column(c: &semantic::Column) -> Column {
+pub(crate) fn column(c: &semantic::Column) -> Column {
     let ty = match &c.ty {
         Some(ColumnType::String) | None => contract::ColumnType::String,
         Some(ColumnType::Int) => contract::ColumnType::Int,
@@ -427,7 +428,7 @@ fn calendar(c: &semantic::Calendar) -> contract::Calendar {
 }
 
 /// Every dimension, by name, with its levels in declaration order.
-fn dimensions(model: &Model) -> Vec<contract::Dimension> {
+pub(crate) fn dimensions(model: &Model) -> Vec<contract::Dimension> {
     let mut names: Vec<&String> = model.dimensions.keys().collect();
     names.sort();
     names
@@ -585,9 +586,8 @@ fn table_plan(model: &Model, t: &CutTable) -> TablePlan {
                 Some(SourceFreshness { source: s, freshness: freshness(schedule) })
             })
             .collect(),
-        drill: mart.and_then(|m| m.drill.as_ref()).map(|d| contract::MartDrill {
-            source: d.source.clone(),
-            columns: d.columns.clone(),
-        }),
+        drill: mart
+            .and_then(|m| m.drill.as_ref())
+            .map(|d| contract::MartDrill { source: d.source.clone(), columns: d.columns.clone() }),
     }
 }
