@@ -606,7 +606,7 @@ impl Checker<'_> {
                 if set && !fits {
                     self.does_not_apply(
                         with(&here, &[key]),
-                        format!("`{key}` does not apply to `{name}`, a {mode} source"),
+                        format!("`{key}` does not apply to `{name}`, {} source", a(mode)),
                         format!("`{key}` is for {which}"),
                     );
                 }
@@ -828,7 +828,7 @@ impl Checker<'_> {
             if set && !fits {
                 self.does_not_apply(
                     with(at, &[key]),
-                    format!("`{key}` does not apply to `{name}`, a {ty} column"),
+                    format!("`{key}` does not apply to `{name}`, {} column", a(ty)),
                     format!("`{key}` is for {which}"),
                 );
             }
@@ -836,7 +836,7 @@ impl Checker<'_> {
         if p.period_end_of.is_some() && !time {
             self.does_not_apply(
                 with(at, &["period_end_of"]),
-                format!("`period_end_of` does not apply to `{name}`, a {ty} column"),
+                format!("`period_end_of` does not apply to `{name}`, {} column", a(ty)),
                 "`period_end_of` is for date and timestamp columns",
             );
         }
@@ -1025,7 +1025,7 @@ impl Checker<'_> {
                 ProblemKind::DoesNotApply,
                 at,
                 At::Value,
-                format!("`{setting}` names `{}`, a {} column", column.name, column.ty.word()),
+                format!("`{setting}` names `{}`, {} column", column.name, a(column.ty.word())),
                 "not a number",
                 Some(format!("`{setting}` takes an int or decimal column")),
             );
@@ -1080,6 +1080,14 @@ fn circle<'a>(depends: &BTreeMap<&'a str, Vec<&'a str>>, start: &'a str) -> Opti
         }
     }
     None
+}
+
+/// `int` → `an int`, `bool` → `a bool`.
+fn a(word: &str) -> String {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {word}"),
+        _ => format!("a {word}"),
+    }
 }
 
 fn fits_decimal(text: &str, precision: u8, scale: u8) -> bool {

@@ -257,3 +257,14 @@ fn problems_are_located_at_their_key_or_value() {
     let (s, e) = locate(members, &path, At::Value).expect("found");
     assert_eq!(&members[s..e], "\"B\"");
 }
+
+#[test]
+fn the_artifact_matches_its_json_schema() {
+    let schema: serde_json::Value = serde_json::from_str(&json_schema()).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let artifact = GenData::new(Profile::from_yaml(GOOD).expect("reads"));
+    let value: serde_json::Value = serde_json::from_str(&artifact.to_json()).expect("JSON");
+    let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(schema["title"], "GenData");
+}
