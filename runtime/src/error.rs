@@ -49,9 +49,10 @@
 //! | R0601 | gen-data cannot read `plan.json`                                 |
 //! | R0602 | gen-data cannot write the output directory (or it is not empty)  |
 //! | R0603 | gen-data options out of range (scale, days, start)               |
-//! | R0604 | gen-data finds no source supplying a referenced dimension level  |
+//! | R0604 | gen-data finds no members for a referenced dimension level       |
 //! | R0605 | gen-data cannot name files for a landing pattern                 |
 //! | R0606 | gen-data cannot write a Parquet file                             |
+//! | R0607 | gen-data's profile cannot be read, or does not fit the plan      |
 
 use std::fmt;
 

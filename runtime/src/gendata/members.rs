@@ -372,7 +372,7 @@ impl DimensionMembers {
     }
 }
 
-/// `field_office` → `FIEL`: the stem of made-up keys.
+/// `clinic_group` → `CLIN`: the stem of made-up keys.
 pub fn code(name: &str) -> String {
     let base = name.trim_end_matches("_code").trim_end_matches("_id");
     let code: String =
@@ -384,7 +384,7 @@ pub fn code(name: &str) -> String {
     }
 }
 
-/// `field_office` → `Field Office`.
+/// `clinic_group` → `Clinic Group`.
 pub fn title(name: &str) -> String {
     name.trim_end_matches("_name")
         .split('_')

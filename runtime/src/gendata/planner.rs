@@ -107,7 +107,7 @@ enum Role {
     DeleteMarker,
     /// A snapshot list's extract date.
     Extracted,
-    /// The date of the event (`arrival_date` of `arrived_at`).
+    /// The date of the event (`visit_date` of `visited_at`).
     AnchorDate,
     /// A time after the event: log-normal minutes.
     After { median_minutes: f64, sigma: f64 },
@@ -154,7 +154,7 @@ struct ColumnPlan {
     null: f64,
     /// Copied from the group's first row to its other rows.
     shared: bool,
-    /// Null unless the enum column at `.0` has value `.1` (`drug_type` for `seizure_type = drug`).
+    /// Null unless the enum column at `.0` has value `.1` (`refund_amount` for `kind = refund`).
     only_when: Option<(usize, String)>,
 }
 
@@ -341,8 +341,8 @@ impl<'a> SourcePlanner<'a> {
             };
             columns.push(ColumnPlan { role, null, shared, only_when: None });
         }
-        // `drug_type`, `drug_weight_kg` only for `seizure_type = drug`: a nullable column named
-        // after one enum value of another column.
+        // `refund_amount`, `refund_reason` only for `kind = refund`: a nullable column named after
+        // one enum value of another column.
         for (i, c) in source.columns.iter().enumerate() {
             if !c.nullable || source.is_key(&c.name) {
                 continue;
@@ -1312,7 +1312,7 @@ fn number_val(c: &Column, v: f64) -> Val {
     }
 }
 
-/// `acs_entries` → `ACSENT`: a readable identifier prefix from the source name.
+/// `clinic_visits` → `CLIVIS`: a readable identifier prefix from the source name.
 fn id_prefix(name: &str) -> String {
     let parts: Vec<&str> = name.split('_').filter(|p| !p.is_empty()).collect();
     let mut prefix: String = match parts.len() {
