@@ -5,7 +5,7 @@
 //! once) cannot express; their examples live here instead (see `NO_FIXTURE` in `docs.rs`).
 
 use tally_compiler::codegen::compile::{stale, Artifacts};
-use tally_compiler::codegen::integrity;
+use tally_contract::integrity;
 use tally_compiler::diagnostic::{render, Diagnostic};
 use tally_compiler::source::MemoryFs;
 

@@ -3,7 +3,6 @@
 //! and turns a plan the runtime cannot read into one error (`R0101`), whichever command reads
 //! it.
 
-use crate::backend::Dialect;
 use crate::error::{Error, Result};
 use std::path::Path;
 

@@ -330,7 +330,7 @@ fn random_request(w: &Warehouse, rng: &mut Rng, user: &User) -> Request {
         let tables = w.catalog.publishing(&metric);
         if let Some(table) = tables.first() {
             let mut axes: Vec<String> = table.columns.iter().map(|c| c.axis()).collect();
-            if let Some(time) = table.time_axis() {
+            if let Some(time) = tally_runtime::query::catalog::time_axis(table) {
                 axes.extend(table.grains.iter().map(|g| format!("{time}.{g}")));
             }
             for axis in &axes {

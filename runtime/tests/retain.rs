@@ -433,11 +433,14 @@ fn a_failing_source_is_rolled_back_and_logged(engine: &Engine) {
     let db = db.as_mut();
     let (_dir, generated) = setup(db);
     let mut plan = generated.plan.clone();
-    let dialect = db.dialect().name();
+    let dialect = db.dialect();
     let seizures = plan.sources.iter_mut().find(|s| s.name == "seizures").expect("seizures");
-    let sql = seizures.sql.get_mut(dialect).expect("statements");
+    let sql = seizures.sql.get_mut(&dialect).expect("statements");
     assert!(sql.retention.len() >= 2, "{:?}", sql.retention);
-    sql.retention.push("DELETE FROM no_such_table WHERE _tally_purge_after <= {now}".into());
+    sql.retention.push(tally_runtime::plan::Statement::new(
+        tally_runtime::plan::Role::Purge,
+        "DELETE FROM no_such_table WHERE _tally_purge_after <= {now}",
+    ));
 
     seizure(db, "a", Some("1994-06-01"), "2000-01-01");
     session(db, "s1", "2000-01-01");
