@@ -712,3 +712,84 @@ fn a_yaml_profile_is_checked_against_the_plan() {
     let error = profile::read_yaml(&path, &plan).expect_err("not YAML");
     assert_eq!(error.code, "R0607");
 }
+
+#[test]
+fn a_level_keyed_by_another_dimension_takes_that_dimension_s_members() {
+    let project = r#"
+source regions {
+  title "Regions"
+  refresh daily
+  landing "regions/*.csv" as csv
+  load snapshot
+  key region_code
+  retain forever
+  columns {
+    region_code string
+    region_name string not null
+  }
+}
+
+dimension geography {
+  title "Geography"
+  from regions
+  level region key region_code label region_name
+}
+
+source clinics {
+  title "Clinics"
+  refresh daily
+  landing "clinics/*.csv" as csv
+  load snapshot
+  key clinic_code
+  retain forever
+  columns {
+    clinic_code string
+    clinic_name string not null
+    region_code string not null -> geography.region
+  }
+}
+
+dimension clinic {
+  title "Clinics"
+  from clinics
+  level region key region_code
+  level clinic key clinic_code label clinic_name
+  hierarchy region > clinic
+}
+
+source visits {
+  title "Visits"
+  refresh every 30 minutes
+  landing "visits/*.csv" as csv
+  load append
+  key visit_id
+  retain 6 years by visited_at
+  columns {
+    visit_id     string
+    visited_at   timestamp not null
+    clinic_code  string not null -> clinic.clinic
+    patient_name string pii(name)
+  }
+}
+"#;
+    let fs = MemoryFs::new()
+        .with("tally.yaml", "name: clinics\n")
+        .with("main.tally", project)
+        .with("gendata.yaml", "dimensions:\n  geography:\n    region:\n      members: [{key: N, label: North}, {key: S, label: South}]\n");
+    let (checked, artifacts) = tally_compiler::compile(&fs, "", &MemoryFs::new());
+    assert!(!checked.has_errors(), "{:#?}", checked.diagnostics());
+    let artifacts = artifacts.expect("compiles").expect("no errors");
+    let plan = Plan::from_json(&artifacts.files["plan.json"]).expect("plan");
+    let profile = tally_contract::gendata::GenData::from_json(&artifacts.files["gendata.json"])
+        .expect("profile")
+        .profile;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = generate(&plan, &profile, &options(), &dir.path().join("landing"), &mut Quiet)
+        .expect("generate");
+    let g = Generated { dir, plan, report };
+    let clinics = g.rows("clinics", None);
+    assert_eq!(values(&clinics, "region_code"), ["N", "S"].map(String::from).into());
+    assert_eq!(clinics.len(), 6, "three clinics per region");
+    let codes = values(&clinics, "clinic_code");
+    assert!(g.rows("visits", None).iter().all(|r| codes.contains(value(r, "clinic_code").expect("clinic"))));
+}
