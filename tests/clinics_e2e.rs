@@ -52,7 +52,12 @@ fn succeeded(output: &Output) -> String {
 #[track_caller]
 fn refused(output: &Output, code: &str) -> String {
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "stdout:\n{}\nstderr:\n{stderr}", text(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout:\n{}\nstderr:\n{stderr}",
+        text(&output.stdout)
+    );
     assert!(stderr.contains(&format!("error[{code}]")), "{stderr}");
     assert!(stderr.contains("help:"), "{stderr}");
     stderr
@@ -189,10 +194,7 @@ impl Warehouse {
                  GROUP BY c.region_code ORDER BY visits DESC, c.region_code",
             )
             .unwrap_or_else(|e| panic!("{e}"));
-        rows.rows
-            .iter()
-            .map(|r| (r[0].to_string(), r[1].as_i64().unwrap_or(0)))
-            .collect()
+        rows.rows.iter().map(|r| (r[0].to_string(), r[1].as_i64().unwrap_or(0))).collect()
     }
 }
 
@@ -238,10 +240,7 @@ fn clinics_end_to_end(postgres: bool) {
     let stderr = refused(&add(&rm, "regional_manager", &[&format!("region={typo}")], &[]), "R0466");
     assert!(stderr.contains(&format!("`{typo}` is not a region of geography")), "{stderr}");
     assert!(stderr.contains(&format!("did you mean `{mine}`?")), "{stderr}");
-    let stderr = refused(
-        &add(&lead, "clinic_lead", &[&format!("clinic={mine}")], &[]),
-        "R0466",
-    );
+    let stderr = refused(&add(&lead, "clinic_lead", &[&format!("clinic={mine}")], &[]), "R0466");
     assert!(stderr.contains("is not a clinic of geography"), "a region is not a clinic: {stderr}");
     let usage = add(&rm, "regional_manager", &["region"], &[]);
     assert_eq!(usage.status.code(), Some(2), "{}", text(&usage.stderr));
@@ -253,7 +252,12 @@ fn clinics_end_to_end(postgres: bool) {
     assert!(stderr.contains("given twice"), "{stderr}");
 
     succeeded(&add(&nat, "national_analyst", &["supervisor=head_office"], &[]));
-    succeeded(&add(&rm, "regional_manager", &[&region_attr, &format!("supervisor={nat}")], &["--password", "rm-pw"]));
+    succeeded(&add(
+        &rm,
+        "regional_manager",
+        &[&region_attr, &format!("supervisor={nat}")],
+        &["--password", "rm-pw"],
+    ));
     succeeded(&add(&lead, "clinic_lead", &[&format!("clinic={my_clinic}")], &[]));
     let listed = json(&succeeded(&w.tally(&["user", "list", "--format", "json", "--now", &now])));
     let manager = listed
@@ -264,13 +268,11 @@ fn clinics_end_to_end(postgres: bool) {
     assert_eq!(manager["attributes"]["supervisor"], nat.as_str());
 
     // The national analyst sees every region; the manager's region reads the same there.
-    let national = json(&succeeded(&w.query(
-        &nat,
-        &["visit_count", "--by", "geography.region", "--grain", "fiscal_year"],
-    )));
+    let national = json(&succeeded(
+        &w.query(&nat, &["visit_count", "--by", "geography.region", "--grain", "fiscal_year"]),
+    ));
     let national_rows = rows(&national);
-    let regions: BTreeSet<&str> =
-        national_rows.iter().filter_map(|r| field(r, "region")).collect();
+    let regions: BTreeSet<&str> = national_rows.iter().filter_map(|r| field(r, "region")).collect();
     assert!(regions.contains(mine.as_str()) && regions.contains(theirs.as_str()), "{national}");
 
     // The regional manager: their region only, whatever they ask.
@@ -293,8 +295,9 @@ fn clinics_end_to_end(postgres: bool) {
         only_mine(&answer);
         asked += 1;
     }
-    let answer =
-        json(&succeeded(&w.query(&rm, &["visit_count", "--by", "geography.region", "--grain", "fiscal_year"])));
+    let answer = json(&succeeded(
+        &w.query(&rm, &["visit_count", "--by", "geography.region", "--grain", "fiscal_year"]),
+    ));
     let theirs_total: Vec<_> = national_rows
         .iter()
         .filter(|r| field(r, "region") == Some(mine.as_str()))
@@ -307,14 +310,17 @@ fn clinics_end_to_end(postgres: bool) {
     assert_eq!(mine_total, theirs_total, "the same numbers for the same region");
 
     // Asking for the other region by filter, directly or through its clinic, gives nothing of it.
-    for filter in [format!("geography.region={theirs}"), format!("geography.clinic={their_clinic}")] {
+    for filter in [format!("geography.region={theirs}"), format!("geography.clinic={their_clinic}")]
+    {
         for by in ["geography.region", "geography.clinic"] {
             let output = w.query(&rm, &["visit_count", "--by", by, "--where", &filter]);
             let stdout = text(&output.stdout);
             assert!(!stdout.contains(&format!("\"{theirs}\"")), "{filter} by {by}: {stdout}");
             assert!(!stdout.contains(&format!("\"{their_clinic}\"")), "{filter} by {by}: {stdout}");
             if output.status.success() {
-                assert!(rows(&json(&stdout)).iter().all(|r| field(r, "region") != Some(theirs.as_str())));
+                assert!(rows(&json(&stdout))
+                    .iter()
+                    .all(|r| field(r, "region") != Some(theirs.as_str())));
             } else {
                 refused(&output, "R0408");
             }
@@ -332,7 +338,8 @@ fn clinics_end_to_end(postgres: bool) {
         assert_eq!(field(row, "region"), Some(mine.as_str()), "{row:?}");
         assert!(!row.contains_key("reason"), "free text is personal data: {row:?}");
     }
-    let output = w.query(&rm, &["visit_count", "--drill", "--where", &format!("geography.region={theirs}")]);
+    let output =
+        w.query(&rm, &["visit_count", "--drill", "--where", &format!("geography.region={theirs}")]);
     let stdout = text(&output.stdout);
     assert!(!stdout.contains(&format!("\"{theirs}\"")), "{stdout}");
     for clinic in &their_clinics {
@@ -362,11 +369,14 @@ fn clinics_end_to_end(postgres: bool) {
     let lead_rows = rows(&answer);
     assert!(!lead_rows.is_empty(), "{answer}");
     assert!(lead_rows.iter().all(|r| field(r, "clinic") == Some(my_clinic.as_str())), "{answer}");
-    let output = w.query(&lead, &["visit_count", "--where", &format!("geography.clinic={their_clinic}")]);
+    let output =
+        w.query(&lead, &["visit_count", "--where", &format!("geography.clinic={their_clinic}")]);
     let stdout = text(&output.stdout);
     assert!(!stdout.contains(&format!("\"{their_clinic}\"")), "{stdout}");
     if output.status.success() {
-        assert!(rows(&json(&stdout)).iter().all(|r| field(r, "clinic") != Some(their_clinic.as_str())));
+        assert!(rows(&json(&stdout))
+            .iter()
+            .all(|r| field(r, "clinic") != Some(their_clinic.as_str())));
     } else {
         refused(&output, "R0408");
     }
@@ -387,7 +397,9 @@ fn clinics_end_to_end(postgres: bool) {
         assert_eq!(seen, vec![mine.clone()]);
         let e = session.query("SELECT full_name FROM cur_patients").expect_err("personal data");
         assert!(e.message.contains("permission denied"), "{e}");
-        let own = session.query("SELECT user_id, region FROM policy_user").unwrap_or_else(|e| panic!("{e}"));
+        let own = session
+            .query("SELECT user_id, region FROM policy_user")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(own.rows.len(), 1);
         assert_eq!(own.rows[0][1], Value::Text(mine.clone()));
     }

@@ -52,7 +52,7 @@ fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
     for headline in [
         "WHTI compliance rate, U.S. travelers",
         "WHTI compliance rate, Canadian travelers",
-        "Flights with Average Wait Time greater than 60 minutes",
+        "Flights with More than 3% of passengers having wait time greater than 60 minutes",
     ] {
         let line = stdout.lines().find(|l| l.contains(headline)).expect("listed");
         assert!(!line.contains("no data"), "{line}");

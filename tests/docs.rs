@@ -48,7 +48,7 @@ fn generate_diagnostics_page() -> String {
          `tally check`, and how to fix it.\n\n\
          Ranges: `T00xx` syntax, `T01xx` declarations, `T02xx` names, `T03xx` types, `T04xx` \
          the dependency graph, `T05xx` personal data, `T06xx` migrations, `T07xx` project \
-         files, `T9xxx` internal errors.\n\n\
+         files, `T08xx` the synthetic-data profile (`gendata.yaml`), `T9xxx` internal errors.\n\n\
          `tally check --format json` prints the same diagnostics as a JSON array, and \
          `--format github` as GitHub Actions annotations.\n\n",
     );

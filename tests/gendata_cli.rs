@@ -1,15 +1,20 @@
-//! `tally gen-data` as an operator uses it: the real binary compiles `metrics-dsl`, writes
-//! synthetic landing files at a small scale, and `tally migrate` + `tally run --once` load
-//! them into a fresh DuckDB file and a fresh PostgreSQL database. Every source must load
-//! rows, each current table must hold exactly the rows the generator says it will (updates
-//! merged, deletions archived), the archive must hold the deletions, and the rejects table
-//! must hold exactly the deliberately bad rows, with their reasons.
+//! `tally gen-data` as an operator uses it: the real binary compiles `metrics-dsl` (with its
+//! profile, `gendata.yaml`) or a project without a profile, writes synthetic landing files at a
+//! small scale, and `tally migrate` + `tally run --once` load them into a fresh DuckDB file and
+//! a fresh PostgreSQL database. Every source must load rows, each current table must hold
+//! exactly the rows the generator says it will (updates merged, deletions archived), the
+//! archive must hold the deletions, and the rejects table must hold exactly the deliberately
+//! bad rows, with their reasons. A profile given with `--profile` is checked against the plan.
 
 mod common;
 
-use common::cli::{compile, mask, refused, stderr, succeeded, tally, Engine, Warehouse};
+use common::cli::{compile, mask, refused, stderr, succeeded, tally, text, Engine, Warehouse};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
 
 /// Runs gen-data; returns its JSON summary.
 fn gen_data(generated: &Path, out: &Path, extra: &[&str]) -> Value {
@@ -35,8 +40,12 @@ fn count(db: &mut dyn tally_runtime::Backend, sql: &str) -> i64 {
 
 /// gen-data, migrate, run at the end of the period, and the checks of the module docs.
 fn load_generated(engine: Engine, bad_rows: u32) {
+    load_project(engine, "metrics-dsl", bad_rows, 25);
+}
+
+fn load_project(engine: Engine, project: &str, bad_rows: u32, sources_at_least: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = compile("metrics-dsl", dir.path());
+    let generated = compile(project, dir.path());
     let landing = dir.path().join("landing");
     let bad = bad_rows.to_string();
     let summary = gen_data(&generated, &landing, &["--bad-rows", &bad]);
@@ -59,7 +68,7 @@ fn load_generated(engine: Engine, bad_rows: u32) {
     succeeded(&run);
     let mut db = tally_runtime::backend::open(target).unwrap_or_else(|e| panic!("{e}"));
     let sources = summary["sources"].as_array().expect("sources");
-    assert!(sources.len() >= 25, "every source of metrics-dsl: {}", sources.len());
+    assert!(sources.len() >= sources_at_least, "every source of {project}: {}", sources.len());
     let mut archived_total = 0;
     for s in sources {
         let name = s["source"].as_str().expect("source");
@@ -127,6 +136,61 @@ fn generated_data_with_bad_rows_loads_on_postgres() {
 #[test]
 fn generated_data_loads_on_postgres() {
     load_generated(Engine::Postgres, 0);
+}
+
+#[test]
+fn a_project_without_a_profile_gets_data_from_its_plan_alone() {
+    assert!(!root().join("examples/quickstart/gendata.yaml").exists());
+    load_project(Engine::DuckDb, "examples/quickstart", 2, 2);
+}
+
+#[test]
+fn the_project_profile_reaches_gen_data_and_another_can_replace_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let generated = compile("metrics-dsl", dir.path());
+    assert!(generated.join("gendata.json").is_file(), "compile writes the profile");
+    let ports = |summary: &Value, landing: &Path| -> String {
+        let source = summary["sources"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["source"] == "ports"))
+            .expect("ports");
+        let path = source["files"][0]["path"].as_str().expect("a file");
+        std::fs::read_to_string(landing.join(path)).expect("ports file")
+    };
+    let landing = dir.path().join("landing");
+    let summary = gen_data(&generated, &landing, &[]);
+    // The catalog of the profile: ports of entry with their field offices.
+    assert!(ports(&summary, &landing).contains("New York JFK Airport"));
+    // Another profile, checked against the plan: here a smaller set of ports.
+    let other = dir.path().join("other.yaml");
+    std::fs::write(
+        &other,
+        "dimensions:\n  location:\n    port:\n      members:\n        - {key: \"0001\", label: Only Port}\n",
+    )
+    .expect("write");
+    let landing_b = dir.path().join("landing_b");
+    let profile = other.to_string_lossy().into_owned();
+    let summary_b = gen_data(&generated, &landing_b, &["--profile", &profile]);
+    let listed = ports(&summary_b, &landing_b);
+    assert!(listed.contains("Only Port") && !listed.contains("JFK"), "{listed}");
+    // A profile that does not fit the plan is refused with every problem and its line.
+    std::fs::write(&other, "sources:\n  seacat:\n    rows_per_day: 5\n").expect("write");
+    let refused = tally()
+        .arg("gen-data")
+        .arg("--generated")
+        .arg(&generated)
+        .args(["--profile", &profile, "--out"])
+        .arg(dir.path().join("landing_c"))
+        .output()
+        .expect("runs");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("error[R0607]")
+            && stderr.contains("other.yaml:2: Unknown source `seacat`")
+            && stderr.contains("did you mean `seacats`?"),
+        "{stderr}"
+    );
 }
 
 #[test]

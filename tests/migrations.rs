@@ -421,8 +421,14 @@ fn user_attributes_are_migrated_like_columns() {
         let sql = file(&after, &format!("{dialect}/migrations/{}", names[1]));
         let statements = statements(sql);
         assert_eq!(statements.len(), 2, "{dialect}: {statements:#?}");
-        assert!(statements[0].starts_with("ALTER TABLE policy_user ADD COLUMN clinic TEXT"), "{sql}");
-        assert!(statements[1].starts_with("ALTER TABLE policy_user ADD COLUMN grade BIGINT"), "{sql}");
+        assert!(
+            statements[0].starts_with("ALTER TABLE policy_user ADD COLUMN clinic TEXT"),
+            "{sql}"
+        );
+        assert!(
+            statements[1].starts_with("ALTER TABLE policy_user ADD COLUMN grade BIGINT"),
+            "{sql}"
+        );
     }
 
     let (diagnostics, rendered) =

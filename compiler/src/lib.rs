@@ -8,6 +8,7 @@
 //! | syntax    | [`syntax`]   | file text → [`syntax::ast::Module`] (spans)     |
 //! | semantic  | [`semantic`] | modules → resolved [`semantic::Model`]          |
 //! | format    | [`format`]   | file text → canonical file text                 |
+//! | profile   | [`gendata`]  | `gendata.yaml` + model → checked profile        |
 //!
 //! [`check`] runs load, syntax, semantic and the graph's cycle check over a project: what
 //! `tally check` does.
@@ -19,6 +20,7 @@
 pub mod codegen;
 pub mod diagnostic;
 pub mod format;
+pub mod gendata;
 pub mod graph;
 pub mod project;
 pub mod semantic;
@@ -33,6 +35,8 @@ use diagnostic::Diagnostic;
 pub struct Checked {
     pub project: project::Project,
     pub model: semantic::Model,
+    /// The synthetic-data profile, when the project has one without problems.
+    pub profile: Option<tally_contract::gendata::Profile>,
 }
 
 impl Checked {
@@ -50,11 +54,13 @@ pub fn check(fs: &dyn source::FileSystem, display_root: &str) -> Checked {
     let mut project = project::load(fs, display_root);
     let (model, diagnostics) = semantic::analyze(&project.modules);
     project.diagnostics.extend(diagnostics);
+    let (profile, profile_diagnostics) = gendata::check(&project, &model);
+    project.diagnostics.extend(profile_diagnostics);
     // Only the cycles are wanted here; `tally graph` and code generation build the graph again.
     let (_, graph_diagnostics) = graph::build(&model);
     project.diagnostics.extend(graph_diagnostics);
     diagnostic::sort(&mut project.diagnostics);
-    Checked { project, model }
+    Checked { project, model, profile }
 }
 
 /// What `tally compile` does: check the project, order its metrics by the dependency graph,
@@ -78,7 +84,13 @@ pub fn compile(
         .filter(|node| node.kind == graph::NodeKind::Metric)
         .map(|node| node.name.clone())
         .collect();
-    let artifacts = codegen::compile::compile(&checked.model, config, &metric_order, previous);
+    let artifacts = codegen::compile::compile(
+        &checked.model,
+        config,
+        &metric_order,
+        checked.profile.as_ref(),
+        previous,
+    );
     let artifacts = artifacts.map(Some);
     (checked, artifacts)
 }

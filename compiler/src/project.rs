@@ -48,6 +48,9 @@ pub struct Project {
     pub sources: SourceMap,
     /// Every `.tally` file, in path order, with its syntax tree.
     pub modules: Vec<(FileId, ast::Module)>,
+    /// `gendata.yaml`, the synthetic-data profile, when the project has one (checked by
+    /// [`crate::gendata`]).
+    pub gendata: Option<FileId>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -151,7 +154,39 @@ pub fn load(fs: &dyn FileSystem, display_root: &str) -> Project {
             .help("add `.tally` files, or list the directories that hold them under `paths`"),
         );
     }
-    Project { config, sources, modules, diagnostics }
+    let gendata = load_profile(fs, &display, &mut sources, &mut diagnostics);
+    Project { config, sources, modules, gendata, diagnostics }
+}
+
+/// Adds `gendata.yaml` to the source map when the project has one. The file is optional: a
+/// read that fails because it is not there is no problem, one that fails otherwise is.
+fn load_profile(
+    fs: &dyn FileSystem,
+    display: &dyn Fn(&str) -> String,
+    sources: &mut SourceMap,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<FileId> {
+    let path = tally_contract::gendata::PROFILE_FILE;
+    match fs.read(path) {
+        Ok(text) => Some(sources.add(display(path), text)),
+        Err(reason) => {
+            let listed = fs.list("").unwrap_or_default();
+            if !listed.iter().any(|p| p == path) {
+                return None;
+            }
+            let id = sources.add(display(path), "");
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::UNREADABLE_FILE,
+                    format!("Cannot read `{}`", display(path)),
+                    Span::new(id, 0, 0),
+                )
+                .label(reason)
+                .help("make the file readable UTF-8 text"),
+            );
+            Some(id)
+        }
+    }
 }
 
 fn config_file(sources: &SourceMap) -> FileId {

@@ -325,11 +325,16 @@ fn check_attributes(
         let Some(attribute) = plan.user_attribute(name) else {
             let names: Vec<&str> = plan.user_attributes.iter().map(|a| a.name.as_str()).collect();
             let help = if names.is_empty() {
-                "the project declares no user attributes: declare them in its `users` block".to_owned()
+                "the project declares no user attributes: declare them in its `users` block"
+                    .to_owned()
             } else {
                 did_you_mean(name, &names, "user attribute")
             };
-            return Err(Error::new(codes::SCOPE_ATTRIBUTE, format!("`{name}` is not a user attribute")).help(help));
+            return Err(Error::new(
+                codes::SCOPE_ATTRIBUTE,
+                format!("`{name}` is not a user attribute"),
+            )
+            .help(help));
         };
         check_type(attribute, value)?;
         check_member(db, plan, attribute, value)?;
@@ -353,7 +358,9 @@ fn check_type(attribute: &UserAttribute, value: &str) -> Result<()> {
     }
     let name = &attribute.name;
     let (what, help) = match &attribute.ty {
-        ColumnType::Int => ("a whole number".to_owned(), "give a whole number such as `3`".to_owned()),
+        ColumnType::Int => {
+            ("a whole number".to_owned(), "give a whole number such as `3`".to_owned())
+        }
         ColumnType::Decimal { precision, scale } => (
             format!("a decimal({precision}, {scale})"),
             format!(
@@ -409,7 +416,8 @@ fn check_member(
     attribute: &UserAttribute,
     value: &str,
 ) -> Result<()> {
-    let (Some(reference), Some((table, key))) = (&attribute.references, members_of(plan, attribute))
+    let (Some(reference), Some((table, key))) =
+        (&attribute.references, members_of(plan, attribute))
     else {
         return Ok(());
     };
@@ -447,7 +455,11 @@ fn check_member(
 
 /// Checks that every bound role among `roles` has its attribute among the user's
 /// `attributes` (`R0465`).
-fn check_scopes(user_id: &str, roles: &[&Role], attributes: &BTreeMap<String, String>) -> Result<()> {
+fn check_scopes(
+    user_id: &str,
+    roles: &[&Role],
+    attributes: &BTreeMap<String, String>,
+) -> Result<()> {
     for role in roles {
         let Some(scope) = &role.scope else { continue };
         if attributes.contains_key(&scope.attribute) {
@@ -460,7 +472,11 @@ fn check_scopes(user_id: &str, roles: &[&Role], attributes: &BTreeMap<String, St
                 role.role, scope.attribute, scope.dimension, scope.level
             ),
         )
-        .help(format!("give it: --attr {}=<{}>", scope.attribute, scope.level.to_uppercase())));
+        .help(format!(
+            "give it: --attr {}=<{}>",
+            scope.attribute,
+            scope.level.to_uppercase()
+        )));
     }
     Ok(())
 }
@@ -469,7 +485,9 @@ fn check_scopes(user_id: &str, roles: &[&Role], attributes: &BTreeMap<String, St
 fn attribute_sets(plan: &Plan, attributes: &BTreeMap<String, String>) -> Vec<String> {
     plan.user_attributes
         .iter()
-        .filter_map(|a| Some(format!("{} = {}", ident(&a.column), literal(attributes.get(&a.name)?))))
+        .filter_map(|a| {
+            Some(format!("{} = {}", ident(&a.column), literal(attributes.get(&a.name)?)))
+        })
         .collect()
 }
 
@@ -603,7 +621,12 @@ pub fn add(db: &mut dyn Backend, plan: &Plan, user: &NewUser, change: Change<'_>
         let values: String = plan
             .user_attributes
             .iter()
-            .map(|a| format!("{}, ", user.attributes.get(&a.name).map_or("NULL".to_owned(), |v| literal(v))))
+            .map(|a| {
+                format!(
+                    "{}, ",
+                    user.attributes.get(&a.name).map_or("NULL".to_owned(), |v| literal(v))
+                )
+            })
             .collect();
         db.execute(&format!(
             "INSERT INTO policy_user (user_id, {}created_at, last_active_at, disabled_at) VALUES ({}, {values}{}, NULL, NULL)",
@@ -724,7 +747,12 @@ pub fn revoke(
 
 /// Disables `user_id`: [`authorize`] refuses them, and on PostgreSQL their login loses
 /// `LOGIN` and every `tally_<role>`. Audited as `user.disable`.
-pub fn disable(db: &mut dyn Backend, plan: &Plan, user_id: &str, change: Change<'_>) -> Result<User> {
+pub fn disable(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user_id: &str,
+    change: Change<'_>,
+) -> Result<User> {
     let entry = Entry::new(change.actor, "user.disable", change.now).object(user_id);
     audited(db, entry, |db| {
         let user = find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))?;

@@ -119,7 +119,8 @@ fn adding_checks_roles_scopes_and_members(engine: &Engine) {
     assert_eq!(e.code, codes::INVALID_USER_ID);
 
     let user = users::add(
-        db.as_mut(), &plan,
+        db.as_mut(),
+        &plan,
         &new_user(&ana, &["field_office_director"], &[("field_office", "NYC")]),
         c,
     )
@@ -135,20 +136,26 @@ fn adding_checks_roles_scopes_and_members(engine: &Engine) {
     let user = users::grant(db.as_mut(), &plan, &ana, "hq_analyst", &BTreeMap::new(), later)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(user.roles, vec!["field_office_director", "hq_analyst"]);
-    let e =
-        users::grant(db.as_mut(), &plan, &ana, "hq_analyst", &BTreeMap::new(), later).expect_err("held");
+    let e = users::grant(db.as_mut(), &plan, &ana, "hq_analyst", &BTreeMap::new(), later)
+        .expect_err("held");
     assert_eq!(e.code.as_str(), "R0468");
     let e = users::grant(db.as_mut(), &plan, &ana, "sector_chief", &BTreeMap::new(), later)
         .expect_err("no sector");
     assert_eq!(e.code, codes::SCOPE_ATTRIBUTE);
-    let user =
-        users::revoke(db.as_mut(), &plan, &ana, "hq_analyst", later).unwrap_or_else(|e| panic!("{e}"));
+    let user = users::revoke(db.as_mut(), &plan, &ana, "hq_analyst", later)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(user.roles, vec!["field_office_director"]);
     assert_eq!(
-        users::revoke(db.as_mut(), &plan, &ana, "hq_analyst", later).expect_err("not held").code.as_str(),
+        users::revoke(db.as_mut(), &plan, &ana, "hq_analyst", later)
+            .expect_err("not held")
+            .code
+            .as_str(),
         "R0468"
     );
-    assert_eq!(users::show(db.as_mut(), &plan, "nobody").expect_err("no user").code.as_str(), "R0464");
+    assert_eq!(
+        users::show(db.as_mut(), &plan, "nobody").expect_err("no user").code.as_str(),
+        "R0464"
+    );
     let all = users::list(db.as_mut(), &plan).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>(), vec![ana.as_str()]);
 
@@ -198,13 +205,15 @@ fn authorize_gives_scope_grants_and_thresholds(engine: &Engine) {
     let (fod, hq) = (unique("fod"), unique("hq"));
     let _cleanup = login_roles(engine, &[&fod, &hq]);
     users::add(
-        db.as_mut(), &plan,
+        db.as_mut(),
+        &plan,
         &new_user(&fod, &["field_office_director"], &[("field_office", "NYC")]),
         change(t0()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     users::add(
-        db.as_mut(), &plan,
+        db.as_mut(),
+        &plan,
         &new_user(&hq, &["hq_analyst", "sector_chief"], &[("sector", "SDC")]),
         change(t0()),
     )
@@ -250,12 +259,14 @@ fn unused_accounts_lapse_after_90_days_until_reinstated(engine: &Engine) {
     // Never used: counted from creation. Exactly 90 days is still fine; a minute more is not.
     let day90 = t0() + Duration::days(90);
     users::authorize(db.as_mut(), &plan, &pat, day90).unwrap_or_else(|e| panic!("{e}"));
-    let e = users::authorize(db.as_mut(), &plan, &pat, day90 + Duration::minutes(1)).expect_err("lapsed");
+    let e = users::authorize(db.as_mut(), &plan, &pat, day90 + Duration::minutes(1))
+        .expect_err("lapsed");
     assert_eq!(e.code.as_str(), "R0470");
     assert!(e.message.starts_with(&format!(
         "account unused for 90 days; ask an administrator to reinstate it: tally user reinstate {pat}"
     )), "{e}");
-    let e = users::authorize(db.as_mut(), &plan, &pat, t0() + Duration::days(120)).expect_err("lapsed");
+    let e =
+        users::authorize(db.as_mut(), &plan, &pat, t0() + Duration::days(120)).expect_err("lapsed");
     assert!(e.message.starts_with("account unused for 120 days"), "{e}");
 
     // Use resets the count.
@@ -276,7 +287,8 @@ fn unused_accounts_lapse_after_90_days_until_reinstated(engine: &Engine) {
     // Disabled: refused whatever the dates.
     users::disable(db.as_mut(), &plan, &pat, change(t0() + Duration::days(201)))
         .unwrap_or_else(|e| panic!("{e}"));
-    let e = users::authorize(db.as_mut(), &plan, &pat, t0() + Duration::days(202)).expect_err("disabled");
+    let e = users::authorize(db.as_mut(), &plan, &pat, t0() + Duration::days(202))
+        .expect_err("disabled");
     assert_eq!(e.code.as_str(), "R0469");
     assert!(e.help.as_deref().is_some_and(|h| h.contains(&format!("tally user reinstate {pat}"))));
     users::reinstate(db.as_mut(), &plan, &pat, change(t0() + Duration::days(203)))
@@ -332,7 +344,10 @@ fn attributes_follow_the_declaration(engine: &Engine) {
     };
 
     let e = add(db.as_mut(), &[("feild_office", "NYC")]).expect_err("unknown attribute");
-    assert_eq!((e.code, e.message.as_str()), ("R0465", "`feild_office` is not a user attribute"));
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("R0465", "`feild_office` is not a user attribute")
+    );
     assert_eq!(e.help.as_deref(), Some("did you mean `field_office`?"));
     let e = add(db.as_mut(), &[("station", "X")]).expect_err("not declared here");
     assert_eq!(e.code.as_str(), "R0465");
@@ -346,11 +361,8 @@ fn attributes_follow_the_declaration(engine: &Engine) {
     // Nothing was written by the refusals.
     assert_eq!(users::list(db.as_mut(), &plan).unwrap_or_else(|e| panic!("{e}")), vec![]);
 
-    let user = add(
-        db.as_mut(),
-        &[("port", "JFK"), ("supervisor", "Dr. O'Neil"), ("grade", "7")],
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let user = add(db.as_mut(), &[("port", "JFK"), ("supervisor", "Dr. O'Neil"), ("grade", "7")])
+        .unwrap_or_else(|e| panic!("{e}"));
     let expected: BTreeMap<String, String> =
         [("grade", "7"), ("port", "JFK"), ("supervisor", "Dr. O'Neil")]
             .into_iter()

@@ -1,5 +1,6 @@
 //! `tally gen-data`: writes deterministic synthetic landing files for every source of a
-//! compiled project, through `tally_runtime::gendata`. This module reads arguments, draws the
+//! compiled project, through `tally_runtime::gendata`, shaped by the project's profile
+//! (`generated/gendata.json`, or `--profile FILE`). This module reads arguments, draws the
 //! progress bar and prints the summary.
 
 use super::fail;
@@ -10,25 +11,31 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tally_runtime::error::codes;
-use tally_runtime::gendata::{self, spec::Spec, GenOptions, GenProgress};
+use tally_runtime::gendata::{self, profile, GenOptions, GenProgress};
 use tally_runtime::Error;
 
 #[derive(Debug, Args)]
 pub struct GenDataArgs {
-    /// The output of `tally compile`: gen-data reads its plan.json
+    /// The output of `tally compile`: gen-data reads its plan.json, and its gendata.json (the
+    /// project's profile) when there is one
     #[arg(long, default_value = "generated")]
     generated: PathBuf,
+    /// A YAML profile to use instead of the project's (the format of gendata.yaml), checked
+    /// against the plan
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
     /// Where to write the landing files (a new or empty directory)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// How much data: 1 is about a year of a large port network (millions of rows in the
-    /// busiest sources); the default is a demo that loads in seconds
+    /// How much data: 1 is the profile's volumes in full (rows per day, members); the default
+    /// is a demo that loads in seconds
     #[arg(long, default_value_t = gendata::DEMO_SCALE)]
     scale: f64,
     /// The random seed: the same seed and options give the same bytes
     #[arg(long, default_value_t = gendata::DEFAULT_SEED)]
     seed: u64,
-    /// The first day of the period (YYYY-MM-DD); default 2024-10-01, the start of fiscal year 2025
+    /// The first day of the period (YYYY-MM-DD); default the first day of fiscal year 2025 in
+    /// the project's calendar
     #[arg(long, value_name = "DATE")]
     start: Option<String>,
     /// The period's length in days; its last day holds the follow-up batches
@@ -55,15 +62,19 @@ fn run(args: &GenDataArgs) -> tally_runtime::Result<ExitCode> {
         ..GenOptions::default()
     };
     if let Some(start) = &args.start {
-        options.start =
-            chrono::NaiveDate::parse_from_str(start.trim(), "%Y-%m-%d").map_err(|_| {
-                Error::new(codes::GEN_DATA_OPTIONS, format!("--start `{start}` is not a date"))
-                    .help("write the first day of the period as YYYY-MM-DD, e.g. 2024-10-01")
-            })?;
+        let date = chrono::NaiveDate::parse_from_str(start.trim(), "%Y-%m-%d").map_err(|_| {
+            Error::new(codes::GEN_DATA_OPTIONS, format!("--start `{start}` is not a date"))
+                .help("write the first day of the period as YYYY-MM-DD, e.g. 2024-10-01")
+        })?;
+        options.start = Some(date);
     }
-    let spec = Spec::load(&args.generated)?;
+    let plan = tally_runtime::plan::load(&args.generated)?;
+    let profile = match &args.profile {
+        Some(path) => profile::read_yaml(path, &plan)?,
+        None => profile::load(&args.generated)?,
+    };
     let mut progress = Bar::new();
-    let report = gendata::generate(&spec, &options, &args.out, &mut progress)?;
+    let report = gendata::generate(&plan, &profile, &options, &args.out, &mut progress)?;
     progress.finish();
     match args.format {
         Format::Human => println!("{report}"),

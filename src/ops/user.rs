@@ -8,6 +8,7 @@ use super::{fail, Target};
 use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use tally_runtime::error::codes;
 use tally_runtime::users::{self, Change, NewUser, User};
 use tally_runtime::{backend, etl, plan, Error};
 
@@ -42,8 +43,11 @@ impl Attributes {
         let mut map = BTreeMap::new();
         for (key, value) in &self.attributes {
             if map.insert(key.clone(), value.clone()).is_some() {
-                return Err(Error::new(codes::BAD_INPUT, format!("`--attr {key}=...` is given twice"))
-                    .help("give each attribute once"));
+                return Err(Error::new(
+                    codes::BAD_INPUT,
+                    format!("`--attr {key}=...` is given twice"),
+                )
+                .help("give each attribute once"));
             }
         }
         Ok(map)

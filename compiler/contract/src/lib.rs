@@ -6,6 +6,7 @@
 //! | [`plan`]      | `plan.json`: the ETL plan, catalog, dimensions, user attributes |
 //! | [`schedule`]  | a source's refresh schedule, when it is due, its freshness      |
 //! | [`cron`]      | POSIX cron expressions, checked once, evaluated by `croner`     |
+//! | [`gendata`]   | `gendata.json`: the synthetic-data profile, and its YAML source |
 //! | [`template`]  | the `{placeholders}` in plan statements and how they are filled |
 //! | [`integrity`] | `migrations/tally.sum`: the hash chain over emitted migrations  |
 //! | [`suggest`]   | "did you mean": one way to suggest a name, compiler and runtime |
@@ -19,6 +20,7 @@
 //! caller's business.
 
 pub mod cron;
+pub mod gendata;
 pub mod integrity;
 pub mod plan;
 pub mod schedule;

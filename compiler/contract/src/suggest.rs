@@ -13,7 +13,8 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let mut best: Option<(f64, &str)> = None;
     for candidate in candidates.into_iter().filter(|c| c.len() <= LONGEST_SUGGESTED) {
         let score = strsim::jaro_winkler(name, candidate);
-        let close = score >= 0.8 || strsim::levenshtein(name, candidate) <= name.len().max(1) / 3;
+        // A swap of two letters (`JKF` for `JFK`) is one edit, as people mistype.
+        let close = score >= 0.8 || strsim::osa_distance(name, candidate) <= name.len().max(1) / 3;
         if close && best.is_none_or(|(s, c)| score > s || (score == s && candidate < c)) {
             best = Some((score, candidate));
         }

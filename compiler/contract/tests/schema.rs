@@ -1,6 +1,7 @@
-//! `docs/plan.schema.json` is generated from the contract types; this keeps the checked-in copy
-//! fresh. When it is stale the test rewrites it and fails, so the next run (and the commit)
-//! has the new schema, as rust-analyzer's `ensure_file_contents` does.
+//! `docs/plan.schema.json` and `docs/gendata.schema.json` are generated from the contract
+//! types; this keeps the checked-in copies fresh. When one is stale the test rewrites it and
+//! fails, so the next run (and the commit) has the new schema, as rust-analyzer's
+//! `ensure_file_contents` does.
 
 // The crate does no I/O (compiler/clippy.toml applies here too); this test reads and writes
 // the checked-in schema.
@@ -8,18 +9,26 @@
 
 use std::path::PathBuf;
 
-#[test]
-fn plan_schema_is_fresh() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/plan.schema.json");
-    let want = tally_contract::plan::json_schema();
+fn ensure_fresh(name: &str, want: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs").join(name);
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     if have.replace("\r\n", "\n") != want {
-        std::fs::write(&path, &want).expect("docs/plan.schema.json can be written");
+        std::fs::write(&path, want).expect("the schema file can be written");
         panic!(
-            "docs/plan.schema.json was stale and has been regenerated from the contract types: \
-             review and commit it (cargo test -p tally-contract)"
+            "docs/{name} was stale and has been regenerated from the contract types: review and \
+             commit it (cargo test -p tally-contract)"
         );
     }
+}
+
+#[test]
+fn plan_schema_is_fresh() {
+    ensure_fresh("plan.schema.json", &tally_contract::plan::json_schema());
+}
+
+#[test]
+fn gendata_schema_is_fresh() {
+    ensure_fresh("gendata.schema.json", &tally_contract::gendata::json_schema());
 }
 
 #[test]

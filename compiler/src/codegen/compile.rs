@@ -10,6 +10,7 @@
 //! |----------------------------------------|---------------------------------------------------|
 //! | `README.md`                            | what the directory is                             |
 //! | `plan.json`                            | the ETL plan ([`plan`](super::plan))              |
+//! | `gendata.json`                         | the synthetic-data profile, when the project has one |
 //! | `<dialect>/migrations/NNNN_<slug>.sql` | migrations, never rewritten once emitted          |
 //! | `<dialect>/migrations/tally.sum`       | their integrity chain ([`integrity`](super::integrity)) |
 //! | `<dialect>/schema.lock.json`           | the schema after the last migration               |
@@ -29,6 +30,7 @@ use crate::source::FileSystem;
 use crate::span::{FileId, Span};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use tally_contract::gendata::{GenData, Profile, ARTIFACT_FILE};
 use tally_contract::integrity::{self, IntegrityError, SUM_FILE};
 
 /// The lock file's name inside `<dialect>/`.
@@ -59,6 +61,7 @@ pub fn compile(
     model: &Model,
     config: &Config,
     metric_order: &[String],
+    profile: Option<&Profile>,
     previous: &dyn FileSystem,
 ) -> Result<Artifacts, Vec<Diagnostic>> {
     if previous.read(crate::project::CONFIG_FILE).is_ok() {
@@ -78,6 +81,9 @@ pub fn compile(
             files.insert("plan.json".to_string(), text);
         }
         Err(diagnostics) => errors.extend(diagnostics),
+    }
+    if let Some(profile) = profile {
+        files.insert(ARTIFACT_FILE.to_string(), GenData::new(profile.clone()).to_json());
     }
 
     // The same refused change shows up once per dialect; it is reported once.
@@ -123,7 +129,7 @@ pub fn compile(
 
 /// The files that differ between `artifacts` and the directory `previous`, are missing from
 /// it, or are in it but should not be (only below the paths `tally compile` owns: `README.md`,
-/// `plan.json` and `<dialect>/`; anything else in the directory is left alone). Sorted. For
+/// `plan.json`, `gendata.json` and `<dialect>/`; anything else in the directory is left alone). Sorted. For
 /// `--check`: an empty list means the directory is fresh. When writing, the CLI writes each
 /// listed path that `artifacts` has and deletes the others.
 pub fn stale(artifacts: &Artifacts, previous: &dyn FileSystem) -> Vec<String> {
@@ -144,6 +150,7 @@ pub fn stale(artifacts: &Artifacts, previous: &dyn FileSystem) -> Vec<String> {
 fn owned(path: &str) -> bool {
     path == "README.md"
         || path == "plan.json"
+        || path == ARTIFACT_FILE
         || dialect::all()
             .iter()
             .any(|d| path.strip_prefix(d.name()).is_some_and(|rest| rest.starts_with('/')))
@@ -512,6 +519,7 @@ directory is fresh.\n\n\
 | path | what |\n\
 |------|------|\n\
 | `plan.json` | the ETL plan: per source its schedule, load and merge SQL; per mart and metric the refresh SQL, in dependency order |\n\
+| `gendata.json` | the project's synthetic-data profile (from its `gendata.yaml`, when it has one), read by `tally gen-data` |\n\
 | `<dialect>/migrations/NNNN_<slug>.sql` | schema migrations, applied in name order by `tally migrate`; never rewritten once written |\n\
 | `<dialect>/migrations/tally.sum` | a hash chain over the migrations: `tally migrate` refuses edited, missing or reordered files |\n\
 | `<dialect>/schema.lock.json` | the schema after the last migration; the next `tally compile` emits only the difference |\n\n\

@@ -347,7 +347,7 @@ fn user_attributes(model: &Model) -> Vec<contract::UserAttribute> {
         .collect()
 }
 
-fn column(c: &semantic::Column) -> Column {
+pub(crate) fn column(c: &semantic::Column) -> Column {
     let ty = column_type(c.ty.as_ref());
     let default = c.default.as_ref().map(|d| match d {
         ast::Literal::Int(s) | ast::Literal::Decimal(s) => {
@@ -407,7 +407,7 @@ fn calendar(c: &semantic::Calendar) -> contract::Calendar {
 }
 
 /// Every dimension, by name, with its levels in declaration order.
-fn dimensions(model: &Model) -> Vec<contract::Dimension> {
+pub(crate) fn dimensions(model: &Model) -> Vec<contract::Dimension> {
     let mut names: Vec<&String> = model.dimensions.keys().collect();
     names.sort();
     names

@@ -14,8 +14,9 @@ use sqlparser::parser::Parser;
 /// a few per level of the expression's nesting, a few per subquery and derived metric. This
 /// limit covers all of it with room to spare; sqlparser grows its own stack when it recurses
 /// deeply, so the limit guards against nothing but a runaway statement. The runtime reads the
-/// plan's statements back with the same limit.
-pub const RECURSION_LIMIT: usize = 2 * MAX_OPERATORS + 64 * MAX_DEPTH;
+/// plan's statements back with the same limit, which the contract holds.
+pub const RECURSION_LIMIT: usize = tally_contract::plan::SQL_RECURSION_LIMIT;
+const _: () = assert!(2 * MAX_OPERATORS + 64 * MAX_DEPTH <= RECURSION_LIMIT);
 
 /// A parser for `dialect` that reads what the compiler emits (see [`RECURSION_LIMIT`]).
 pub fn parser(dialect: &dyn sqlparser::dialect::Dialect) -> Parser<'_> {

@@ -5,8 +5,8 @@
 //! fails when the page is stale or a code has no fixture.
 //!
 //! Ranges: `T00xx` syntax, `T01xx` declarations, `T02xx` names, `T03xx` types, `T04xx` the
-//! dependency graph, `T05xx` personal data, `T06xx` migrations, `T07xx` project files, `T9xxx`
-//! internal errors.
+//! dependency graph, `T05xx` personal data, `T06xx` migrations, `T07xx` project files, `T08xx`
+//! the synthetic-data profile (`gendata.yaml`), `T9xxx` internal errors.
 
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -437,6 +437,47 @@ codes! {
     UNREADABLE_FILE = "T0703", "unreadable-file",
         "A file of the project could not be read (permissions, not UTF-8, too large).",
         "Make the file readable UTF-8 text under 4 GiB.";
+    INVALID_GENDATA_FILE = "T0801", "invalid-gendata-file",
+        "The project's synthetic-data profile, `gendata.yaml`, is not valid YAML or not of the \
+         profile's shape: a key the profile does not know (at any level), a list where a map \
+         belongs, text where a number belongs. `tally gen-data` reads the profile to decide \
+         volumes and values, so `tally check` refuses a profile it cannot read.",
+        "Fix the file at the place shown; `docs/gendata.md` lists every setting and where it \
+         goes.";
+    UNKNOWN_GENDATA_NAME = "T0802", "unknown-gendata-name",
+        "The profile names a source, column, dimension, level or list that the project does not \
+         have. A profile describes the project's own sources and dimensions, so a name that \
+         matches none is a typo or a leftover from a renamed declaration, and its settings \
+         would silently do nothing.",
+        "Use a name from the project (the help suggests the nearest one), or remove the \
+         setting.";
+    INVALID_GENDATA_VALUE = "T0803", "invalid-gendata-value",
+        "A value in the profile is one its column or level cannot hold: a weight for a value \
+         an enum does not declare, text for an int column, a number too wide for a decimal, a \
+         member's `parent` that is not a member of the level above, a member without a parent \
+         when the level above is listed, or a `pattern` that does not read. gen-data would \
+         write rows the loader rejects, or members that break the dimension's hierarchy.",
+        "Write a value the column takes (the help lists or suggests them), or list the parent \
+         member first.";
+    GENDATA_SETTING_DOES_NOT_APPLY = "T0804", "gendata-setting-does-not-apply",
+        "A setting of the profile does not fit where it is: a share of true on a number \
+         column, numbers for a text column, a `null_share` for a `not null` column, weights for \
+         a column that references a dimension (it takes the dimension's members), members for \
+         a level without a key, deletions for an `append` source, a volume for the source that \
+         lists a dimension's members, two ways of drawing one column, or columns computed from \
+         each other in a circle.",
+        "Move the setting to where it applies or remove it; the help says what the setting is \
+         for.";
+    GENDATA_OUT_OF_RANGE = "T0805", "gendata-out-of-range",
+        "A number of the profile is out of its range: a share below 0 or above 1, a negative \
+         or infinite weight or volume, weights that give no value a chance, a traffic curve \
+         without 24 hours or 7 weekdays, bounds that cross.",
+        "Give a number within the range the message names: shares from 0 to 1, weights and \
+         volumes of 0 or more.";
+    DUPLICATE_GENDATA_MEMBER = "T0806", "duplicate-gendata-member",
+        "A dimension level lists the same member key twice. The key names one member; a second \
+         entry would give the `from` source two rows with one key, which its load refuses.",
+        "List each member once; merge the two entries.";
     INTERNAL = "T9999", "internal-error",
         "The compiler broke one of its own invariants. This is a bug in Tally, not in your \
          project.",

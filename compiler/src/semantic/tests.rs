@@ -434,13 +434,13 @@ fn scopes_bind_declared_attributes_of_their_level() {
     assert!(help.contains("badge string -> location.port"), "{help}");
     only("role r {\n    scope location.port = officer.port\n}\n", "T0208");
     // Another level than the scope's: both sides labelled, and the attribute's declaration.
-    let d = only("role r {\n    scope location.port = user.field_office\n}\n", "T0211");
+    let d = only("role r {\n    scope location.port = user.field_office\n}\n", "T0212");
     assert_eq!(d.primary.message, "members of `location.field_office`");
     let labels: Vec<&str> = d.secondary.iter().map(|l| l.message.as_str()).collect();
     assert_eq!(labels, ["the scope's level", "the attribute is declared to hold these"]);
     assert_eq!(d.help.as_deref(), Some("bind the scope to `user.port`"));
     // No level at all.
-    let d = only("role r {\n    scope location.port = user.supervisor\n}\n", "T0211");
+    let d = only("role r {\n    scope location.port = user.supervisor\n}\n", "T0212");
     assert_eq!(d.primary.message, "names no dimension level");
 }
 
@@ -469,12 +469,12 @@ fn the_users_block_is_checked() {
     );
     // A name of `policy_user`'s own, a repeat, a wrong type, a type that is not one.
     let bad = "users {\n  attributes {\n    port string -> location.port\n    field_office string -> location.field_office\n    created_at date\n    port string\n    grade numeric\n    office int -> location.field_office\n  }\n}\n";
-    assert_eq!(codes_of(&with_users(bad)), ["T0120", "T0202", "T0101", "T0121"]);
+    assert_eq!(codes_of(&with_users(bad)), ["T0123", "T0202", "T0101", "T0124"]);
     // Two blocks: the second is refused, and its attributes do not count.
     let two = format!("{valid}\nusers {{\n  attributes {{\n    region string\n  }}\n}}\n");
     let (model, diagnostics) = analyze_files(&[&with_users(&two)]);
     let codes: Vec<&str> = diagnostics.iter().map(|d| d.code.0).collect();
-    assert_eq!(codes, ["T0119"]);
+    assert_eq!(codes, ["T0122"]);
     assert!(!model.user_attributes.contains_key("region"));
     // Without a `users` block, a bound scope has nothing to bind to.
     let d = codes_of(&with_users(""));

@@ -121,9 +121,10 @@ codes! {
     GEN_DATA_OUTPUT = "R0602", "gen-data cannot write the output directory (or it is not empty)";
     GEN_DATA_OPTIONS = "R0603", "gen-data options out of range (scale, days, start)";
     GEN_DATA_NO_SUPPLIER = "R0604",
-        "gen-data finds no source supplying a referenced dimension level";
+        "gen-data finds no members for a referenced dimension level";
     GEN_DATA_FILE_NAMES = "R0605", "gen-data cannot name files for a landing pattern";
     GEN_DATA_PARQUET = "R0606", "gen-data cannot write a Parquet file";
+    GEN_DATA_PROFILE = "R0607", "gen-data's profile cannot be read, or does not fit the plan";
 }
 
 /// The documentation of a code.

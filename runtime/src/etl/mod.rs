@@ -57,13 +57,13 @@ use crate::plan::{
 use crate::value::{timestamp_text, Rows, Value};
 use chrono::{NaiveDate, NaiveDateTime};
 use landing::{CopyShape, HashingReader, LandedFile};
-use tally_contract::schedule::Schedule;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+use tally_contract::schedule::Schedule;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -1269,9 +1269,8 @@ mod tests {
 
     #[test]
     fn due_when_an_instant_passed_since_the_last_load() {
-        let at = |text: &str| {
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("test time")
-        };
+        let at =
+            |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("test time");
         let daily = Schedule::new(tally_contract::schedule::Form::Daily { hour: 5, minute: 0 })
             .expect("a schedule");
         assert!(is_due(&daily, None, at("2024-03-01 04:00")));
@@ -1280,5 +1279,4 @@ mod tests {
         assert!(is_due(&daily, Some(at("2024-03-01 04:00")), at("2024-03-01 05:00")));
         assert_eq!(next_after(&daily, at("2024-03-01 05:00")), Some(at("2024-03-02 05:00")));
     }
-
 }

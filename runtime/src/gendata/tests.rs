@@ -1,97 +1,276 @@
-//! The generator on a small plan of its own that has every load mode, format and column kind:
-//! files read back with DuckDB and checked for determinism, unique keys, valid references,
-//! required values, decimal scale, fake personal data, time order and follow-up batches.
+//! The generator on a small project of its own, compiled in memory, that has every load mode,
+//! format and column kind, a dimension whose members the profile lists and one it does not:
+//! files read back with DuckDB and checked for determinism, unique keys, members and their
+//! hierarchy, the profile's weights and volumes, required values, decimal scale, fake personal
+//! data, time order and follow-up batches.
 
 use super::*;
 use crate::backend::{Backend as _, DuckDb};
 use std::collections::BTreeMap;
+use tally_compiler::source::MemoryFs;
 
-const PLAN: &str = r#"{
-  "version": 1,
-  "marts": [{"name": "borderstat"}],
-  "reports": [],
-  "sources": [
-    {"name": "ports", "landing": {"pattern": "reference/ports/*.csv", "format": "csv",
-       "csv": {"delimiter": ",", "header": true, "quote": "\"", "null": "", "skip": 0}},
-     "load": {"mode": "snapshot"}, "key": ["port_code"],
-     "columns": [
-       {"name": "port_code", "type": "string", "nullable": false, "pii": []},
-       {"name": "port_name", "type": "string", "nullable": false, "pii": []},
-       {"name": "port_mode", "type": "enum", "values": ["air", "land", "sea"], "nullable": false, "pii": []},
-       {"name": "field_office_code", "type": "string", "nullable": false, "pii": []},
-       {"name": "field_office_name", "type": "string", "nullable": false, "pii": []}]},
-    {"name": "gates", "landing": {"pattern": "reference/gates/*.csv", "format": "csv",
-       "csv": {"delimiter": ",", "header": true, "quote": "\"", "null": "", "skip": 0}},
-     "load": {"mode": "snapshot"}, "key": ["gate_code"],
-     "columns": [
-       {"name": "gate_code", "type": "string", "nullable": false, "pii": []},
-       {"name": "gate_name", "type": "string", "nullable": false, "pii": []}]},
-    {"name": "seizures", "landing": {"pattern": "seizures/items_*.csv", "format": "csv",
-       "csv": {"delimiter": "|", "header": true, "quote": "\"", "null": "", "skip": 1}},
-     "load": {"mode": "cdc", "delete_marker": "is_deleted"}, "key": ["seizure_id", "line_item"],
-     "retention": {"by": "seized_at"},
-     "columns": [
-       {"name": "seizure_id", "type": "string", "nullable": false, "pii": []},
-       {"name": "line_item", "type": "int", "nullable": false, "pii": []},
-       {"name": "seized_at", "type": "timestamp", "nullable": false, "pii": []},
-       {"name": "approved_at", "type": "timestamp", "nullable": true, "pii": []},
-       {"name": "port_code", "type": "string", "nullable": false, "references": {"dimension": "location", "level": "port"}, "pii": []},
-       {"name": "seizure_type", "type": "enum", "values": ["drug", "currency", "other"], "nullable": false, "pii": []},
-       {"name": "drug_type", "type": "enum", "values": ["cocaine", "marijuana"], "nullable": true, "pii": []},
-       {"name": "drug_weight_kg", "type": "decimal", "precision": 12, "scale": 3, "nullable": true, "pii": []},
-       {"name": "currency_usd", "type": "decimal", "precision": 14, "scale": 2, "nullable": true, "pii": []},
-       {"name": "subject_name", "type": "string", "nullable": true, "pii": ["name"]},
-       {"name": "subject_document", "type": "string", "nullable": true, "pii": ["document_number"]},
-       {"name": "subject_address", "type": "string", "nullable": true, "pii": ["address"]},
-       {"name": "subject_phone", "type": "string", "nullable": true, "pii": ["phone"]},
-       {"name": "subject_email", "type": "string", "nullable": true, "pii": ["email"]},
-       {"name": "is_deleted", "type": "bool", "nullable": false, "default": false, "pii": []}]},
-    {"name": "arrivals", "landing": {"pattern": "arrivals/*.jsonl", "format": "jsonl", "csv": null},
-     "load": {"mode": "incremental", "column": "updated_at"}, "key": ["flight_id", "passenger_seq"],
-     "retention": {"by": "arrived_at"}, "freshness": {"expected_every_minutes": 15},
-     "columns": [
-       {"name": "flight_id", "type": "string", "nullable": false, "pii": []},
-       {"name": "passenger_seq", "type": "int", "nullable": false, "pii": []},
-       {"name": "port_code", "type": "string", "nullable": false, "references": {"dimension": "location", "level": "port"}, "pii": []},
-       {"name": "gate_code", "type": "string", "nullable": true, "references": {"dimension": "gate", "level": "gate"}, "pii": []},
-       {"name": "arrived_at", "type": "timestamp", "nullable": false, "pii": []},
-       {"name": "wait_minutes", "type": "int", "nullable": true, "pii": []},
-       {"name": "cleared_at", "type": "timestamp", "nullable": true, "pii": []},
-       {"name": "updated_at", "type": "timestamp", "nullable": false, "pii": []},
-       {"name": "nationality", "type": "string", "nullable": true, "pii": ["nationality"]}]},
-    {"name": "accounts", "landing": {"pattern": "accounts/list_*.parquet", "format": "parquet", "csv": null},
-     "load": {"mode": "snapshot"}, "key": ["account_id"], "retention": {"by": "extracted_on"},
-     "columns": [
-       {"name": "account_id", "type": "string", "nullable": false, "pii": []},
-       {"name": "extracted_on", "type": "date", "nullable": false, "pii": []},
-       {"name": "account_status", "type": "enum", "values": ["active", "inactive"], "nullable": false, "pii": []},
-       {"name": "validated_on", "type": "date", "nullable": true, "pii": []},
-       {"name": "account_name", "type": "string", "nullable": true, "pii": ["name"]}]},
-    {"name": "activities", "landing": {"pattern": "activities/act_*.csv", "format": "csv",
-       "csv": {"delimiter": ",", "header": true, "quote": "\"", "null": "", "skip": 0}},
-     "load": {"mode": "append"}, "key": ["activity_id"], "retention": {"by": "opened_at"},
-     "columns": [
-       {"name": "activity_id", "type": "string", "nullable": false, "pii": []},
-       {"name": "account_id", "type": "string", "nullable": false, "pii": []},
-       {"name": "opened_at", "type": "timestamp", "nullable": false, "pii": []},
-       {"name": "items", "type": "int", "nullable": false, "pii": []},
-       {"name": "flagged", "type": "bool", "nullable": false, "default": false, "pii": []}]}
-  ]
-}"#;
+const PROJECT: &str = r#"
+calendar time {
+  fiscal_year_start october 1
+  week_start monday
+  grains day, month, fiscal_year
+  timezone "UTC"
+}
 
-fn spec() -> Spec {
-    serde_json::from_str::<Spec>(PLAN).expect("the test plan parses")
+source ports {
+  title "Ports"
+  refresh daily
+  landing "reference/ports/*.csv" as csv
+  load snapshot
+  key port_code
+  retain forever
+  columns {
+    port_code         string
+    port_name         string not null
+    port_mode         enum(air, land, sea) not null
+    field_office_code string not null
+    field_office_name string not null
+  }
+}
+
+dimension location {
+  title "Location"
+  from ports
+  level national
+  level field_office key field_office_code label field_office_name
+  level port key port_code label port_name
+  hierarchy national > field_office > port
+}
+
+source gates {
+  title "Gates"
+  refresh daily
+  landing "reference/gates/*.csv" as csv
+  load snapshot
+  key gate_code
+  retain forever
+  columns {
+    gate_code string
+    gate_name string not null
+    zone_code string not null
+  }
+}
+
+dimension gate {
+  title "Gates"
+  from gates
+  level zone key zone_code
+  level gate key gate_code label gate_name
+  hierarchy zone > gate
+}
+
+source seizures {
+  title "Seizures"
+  refresh every 15 minutes
+  landing "seizures/items_*.csv" as csv (delimiter = "|", skip = 1)
+  load cdc delete_marker is_deleted
+  key (seizure_id, line_item)
+  retain 6 years by seized_at
+  columns {
+    seizure_id       string
+    line_item        int
+    seized_at        timestamp not null
+    approved_at      timestamp null
+    port_code        string not null -> location.port
+    lane             enum(air, land, sea, other) not null
+    seizure_type     enum(drug, currency, other) not null
+    drug_type        enum(cocaine, marijuana) null
+    drug_weight_kg   decimal(12, 3)
+    currency_usd     decimal(14, 2)
+    subject_name     string pii(name)
+    subject_document string pii(document_number)
+    subject_address  string pii(address)
+    subject_phone    string pii(phone)
+    subject_email    string pii(email)
+    is_deleted       bool not null default false
+  }
+}
+
+source arrivals {
+  title "Arrivals"
+  refresh every 15 minutes
+  landing "arrivals/*.jsonl" as jsonl
+  load incremental by updated_at
+  key (flight_id, passenger_seq)
+  retain 6 years by arrived_at
+  columns {
+    flight_id     string
+    passenger_seq int
+    port_code     string not null -> location.port
+    gate_code     string null -> gate.gate
+    terminal      string null
+    arrived_at    timestamp not null
+    wait_minutes  int
+    cleared_at    timestamp null
+    updated_at    timestamp not null
+    nationality   string pii(nationality)
+  }
+}
+
+source accounts {
+  title "Accounts"
+  refresh daily
+  landing "accounts/list_*.parquet" as parquet
+  load snapshot
+  key account_id
+  retain 7 years by extracted_on
+  columns {
+    account_id     string
+    extracted_on   date not null
+    account_status enum(active, inactive) not null
+    validated_on   date null
+    account_name   string pii(name)
+  }
+}
+
+source pay {
+  title "Pay"
+  refresh daily
+  landing "pay/pay_*.csv" as csv
+  load snapshot
+  key (employee_id, pay_period)
+  retain 7 years by period_end
+  columns {
+    employee_id  string
+    pay_period   string
+    period_end   date not null
+    overtime_usd decimal(10, 2) not null default 0
+    ytd_usd      decimal(12, 2) not null default 0
+  }
+}
+
+source activities {
+  title "Activities"
+  refresh daily
+  landing "activities/act_*.csv" as csv
+  load append
+  key activity_id
+  retain 6 years by opened_at
+  columns {
+    activity_id string
+    account_id  string not null
+    opened_at   timestamp not null
+    items       int not null
+    flagged     bool not null default false
+  }
+}
+"#;
+
+const PROFILE: &str = r#"
+lists:
+  carriers: {XA: 3, XB: 1}
+dimensions:
+  location:
+    field_office:
+      members:
+        - {key: NORTH, label: North Office}
+        - {key: SOUTH, label: South Office}
+    port:
+      members:
+        - {key: "0001", label: Big Airport, parent: NORTH, weight: 30, values: {port_mode: air}}
+        - {key: "0002", label: Border Crossing, parent: SOUTH, weight: 20, values: {port_mode: land}}
+        - {key: "0003", label: Harbour, parent: SOUTH, weight: 2, values: {port_mode: sea}}
+        - {key: "0004", label: Small Crossing, parent: NORTH, weight: 1, values: {port_mode: land}}
+  gate:
+    zone: {count: 2}
+sources:
+  seizures:
+    rows_per_day: 400
+    deletes: 0.05
+    columns:
+      seizure_type: {weights: {drug: 6, currency: 3, other: 1}}
+      approved_at: {after: {median_minutes: 360}}
+      drug_weight_kg:
+        lognormal: {median: 1, sigma: 1}
+        median_by: {column: drug_type, medians: {marijuana: 40}}
+  arrivals:
+    rows_per_day: 600
+    group:
+      size: {lognormal: {median: 30, sigma: 0.3}, min: 5, max: 60}
+      shared: [terminal]
+    columns:
+      flight_id: {pattern: "{list carriers}{1..999}-{date}"}
+      terminal: {weights: {A: 1, B: 1}}
+      wait_minutes:
+        lognormal: {median: 10, sigma: 0.5}
+        clusters: {column: flight_id, factors: [{share: 0.2, factor: 5}]}
+      cleared_at: {after: {minutes_from: wait_minutes}}
+  pay:
+    members: 30
+    columns:
+      pay_period: {periods: {days: 14}}
+      period_end: {period_end_of: pay_period}
+      overtime_usd: {lognormal: {median: 500, sigma: 0.5}}
+      ytd_usd: {running_total_of: overtime_usd}
+"#;
+
+/// The project compiled in memory: its plan and its profile (without one when `profile` is
+/// false: the defaults).
+fn compiled(profile: bool) -> (Plan, Profile) {
+    let mut fs = MemoryFs::new().with("tally.yaml", "name: test\n").with("main.tally", PROJECT);
+    if profile {
+        fs.insert("gendata.yaml", PROFILE);
+    }
+    let (checked, artifacts) = tally_compiler::compile(&fs, "", &MemoryFs::new());
+    assert!(!checked.has_errors(), "{:#?}", checked.diagnostics());
+    let artifacts = artifacts.expect("compiles").expect("no errors");
+    let plan = Plan::from_json(&artifacts.files["plan.json"]).expect("the plan reads");
+    let profile = match artifacts.files.get("gendata.json") {
+        Some(text) => tally_contract::gendata::GenData::from_json(text).expect("reads").profile,
+        None => Profile::default(),
+    };
+    (plan, profile)
 }
 
 fn options() -> GenOptions {
     GenOptions { scale: 0.05, days: 40, ..GenOptions::default() }
 }
 
-fn generated(options: &GenOptions) -> (tempfile::TempDir, GenReport) {
+struct Generated {
+    dir: tempfile::TempDir,
+    plan: Plan,
+    report: GenReport,
+}
+
+impl Generated {
+    fn out(&self) -> std::path::PathBuf {
+        self.dir.path().join("landing")
+    }
+
+    fn source(&self, name: &str) -> &SourcePlan {
+        self.plan.source(name).expect("source")
+    }
+
+    fn summary(&self, name: &str) -> &SourceSummary {
+        self.report.sources.iter().find(|s| s.source == name).expect("summary")
+    }
+
+    /// Every row of a source's files (of one kind of batch), every value as text.
+    fn rows(&self, name: &str, batch: Option<&str>) -> Vec<Row> {
+        self.summary(name)
+            .files
+            .iter()
+            .filter(|f| batch.is_none_or(|b| f.batch == b))
+            .flat_map(|f| read(&self.out(), self.source(name), &f.path))
+            .collect()
+    }
+}
+
+fn generated_with(profile: bool, options: &GenOptions) -> Generated {
+    let (plan, profile) = compiled(profile);
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("landing");
-    let report = generate(&spec(), options, &out, &mut Quiet).expect("generate");
-    (dir, report)
+    let report = generate(&plan, &profile, options, &dir.path().join("landing"), &mut Quiet)
+        .expect("generate");
+    Generated { dir, plan, report }
+}
+
+fn generated() -> Generated {
+    generated_with(true, &options())
 }
 
 /// Every file of a directory tree, relative path → bytes, in name order.
@@ -116,17 +295,17 @@ fn contents(root: &Path) -> BTreeMap<String, Vec<u8>> {
 type Row = BTreeMap<String, Option<String>>;
 
 /// The rows of one generated file, every value as text, read by DuckDB.
-fn read(out: &Path, source: &SourceSpec, file: &str) -> Vec<Row> {
+fn read(out: &Path, source: &SourcePlan, file: &str) -> Vec<Row> {
     let path = out.join(file).to_string_lossy().replace('\'', "''");
     let columns: Vec<String> =
         source.columns.iter().map(|c| format!("'{}': 'VARCHAR'", c.name)).collect();
-    let from = match source.landing.format.as_str() {
-        "jsonl" => format!(
+    let from = match source.landing.format {
+        crate::plan::LandingFormat::Jsonl => format!(
             "read_json('{path}', format = 'newline_delimited', columns = {{{}}})",
             columns.join(", ")
         ),
-        "parquet" => format!("read_parquet('{path}')"),
-        _ => {
+        crate::plan::LandingFormat::Parquet => format!("read_parquet('{path}')"),
+        crate::plan::LandingFormat::Csv => {
             let csv = source.landing.csv.as_ref().expect("csv options");
             format!(
                 "read_csv('{path}', header = true, delim = '{}', quote = '\"', escape = '\"', nullstr = '', skip = {}, auto_detect = false, columns = {{{}}})",
@@ -150,39 +329,32 @@ fn read(out: &Path, source: &SourceSpec, file: &str) -> Vec<Row> {
         .collect()
 }
 
-fn all_rows(out: &Path, report: &GenReport, name: &str, batch: Option<&str>) -> Vec<Row> {
-    let spec = spec();
-    let source = spec.sources.iter().find(|s| s.name == name).expect("source").clone();
-    let summary = report.sources.iter().find(|s| s.source == name).expect("summary");
-    summary
-        .files
-        .iter()
-        .filter(|f| batch.is_none_or(|b| f.batch == b))
-        .flat_map(|f| read(out, &source, &f.path))
-        .collect()
-}
-
 fn value<'a>(row: &'a Row, column: &str) -> Option<&'a str> {
     row.get(column).and_then(|v| v.as_deref())
 }
 
+fn values(rows: &[Row], column: &str) -> BTreeSet<String> {
+    rows.iter().filter_map(|r| value(r, column).map(str::to_owned)).collect()
+}
+
 #[test]
-fn the_same_options_give_the_same_bytes() {
-    let (a, report_a) = generated(&options());
-    let (b, report_b) = generated(&options());
-    let files_a = contents(&a.path().join("landing"));
+fn the_same_plan_profile_and_options_give_the_same_bytes() {
+    let a = generated();
+    let b = generated();
+    let files_a = contents(&a.out());
     assert!(files_a.len() >= 10, "{:?}", files_a.keys());
-    assert_eq!(files_a, contents(&b.path().join("landing")));
-    assert_eq!(report_a.to_string(), report_b.to_string());
-    let (c, _) = generated(&GenOptions { seed: 7, ..options() });
-    assert_ne!(files_a, contents(&c.path().join("landing")), "another seed, other data");
+    assert_eq!(files_a, contents(&b.out()));
+    assert_eq!(a.report.to_string(), b.report.to_string());
+    let c = generated_with(true, &GenOptions { seed: 7, ..options() });
+    assert_ne!(files_a, contents(&c.out()), "another seed, other data");
+    let d = generated_with(false, &options());
+    assert_ne!(files_a, contents(&d.out()), "without the profile, other data");
 }
 
 #[test]
 fn files_are_named_by_the_pattern_in_load_order() {
-    let (_dir, report) = generated(&options());
-    let seizures = report.sources.iter().find(|s| s.source == "seizures").expect("seizures");
-    let names: Vec<&str> = seizures.files.iter().map(|f| f.path.as_str()).collect();
+    let g = generated();
+    let names: Vec<&str> = g.summary("seizures").files.iter().map(|f| f.path.as_str()).collect();
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(names, sorted, "files sort in the order they are to be loaded");
@@ -190,140 +362,183 @@ fn files_are_named_by_the_pattern_in_load_order() {
         names.iter().all(|n| n.starts_with("seizures/items_") && n.ends_with(".csv")),
         "{names:?}"
     );
-    let batches: Vec<&str> = seizures.files.iter().map(|f| f.batch).collect();
+    let batches: Vec<&str> = g.summary("seizures").files.iter().map(|f| f.batch).collect();
     assert_eq!(batches.last(), Some(&"deletions"));
     assert!(batches.contains(&"follow-up"));
-    assert_eq!(report.sources.iter().find(|s| s.source == "ports").map(|s| s.files.len()), Some(1));
-    // Every source has rows, the period ends where the report says.
-    assert!(report.sources.iter().all(|s| s.rows > 0), "{report}");
-    assert_eq!(report.end, "2024-11-10 00:00");
+    assert_eq!(g.summary("ports").files.len(), 1);
+    // Every source has rows; the period is fiscal year 2025's first 40 days.
+    assert!(g.report.sources.iter().all(|s| s.rows > 0), "{}", g.report);
+    assert_eq!(g.report.start, "2024-10-01");
+    assert_eq!(g.report.end, "2024-11-10 00:00");
 }
 
 #[test]
 fn keys_are_unique_within_the_initial_batch_and_for_new_rows() {
-    let (dir, report) = generated(&options());
-    let out = dir.path().join("landing");
+    let g = generated();
     for (name, key) in [
         ("seizures", vec!["seizure_id", "line_item"]),
         ("arrivals", vec!["flight_id", "passenger_seq"]),
         ("activities", vec!["activity_id"]),
     ] {
+        let key_of = |r: &Row| -> Vec<String> {
+            key.iter().map(|c| value(r, c).unwrap_or("").to_owned()).collect()
+        };
         let mut seen = BTreeSet::new();
-        let rows = all_rows(&out, &report, name, Some("initial"));
+        let rows = g.rows(name, Some("initial"));
         assert!(rows.len() > 10, "{name}: {}", rows.len());
         for row in &rows {
-            let k: Vec<String> =
-                key.iter().map(|c| value(row, c).unwrap_or("").to_owned()).collect();
-            assert!(seen.insert(k.clone()), "{name}: key {k:?} twice");
+            assert!(seen.insert(key_of(row)), "{name}: key {:?} twice", key_of(row));
         }
         // Rows of the follow-up that are not updates have new keys.
-        let follow = all_rows(&out, &report, name, Some("follow-up"));
-        let summary = report.sources.iter().find(|s| s.source == name).expect("summary");
-        let new = follow
-            .iter()
-            .filter(|r| {
-                !seen.contains(
-                    &key.iter().map(|c| value(r, c).unwrap_or("").to_owned()).collect::<Vec<_>>(),
-                )
-            })
-            .count() as u64;
-        assert_eq!(new + summary.updates, follow.len() as u64, "{name}");
+        let follow = g.rows(name, Some("follow-up"));
+        let new = follow.iter().filter(|r| !seen.contains(&key_of(r))).count() as u64;
+        assert_eq!(new + g.summary(name).updates, follow.len() as u64, "{name}");
     }
-    // A snapshot list: each snapshot lists a key once.
-    for file in &report.sources.iter().find(|s| s.source == "accounts").expect("accounts").files {
-        let spec = spec();
-        let source = spec.sources.iter().find(|s| s.name == "accounts").expect("accounts");
-        let rows = read(&out, source, &file.path);
-        let keys: BTreeSet<&str> = rows.iter().filter_map(|r| value(r, "account_id")).collect();
-        assert_eq!(keys.len(), rows.len(), "{}", file.path);
+    // Snapshot lists: each snapshot lists a key once.
+    for name in ["accounts", "pay"] {
+        for file in &g.summary(name).files {
+            let rows = read(&g.out(), g.source(name), &file.path);
+            let keys: BTreeSet<(Option<&str>, Option<&str>)> = rows
+                .iter()
+                .map(|r| {
+                    (value(r, "account_id").or(value(r, "employee_id")), value(r, "pay_period"))
+                })
+                .collect();
+            assert_eq!(keys.len(), rows.len(), "{}", file.path);
+        }
     }
 }
 
 #[test]
-fn references_take_the_members_of_the_supplying_source() {
-    let spec = spec();
-    let suppliers = resolve_references(&spec).expect("resolve");
-    let port = Reference { dimension: "location".to_owned(), level: "port".to_owned() };
-    assert_eq!(
-        suppliers.get(&port),
-        Some(&Supplier { source: "ports".to_owned(), column: "port_code".to_owned() })
-    );
-    let (dir, report) = generated(&GenOptions { scale: 0.3, ..options() });
-    let out = dir.path().join("landing");
-    let ports: BTreeSet<String> = all_rows(&out, &report, "ports", None)
+fn references_draw_the_members_the_profile_lists_by_their_weights() {
+    let g = generated_with(true, &GenOptions { scale: 0.3, ..options() });
+    let ports = g.rows("ports", None);
+    let listed: BTreeSet<String> = ["0001", "0002", "0003", "0004"].map(String::from).into();
+    assert_eq!(values(&ports, "port_code"), listed);
+    // The hierarchy: each port under the field office the profile names, with its label.
+    let office: BTreeMap<&str, (&str, &str)> = ports
         .iter()
-        .filter_map(|r| value(r, "port_code").map(str::to_owned))
+        .map(|r| {
+            (
+                value(r, "port_code").expect("code"),
+                (
+                    value(r, "field_office_code").expect("office"),
+                    value(r, "field_office_name").expect("name"),
+                ),
+            )
+        })
         .collect();
-    assert_eq!(ports.len(), profiles::PORTS.rows.len());
-    let gates: BTreeSet<String> = all_rows(&out, &report, "gates", None)
-        .iter()
-        .filter_map(|r| value(r, "gate_code").map(str::to_owned))
-        .collect();
-    assert!(!gates.is_empty());
+    assert_eq!(office["0002"], ("SOUTH", "South Office"));
+    assert_eq!(office["0004"], ("NORTH", "North Office"));
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for name in ["seizures", "arrivals"] {
-        for row in all_rows(&out, &report, name, None) {
+        for row in g.rows(name, None) {
             let code = value(&row, "port_code").expect("port_code is required");
-            assert!(ports.contains(code), "{name}: port {code} is not in ports");
+            assert!(listed.contains(code), "{name}: port {code} is not a member");
             if name == "seizures" {
                 *counts.entry(code.to_owned()).or_default() += 1;
             }
-            if let Some(gate) = value(&row, "gate_code") {
-                assert!(gates.contains(gate), "{name}: gate {gate}");
-            }
         }
     }
-    // Skewed: the busiest port has several times the rows of the median one.
-    let mut sorted: Vec<usize> = counts.values().copied().collect();
-    sorted.sort_unstable();
-    assert!(sorted[sorted.len() - 1] > 3 * sorted[sorted.len() / 2], "{counts:?}");
+    // Weighted: the busiest port (30) has many times the rows of the quietest (1).
+    assert!(counts["0001"] > 5 * counts.get("0004").copied().unwrap_or(0), "{counts:?}");
+    // A column agreeing with a member's attribute: the seizure lane is the port's mode.
+    for row in g.rows("seizures", None) {
+        let lane = value(&row, "lane").expect("lane");
+        let expected = match value(&row, "port_code") {
+            Some("0001") => "air",
+            Some("0003") => "sea",
+            _ => "land",
+        };
+        assert_eq!(lane, expected, "{row:?}");
+    }
     // Links: an activity's account is an account of the accounts list.
-    let accounts: BTreeSet<String> = all_rows(&out, &report, "accounts", None)
-        .iter()
-        .filter_map(|r| value(r, "account_id").map(str::to_owned))
-        .collect();
-    for row in all_rows(&out, &report, "activities", None) {
+    let accounts = values(&g.rows("accounts", None), "account_id");
+    for row in g.rows("activities", None) {
         assert!(accounts.contains(value(&row, "account_id").expect("account_id")));
     }
 }
 
 #[test]
-fn an_unsupplied_reference_is_an_error_naming_it() {
-    let plan = PLAN.replace(
-        r#"{"name": "gate_code", "type": "string", "nullable": true, "references": {"dimension": "gate", "level": "gate"}"#,
-        r#"{"name": "pier_code", "type": "string", "nullable": true, "references": {"dimension": "pier", "level": "pier"}"#,
-    );
-    assert_ne!(plan, PLAN);
-    let spec = serde_json::from_str::<Spec>(&plan).expect("parses");
-    let error = resolve_references(&spec).expect_err("no source supplies pier.pier");
-    assert_eq!(error.code, codes::GEN_DATA_NO_SUPPLIER);
-    assert!(
-        error.message.contains("`pier.pier`") && error.message.contains("arrivals.pier_code"),
-        "{error}"
-    );
+fn members_nobody_listed_are_made_up_from_the_dimension() {
+    let g = generated();
+    let gates = g.rows("gates", None);
+    // Two zones (the profile's count), three gates each, keyed and labelled by level.
+    assert_eq!(values(&gates, "zone_code"), ["ZONE01", "ZONE02"].map(String::from).into());
+    assert_eq!(gates.len(), 6);
+    assert!(gates.iter().all(|r| value(r, "gate_code").is_some_and(|c| c.starts_with("GATE"))));
+    assert!(gates.iter().all(|r| value(r, "gate_name").is_some_and(|c| c.starts_with("Gate "))));
+    let codes = values(&gates, "gate_code");
+    for row in g.rows("arrivals", None) {
+        if let Some(gate) = value(&row, "gate_code") {
+            assert!(codes.contains(gate), "gate {gate}");
+        }
+    }
+    // Without a profile, the ports are made up too: field offices, ports under them.
+    let d = generated_with(false, &options());
+    let ports = d.rows("ports", None);
+    assert_eq!(values(&ports, "field_office_code").len(), 4);
+    assert_eq!(ports.len(), 12);
+    assert!(ports.iter().all(|r| value(r, "port_code").is_some_and(|c| c.starts_with("PORT"))));
+}
+
+#[test]
+fn the_profile_shapes_values_and_volumes() {
+    let g = generated();
+    let with_profile = g.summary("seizures").rows;
+    let without = generated_with(false, &options());
+    // 400 rows a day at scale 0.05 against the default 2,000 (a source refreshed every 15 minutes).
+    assert!(with_profile * 3 < without.summary("seizures").rows, "{with_profile}");
+    let seizures = g.rows("seizures", Some("initial"));
+    let drugs = seizures.iter().filter(|r| value(r, "seizure_type") == Some("drug")).count();
+    let other = seizures.iter().filter(|r| value(r, "seizure_type") == Some("other")).count();
+    assert!(drugs > 3 * other, "drug {drugs}, other {other}");
+    // Flights: a carrier of the list, a number, the day; passengers share the terminal.
+    let arrivals = g.rows("arrivals", Some("initial"));
+    let mut terminals: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for row in &arrivals {
+        let flight = value(row, "flight_id").expect("flight");
+        assert!(flight.starts_with("XA") || flight.starts_with("XB"), "{flight}");
+        if let Some(t) = value(row, "terminal") {
+            terminals.entry(flight).or_default().insert(t);
+        }
+    }
+    assert!(terminals.values().all(|t| t.len() == 1), "{terminals:?}");
+    // Group sizes within the profile's bounds.
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in &arrivals {
+        *sizes.entry(value(row, "flight_id").expect("flight")).or_default() += 1;
+    }
+    assert!(sizes.values().all(|n| (5..=60).contains(n)), "{sizes:?}");
+    // Pay periods: one row per employee and biweekly period, the period's end, a running total.
+    let pay = read(&g.out(), g.source("pay"), &g.summary("pay").files[0].path);
+    let first_employee = value(&pay[0], "employee_id").expect("employee");
+    let own: Vec<&Row> =
+        pay.iter().filter(|r| value(r, "employee_id") == Some(first_employee)).collect();
+    assert_eq!(own.len(), 2, "two biweekly periods end before the 39th day");
+    assert_eq!(value(own[0], "pay_period"), Some("2025-01"));
+    assert_eq!(value(own[0], "period_end"), Some("2024-10-14"));
+    let amount =
+        |r: &Row, c: &str| value(r, c).and_then(|v| v.parse::<f64>().ok()).expect("number");
+    let total = amount(own[0], "overtime_usd") + amount(own[1], "overtime_usd");
+    assert!((amount(own[1], "ytd_usd") - total).abs() < 0.011, "{own:?}");
 }
 
 #[test]
 fn required_values_decimals_and_times_follow_the_plan() {
-    let (dir, report) = generated(&options());
-    let out = dir.path().join("landing");
-    let spec = spec();
-    let period_start = "2024-10-01 00:00:00";
-    let period_end = "2024-11-10 00:00:00";
-    for source in &spec.sources {
-        for row in all_rows(&out, &report, &source.name, None) {
+    let g = generated();
+    let (period_start, period_end) = ("2024-10-01 00:00:00", "2024-11-10 00:00:00");
+    for source in &g.plan.sources {
+        for row in g.rows(&source.name, None) {
             for c in &source.columns {
                 let v = value(&row, &c.name);
                 if !c.nullable {
                     assert!(v.is_some(), "{}.{} is required", source.name, c.name);
                 }
                 let Some(v) = v else { continue };
-                match c.ty.as_str() {
-                    "decimal" => {
-                        let (p, s) = (
-                            usize::from(c.precision.unwrap_or(18)),
-                            usize::from(c.scale.unwrap_or(0)),
-                        );
+                match &c.ty {
+                    ColumnType::Decimal { precision, scale } => {
+                        let (p, s) = (usize::from(*precision), usize::from(*scale));
                         let (int, frac) =
                             v.trim_start_matches('-').split_once('.').unwrap_or((v, ""));
                         assert!(
@@ -333,11 +548,10 @@ fn required_values_decimals_and_times_follow_the_plan() {
                             c.name
                         );
                     }
-                    "enum" => assert!(
-                        c.values.as_ref().is_some_and(|vs| vs.iter().any(|x| x == v)),
-                        "{v}"
-                    ),
-                    "timestamp" => assert!(
+                    ColumnType::Enum { values } => {
+                        assert!(values.iter().any(|x| x == v), "{v}");
+                    }
+                    ColumnType::Timestamp => assert!(
                         (period_start..period_end).contains(&v),
                         "{}.{}: {v} outside the period",
                         source.name,
@@ -349,7 +563,7 @@ fn required_values_decimals_and_times_follow_the_plan() {
         }
     }
     let mut approved = 0;
-    for row in all_rows(&out, &report, "seizures", None) {
+    for row in g.rows("seizures", None) {
         let seized = value(&row, "seized_at").expect("seized_at");
         if let Some(at) = value(&row, "approved_at") {
             assert!(at > seized, "approved {at} before seized {seized}");
@@ -362,26 +576,30 @@ fn required_values_decimals_and_times_follow_the_plan() {
         }
     }
     assert!(approved > 0);
-    for row in all_rows(&out, &report, "arrivals", None) {
+    for row in g.rows("arrivals", None) {
         let arrived = value(&row, "arrived_at").expect("arrived_at");
         assert!(value(&row, "updated_at").expect("updated_at") >= arrived);
-        if let Some(cleared) = value(&row, "cleared_at") {
-            assert!(cleared >= arrived);
+        if let (Some(cleared), Some(wait)) =
+            (value(&row, "cleared_at"), value(&row, "wait_minutes"))
+        {
+            let at = NaiveDateTime::parse_from_str(arrived, "%Y-%m-%d %H:%M:%S").expect("time");
+            let minutes: i64 = wait.parse().expect("int");
+            let want = (at + Duration::minutes(minutes)).format("%Y-%m-%d %H:%M:%S").to_string();
+            assert_eq!(cleared, want, "cleared is arrival plus the wait");
         }
     }
 }
 
 #[test]
 fn personal_data_is_fake() {
-    let (dir, report) = generated(&options());
-    let out = dir.path().join("landing");
-    let rows = all_rows(&out, &report, "seizures", None);
+    let g = generated();
+    let rows = g.rows("seizures", None);
     let mut checked = 0;
     for row in &rows {
         if let Some(name) = value(row, "subject_name") {
             let (given, family) = name.split_once(' ').expect("given and family name");
             assert!(
-                profiles::GIVEN_NAMES.contains(&given) && profiles::FAMILY_NAMES.contains(&family),
+                fake::GIVEN_NAMES.contains(&given) && fake::FAMILY_NAMES.contains(&family),
                 "{name}"
             );
             checked += 1;
@@ -391,8 +609,7 @@ fn personal_data_is_fake() {
         }
         if let Some(address) = value(row, "subject_address") {
             assert!(
-                profiles::STREETS.iter().any(|s| address.contains(s))
-                    && address.contains(", ZZ 00"),
+                fake::STREETS.iter().any(|s| address.contains(s)) && address.contains(", ZZ 00"),
                 "{address}"
             );
         }
@@ -408,63 +625,53 @@ fn personal_data_is_fake() {
 
 #[test]
 fn follow_ups_update_and_delete() {
-    let (dir, report) = generated(&options());
-    let out = dir.path().join("landing");
+    let g = generated();
     // cdc: the last file marks earlier keys deleted.
-    let initial: BTreeSet<(String, String)> = all_rows(&out, &report, "seizures", Some("initial"))
-        .iter()
-        .map(|r| {
-            (
-                value(r, "seizure_id").unwrap_or("").to_owned(),
-                value(r, "line_item").unwrap_or("").to_owned(),
-            )
-        })
-        .collect();
-    let deletions = all_rows(&out, &report, "seizures", Some("deletions"));
+    let key = |r: &Row| {
+        (
+            value(r, "seizure_id").unwrap_or("").to_owned(),
+            value(r, "line_item").unwrap_or("").to_owned(),
+        )
+    };
+    let initial: BTreeSet<(String, String)> =
+        g.rows("seizures", Some("initial")).iter().map(key).collect();
+    let deletions = g.rows("seizures", Some("deletions"));
     assert!(!deletions.is_empty());
     for row in &deletions {
         assert_eq!(value(row, "is_deleted"), Some("true"));
-        let key = (
-            value(row, "seizure_id").unwrap_or("").to_owned(),
-            value(row, "line_item").unwrap_or("").to_owned(),
-        );
-        assert!(initial.contains(&key), "deletes a loaded key");
+        assert!(initial.contains(&key(row)), "deletes a loaded key");
     }
     // incremental: updates carry a watermark above every initial one.
-    let highest = all_rows(&out, &report, "arrivals", Some("initial"))
+    let highest = g
+        .rows("arrivals", Some("initial"))
         .iter()
         .filter_map(|r| value(r, "updated_at").map(str::to_owned))
         .max()
         .expect("initial rows");
-    let follow = all_rows(&out, &report, "arrivals", Some("follow-up"));
+    let follow = g.rows("arrivals", Some("follow-up"));
     assert!(follow.iter().all(|r| value(r, "updated_at").is_some_and(|u| u >= highest.as_str())));
-    assert!(report.sources.iter().find(|s| s.source == "arrivals").is_some_and(|s| s.updates > 0));
+    assert!(g.summary("arrivals").updates > 0);
     // snapshot: the second snapshot misses some keys of the first and has a later extract date.
-    let files = &report.sources.iter().find(|s| s.source == "accounts").expect("accounts").files;
+    let files = &g.summary("accounts").files;
     assert_eq!(files.len(), 2);
-    let spec = spec();
-    let source = spec.sources.iter().find(|s| s.name == "accounts").expect("accounts");
-    let first = read(&out, source, &files[0].path);
-    let second = read(&out, source, &files[1].path);
-    let second_keys: BTreeSet<&str> =
-        second.iter().filter_map(|r| value(r, "account_id")).collect();
+    let first = read(&g.out(), g.source("accounts"), &files[0].path);
+    let second = read(&g.out(), g.source("accounts"), &files[1].path);
+    let second_keys = values(&second, "account_id");
     let missing = first
         .iter()
         .filter(|r| !second_keys.contains(value(r, "account_id").unwrap_or("")))
         .count();
-    let summary = report.sources.iter().find(|s| s.source == "accounts").expect("accounts");
-    assert_eq!(missing as u64, summary.deletions);
+    assert_eq!(missing as u64, g.summary("accounts").deletions);
     assert!(value(&second[0], "extracted_on") > value(&first[0], "extracted_on"));
 }
 
 #[test]
 fn bad_rows_hold_one_bad_value_each() {
-    let (dir, report) = generated(&GenOptions { bad_rows: 4, ..options() });
-    let out = dir.path().join("landing");
-    assert_eq!(report.sources.iter().map(|s| s.bad_rows).sum::<u64>(), 4);
+    let g = generated_with(true, &GenOptions { bad_rows: 4, ..options() });
+    assert_eq!(g.report.sources.iter().map(|s| s.bad_rows).sum::<u64>(), 4);
     let mut bad = 0;
-    for s in &report.sources {
-        for row in all_rows(&out, &report, &s.source, None) {
+    for s in &g.report.sources {
+        for row in g.rows(&s.source, None) {
             bad += row
                 .values()
                 .flatten()
@@ -473,29 +680,162 @@ fn bad_rows_hold_one_bad_value_each() {
         }
     }
     assert_eq!(bad, 4);
-    assert!(report.sources.iter().filter(|s| s.mode == "snapshot").all(|s| s.bad_rows == 0));
+    // Member lists of dimensions load whole; other snapshot lists take bad rows as new keys
+    // of their last snapshot.
+    assert_eq!(g.summary("ports").bad_rows, 0);
+    assert_eq!(g.summary("gates").bad_rows, 0);
+    let accounts = g.summary("accounts");
+    assert_eq!(accounts.bad_rows, 1, "round robin by name: accounts comes first");
+    {
+        let last = read(&g.out(), g.source("accounts"), &accounts.files[1].path);
+        let first = read(&g.out(), g.source("accounts"), &accounts.files[0].path);
+        let first_keys = values(&first, "account_id");
+        let malformed: Vec<_> = last
+            .iter()
+            .filter(|r| r.values().flatten().any(|v| *v == "12x" || v.starts_with("2025-02-30")))
+            .collect();
+        assert_eq!(malformed.len() as u64, accounts.bad_rows);
+        assert!(malformed
+            .iter()
+            .all(|r| !first_keys.contains(value(r, "account_id").unwrap_or(""))));
+    }
 }
 
 #[test]
 fn options_out_of_range_and_a_used_directory_are_refused() {
+    let (plan, profile) = compiled(true);
     let dir = tempfile::tempdir().expect("tempdir");
-    let error = generate(&spec(), &GenOptions { scale: 0.0, ..options() }, dir.path(), &mut Quiet)
-        .expect_err("scale 0");
+    let error =
+        generate(&plan, &profile, &GenOptions { scale: 0.0, ..options() }, dir.path(), &mut Quiet)
+            .expect_err("scale 0");
     assert_eq!(error.code, codes::GEN_DATA_OPTIONS);
     std::fs::write(dir.path().join("left.csv"), "x").expect("write");
-    let error = generate(&spec(), &options(), dir.path(), &mut Quiet).expect_err("not empty");
+    let error =
+        generate(&plan, &profile, &options(), dir.path(), &mut Quiet).expect_err("not empty");
     assert_eq!(error.code, codes::GEN_DATA_OUTPUT);
     assert!(error.help.is_some());
 }
 
 #[test]
-fn pay_periods_are_biweekly_within_the_fiscal_year() {
-    let period = Period::new(&GenOptions { days: 365, ..GenOptions::default() });
-    let periods = pay_periods(&period);
+fn periods_are_cut_within_the_fiscal_year_of_the_calendar() {
+    let (plan, _) = compiled(false);
+    let period = Period::new(&plan, &GenOptions { days: 365, ..GenOptions::default() });
+    let periods = planner::periods(&period, 14);
     assert_eq!(periods.len(), 26);
     assert_eq!(
         periods[0],
         ("2025-01".to_owned(), NaiveDate::from_ymd_opt(2024, 10, 14).expect("date"))
     );
     assert!(periods.windows(2).all(|w| w[1].1 - w[0].1 == Duration::days(14)));
+    let mut calendar = plan.calendar.clone();
+    calendar.fiscal_year_start = crate::plan::MonthDay { month: 1, day: 1 };
+    assert_eq!(
+        fiscal_year_start(&calendar, 2025),
+        NaiveDate::from_ymd_opt(2025, 1, 1).expect("date")
+    );
+}
+
+#[test]
+fn a_yaml_profile_is_checked_against_the_plan() {
+    let (plan, _) = compiled(false);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("profile.yaml");
+    std::fs::write(&path, PROFILE).expect("write");
+    let profile = profile::read_yaml(&path, &plan).expect("the test profile fits");
+    assert_eq!(profile.source("arrivals").and_then(|s| s.rows_per_day), Some(600.0));
+    std::fs::write(&path, "sources:\n  arivals:\n    rows_per_day: 3\n  pay:\n    columns:\n      overtime_usd: {true_share: 0.5}\n")
+        .expect("write");
+    let error = profile::read_yaml(&path, &plan).expect_err("does not fit");
+    assert_eq!(error.code, codes::GEN_DATA_PROFILE);
+    assert!(error.message.contains("2 problem(s)"), "{error}");
+    assert!(error.message.contains("profile.yaml:2: Unknown source `arivals`"), "{error}");
+    assert!(error.message.contains("did you mean `arrivals`?"), "{error}");
+    assert!(error.message.contains("profile.yaml:6: `true_share` does not apply"), "{error}");
+    std::fs::write(&path, "sources: [1, 2\n").expect("write");
+    let error = profile::read_yaml(&path, &plan).expect_err("not YAML");
+    assert_eq!(error.code, codes::GEN_DATA_PROFILE);
+}
+
+#[test]
+fn a_level_keyed_by_another_dimension_takes_that_dimension_s_members() {
+    let project = r#"
+source regions {
+  title "Regions"
+  refresh daily
+  landing "regions/*.csv" as csv
+  load snapshot
+  key region_code
+  retain forever
+  columns {
+    region_code string
+    region_name string not null
+  }
+}
+
+dimension geography {
+  title "Geography"
+  from regions
+  level region key region_code label region_name
+}
+
+source clinics {
+  title "Clinics"
+  refresh daily
+  landing "clinics/*.csv" as csv
+  load snapshot
+  key clinic_code
+  retain forever
+  columns {
+    clinic_code string
+    clinic_name string not null
+    region_code string not null -> geography.region
+  }
+}
+
+dimension clinic {
+  title "Clinics"
+  from clinics
+  level region key region_code
+  level clinic key clinic_code label clinic_name
+  hierarchy region > clinic
+}
+
+source visits {
+  title "Visits"
+  refresh every 30 minutes
+  landing "visits/*.csv" as csv
+  load append
+  key visit_id
+  retain 6 years by visited_at
+  columns {
+    visit_id     string
+    visited_at   timestamp not null
+    clinic_code  string not null -> clinic.clinic
+    patient_name string pii(name)
+  }
+}
+"#;
+    let fs = MemoryFs::new()
+        .with("tally.yaml", "name: clinics\n")
+        .with("main.tally", project)
+        .with("gendata.yaml", "dimensions:\n  geography:\n    region:\n      members: [{key: N, label: North}, {key: S, label: South}]\n");
+    let (checked, artifacts) = tally_compiler::compile(&fs, "", &MemoryFs::new());
+    assert!(!checked.has_errors(), "{:#?}", checked.diagnostics());
+    let artifacts = artifacts.expect("compiles").expect("no errors");
+    let plan = Plan::from_json(&artifacts.files["plan.json"]).expect("plan");
+    let profile = tally_contract::gendata::GenData::from_json(&artifacts.files["gendata.json"])
+        .expect("profile")
+        .profile;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = generate(&plan, &profile, &options(), &dir.path().join("landing"), &mut Quiet)
+        .expect("generate");
+    let g = Generated { dir, plan, report };
+    let clinics = g.rows("clinics", None);
+    assert_eq!(values(&clinics, "region_code"), ["N", "S"].map(String::from).into());
+    assert_eq!(clinics.len(), 6, "three clinics per region");
+    let codes = values(&clinics, "clinic_code");
+    assert!(g
+        .rows("visits", None)
+        .iter()
+        .all(|r| codes.contains(value(r, "clinic_code").expect("clinic"))));
 }

@@ -3,9 +3,9 @@
 //! writes from a CSV file of the same rows. Every value is written as the loader reads it: the
 //! plan's validation accepts exactly these spellings on both engines.
 
-use super::spec::{CsvSpec, SourceSpec};
 use crate::backend::{Backend as _, DuckDb};
 use crate::error::{codes, Error, Result};
+use crate::plan::{Csv as CsvSpec, LandingFormat, SourcePlan as SourceSpec};
 use chrono::{NaiveDate, NaiveDateTime};
 use std::fmt::Write as _;
 use std::fs;
@@ -80,10 +80,10 @@ pub fn write_file(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| cannot_write(dir, &e))?;
     }
-    match source.landing.format.as_str() {
-        "jsonl" => write_jsonl(source, path, rows)?,
-        "parquet" => write_parquet(source, path, rows)?,
-        _ => {
+    match source.landing.format {
+        LandingFormat::Jsonl => write_jsonl(source, path, rows)?,
+        LandingFormat::Parquet => write_parquet(source, path, rows)?,
+        LandingFormat::Csv => {
             let default_csv = CsvSpec {
                 delimiter: ",".to_owned(),
                 header: true,

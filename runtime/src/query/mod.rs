@@ -911,14 +911,9 @@ fn report_answer(
     let table = catalog.table(&report.table).ok_or_else(|| {
         sql::internal(format!("report `{name}` reads unknown table {}", report.table))
     })?;
-    let reads = |role: &Role| {
-        role.grants("report", name)
-            || report
-                .metrics
-                .iter()
-                .all(|m| readable_tables(catalog, role, m).iter().any(|t| t.table == report.table))
-    };
-    let candidates = by_preference(viewer.roles.iter().filter(|r| reads(r)));
+    // A report is read by the roles that list it: reading its mart is not enough, since a
+    // report's cut and grain are its own and may lie above the scope of the mart's readers.
+    let candidates = by_preference(viewer.roles.iter().filter(|r| r.grants("report", name)));
     let Some(role) = candidates.first() else {
         return Err(not_granted(db, catalog, viewer, "report", name, &[]));
     };

@@ -12,7 +12,8 @@ use crate::backend::Dialect;
 use crate::error::{codes, Error, Result};
 use chrono::NaiveDateTime;
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
-use tally_compiler::codegen::sql::parser;
+use sqlparser::parser::Parser;
+use tally_contract::plan::SQL_RECURSION_LIMIT;
 
 /// A quoted identifier: `"name"`, quotes inside doubled.
 pub fn ident(name: &str) -> String {
@@ -143,13 +144,16 @@ impl Select {
 /// Parses `sql` in `dialect`; exactly one query.
 pub fn check(dialect: Dialect, sql: &str) -> Result<()> {
     // A drill-down relation carries a metric's `where`, which nests as deep as the compiler
-    // allows: read it with the compiler's own limit.
+    // allows: read it with the limit the compiler checked it with.
     let (duckdb, postgres) = (DuckDbDialect {}, PostgreSqlDialect {});
     let parser_dialect: &dyn sqlparser::dialect::Dialect = match dialect {
         Dialect::Duckdb => &duckdb,
         Dialect::Postgres => &postgres,
     };
-    let parsed = parser(parser_dialect).try_with_sql(sql).and_then(|mut p| p.parse_statements());
+    let parsed = Parser::new(parser_dialect)
+        .with_recursion_limit(SQL_RECURSION_LIMIT)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements());
     match parsed {
         Ok(statements)
             if statements.len() == 1
