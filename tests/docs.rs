@@ -212,3 +212,72 @@ fn first_example_of_the_reference_checks_cleanly() {
     let checked = tally_compiler::check(&fs, "");
     assert!(checked.diagnostics().is_empty(), "{:#?}", checked.diagnostics());
 }
+
+/// The Rust files of the crates, repository-relative, without test modules.
+fn source_files() -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("a source directory").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for dir in ["src", "compiler/src", "compiler/contract/src", "runtime/src"] {
+        walk(&root().join(dir), &mut files);
+    }
+    let mut files: Vec<String> = files
+        .iter()
+        .map(|p| p.strip_prefix(root()).expect("in the repository").to_string_lossy().into_owned())
+        .filter(|f| !f.ends_with("/tests.rs"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `docs/architecture.md`'s code map names every module: each file is named in a section
+/// whose heading is its crate or directory (`lower.rs` or `syntax/lower.rs` under
+/// `compiler/src/syntax/`; a directory's `mod.rs` by the directory, `backend/` under
+/// `runtime/`), or by its full path anywhere.
+#[test]
+fn the_code_map_names_every_module() {
+    let page = std::fs::read_to_string(root().join("docs/architecture.md")).expect("architecture.md");
+    let mut sections: Vec<(&str, String)> = Vec::new();
+    for line in page.lines() {
+        if let Some(heading) = line.strip_prefix("### ") {
+            sections.push((heading, String::new()));
+        } else if let Some((_, body)) = sections.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    let mut missing = Vec::new();
+    for file in source_files() {
+        let mut named = page.contains(&format!("`{file}`"));
+        for (heading, body) in &sections {
+            for prefix in heading.split('`').skip(1).step_by(2) {
+                let Some(rest) = file.strip_prefix(prefix.trim_end_matches('/')) else { continue };
+                let Some(rest) = rest.strip_prefix('/') else { continue };
+                let rest = rest.strip_prefix("src/").unwrap_or(rest);
+                let (dir, name) = rest.rsplit_once('/').unwrap_or(("", rest));
+                let names: Vec<String> = match name {
+                    "mod.rs" => vec![format!("{dir}/")],
+                    "lib.rs" | "main.rs" if dir.is_empty() => vec![name.to_owned(), String::new()],
+                    _ => vec![rest.to_owned(), name.to_owned()],
+                };
+                named |= names.iter().any(|n| n.is_empty() || body.contains(n.as_str()));
+            }
+        }
+        if !named {
+            missing.push(file);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md's code map does not name: {missing:#?}\n\
+         say in the section of its crate or directory what each one is for"
+    );
+}
