@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod demo;
 pub mod gendata;
+pub mod genproject;
 pub mod migrate;
 pub mod query;
 pub mod run;

@@ -682,6 +682,10 @@ pub struct MetricPlan {
     pub counts: bool,
     /// Whether its cells are placed in time (a time column, or a timed input).
     pub timed: bool,
+    /// `compare previous <grain>`: the grain (`fiscal_year`, ...) its cells' `previous_value`
+    /// looks back by; `None` without a comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<String>,
     /// One entry per table that publishes the metric.
     pub refresh: Vec<Refresh>,
     /// The personal-data-free rows behind the metric, for drill-down; `None` for a derived

@@ -152,7 +152,7 @@ impl<'a> Gen<'a> {
                 Ctx::new()
                     .set("table", &t)
                     .set("metric", &text_literal(name))
-                    .set("shift", &period_shift(grain))
+                    .set("previous", &previous_start(grain, &t, &self.table.grains))
                     .set("same", &same.join("\n  AND ")),
             );
             statements.push(Statement::new(Role::Compare, update));
@@ -829,10 +829,56 @@ pub fn period_shift(grain: Grain) -> String {
     }
 }
 
+/// The start of the period a row of `table` is compared with under `compare previous <grain>`:
+/// the same period one `grain` earlier. Weeks keep their weekday: a week is compared with the
+/// week whole weeks earlier that is closest to one `grain` back (52 weeks for a year, 13 for a
+/// quarter, 4 for a month), since a week a calendar year earlier starts on another weekday and
+/// would match no row.
+pub fn previous_start(grain: Grain, table: &str, kept: &[Grain]) -> String {
+    use crate::syntax::ast::TimeUnit;
+    let shifted = format!("{table}.period_start - {}", period_shift(grain));
+    let weeks = match grain {
+        Grain::Month => 4,
+        Grain::Quarter | Grain::FiscalQuarter => 13,
+        Grain::Year | Grain::FiscalYear => 52,
+        Grain::QuarterHour | Grain::Hour | Grain::Day | Grain::Week => return shifted,
+    };
+    if !kept.contains(&Grain::Week) {
+        return shifted;
+    }
+    format!(
+        "CASE WHEN {table}.grain = 'week' THEN {table}.period_start - {} ELSE {shifted} END",
+        interval(weeks, TimeUnit::Week)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::semantic::{Month, MonthDay};
+
+    #[test]
+    fn a_week_is_compared_with_the_week_whole_weeks_earlier() {
+        let kept = [Grain::Week, Grain::Month, Grain::FiscalYear];
+        assert_eq!(
+            previous_start(Grain::FiscalYear, "t", &kept),
+            "CASE WHEN t.grain = 'week' THEN t.period_start - INTERVAL '364 days' \
+             ELSE t.period_start - INTERVAL '12 months' END"
+        );
+        assert_eq!(
+            previous_start(Grain::Quarter, "t", &kept),
+            "CASE WHEN t.grain = 'week' THEN t.period_start - INTERVAL '91 days' \
+             ELSE t.period_start - INTERVAL '3 months' END"
+        );
+        assert_eq!(
+            previous_start(Grain::Week, "t", &kept),
+            "t.period_start - INTERVAL '7 days'"
+        );
+        assert_eq!(
+            previous_start(Grain::Year, "t", &[Grain::Month]),
+            "t.period_start - INTERVAL '12 months'"
+        );
+    }
 
     #[test]
     fn fiscal_periods_shift_onto_the_calendar_year() {

@@ -493,6 +493,7 @@ fn metric_plan(
         inputs: Inputs { metrics: inputs, tables: input_tables.into_iter().collect() },
         counts: drill::counts(model, name),
         timed,
+        compare: metric.compare.map(|g| g.word().to_owned()),
         refresh,
         drill: drill::drill(model, name, sql),
     }
