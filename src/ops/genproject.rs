@@ -181,7 +181,11 @@ fn source(shape: &Shape, s: usize, metrics: usize, out: &mut String) -> String {
         ("sites", format!("count(distinct {src}.site_code)"), "sites"),
         ("alpha_events", format!("count(*) where {src}.kind = 'alpha'"), "events"),
         ("flagged_amount", format!("sum({src}.amount) where {src}.flagged"), "usd"),
-        ("beta_sites", format!("count(distinct {src}.site_code) where {src}.kind = 'beta'"), "sites"),
+        (
+            "beta_sites",
+            format!("count(distinct {src}.site_code) where {src}.kind = 'beta'"),
+            "sites",
+        ),
     ];
     let name = |m: &str| format!("m{n}_{m}");
     let mut names = Vec::new();

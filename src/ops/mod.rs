@@ -26,6 +26,14 @@ pub struct Target {
     pub generated: PathBuf,
 }
 
+/// `--now` (a timestamp or date), else the clock, UTC.
+pub fn now_or_clock(now: Option<&str>) -> tally_runtime::Result<chrono::NaiveDateTime> {
+    match now {
+        Some(text) => tally_runtime::etl::parse_time(text),
+        None => Ok(chrono::Utc::now().naive_utc()),
+    }
+}
+
 /// Prints a runtime error (code, message, help) and gives exit code 1.
 pub fn fail(error: &tally_runtime::Error) -> ExitCode {
     eprintln!("{error}");

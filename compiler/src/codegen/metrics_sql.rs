@@ -870,10 +870,7 @@ mod tests {
             "CASE WHEN t.grain = 'week' THEN t.period_start - INTERVAL '91 days' \
              ELSE t.period_start - INTERVAL '3 months' END"
         );
-        assert_eq!(
-            previous_start(Grain::Week, "t", &kept),
-            "t.period_start - INTERVAL '7 days'"
-        );
+        assert_eq!(previous_start(Grain::Week, "t", &kept), "t.period_start - INTERVAL '7 days'");
         assert_eq!(
             previous_start(Grain::Year, "t", &[Grain::Month]),
             "t.period_start - INTERVAL '12 months'"

@@ -105,6 +105,8 @@ codes! {
     AUDIT_TAMPERED = "R0452", "the audit trail was tampered with (`tally audit verify` says how)";
     AUDIT_ANCHOR_FILE = "R0453", "the audit anchor file cannot be read or written";
     NO_SUCH_AUDIT_RECORD = "R0454", "no such audit record";
+    AUDIT_EXPORT = "R0455",
+        "the audit trail cannot be exported to that source (unknown, not JSON lines, columns)";
     NO_POLICY_TABLES = "R0461", "the database has no policy tables yet (run `tally migrate`)";
     INVALID_USER_ID = "R0462", "not a valid user id (or one reserved for administrators)";
     NO_SUCH_ROLE = "R0463", "no such role, or a user given no role";

@@ -107,6 +107,17 @@ impl Request {
         }
     }
 
+    /// The action audited: `query.metric`, `query.report`, `query.drill` (rows behind a
+    /// metric) or `query.sql` (ad hoc SQL).
+    pub fn action(&self) -> &'static str {
+        match &self.what {
+            What::Metric(_) => "query.metric",
+            What::Report(_) => "query.report",
+            What::Drill(_) => "query.drill",
+            What::Sql(_) => "query.sql",
+        }
+    }
+
     /// The arguments, as audited.
     pub fn parameters(&self) -> serde_json::Value {
         let time = |t: &Option<NaiveDateTime>| t.map(crate::value::timestamp_text);
@@ -195,18 +206,11 @@ pub fn run(db: &mut dyn Backend, catalog: &Catalog, request: &Request) -> Result
                         .into(),
                 );
             }
-            viewer::record(db, &request.user, &request.object(), request.now, parameters, None)?;
+            viewer::record(db, request, parameters, None)?;
         }
         Err(error) => {
             let parameters = request.parameters();
-            viewer::record(
-                db,
-                &request.user,
-                &request.object(),
-                request.now,
-                parameters,
-                Some(error),
-            )?;
+            viewer::record(db, request, parameters, Some(error))?;
         }
     }
     result
