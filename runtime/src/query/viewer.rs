@@ -126,7 +126,7 @@ pub fn record(
     error: Option<&Error>,
 ) -> Result<()> {
     let entry = Entry::new(&request.user, request.action(), request.now)
-        .object(&request.object())
+        .object(request.object())
         .parameters(parameters);
     let entry = match error {
         None => entry,
