@@ -37,7 +37,7 @@ use super::schema::SqlType;
 use super::templates::{indent, text_literal, Ctx, Sql};
 use crate::graph::current_table;
 use crate::semantic::{Axis, Calendar, Grain, Metric, Model, Weekday};
-use crate::syntax::ast::BinaryOp;
+use crate::syntax::ast::{BinaryOp, TimeUnit};
 use std::collections::BTreeSet;
 use tally_contract::plan::{Role, Statement};
 
@@ -815,41 +815,32 @@ fn weekday_index(day: Weekday) -> u32 {
     Weekday::ALL.iter().position(|d| *d == day).map_or(0, |i| i as u32)
 }
 
-/// How far back `compare previous <grain>` looks.
-pub fn period_shift(grain: Grain) -> String {
-    use crate::syntax::ast::TimeUnit;
-    match grain {
-        Grain::QuarterHour => interval(15, TimeUnit::Minute),
-        Grain::Hour => interval(1, TimeUnit::Hour),
-        Grain::Day => interval(1, TimeUnit::Day),
-        Grain::Week => interval(7, TimeUnit::Day),
-        Grain::Month => interval(1, TimeUnit::Month),
-        Grain::Quarter | Grain::FiscalQuarter => interval(3, TimeUnit::Month),
-        Grain::Year | Grain::FiscalYear => interval(12, TimeUnit::Month),
-    }
-}
-
 /// The start of the period a row of `table` is compared with under `compare previous <grain>`:
-/// the same period one `grain` earlier. Weeks keep their weekday: a week is compared with the
-/// week whole weeks earlier that is closest to one `grain` back (52 weeks for a year, 13 for a
-/// quarter, 4 for a month), since a week a calendar year earlier starts on another weekday and
-/// would match no row.
+/// the same period one `grain` earlier, by the contract's rule
+/// ([`tally_contract::period::compare_shift`]: a week looks back whole weeks, so that it lands
+/// on a week's first day). One expression per distinct shift among the kept grains.
 pub fn previous_start(grain: Grain, table: &str, kept: &[Grain]) -> String {
-    use crate::syntax::ast::TimeUnit;
-    let shifted = format!("{table}.period_start - {}", period_shift(grain));
-    let weeks = match grain {
-        Grain::Month => 4,
-        Grain::Quarter | Grain::FiscalQuarter => 13,
-        Grain::Year | Grain::FiscalYear => 52,
-        Grain::QuarterHour | Grain::Hour | Grain::Day | Grain::Week => return shifted,
+    use tally_contract::period::{compare_shift, Shift};
+    let sql = |row: Grain| {
+        let shift = compare_shift(grain.word(), row.word()).unwrap_or(Shift::Days(0));
+        let interval = match shift {
+            Shift::Minutes(n) if n % 60 == 0 => interval(u64::from(n / 60), TimeUnit::Hour),
+            Shift::Minutes(n) => interval(u64::from(n), TimeUnit::Minute),
+            Shift::Days(n) => interval(u64::from(n), TimeUnit::Day),
+            Shift::Months(n) => interval(u64::from(n), TimeUnit::Month),
+        };
+        format!("{table}.period_start - {interval}")
     };
-    if !kept.contains(&Grain::Week) {
-        return shifted;
+    let usual = kept.iter().copied().find(|g| *g != Grain::Week).unwrap_or(grain);
+    if kept.contains(&Grain::Week) && sql(Grain::Week) != sql(usual) {
+        format!(
+            "CASE WHEN {table}.grain = 'week' THEN {} ELSE {} END",
+            sql(Grain::Week),
+            sql(usual)
+        )
+    } else {
+        sql(usual)
     }
-    format!(
-        "CASE WHEN {table}.grain = 'week' THEN {table}.period_start - {} ELSE {shifted} END",
-        interval(weeks, TimeUnit::Week)
-    )
 }
 
 #[cfg(test)]
