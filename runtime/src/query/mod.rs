@@ -44,6 +44,7 @@ use serde_json::json;
 use sql::{Condition, From, Literal, Select};
 use std::collections::{BTreeMap, BTreeSet};
 use suppress::Status;
+use tally_contract::period::compare_shift;
 use viewer::{Role, Scope, Viewer};
 
 /// Rows a drill-down returns unless `--limit` says otherwise.
@@ -643,8 +644,25 @@ fn read_cut(
         Some(g) => select.filter(Condition::Eq("grain".into(), Literal::Text(g.clone()))),
         None => select.filter(Condition::IsNull("grain".into())),
     };
+    // A metric compared with its previous period shows that period's published value: read
+    // back far enough to have it, and suppress it with the rest.
+    let compares: BTreeMap<&str, &str> = cut
+        .metrics
+        .iter()
+        .filter_map(|m| Some((m.as_str(), catalog.metric(m)?.compare.as_deref()?)))
+        .collect();
+    let shift_of = |metric: &str| {
+        let grain = cut.grain.as_deref()?;
+        compare_shift(compares.get(metric)?, grain)
+    };
     if let Some(from) = request.from {
-        select = select.filter(Condition::AtLeast("period_start".into(), Literal::Timestamp(from)));
+        let earliest = cut
+            .metrics
+            .iter()
+            .filter_map(|m| shift_of(m)?.back(from))
+            .fold(from, NaiveDateTime::min);
+        select =
+            select.filter(Condition::AtLeast("period_start".into(), Literal::Timestamp(earliest)));
     }
     if let Some(to) = request.to {
         select = select.filter(Condition::Before("period_start".into(), Literal::Timestamp(to)));
@@ -741,9 +759,43 @@ fn read_cut(
             } else {
                 s.levels == target
             };
-            level_ok && cut.filters.iter().all(|(c, v)| s.coords[*c].as_deref() == Some(v.as_str()))
+            let asked = request
+                .from
+                .is_none_or(|from| timestamp_of(&s.period).is_none_or(|period| period >= from));
+            asked
+                && level_ok
+                && cut.filters.iter().all(|(c, v)| s.coords[*c].as_deref() == Some(v.as_str()))
         })
         .collect();
+    // Each stored cell by what identifies it, to find a cell's previous period.
+    let index: BTreeMap<(&str, String, u64, &[Option<String>], String, String), usize> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let key = (
+                s.metric.as_str(),
+                s.period.to_string(),
+                s.levels,
+                s.coords.as_slice(),
+                s.bucket.to_string(),
+                s.member.to_string(),
+            );
+            (key, i)
+        })
+        .collect();
+    let previous_of = |s: &Stored| -> Option<usize> {
+        let start = shift_of(&s.metric)?.back(timestamp_of(&s.period)?)?;
+        let key = (
+            s.metric.as_str(),
+            Value::Timestamp(crate::value::timestamp_text(start)).to_string(),
+            s.levels,
+            s.coords.as_slice(),
+            s.bucket.to_string(),
+            s.member.to_string(),
+        );
+        index.get(&key).copied()
+    };
+    let comparing = !compares.is_empty() && cut.grain.is_some();
     let order: Vec<&str> = cut.metrics.iter().map(String::as_str).collect();
     keep.sort_by(|&a, &b| {
         let (x, y) = (&stored[a], &stored[b]);
@@ -766,7 +818,10 @@ fn read_cut(
     let has_bucket = shown.iter().any(|s| !s.bucket.is_null());
     let has_member = shown.iter().any(|s| !s.member.is_null());
     let dims: Vec<usize> = (0..n).filter(|i| target & (1 << i) != 0).collect();
-    let header = header(t, cut.grain.is_some(), &dims, has_bucket, has_member);
+    let mut header = header(t, cut.grain.is_some(), &dims, has_bucket, has_member);
+    if comparing {
+        header.extend(["previous", "change", "change_percent"].map(String::from));
+    }
     let rows = keep
         .iter()
         .map(|&i| {
@@ -793,6 +848,13 @@ fn read_cut(
             } else {
                 Out::Value(display_decimal(&s.value))
             });
+            if comparing {
+                cells.extend(comparison(
+                    s,
+                    status[i],
+                    previous_of(s).map(|j| (&stored[j], status[j])),
+                ));
+            }
             Row { cells, levels: Some(s.levels_text.clone()), status: Some(status[i]) }
         })
         .collect();
@@ -800,6 +862,45 @@ fn read_cut(
 }
 
 /// The columns of a metric answer.
+/// A compared cell's `previous`, `change` and `change_percent`: the previous period's value
+/// as published (hidden when that cell is suppressed, and then no change either), the
+/// difference, and the difference as a percentage of the previous value (none from zero).
+/// Cells without a comparison, or without a previous period, get nulls.
+fn comparison(cell: &Stored, status: Status, previous: Option<(&Stored, Status)>) -> [Out; 3] {
+    let null = || Out::Value(Value::Null);
+    let Some((previous, previous_status)) = previous else { return [null(), null(), null()] };
+    if previous_status.hidden() {
+        return [Out::Suppressed, Out::Suppressed, Out::Suppressed];
+    }
+    let shown = Out::Value(display_decimal(&previous.value));
+    if status.hidden() {
+        return [shown, Out::Suppressed, Out::Suppressed];
+    }
+    let (Some(now), Some(before)) = (number(&cell.value), number(&previous.value)) else {
+        return [shown, null(), null()];
+    };
+    let round = |x: f64, places: i32| {
+        let scale = 10f64.powi(places);
+        Value::Decimal(format!("{}", (x * scale).round() / scale))
+    };
+    let change = Out::Value(display_decimal(&round(now - before, 6)));
+    let percent = if before == 0.0 {
+        null()
+    } else {
+        Out::Value(display_decimal(&round((now - before) / before * 100.0, 1)))
+    };
+    [shown, change, percent]
+}
+
+/// A `period_start` as a time.
+fn timestamp_of(value: &Value) -> Option<NaiveDateTime> {
+    match value {
+        Value::Timestamp(text) | Value::Text(text) => crate::etl::parse_time(text).ok(),
+        Value::Date(text) => crate::etl::parse_time(text).ok(),
+        _ => None,
+    }
+}
+
 fn header(t: &Table, timed: bool, dims: &[usize], bucket: bool, member: bool) -> Vec<String> {
     let mut header = vec!["metric".to_string()];
     if timed {

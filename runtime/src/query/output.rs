@@ -121,8 +121,10 @@ fn csv_field(field: &str) -> String {
 pub fn csv(answer: &Answer) -> String {
     let metric_rows = answer.rows.iter().any(|r| r.levels.is_some());
     let mut header: Vec<String> = answer.columns.clone();
+    // `levels` goes before `value` (and a comparison's columns after it).
+    let at = header.iter().position(|c| c == "value").unwrap_or(header.len().saturating_sub(1));
     if metric_rows {
-        header.insert(header.len().saturating_sub(1), "levels".to_string());
+        header.insert(at, "levels".to_string());
     }
     let mut out = String::new();
     let line = |fields: Vec<String>| {
@@ -140,7 +142,7 @@ pub fn csv(answer: &Answer) -> String {
             })
             .collect();
         if let Some(levels) = &row.levels {
-            fields.insert(fields.len().saturating_sub(1), levels.clone());
+            fields.insert(at.min(fields.len()), levels.clone());
         }
         out.push_str(&line(fields));
     }

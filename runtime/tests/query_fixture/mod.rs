@@ -241,7 +241,7 @@ impl Warehouse {
         let rows = self
             .db
             .query(
-                "SELECT actor, object, outcome, parameters FROM audit_log WHERE action = 'query' ORDER BY seq",
+                "SELECT actor, object, outcome, parameters FROM audit_log WHERE action LIKE 'query.%' ORDER BY seq",
             )
             .unwrap_or_else(|e| panic!("{e}"));
         rows.rows
