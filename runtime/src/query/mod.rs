@@ -598,6 +598,23 @@ struct Stored {
     rows: i64,
 }
 
+/// What identifies a stored cell: metric, period, levels, members, bucket, top member.
+type CellKey<'a> = (&'a str, String, u64, &'a [Option<String>], String, String);
+
+impl Stored {
+    /// The key of this cell's place at `period` (its own, or another period's).
+    fn key(&self, period: String) -> CellKey<'_> {
+        (
+            self.metric.as_str(),
+            period,
+            self.levels,
+            self.coords.as_slice(),
+            self.bucket.to_string(),
+            self.member.to_string(),
+        )
+    }
+}
+
 fn number(value: &Value) -> Option<f64> {
     match value {
         Value::Null => None,
@@ -768,32 +785,12 @@ fn read_cut(
         })
         .collect();
     // Each stored cell by what identifies it, to find a cell's previous period.
-    let index: BTreeMap<(&str, String, u64, &[Option<String>], String, String), usize> = stored
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let key = (
-                s.metric.as_str(),
-                s.period.to_string(),
-                s.levels,
-                s.coords.as_slice(),
-                s.bucket.to_string(),
-                s.member.to_string(),
-            );
-            (key, i)
-        })
-        .collect();
+    let index: BTreeMap<CellKey, usize> =
+        stored.iter().enumerate().map(|(i, s)| (s.key(s.period.to_string()), i)).collect();
     let previous_of = |s: &Stored| -> Option<usize> {
         let start = shift_of(&s.metric)?.back(timestamp_of(&s.period)?)?;
-        let key = (
-            s.metric.as_str(),
-            Value::Timestamp(crate::value::timestamp_text(start)).to_string(),
-            s.levels,
-            s.coords.as_slice(),
-            s.bucket.to_string(),
-            s.member.to_string(),
-        );
-        index.get(&key).copied()
+        let period = Value::Timestamp(crate::value::timestamp_text(start)).to_string();
+        index.get(&s.key(period)).copied()
     };
     let comparing = !compares.is_empty() && cut.grain.is_some();
     let order: Vec<&str> = cut.metrics.iter().map(String::as_str).collect();
