@@ -45,9 +45,9 @@ def semantic(n, count):
         ("events", "events", None),
         ("amount", "amount", None),
         ("sites", "sites", None),
-        ("alpha_events", "events", "{{ Dimension('event__kind') }} = 'alpha'"),
-        ("flagged_amount", "amount", "{{ Dimension('event__flagged') }}"),
-        ("beta_sites", "sites", "{{ Dimension('event__kind') }} = 'beta'"),
+        ("alpha_events", "events", f"{{{{ Dimension('event_{n}__kind') }}}} = 'alpha'"),
+        ("flagged_amount", "amount", f"{{{{ Dimension('event_{n}__flagged') }}}}"),
+        ("beta_sites", "sites", f"{{{{ Dimension('event_{n}__kind') }}}} = 'beta'"),
     ]
     lines = [
         "version: 2",
@@ -57,7 +57,7 @@ def semantic(n, count):
         "    defaults:",
         "      agg_time_dimension: occurred_at",
         "    entities:",
-        "      - name: event",
+        f"      - name: event_{n}",
         "        type: primary",
         "        expr: event_id",
         "    dimensions:",
@@ -102,14 +102,14 @@ def semantic(n, count):
         if kind == "ratio":
             lines += [f"      numerator: {m(a)}", f"      denominator: {m(b)}"]
         else:
-            lines += ["      expr: a + b", "      metrics:", f"        - name: {m(a)}", "          alias: a",
-                      f"        - name: {m(b)}", "          alias: b"]
+            lines += ["      expr: lhs + rhs", "      metrics:", f"        - name: {m(a)}", "          alias: lhs",
+                      f"        - name: {m(b)}", "          alias: rhs"]
     previous = m("all_amount")
     for c in range(max(0, count - len(simple) - len(derived))):
         name = m(f"chain_{c + 1}")
         lines += [f"  - name: {name}", f"    label: chain {c + 1} of feed {n}", "    type: derived",
-                  "    type_params:", "      expr: a + b", "      metrics:", f"        - name: {previous}",
-                  "          alias: a", f"        - name: {m('amount')}", "          alias: b"]
+                  "    type_params:", "      expr: lhs + rhs", "      metrics:", f"        - name: {previous}",
+                  "          alias: lhs", f"        - name: {m('amount')}", "          alias: rhs"]
         previous = name
     return "\n".join(lines) + "\n"
 
