@@ -78,6 +78,7 @@ pub mod types;
 mod tests;
 
 pub use lineage::{lineage, Lineage};
+pub use pii::access as column_access;
 pub use model::*;
 
 use crate::diagnostic::{self, codes, Code, Diagnostic};
