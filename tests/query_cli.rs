@@ -217,9 +217,13 @@ fn drill_shows_only_what_a_mart_declares(engine: Engine) {
     assert_eq!(csv.lines().next(), Some("seizure_id,line_item,seized_on,port_code,kind"), "{csv}");
     assert!(csv.lines().count() > 10, "{csv}");
     assert!(csv.contains("\n# from: mart borderstat's declared drill-down\n"), "{csv}");
-    let answer = json(&succeeded(&s.query(&["drug_weight", "--drill", "--as", "hq", "--format", "json"])));
+    let answer =
+        json(&succeeded(&s.query(&["drug_weight", "--drill", "--as", "hq", "--format", "json"])));
     assert_eq!(answer["mart"], "borderstat");
-    assert_eq!(answer["columns"], serde_json::json!(["seizure_id", "line_item", "seized_on", "port_code", "kind"]));
+    assert_eq!(
+        answer["columns"],
+        serde_json::json!(["seizure_id", "line_item", "seized_on", "port_code", "kind"])
+    );
 
     // The level columns restrict the rows without being shown.
     let answer = json(&succeeded(&s.query(&[
@@ -286,11 +290,23 @@ fn demographic_attributes_group_and_filter_as_the_plan_says(engine: Engine) {
         .map(|s| s["columns"].clone())
         .expect("apprehensions");
     let access = |name: &str| {
-        columns.as_array().and_then(|c| c.iter().find(|c| c["name"] == name)).map(|c| c["access"].clone())
+        columns
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == name))
+            .map(|c| c["access"].clone())
     };
-    assert_eq!(access("nationality"), Some(serde_json::json!({"group": true, "filter": true, "show": false})));
-    assert_eq!(access("subject_name"), Some(serde_json::json!({"group": false, "filter": false, "show": false})));
-    assert_eq!(access("station_code"), Some(serde_json::json!({"group": true, "filter": true, "show": true})));
+    assert_eq!(
+        access("nationality"),
+        Some(serde_json::json!({"group": true, "filter": true, "show": false}))
+    );
+    assert_eq!(
+        access("subject_name"),
+        Some(serde_json::json!({"group": false, "filter": false, "show": false}))
+    );
+    assert_eq!(
+        access("station_code"),
+        Some(serde_json::json!({"group": true, "filter": true, "show": true}))
+    );
 
     // The overview mart lists the nationality as a dimension: grouping by it is answered.
     let answer = json(&succeeded(&s.query(&[
@@ -303,10 +319,15 @@ fn demographic_attributes_group_and_filter_as_the_plan_says(engine: Engine) {
         "json",
     ])));
     assert_eq!(answer["mart"], "overview");
-    assert!(answer["columns"].as_array().is_some_and(|c| c.contains(&"nationality".into())), "{answer}");
+    assert!(
+        answer["columns"].as_array().is_some_and(|c| c.contains(&"nationality".into())),
+        "{answer}"
+    );
     let by = rows(&answer);
     assert!(by.iter().any(|r| r["nationality"] == "MX"), "{answer}");
-    assert!(by.iter().all(|r| ["MX", "GT", "HN", "SV"].contains(&r["nationality"].as_str().unwrap_or("MX"))));
+    assert!(by
+        .iter()
+        .all(|r| ["MX", "GT", "HN", "SV"].contains(&r["nationality"].as_str().unwrap_or("MX"))));
     // And filtering on it.
     let answer = json(&succeeded(&s.query(&[
         "apprehension_count",
@@ -325,7 +346,10 @@ fn demographic_attributes_group_and_filter_as_the_plan_says(engine: Engine) {
         ["--by", "apprehensions.subject_name"],
         ["--where", "apprehensions.subject_name=Jonah Abernathy"],
     ] {
-        let stderr = refused(&s.query(&[&["apprehension_count", "--as", "ov"][..], &args[..]].concat()), "R0412");
+        let stderr = refused(
+            &s.query(&[&["apprehension_count", "--as", "ov"][..], &args[..]].concat()),
+            "R0412",
+        );
         assert!(stderr.contains("apprehensions.subject_name"), "{stderr}");
     }
 }
@@ -345,7 +369,10 @@ fn demographic_attributes_group_and_filter_as_the_plan_says_on_postgres() {
 fn the_user_names_the_mart_and_the_answer_names_it(engine: Engine) {
     let s = Setup::new(engine);
     let picked = json(&succeeded(&s.query(&["seizure_lines", "--as", "ov", "--format", "json"])));
-    assert_eq!((picked["mart"].as_str(), picked["table"].as_str()), (Some("borderstat"), Some("mart_borderstat")));
+    assert_eq!(
+        (picked["mart"].as_str(), picked["table"].as_str()),
+        (Some("borderstat"), Some("mart_borderstat"))
+    );
     let named = json(&succeeded(&s.query(&[
         "seizure_lines",
         "--as",
@@ -355,19 +382,31 @@ fn the_user_names_the_mart_and_the_answer_names_it(engine: Engine) {
         "--format",
         "json",
     ])));
-    assert_eq!((named["mart"].as_str(), named["table"].as_str()), (Some("overview"), Some("mart_overview")));
+    assert_eq!(
+        (named["mart"].as_str(), named["table"].as_str()),
+        (Some("overview"), Some("mart_overview"))
+    );
     let table = succeeded(&s.query(&["seizure_lines", "--as", "ov", "--mart", "overview"]));
     assert!(table.contains("\nfrom mart overview (mart_overview)\n"), "{table}");
     let table = succeeded(&s.query(&["seizure_lines", "--as", "ov"]));
     assert!(table.contains("\nfrom mart borderstat (mart_borderstat)\n"), "{table}");
-    let csv = succeeded(&s.query(&["seizure_lines", "--as", "ov", "--mart", "overview", "--format", "csv"]));
+    let csv = succeeded(&s.query(&[
+        "seizure_lines",
+        "--as",
+        "ov",
+        "--mart",
+        "overview",
+        "--format",
+        "csv",
+    ]));
     assert!(csv.contains("\n# from: mart overview (mart_overview)\n"), "{csv}");
     let own = succeeded(&s.query(&["currency_lines", "--as", "hq", "--format", "csv"]));
     assert!(own.contains("\n# from: the metric's own table agg_currency_lines\n"), "{own}");
 
     // A mart that does not publish the metric, or does not exist: R0413, naming the ones
     // that do for this user.
-    let stderr = refused(&s.query(&["seizure_lines", "--as", "ov", "--mart", "enforcement"]), "R0413");
+    let stderr =
+        refused(&s.query(&["seizure_lines", "--as", "ov", "--mart", "enforcement"]), "R0413");
     assert!(help(&stderr).contains("borderstat, overview"), "{stderr}");
     refused(&s.query(&["seizure_lines", "--as", "ov", "--mart", "nowhere"]), "R0413");
     // A mart the user's roles do not read (hq reads apprehensions in `enforcement` only).
@@ -375,7 +414,10 @@ fn the_user_names_the_mart_and_the_answer_names_it(engine: Engine) {
         refused(&s.query(&["apprehension_count", "--as", "hq", "--mart", "overview"]), "R0404");
     assert!(stderr.contains("overview_analyst"), "{stderr}");
     // A report is read from its own mart.
-    refused(&s.query(&["--report", "seizures_by_port", "--as", "tsa", "--mart", "overview"]), "R0426");
+    refused(
+        &s.query(&["--report", "seizures_by_port", "--as", "tsa", "--mart", "overview"]),
+        "R0426",
+    );
 }
 
 #[test]
@@ -402,8 +444,10 @@ fn refusals_say_why_and_suggest_only_what_is_valid(engine: Engine) {
     assert!(rows(&ports).iter().all(|r| r["port"] == "P11"), "{ports}");
 
     // R0406 offers the dimensions of this metric in the marts this user reads, no others.
-    let stderr =
-        refused(&s.query(&["apprehension_count", "--as", "ov", "--by", "location.region"]), "R0406");
+    let stderr = refused(
+        &s.query(&["apprehension_count", "--as", "ov", "--by", "location.region"]),
+        "R0406",
+    );
     let valid = help(&stderr);
     for axis in ["usbp.station", "usbp.sector", "apprehensions.nationality", "time.month"] {
         assert!(valid.contains(axis), "{axis}: {stderr}");
@@ -411,7 +455,8 @@ fn refusals_say_why_and_suggest_only_what_is_valid(engine: Engine) {
     for axis in ["location.port", "location.field_office", "seizures.kind"] {
         assert!(!valid.contains(axis), "{axis}: {stderr}");
     }
-    let stderr = refused(&s.query(&["seizure_lines", "--as", "ov", "--by", "usbp.station"]), "R0406");
+    let stderr =
+        refused(&s.query(&["seizure_lines", "--as", "ov", "--by", "usbp.station"]), "R0406");
     let valid = help(&stderr);
     assert!(valid.contains("location.port") && valid.contains("seizures.kind"), "{stderr}");
     assert!(!valid.contains("usbp") && !valid.contains("nationality"), "{stderr}");

@@ -252,7 +252,9 @@ fn check_answer(w: &Warehouse, truth: &Truth, user: &User, answer: &Answer, aske
         for row in &answer.rows {
             let shown = cell_text(&row.cells[i]).unwrap_or_default();
             let inside = PORTS.iter().any(|(p, f)| {
-                *p == shown && ((*column == "port" && p == value) || (*column == "field_office" && f == value))
+                *p == shown
+                    && ((*column == "port" && p == value)
+                        || (*column == "field_office" && f == value))
             });
             assert!(inside, "{asked}: row of {shown} outside scope\n{}", output::table(answer));
         }

@@ -78,8 +78,8 @@ pub mod types;
 mod tests;
 
 pub use lineage::{lineage, Lineage};
-pub use pii::access as column_access;
 pub use model::*;
+pub use pii::access as column_access;
 
 use crate::diagnostic::{self, codes, Code, Diagnostic};
 use crate::span::{FileId, Span};

@@ -7,9 +7,9 @@
 
 use crate::error::Result;
 use crate::plan::{self, Plan};
-use tally_contract::plan::ColumnAccess;
 use std::collections::BTreeSet;
 use std::path::Path;
+use tally_contract::plan::ColumnAccess;
 
 pub use crate::plan::{
     CutColumn as Column, DrillPlan as Drill, MetricPlan as Metric, ReportPlan as Report,
@@ -88,9 +88,10 @@ impl Catalog {
     /// Whether `name` (any case) is the name of a source column that may not be grouped by
     /// or filtered on (a direct identifier): ad hoc SQL may not name it anywhere.
     pub fn is_identifier_name(&self, name: &str) -> bool {
-        self.sources.iter().flat_map(|s| &s.columns).any(|c| {
-            c.name.eq_ignore_ascii_case(name) && !(c.access.group && c.access.filter)
-        })
+        self.sources
+            .iter()
+            .flat_map(|s| &s.columns)
+            .any(|c| c.name.eq_ignore_ascii_case(name) && !(c.access.group && c.access.filter))
     }
 
     pub fn metric_names(&self) -> Vec<&str> {

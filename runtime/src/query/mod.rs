@@ -439,11 +439,8 @@ fn resolve(
     if !exact.is_empty() {
         return Ok(Axis::Columns(exact));
     }
-    let dimension: Vec<usize> = cut
-        .iter()
-        .filter(|(_, c)| c.dimension.as_deref() == Some(name))
-        .map(|(i, _)| *i)
-        .collect();
+    let dimension: Vec<usize> =
+        cut.iter().filter(|(_, c)| c.dimension.as_deref() == Some(name)).map(|(i, _)| *i).collect();
     if !dimension.is_empty() {
         return Ok(Axis::Columns(dimension));
     }
@@ -493,7 +490,11 @@ fn pii_refusal(name: &str, usage: Use) -> Error {
 }
 
 fn unknown_axis(name: &str, what: &str, valid: &[String]) -> Error {
-    let valid = if valid.is_empty() { "nothing: it is not cut by any dimension".to_string() } else { valid.join(", ") };
+    let valid = if valid.is_empty() {
+        "nothing: it is not cut by any dimension".to_string()
+    } else {
+        valid.join(", ")
+    };
     Error::new(codes::NOT_A_DIMENSION, format!("`{name}` is not a dimension of {what}"))
         .help(format!("valid here: {valid}"))
 }
@@ -594,7 +595,11 @@ fn plan_cut<'c>(
                     )
                     .help(format!(
                         "its cells there are cut by {}; a role of wider scope can read it",
-                        if cut.is_empty() { "nothing but time".to_string() } else { cut.join(", ") }
+                        if cut.is_empty() {
+                            "nothing but time".to_string()
+                        } else {
+                            cut.join(", ")
+                        }
                     )),
                 );
                 continue;
@@ -939,8 +944,9 @@ fn check_mart(
         }
     };
     let Some(table) = catalog.marts.iter().find(|t| t.name == mart) else {
-        return Err(Error::new(codes::NO_SUCH_MART, format!("no mart `{mart}` in plan.json"))
-            .help(help()));
+        return Err(
+            Error::new(codes::NO_SUCH_MART, format!("no mart `{mart}` in plan.json")).help(help())
+        );
     };
     if !table.metrics.iter().any(|m| m == metric) {
         return Err(Error::new(
@@ -1236,10 +1242,8 @@ fn drill_answer(
     }) else {
         return Err(no_declared_drill(catalog, viewer, &drilling, name, &drill.source, request));
     };
-    let declared = mart
-        .drill
-        .as_ref()
-        .ok_or_else(|| sql::internal("a drill mart without a drill"))?;
+    let declared =
+        mart.drill.as_ref().ok_or_else(|| sql::internal("a drill mart without a drill"))?;
     // The declared columns, found in the relation as columns of the source.
     let mut shown: Vec<&Column> = Vec::new();
     for c in &declared.columns {
