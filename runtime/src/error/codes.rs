@@ -91,6 +91,9 @@ codes! {
     DRILL_NOT_ALLOWED = "R0410", "drill-down is not allowed for the user's roles";
     NOTHING_TO_DRILL = "R0411", "the metric has no rows to drill into (a derived metric)";
     PERSONAL_DATA = "R0412", "personal data asked for (shown, filtered on, or searched)";
+    NO_SUCH_MART = "R0413", "no such mart (`--mart`), or it does not publish the metric asked for";
+    NO_DECLARED_DRILL = "R0414",
+        "no mart the user may drill through declares a drill-down of the metric's source";
     AD_HOC_NOT_ALLOWED = "R0420", "ad hoc SQL is not allowed for the user's roles";
     AD_HOC_UNPARSABLE = "R0421", "ad hoc SQL does not parse";
     AD_HOC_NOT_A_SELECT = "R0422", "ad hoc SQL is not one read-only SELECT";
