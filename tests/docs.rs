@@ -244,7 +244,8 @@ fn source_files() -> Vec<String> {
 /// `runtime/`), or by its full path anywhere.
 #[test]
 fn the_code_map_names_every_module() {
-    let page = std::fs::read_to_string(root().join("docs/architecture.md")).expect("architecture.md");
+    let page =
+        std::fs::read_to_string(root().join("docs/architecture.md")).expect("architecture.md");
     let mut sections: Vec<(&str, String)> = Vec::new();
     for line in page.lines() {
         if let Some(heading) = line.strip_prefix("### ") {

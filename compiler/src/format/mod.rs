@@ -391,7 +391,12 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
         P::Landing(landing) => landing_text(landing),
         P::Load(LoadMode::Snapshot) => "snapshot".to_string(),
         P::Load(LoadMode::Append) => "append".to_string(),
-        P::Load(LoadMode::Incremental { by }) => format!("incremental by {}", by.name),
+        P::Load(LoadMode::Incremental { by, lookback: None }) => {
+            format!("incremental by {}", by.name)
+        }
+        P::Load(LoadMode::Incremental { by, lookback: Some(lookback) }) => {
+            format!("incremental by {} lookback {}", by.name, duration(lookback))
+        }
         P::Load(LoadMode::Cdc { delete_marker }) => {
             format!("cdc delete_marker {}", delete_marker.name)
         }

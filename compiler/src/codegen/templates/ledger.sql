@@ -1,4 +1,4 @@
-INSERT INTO etl_file_ledger (source, path, sha256, size, rows_read, rows_loaded, rows_rejected, batch, loaded_at)
+INSERT INTO etl_file_ledger (source, path, sha256, size, rows_read, rows_loaded, rows_rejected, rows_late, batch, loaded_at)
 SELECT
   {{ source }},
   {path},
@@ -9,6 +9,12 @@ SELECT
   (
     SELECT count(DISTINCT line)
     FROM etl_rejects
+    WHERE source = {{ source }}
+      AND batch = {batch}
+  ),
+  (
+    SELECT count(*)
+    FROM etl_late
     WHERE source = {{ source }}
       AND batch = {batch}
   ),
