@@ -791,13 +791,22 @@ impl Gen<'_> {
     }
 
     fn record(&self, sql: &mut Sql) -> String {
+        // Only an incremental source has late rows.
+        let late = match self.incremental() {
+            Some(_) => format!(
+                "(\n    SELECT count(*)\n    FROM etl_late\n    WHERE source = {}\n      AND batch = {{batch}}\n  )",
+                self.source_literal()
+            ),
+            None => "0".to_string(),
+        };
         sql.statement(
             self.dialect,
             "ledger.sql",
             Ctx::new()
                 .set("source", &self.source_literal())
                 .set("raw", &self.raw())
-                .set("staging", &self.q(&staging_table(self.name))),
+                .set("staging", &self.q(&staging_table(self.name)))
+                .set("late", &late),
         )
     }
 }

@@ -12,11 +12,6 @@ SELECT
     WHERE source = {{ source }}
       AND batch = {batch}
   ),
-  (
-    SELECT count(*)
-    FROM etl_late
-    WHERE source = {{ source }}
-      AND batch = {batch}
-  ),
+  {{ late }},
   {batch},
   {now}
