@@ -96,6 +96,8 @@ enum Command {
     Audit(ops::audit::AuditArgs),
     /// Write deterministic synthetic landing files for every source of the plan
     GenData(ops::gendata::GenDataArgs),
+    /// Write a synthetic project of any number of metrics, for compile benchmarks
+    GenProject(ops::genproject::GenProjectArgs),
     /// The EMIS-EDW demo end to end: compile, generate data, migrate a fresh DuckDB, run the
     /// ETL, and print each dashboard's headline metrics with their source systems
     Demo(ops::demo::DemoArgs),
@@ -146,6 +148,7 @@ fn main() -> ExitCode {
         Command::User(args) => ops::user::main(args),
         Command::Audit(args) => ops::audit::main(args),
         Command::GenData(args) => ops::gendata::main(args),
+        Command::GenProject(args) => ops::genproject::main(args),
         Command::Demo(args) => ops::demo::main(args),
     };
     match result {

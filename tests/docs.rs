@@ -265,6 +265,8 @@ fn the_code_map_names_every_module() {
                 let rest = rest.strip_prefix("src/").unwrap_or(rest);
                 let (dir, name) = rest.rsplit_once('/').unwrap_or(("", rest));
                 let names: Vec<String> = match name {
+                    // The section's own directory, or a subdirectory it names.
+                    "mod.rs" if dir.is_empty() => vec![String::new()],
                     "mod.rs" => vec![format!("{dir}/")],
                     "lib.rs" | "main.rs" if dir.is_empty() => vec![name.to_owned(), String::new()],
                     _ => vec![rest.to_owned(), name.to_owned()],

@@ -87,7 +87,9 @@ fn every_plan_matches_the_schema_and_reads_back() {
 fn a_plan_of_another_version_is_refused_with_one_code() {
     let root = common::root();
     let text = std::fs::read_to_string(root.join("generated/plan.json")).expect("plan exists");
-    let older = text.replacen("\"version\": 2", "\"version\": 1", 1);
+    let current = format!("\"version\": {}", tally_runtime::plan::PLAN_VERSION);
+    assert!(text.contains(&current), "generated/plan.json is not of the current version");
+    let older = text.replacen(&current, "\"version\": 1", 1);
     let error = tally_runtime::plan::parse(&older, "plan.json").expect_err("refused");
     assert_eq!(error.code.as_str(), "R0101", "{error}");
     assert!(error.to_string().contains("version 1"), "{error}");

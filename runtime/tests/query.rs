@@ -250,7 +250,13 @@ fn drill_down_needs_the_privilege_and_stays_in_scope(engine: &Engine) {
     request.to = Some(query_fixture::time("2024-03-01"));
     let answer = w.query(&request).unwrap_or_else(|e| panic!("{e}"));
     assert!(!answer.rows.is_empty());
-    assert!(column(&answer, "field_office").iter().all(|c| *c == text("F1")));
+    // Exactly the columns the mart's `drill` declares, in its order: the level columns that
+    // place a row (`port`, `field_office`) restrict the rows but are not shown.
+    assert_eq!(answer.columns, ["seizure_id", "line_item", "seized_on", "port_code", "kind"]);
+    assert_eq!(answer.mart.as_deref(), Some("borderstat"));
+    let f1: Vec<Out> =
+        query_fixture::PORTS.iter().filter(|(_, f)| *f == "F1").map(|(p, _)| text(p)).collect();
+    assert!(column(&answer, "port_code").iter().all(|c| f1.contains(c)));
     assert!(
         column(&answer, "kind").iter().all(|c| *c == text("drug")),
         "the metric's where applies"

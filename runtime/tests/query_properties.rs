@@ -245,7 +245,20 @@ fn check_answer(w: &Warehouse, truth: &Truth, user: &User, answer: &Answer, aske
             "{asked}: personal data in\n{shown}"
         );
     }
-    if let Some((column, value)) = &user.scope {
+    if let (Some((column, value)), "drill") = (&user.scope, answer.kind) {
+        // Drill-down rows show the mart's declared columns only; a seizure's port places it.
+        let port = answer.columns.iter().position(|c| c == "port_code");
+        let i = port.unwrap_or_else(|| panic!("{asked}: no port_code in {:?}", answer.columns));
+        for row in &answer.rows {
+            let shown = cell_text(&row.cells[i]).unwrap_or_default();
+            let inside = PORTS.iter().any(|(p, f)| {
+                *p == shown
+                    && ((*column == "port" && p == value)
+                        || (*column == "field_office" && f == value))
+            });
+            assert!(inside, "{asked}: row of {shown} outside scope\n{}", output::table(answer));
+        }
+    } else if let Some((column, value)) = &user.scope {
         let position = answer.columns.iter().position(|c| c == column);
         if answer.kind != "sql" || position.is_some() {
             let i = position.unwrap_or_else(|| {

@@ -1,4 +1,4 @@
-//! `tally audit verify|list|show|anchor`, and what every audited command shares: who the
+//! `tally audit verify|list|show|anchor|export`, and what every audited command shares: who the
 //! operator is (`--actor`) and where the audit trail's head is kept outside the database
 //! (`--audit-anchor`).
 
@@ -130,6 +130,26 @@ enum AuditCommand {
         #[arg(long, env = "TALLY_AUDIT_ANCHOR", value_name = "FILE")]
         audit_anchor: PathBuf,
     },
+    /// Land the audit records since the last export as a new file of a source of the project
+    /// (JSON lines), so that the project's metrics over its audit log count this warehouse's
+    /// own trail; `tally run` then loads it like any landed file
+    Export {
+        /// The source that receives the trail (its columns named like `audit_log`'s take them)
+        #[arg(long)]
+        source: String,
+        /// The landing directory `tally run --landing` reads
+        #[arg(long, value_name = "DIR")]
+        landing: PathBuf,
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        operator: Operator,
+        /// The time recorded for the export (default: the clock)
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 pub fn main(args: AuditArgs) -> anyhow::Result<ExitCode> {
@@ -142,6 +162,9 @@ pub fn main(args: AuditArgs) -> anyhow::Result<ExitCode> {
         }
         AuditCommand::Show { seq, target, format } => show(&target, seq, format),
         AuditCommand::Anchor { target, audit_anchor } => anchor(&target, &audit_anchor),
+        AuditCommand::Export { source, landing, target, operator, now, format } => {
+            export(&target, &operator, &source, &landing, now.as_deref(), format)
+        }
     }
     .unwrap_or_else(|error| fail(&error)))
 }
@@ -244,6 +267,33 @@ fn anchor(target: &Target, path: &std::path::Path) -> tally_runtime::Result<Exit
     let mut db = backend::open(&target.db)?;
     let head = audit::write_anchor_file(db.as_mut(), path)?;
     eprintln!("{}: wrote head seq {} to {}", db.describe(), head.seq, path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(
+    target: &Target,
+    operator: &Operator,
+    source: &str,
+    landing: &std::path::Path,
+    now: Option<&str>,
+    format: Format,
+) -> tally_runtime::Result<ExitCode> {
+    let now = super::now_or_clock(now)?;
+    let plan = tally_runtime::plan::load(&target.generated)?;
+    let mut db = backend::open(&target.db)?;
+    let done = audit::export::export(db.as_mut(), &plan, source, landing, &operator.actor(), now)?;
+    operator.finish(db.as_mut());
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&done).unwrap_or_default()),
+        Format::Table => match (&done.file, done.first_seq, done.last_seq) {
+            (Some(file), Some(first), Some(last)) => println!(
+                "exported {} audit record(s), seq {first} to {last}, to {} ({source})",
+                done.records,
+                landing.join(file).display()
+            ),
+            _ => println!("no audit records since the last export to {source}"),
+        },
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -96,10 +96,6 @@ pub fn main(args: DemoArgs) -> anyhow::Result<ExitCode> {
     step("migrate a fresh DuckDB warehouse");
     tally(&["migrate", "--db", &db_s, "--generated", &gen])?;
 
-    step(&format!("run the ETL at {now}"));
-    let landing_s = landing.display().to_string();
-    tally(&["run", "--db", &db_s, "--generated", &gen, "--landing", &landing_s, "--now", &now])?;
-
     step("add a headquarters analyst (national scope) and a security officer (TASPD only)");
     for (user, role) in [(ANALYST, "hq_analyst"), (ISSO, "isso")] {
         tally(&[
@@ -116,6 +112,26 @@ pub fn main(args: DemoArgs) -> anyhow::Result<ExitCode> {
             &now,
         ])?;
     }
+
+    step("land this warehouse's own audit trail for the TASPD Security dashboard");
+    let landing_s = landing.display().to_string();
+    tally(&[
+        "audit",
+        "export",
+        "--source",
+        "tally_audit",
+        "--landing",
+        &landing_s,
+        "--db",
+        &db_s,
+        "--generated",
+        &gen,
+        "--now",
+        &now,
+    ])?;
+
+    step(&format!("run the ETL at {now}"));
+    tally(&["run", "--db", &db_s, "--generated", &gen, "--landing", &landing_s, "--now", &now])?;
 
     step("dashboards: headline metrics, fiscal year, national");
     let plan: serde_json::Value = serde_json::from_str(

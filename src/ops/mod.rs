@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod demo;
 pub mod gendata;
+pub mod genproject;
 pub mod migrate;
 pub mod query;
 pub mod run;
@@ -23,6 +24,14 @@ pub struct Target {
     /// The output of `tally compile`
     #[arg(long, default_value = "generated")]
     pub generated: PathBuf,
+}
+
+/// `--now` (a timestamp or date), else the clock, UTC.
+pub fn now_or_clock(now: Option<&str>) -> tally_runtime::Result<chrono::NaiveDateTime> {
+    match now {
+        Some(text) => tally_runtime::etl::parse_time(text),
+        None => Ok(chrono::Utc::now().naive_utc()),
+    }
 }
 
 /// Prints a runtime error (code, message, help) and gives exit code 1.

@@ -52,6 +52,10 @@ pub struct QueryArgs {
     /// Periods starting before this time (UTC)
     #[arg(long, value_name = "TIME")]
     to: Option<String>,
+    /// The mart that answers (a metric's cells, or whose declared drill-down lists the rows);
+    /// default: the first the role reads, by name, that has every column asked for
+    #[arg(long, value_name = "MART", conflicts_with = "sql")]
+    mart: Option<String>,
     /// The time grain (`day`, `month`, `fiscal_year`, ...); default: the table's finest
     #[arg(long, value_name = "GRAIN")]
     grain: Option<String>,
@@ -98,6 +102,7 @@ fn request(args: &QueryArgs) -> tally_runtime::Result<Request> {
     request.from = args.from.as_deref().map(etl::parse_time).transpose()?;
     request.to = args.to.as_deref().map(etl::parse_time).transpose()?;
     request.grain = args.grain.clone();
+    request.mart = args.mart.clone();
     request.totals = !args.no_totals;
     request.limit = args.limit;
     Ok(request)

@@ -80,19 +80,12 @@ pub struct RetainArgs {
     now: Option<String>,
 }
 
-fn now_or_clock(now: Option<&str>) -> tally_runtime::Result<chrono::NaiveDateTime> {
-    match now {
-        Some(text) => etl::parse_time(text),
-        None => Ok(chrono::Utc::now().naive_utc()),
-    }
-}
-
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(run_inner(&args).unwrap_or_else(|e| fail(&e)))
 }
 
 fn run_inner(args: &RunArgs) -> tally_runtime::Result<ExitCode> {
-    let now = now_or_clock(args.now.as_deref())?;
+    let now = super::now_or_clock(args.now.as_deref())?;
     let until = args.until.as_deref().map(etl::parse_time).transpose()?;
     let mut db = backend::open(&args.target.db)?;
     let generated = Generated::load(&args.target.generated, db.dialect())?;
@@ -283,7 +276,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn status_inner(args: &StatusArgs) -> tally_runtime::Result<ExitCode> {
-    let now = now_or_clock(args.now.as_deref())?;
+    let now = super::now_or_clock(args.now.as_deref())?;
     let mut db = backend::open(&args.target.db)?;
     let generated = Generated::load(&args.target.generated, db.dialect())?;
     let sources = etl::status(db.as_mut(), &generated, now)?;
@@ -382,7 +375,7 @@ pub fn retain(args: RetainArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn retain_inner(args: &RetainArgs) -> tally_runtime::Result<ExitCode> {
-    let now = now_or_clock(args.now.as_deref())?;
+    let now = super::now_or_clock(args.now.as_deref())?;
     let mut db = backend::open(&args.target.db)?;
     let generated = Generated::load(&args.target.generated, db.dialect())?;
     let result = etl::check_ready(db.as_mut(), &generated)

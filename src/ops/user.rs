@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use tally_runtime::error::codes;
 use tally_runtime::users::{self, Change, NewUser, User};
-use tally_runtime::{backend, etl, plan, Error};
+use tally_runtime::{backend, plan, Error};
 
 #[derive(Debug, Args)]
 pub struct UserArgs {
@@ -139,13 +139,6 @@ enum UserCommand {
     },
 }
 
-fn now_or_clock(now: Option<&str>) -> tally_runtime::Result<chrono::NaiveDateTime> {
-    match now {
-        Some(text) => etl::parse_time(text),
-        None => Ok(chrono::Utc::now().naive_utc()),
-    }
-}
-
 pub fn main(args: UserArgs) -> anyhow::Result<ExitCode> {
     Ok(run(args.command).unwrap_or_else(|error| fail(&error)))
 }
@@ -172,7 +165,7 @@ fn run(command: UserCommand) -> tally_runtime::Result<ExitCode> {
             changed(&change, "reinstated", |db, p, c| users::reinstate(db, p, &user, c))
         }
         UserCommand::List { target, now, format } => {
-            let now = now_or_clock(now.as_deref())?;
+            let now = super::now_or_clock(now.as_deref())?;
             let plan = plan::load(&target.generated)?;
             let mut db = backend::open(&target.db)?;
             let all = users::list(db.as_mut(), &plan)?;
@@ -181,7 +174,7 @@ fn run(command: UserCommand) -> tally_runtime::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::Show { user, target, now, format } => {
-            let now = now_or_clock(now.as_deref())?;
+            let now = super::now_or_clock(now.as_deref())?;
             let plan = plan::load(&target.generated)?;
             let mut db = backend::open(&target.db)?;
             let user = users::show(db.as_mut(), &plan, &user)?;
@@ -201,7 +194,7 @@ fn changed(
         Change<'_>,
     ) -> tally_runtime::Result<User>,
 ) -> tally_runtime::Result<ExitCode> {
-    let now = now_or_clock(args.now.as_deref())?;
+    let now = super::now_or_clock(args.now.as_deref())?;
     let actor = args.operator.actor();
     let plan = plan::load(&args.target.generated)?;
     let mut db = backend::open(&args.target.db)?;

@@ -7,6 +7,7 @@
 //! | [`schedule`]  | a source's refresh schedule, when it is due, its freshness      |
 //! | [`cron`]      | POSIX cron expressions, checked once, evaluated by `croner`     |
 //! | [`gendata`]   | `gendata.json`: the synthetic-data profile, and its YAML source |
+//! | [`period`]    | grains by name; how far back `compare previous` looks           |
 //! | [`template`]  | the `{placeholders}` in plan statements and how they are filled |
 //! | [`integrity`] | `migrations/tally.sum`: the hash chain over emitted migrations  |
 //! | [`suggest`]   | "did you mean": one way to suggest a name, compiler and runtime |
@@ -22,6 +23,7 @@
 pub mod cron;
 pub mod gendata;
 pub mod integrity;
+pub mod period;
 pub mod plan;
 pub mod schedule;
 pub mod suggest;

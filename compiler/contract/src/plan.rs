@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Version of the plan format; bump when its shape changes.
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 /// How deeply a statement of the plan may nest when it is parsed back (sqlparser's recursion
 /// limit; its default of 50 is far too low for a measure of a few dozen operators). The
@@ -549,6 +549,29 @@ pub struct Column {
     pub references: Option<Reference>,
     /// Personal-data classes (`name`, `dob`, ...); empty when the column holds none.
     pub pii: Vec<String>,
+    /// What a query may do with the column, as the compiler's personal-data rules decide.
+    pub access: ColumnAccess,
+}
+
+/// What a query may do with a source column. The compiler decides it from the column's
+/// personal-data classes (the same rule its checks of metrics, marts and drills apply) and
+/// the runtime applies exactly this, never a rule of its own: a column without personal data
+/// allows everything; a demographic attribute (`gender`, `nationality`) may be grouped and
+/// filtered on, never shown; a direct identifier allows none of the three (it is only ever
+/// counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ColumnAccess {
+    /// Cut by (`--by`, a mart's column axis).
+    pub group: bool,
+    /// Filtered on (`--where`).
+    pub filter: bool,
+    /// Shown as a value (a drill-down row).
+    pub show: bool,
+}
+
+impl ColumnAccess {
+    /// Everything: a column without personal data.
+    pub const ALL: ColumnAccess = ColumnAccess { group: true, filter: true, show: true };
 }
 
 impl Column {
@@ -691,6 +714,10 @@ pub struct MetricPlan {
     pub counts: bool,
     /// Whether its cells are placed in time (a time column, or a timed input).
     pub timed: bool,
+    /// `compare previous <grain>`: the grain (`fiscal_year`, ...) its cells' `previous_value`
+    /// looks back by; `None` without a comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<String>,
     /// One entry per table that publishes the metric.
     pub refresh: Vec<Refresh>,
     /// The personal-data-free rows behind the metric, for drill-down; `None` for a derived
@@ -777,11 +804,21 @@ pub struct TablePlan {
     pub freshness: Vec<SourceFreshness>,
     /// The rows a role allowed to drill down may see, as the mart declares them; `None`: none.
     pub drill: Option<MartDrill>,
+    /// Per metric of `metrics`, the names of the `columns` its cells can be cut by here: the
+    /// levels its source places a row at and its source's column axes (for a derived metric,
+    /// its inputs' together). A column not listed is a total over that axis in every row of
+    /// the metric.
+    pub metric_columns: BTreeMap<String, Vec<String>>,
 }
 
 impl TablePlan {
     pub fn column(&self, name: &str) -> Option<&CutColumn> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Whether `metric`'s cells can be cut by the column `name` in this table.
+    pub fn cuts(&self, metric: &str, name: &str) -> bool {
+        self.metric_columns.get(metric).is_some_and(|c| c.iter().any(|c| c == name))
     }
 }
 
@@ -792,7 +829,8 @@ pub enum MartKind {
     SubjectArea,
 }
 
-/// `drill seacats (seizure_id, seizure_date)`.
+/// `drill seacats (seizure_id, seizure_date)`: the source whose rows the mart's drill-down
+/// lists, and the columns shown, in this order (no others).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MartDrill {
     pub source: String,

@@ -2,14 +2,17 @@
 //! transaction rows behind its numbers, without personal data, each row placed in the
 //! dimensions the way the metric's cells place it.
 //!
-//! `tally query --drill` reads these rows for roles allowed to drill down. The runtime only
+//! `tally query --drill` reads these rows for roles allowed to drill down, through a mart that
+//! declares a drill-down of the source (`marts[].drill`), and shows only the columns that mart
+//! lists; its level columns only restrict the rows (scope, `--where`). The runtime only
 //! restricts a relation (`WHERE <column> = <literal>` on the columns listed here, a time
 //! range, a row limit); the joins that give a row its scope columns (a seizure's field office
 //! comes from the port it happened at) are the compiler's, because only the compiler knows the
 //! dimensions. The relation:
 //!
 //! - reads `cur_<source>` (current rows), filtered by the metric's `where`;
-//! - selects the source's columns that carry no personal data (`pii` empty), by name;
+//! - selects the source's columns that may be shown (no personal data: the compiler's rule,
+//!   `plan.json` `sources[].columns[].access.show`), by name;
 //! - adds one text column per keyed level each dimension the source references can place a
 //!   row at (the referenced level and every keyed level above it), named like the level
 //!   (`region`, `clinic`), or `<dimension>_<level>` when a source column has that name.
@@ -39,7 +42,7 @@ pub fn drill(model: &Model, metric: &str, sql: &mut Sql) -> Option<DrillPlan> {
     let mut columns: Vec<CutColumn> = source
         .columns
         .values()
-        .filter(|c| c.pii.is_empty())
+        .filter(|c| crate::semantic::column_access(c).show)
         .map(|c| CutColumn {
             name: c.name.clone(),
             dimension: None,

@@ -37,7 +37,7 @@ use super::schema::SqlType;
 use super::templates::{indent, text_literal, Ctx, Sql};
 use crate::graph::current_table;
 use crate::semantic::{Axis, Calendar, Grain, Metric, Model, Weekday};
-use crate::syntax::ast::BinaryOp;
+use crate::syntax::ast::{BinaryOp, TimeUnit};
 use std::collections::BTreeSet;
 use tally_contract::plan::{Role, Statement};
 
@@ -152,7 +152,7 @@ impl<'a> Gen<'a> {
                 Ctx::new()
                     .set("table", &t)
                     .set("metric", &text_literal(name))
-                    .set("shift", &period_shift(grain))
+                    .set("previous", &previous_start(grain, &t, &self.table.grains))
                     .set("same", &same.join("\n  AND ")),
             );
             statements.push(Statement::new(Role::Compare, update));
@@ -815,17 +815,31 @@ fn weekday_index(day: Weekday) -> u32 {
     Weekday::ALL.iter().position(|d| *d == day).map_or(0, |i| i as u32)
 }
 
-/// How far back `compare previous <grain>` looks.
-pub fn period_shift(grain: Grain) -> String {
-    use crate::syntax::ast::TimeUnit;
-    match grain {
-        Grain::QuarterHour => interval(15, TimeUnit::Minute),
-        Grain::Hour => interval(1, TimeUnit::Hour),
-        Grain::Day => interval(1, TimeUnit::Day),
-        Grain::Week => interval(7, TimeUnit::Day),
-        Grain::Month => interval(1, TimeUnit::Month),
-        Grain::Quarter | Grain::FiscalQuarter => interval(3, TimeUnit::Month),
-        Grain::Year | Grain::FiscalYear => interval(12, TimeUnit::Month),
+/// The start of the period a row of `table` is compared with under `compare previous <grain>`:
+/// the same period one `grain` earlier, by the contract's rule
+/// ([`tally_contract::period::compare_shift`]: a week looks back whole weeks, so that it lands
+/// on a week's first day). One expression per distinct shift among the kept grains.
+pub fn previous_start(grain: Grain, table: &str, kept: &[Grain]) -> String {
+    use tally_contract::period::{compare_shift, Shift};
+    let sql = |row: Grain| {
+        let shift = compare_shift(grain.word(), row.word()).unwrap_or(Shift::Days(0));
+        let interval = match shift {
+            Shift::Minutes(n) if n % 60 == 0 => interval(u64::from(n / 60), TimeUnit::Hour),
+            Shift::Minutes(n) => interval(u64::from(n), TimeUnit::Minute),
+            Shift::Days(n) => interval(u64::from(n), TimeUnit::Day),
+            Shift::Months(n) => interval(u64::from(n), TimeUnit::Month),
+        };
+        format!("{table}.period_start - {interval}")
+    };
+    let usual = kept.iter().copied().find(|g| *g != Grain::Week).unwrap_or(grain);
+    if kept.contains(&Grain::Week) && sql(Grain::Week) != sql(usual) {
+        format!(
+            "CASE WHEN {table}.grain = 'week' THEN {} ELSE {} END",
+            sql(Grain::Week),
+            sql(usual)
+        )
+    } else {
+        sql(usual)
     }
 }
 
@@ -833,6 +847,26 @@ pub fn period_shift(grain: Grain) -> String {
 mod tests {
     use super::*;
     use crate::semantic::{Month, MonthDay};
+
+    #[test]
+    fn a_week_is_compared_with_the_week_whole_weeks_earlier() {
+        let kept = [Grain::Week, Grain::Month, Grain::FiscalYear];
+        assert_eq!(
+            previous_start(Grain::FiscalYear, "t", &kept),
+            "CASE WHEN t.grain = 'week' THEN t.period_start - INTERVAL '364 days' \
+             ELSE t.period_start - INTERVAL '12 months' END"
+        );
+        assert_eq!(
+            previous_start(Grain::Quarter, "t", &kept),
+            "CASE WHEN t.grain = 'week' THEN t.period_start - INTERVAL '91 days' \
+             ELSE t.period_start - INTERVAL '3 months' END"
+        );
+        assert_eq!(previous_start(Grain::Week, "t", &kept), "t.period_start - INTERVAL '7 days'");
+        assert_eq!(
+            previous_start(Grain::Year, "t", &[Grain::Month]),
+            "t.period_start - INTERVAL '12 months'"
+        );
+    }
 
     #[test]
     fn fiscal_periods_shift_onto_the_calendar_year() {

@@ -373,6 +373,7 @@ pub(crate) fn column(c: &semantic::Column) -> Column {
             level: r.level.clone(),
         }),
         pii: c.pii.iter().map(|p| p.word().to_owned()).collect(),
+        access: semantic::column_access(c),
     }
 }
 
@@ -495,6 +496,7 @@ fn metric_plan(
         inputs: Inputs { metrics: inputs, tables: input_tables.into_iter().collect() },
         counts: drill::counts(model, name),
         timed,
+        compare: metric.compare.map(|g| g.word().to_owned()),
         refresh,
         drill: drill::drill(model, name, sql),
     }
@@ -570,5 +572,58 @@ fn table_plan(model: &Model, t: &CutTable) -> TablePlan {
         drill: mart
             .and_then(|m| m.drill.as_ref())
             .map(|d| contract::MartDrill { source: d.source.clone(), columns: d.columns.clone() }),
+        metric_columns: t
+            .metrics
+            .iter()
+            .map(|m| {
+                let cut = metric_columns(model, t, m, 0);
+                let ordered = t.columns.iter().filter(|c| cut.contains(&c.name));
+                (m.clone(), ordered.map(|c| c.name.clone()).collect())
+            })
+            .collect(),
     }
+}
+
+/// The columns of `t` that `metric`'s cells can be cut by: as the refresh statements place
+/// its source's rows (`metrics_sql`), the keyed levels its source reaches in each kept
+/// dimension and the column axes of its own source; a derived metric's cells are its inputs'
+/// together.
+fn metric_columns(model: &Model, t: &CutTable, metric: &str, depth: usize) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Some(m) = model.metrics.get(metric) else { return out };
+    if m.is_derived() {
+        // Derived metrics nest at most a few levels (the graph stage refuses deeper ones).
+        if depth < 64 {
+            for input in m.measure.iter().flat_map(|x| &x.metrics) {
+                out.extend(metric_columns(model, t, &input.name, depth + 1));
+            }
+        }
+        return out;
+    }
+    let Some(source) = m.source.as_deref() else { return out };
+    for d in &t.dimensions {
+        match d {
+            cuts::CutDimension::Levels { dimension, kept } => {
+                let Some((_, fact_level)) = cuts::fact_level(model, source, dimension) else {
+                    continue;
+                };
+                let mut reachable = cuts::ancestors(model, dimension, fact_level);
+                reachable.insert(fact_level.to_string());
+                for level in kept {
+                    if reachable.contains(level) && cuts::has_key(model, dimension, level) {
+                        if let Some(c) = t.level_column(dimension, level) {
+                            out.insert(c.name.clone());
+                        }
+                    }
+                }
+            }
+            cuts::CutDimension::Column { source: s, column } if s == source => {
+                if let Some(c) = t.source_column(s, column) {
+                    out.insert(c.name.clone());
+                }
+            }
+            cuts::CutDimension::Column { .. } => {}
+        }
+    }
+    out
 }

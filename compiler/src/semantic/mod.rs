@@ -79,6 +79,7 @@ mod tests;
 
 pub use lineage::{lineage, Lineage};
 pub use model::*;
+pub use pii::access as column_access;
 
 use crate::diagnostic::{self, codes, Code, Diagnostic};
 use crate::span::{FileId, Span};

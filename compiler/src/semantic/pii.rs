@@ -72,6 +72,18 @@ impl Path {
     }
 }
 
+/// What a query may do with `column`: cut by it, filter on it, show its values. The same rule
+/// as the checks of metrics, marts and drills below, written into `plan.json` so that the
+/// runtime applies this decision and no rule of its own.
+pub fn access(column: &Column) -> tally_contract::plan::ColumnAccess {
+    let exposure = exposure(column);
+    tally_contract::plan::ColumnAccess {
+        group: Path::Grouped.allows(exposure),
+        filter: Path::Filtered.allows(exposure),
+        show: Path::Drill.allows(exposure) && Path::Output.allows(exposure),
+    }
+}
+
 /// Where a PII column was met: the column, the place and how it got there.
 struct Found<'a> {
     source: &'a str,

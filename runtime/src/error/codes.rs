@@ -91,6 +91,9 @@ codes! {
     DRILL_NOT_ALLOWED = "R0410", "drill-down is not allowed for the user's roles";
     NOTHING_TO_DRILL = "R0411", "the metric has no rows to drill into (a derived metric)";
     PERSONAL_DATA = "R0412", "personal data asked for (shown, filtered on, or searched)";
+    NO_SUCH_MART = "R0413", "no such mart (`--mart`), or it does not publish the metric asked for";
+    NO_DECLARED_DRILL = "R0414",
+        "no mart the user may drill through declares a drill-down of the metric's source";
     AD_HOC_NOT_ALLOWED = "R0420", "ad hoc SQL is not allowed for the user's roles";
     AD_HOC_UNPARSABLE = "R0421", "ad hoc SQL does not parse";
     AD_HOC_NOT_A_SELECT = "R0422", "ad hoc SQL is not one read-only SELECT";
@@ -105,6 +108,8 @@ codes! {
     AUDIT_TAMPERED = "R0452", "the audit trail was tampered with (`tally audit verify` says how)";
     AUDIT_ANCHOR_FILE = "R0453", "the audit anchor file cannot be read or written";
     NO_SUCH_AUDIT_RECORD = "R0454", "no such audit record";
+    AUDIT_EXPORT = "R0455",
+        "the audit trail cannot be exported to that source (unknown, not JSON lines, columns)";
     NO_POLICY_TABLES = "R0461", "the database has no policy tables yet (run `tally migrate`)";
     INVALID_USER_ID = "R0462", "not a valid user id (or one reserved for administrators)";
     NO_SUCH_ROLE = "R0463", "no such role, or a user given no role";

@@ -97,7 +97,7 @@ fn parse(dialect: Dialect, text: &str) -> Result<Vec<Statement>> {
 
 /// A column name that can hold a person's name or other personal data.
 fn name_like(catalog: &Catalog, ident: &str) -> bool {
-    ident.to_ascii_lowercase().contains("name") || catalog.is_pii_name(ident)
+    ident.to_ascii_lowercase().contains("name") || catalog.is_identifier_name(ident)
 }
 
 fn last_ident(expr: &Expr) -> Option<&str> {
@@ -246,11 +246,11 @@ impl Visitor for Check<'_> {
             )
         };
         match expr {
-            Expr::Identifier(i) if self.catalog.is_pii_name(&i.value) => {
+            Expr::Identifier(i) if self.catalog.is_identifier_name(&i.value) => {
                 return ControlFlow::Break(pii(&i.value))
             }
             Expr::CompoundIdentifier(parts) => {
-                if let Some(i) = parts.iter().find(|i| self.catalog.is_pii_name(&i.value)) {
+                if let Some(i) = parts.iter().find(|i| self.catalog.is_identifier_name(&i.value)) {
                     return ControlFlow::Break(pii(&i.value));
                 }
             }
@@ -449,10 +449,14 @@ pub(crate) fn answer(
             "ad hoc SQL needs a role with `allow ad_hoc`; `tally query METRIC` reads the published metrics",
         ));
     };
-    if !request.by.is_empty() || !request.filters.is_empty() || request.grain.is_some() {
+    if !request.by.is_empty()
+        || !request.filters.is_empty()
+        || request.grain.is_some()
+        || request.mart.is_some()
+    {
         return Err(refuse(
             codes::QUERY_OPTIONS,
-            "--by, --where and --grain do not apply to --sql",
+            "--by, --where, --grain and --mart do not apply to --sql",
             "write them into the SQL",
         ));
     }
@@ -517,6 +521,7 @@ pub(crate) fn answer(
         user: viewer.user_id.clone(),
         role: role.name.clone(),
         scope: role.scope.describe(),
+        mart: None,
         table: None,
         grain: None,
         min_cell_size: Some(role.min_cell_size),

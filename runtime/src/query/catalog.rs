@@ -1,6 +1,7 @@
-//! What `tally query` asks of `plan.json`: the tables that publish metrics and their columns,
-//! the metrics (whether they count, whether they are placed in time, their drill-down
-//! relation), the reports, and the sources' columns with their personal-data classes. The
+//! What `tally query` asks of `plan.json`: the tables that publish metrics, their columns and
+//! which of them each metric is cut by, the marts' declared drill-downs, the metrics (whether
+//! they count, whether they are placed in time, their drill-down relation), the reports, and
+//! the sources' columns with what a query may do with each (the compiler's decision). The
 //! catalog is the contract's [`Plan`] read by [`crate::plan::load`], with the look-ups queries
 //! need.
 
@@ -8,6 +9,7 @@ use crate::error::Result;
 use crate::plan::{self, Plan};
 use std::collections::BTreeSet;
 use std::path::Path;
+use tally_contract::plan::ColumnAccess;
 
 pub use crate::plan::{
     CutColumn as Column, DrillPlan as Drill, MetricPlan as Metric, ReportPlan as Report,
@@ -77,27 +79,19 @@ impl Catalog {
         self.tables().filter(|t| t.metrics.iter().any(|m| m == metric)).collect()
     }
 
-    /// Every source column with personal data, as `(source, column)`.
-    pub fn pii_columns(&self) -> Vec<(&str, &str)> {
+    /// What a query may do with the source column `source.column`, as the compiler decided
+    /// (`plan.json` `sources[].columns[].access`); `None` when there is no such column.
+    pub fn access(&self, source: &str, column: &str) -> Option<ColumnAccess> {
+        self.sources.iter().find(|s| s.name == source)?.column(column).map(|c| c.access)
+    }
+
+    /// Whether `name` (any case) is the name of a source column that may not be grouped by
+    /// or filtered on (a direct identifier): ad hoc SQL may not name it anywhere.
+    pub fn is_identifier_name(&self, name: &str) -> bool {
         self.sources
             .iter()
-            .flat_map(|s| {
-                s.columns
-                    .iter()
-                    .filter(|c| !c.pii.is_empty())
-                    .map(|c| (s.name.as_str(), c.name.as_str()))
-            })
-            .collect()
-    }
-
-    /// Whether `name` (any case) is the name of a personal-data column of some source.
-    pub fn is_pii_name(&self, name: &str) -> bool {
-        self.pii_columns().iter().any(|(_, c)| c.eq_ignore_ascii_case(name))
-    }
-
-    /// Whether `source.column` is personal data.
-    pub fn is_pii(&self, source: &str, column: &str) -> bool {
-        self.pii_columns().iter().any(|(s, c)| *s == source && *c == column)
+            .flat_map(|s| &s.columns)
+            .any(|c| c.name.eq_ignore_ascii_case(name) && !(c.access.group && c.access.filter))
     }
 
     pub fn metric_names(&self) -> Vec<&str> {

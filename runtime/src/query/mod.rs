@@ -24,6 +24,15 @@
 //!   level to the cut asked for, so a regional user's total is their region's row, never the
 //!   nation's. The value comes from `policy_user`, never from the
 //!   command line.
+//! - **Which table.** `--mart` names it; otherwise, for the chosen role, the first table it
+//!   reads the metric in that has every column asked for: marts by name, then the metric's
+//!   aggregate table. Only the columns the metric is cut by there (`metric_columns`) count,
+//!   for `--by`, `--where`, the scope (`R0408` when the metric is not placed by the scope's
+//!   level) and the suggestions of a refusal. The answer names the mart.
+//! - **Personal data.** What may be grouped by, filtered on or shown is the compiler's
+//!   decision per source column (`plan.json` `sources[].columns[].access`), applied as is.
+//! - **Drill-down.** Only through a mart the role is granted that publishes the metric and
+//!   declares a `drill` of its source; only that declaration's columns are shown.
 //! - **Suppression.** See [`suppress`]: computed over every cell of the scope the table stores
 //!   for the periods asked for, then the result is cut to the rows asked for.
 
@@ -44,6 +53,7 @@ use serde_json::json;
 use sql::{Condition, From, Literal, Select};
 use std::collections::{BTreeMap, BTreeSet};
 use suppress::Status;
+use tally_contract::period::compare_shift;
 use viewer::{Role, Scope, Viewer};
 
 /// Rows a drill-down returns unless `--limit` says otherwise.
@@ -75,6 +85,9 @@ pub struct Request {
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     pub grain: Option<String>,
+    /// `--mart`: the mart whose table answers (or, with `--drill`, whose declared drill-down
+    /// lists the rows); `None`: the documented pick (see [`metric_answer`]).
+    pub mart: Option<String>,
     /// Whether subtotals and the total within the scope come with the rows asked for.
     pub totals: bool,
     pub limit: Option<u64>,
@@ -92,6 +105,7 @@ impl Request {
             from: None,
             to: None,
             grain: None,
+            mart: None,
             totals: true,
             limit: None,
             now,
@@ -104,6 +118,17 @@ impl Request {
             What::Metric(m) | What::Drill(m) => m.clone(),
             What::Report(r) => r.clone(),
             What::Sql(_) => "sql".to_string(),
+        }
+    }
+
+    /// The action audited: `query.metric`, `query.report`, `query.drill` (rows behind a
+    /// metric) or `query.sql` (ad hoc SQL).
+    pub fn action(&self) -> &'static str {
+        match &self.what {
+            What::Metric(_) => "query.metric",
+            What::Report(_) => "query.report",
+            What::Drill(_) => "query.drill",
+            What::Sql(_) => "query.sql",
         }
     }
 
@@ -124,6 +149,7 @@ impl Request {
             "from": time(&self.from),
             "to": time(&self.to),
             "grain": self.grain,
+            "mart": self.mart,
             "totals": self.totals,
             "limit": self.limit,
         })
@@ -161,6 +187,9 @@ pub struct Answer {
     pub role: String,
     /// The scope the rows are restricted to, for people (`national`, `location.port = '0901'`).
     pub scope: String,
+    /// The mart that answered: whose table the cells come from, or whose declared drill-down
+    /// lists the rows; `None` for a metric's own aggregate table and for ad hoc SQL.
+    pub mart: Option<String>,
     pub table: Option<String>,
     pub grain: Option<String>,
     pub min_cell_size: Option<i64>,
@@ -195,18 +224,11 @@ pub fn run(db: &mut dyn Backend, catalog: &Catalog, request: &Request) -> Result
                         .into(),
                 );
             }
-            viewer::record(db, &request.user, &request.object(), request.now, parameters, None)?;
+            viewer::record(db, request, parameters, None)?;
         }
         Err(error) => {
             let parameters = request.parameters();
-            viewer::record(
-                db,
-                &request.user,
-                &request.object(),
-                request.now,
-                parameters,
-                Some(error),
-            )?;
+            viewer::record(db, request, parameters, Some(error))?;
         }
     }
     result
@@ -373,9 +395,35 @@ enum Axis {
     Columns(Vec<usize>),
 }
 
-/// Resolves `name` against `table`; `Err(true)` when it names personal data.
-fn resolve(catalog: &Catalog, table: &Table, name: &str) -> Result<Axis, bool> {
-    let time = catalog::time_axis(table);
+/// What a `--by` or `--where` name is used for: the compiler's decision for a source column
+/// (`plan.json` `sources[].columns[].access`) says whether it may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Group,
+    Filter,
+}
+
+/// Resolves `name` against the columns of `table` that one of `metrics` is cut by;
+/// `Err(true)` when it names a source column the plan says may not be used so.
+fn resolve(
+    catalog: &Catalog,
+    table: &Table,
+    metrics: &[String],
+    name: &str,
+    usage: Use,
+) -> Result<Axis, bool> {
+    if let Some((first, second)) = name.split_once('.') {
+        if let Some(access) = catalog.access(first, second) {
+            let allowed = match usage {
+                Use::Group => access.group,
+                Use::Filter => access.filter,
+            };
+            if !allowed {
+                return Err(true);
+            }
+        }
+    }
+    let time = catalog::time_axis(table).filter(|_| metrics.iter().any(|m| catalog.timed(m)));
     if let Some(t) = &time {
         if name == t {
             return Ok(Axis::Time(None));
@@ -386,40 +434,37 @@ fn resolve(catalog: &Catalog, table: &Table, name: &str) -> Result<Axis, bool> {
             }
         }
     }
-    if let Some((first, second)) = name.split_once('.') {
-        if catalog.is_pii(first, second) {
-            return Err(true);
-        }
-    }
-    let exact: Vec<usize> = table
+    let cut: Vec<(usize, &Column)> = table
         .columns
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.axis() == name)
-        .map(|(i, _)| i)
+        .filter(|(_, c)| metrics.iter().any(|m| table.cuts(m, &c.name)))
         .collect();
+    let exact: Vec<usize> = cut.iter().filter(|(_, c)| c.axis() == name).map(|(i, _)| *i).collect();
     if !exact.is_empty() {
         return Ok(Axis::Columns(exact));
     }
-    let dimension: Vec<usize> = table
-        .columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.dimension.as_deref() == Some(name))
-        .map(|(i, _)| i)
-        .collect();
+    let dimension: Vec<usize> =
+        cut.iter().filter(|(_, c)| c.dimension.as_deref() == Some(name)).map(|(i, _)| *i).collect();
     if !dimension.is_empty() {
         return Ok(Axis::Columns(dimension));
     }
     Err(false)
 }
 
-/// What `--by` may name in `tables`, for messages.
-fn valid_axes(tables: &[&Table]) -> Vec<String> {
+/// What `--by` may name for `metrics` in `tables` (the ones the user's role reads), for
+/// messages: the columns the metrics are cut by there, and the time axis and its grains when
+/// they are placed in time.
+fn valid_axes(catalog: &Catalog, tables: &[&Table], metrics: &[String]) -> Vec<String> {
     let mut out = BTreeSet::new();
     for t in tables {
         for c in &t.columns {
-            out.insert(c.axis());
+            if metrics.iter().any(|m| t.cuts(m, &c.name)) {
+                out.insert(c.axis());
+            }
+        }
+        if !metrics.iter().any(|m| catalog.timed(m)) {
+            continue;
         }
         if let Some(time) = catalog::time_axis(t) {
             out.insert(time.clone());
@@ -431,17 +476,32 @@ fn valid_axes(tables: &[&Table]) -> Vec<String> {
     out.into_iter().collect()
 }
 
-fn pii_refusal(name: &str) -> Error {
+fn pii_refusal(name: &str, usage: Use) -> Error {
+    let (done, help) = match usage {
+        Use::Group => (
+            "grouped by",
+            "group by the metric's dimensions; a personal-data column that identifies a person is only ever counted",
+        ),
+        Use::Filter => (
+            "filtered on",
+            "filter on the metric's dimensions: no search by personal data is possible",
+        ),
+    };
     Error::new(
         codes::PERSONAL_DATA,
-        format!("`{name}` is personal data: it is never shown, searched or filtered on"),
+        format!("`{name}` is personal data that may not be {done} (plan.json: the compiler's rule for its classes)"),
     )
-    .help("query the metrics' dimensions instead; `tally lineage METRIC` shows what a metric reads")
+    .help(format!("{help}; `tally lineage METRIC` shows what a metric reads"))
 }
 
 fn unknown_axis(name: &str, what: &str, valid: &[String]) -> Error {
+    let valid = if valid.is_empty() {
+        "nothing: it is not cut by any dimension".to_string()
+    } else {
+        valid.join(", ")
+    };
     Error::new(codes::NOT_A_DIMENSION, format!("`{name}` is not a dimension of {what}"))
-        .help(format!("valid here: {}", valid.join(", ")))
+        .help(format!("valid here: {valid}"))
 }
 
 /// The cut a metric or report query reads.
@@ -462,7 +522,8 @@ fn bits(columns: &[usize]) -> u64 {
 }
 
 /// Resolves `--by` and `--where` against the role's readable tables and picks the first
-/// table that has every column needed (scope included).
+/// table (in the order given: marts by name, then the aggregate table) that has every column
+/// needed for the metrics (the scope's included).
 fn plan_cut<'c>(
     catalog: &'c Catalog,
     viewer: &Viewer,
@@ -473,22 +534,23 @@ fn plan_cut<'c>(
     what: &str,
 ) -> Result<Cut<'c>> {
     let mut problems: Vec<Error> = Vec::new();
+    let valid = || valid_axes(catalog, tables, &metrics);
     for table in tables {
         let mut want = Vec::new();
         let mut grain = request.grain.clone();
         let mut failed = None;
         for name in &request.by {
-            match resolve(catalog, table, name) {
+            match resolve(catalog, table, &metrics, name, Use::Group) {
                 Ok(Axis::Time(Some(g))) => grain = grain.or(Some(g)),
                 Ok(Axis::Time(None)) => {}
                 Ok(Axis::Columns(c)) => want.extend(c),
-                Err(true) => return Err(pii_refusal(name)),
-                Err(false) => failed = Some(unknown_axis(name, what, &valid_axes(tables))),
+                Err(true) => return Err(pii_refusal(name, Use::Group)),
+                Err(false) => failed = Some(unknown_axis(name, what, &valid())),
             }
         }
         let mut filters = Vec::new();
         for (name, value) in &request.filters {
-            match resolve(catalog, table, name) {
+            match resolve(catalog, table, &metrics, name, Use::Filter) {
                 Ok(Axis::Columns(c)) if c.len() == 1 => filters.push((c[0], value.clone())),
                 Ok(_) => {
                     failed = Some(
@@ -496,11 +558,11 @@ fn plan_cut<'c>(
                             codes::NOT_A_DIMENSION,
                             format!("`--where {name}=...` must name one level or column"),
                         )
-                        .help(format!("valid here: {}", valid_axes(tables).join(", "))),
+                        .help(format!("valid here: {}", valid().join(", "))),
                     )
                 }
-                Err(true) => return Err(pii_refusal(name)),
-                Err(false) => failed = Some(unknown_axis(name, what, &valid_axes(tables))),
+                Err(true) => return Err(pii_refusal(name, Use::Filter)),
+                Err(false) => failed = Some(unknown_axis(name, what, &valid())),
             }
         }
         if let Some(problem) = failed {
@@ -508,29 +570,42 @@ fn plan_cut<'c>(
             continue;
         }
         let scope = match scope_column(role, &table.columns) {
-            Ok(scope) => {
-                scope.and_then(|(c, v)| table.columns.iter().position(|x| x == c).map(|i| (i, v)))
+            Ok(Some((c, v))) if metrics.iter().all(|m| table.cuts(m, &c.name)) => {
+                table.columns.iter().position(|x| x == c).map(|i| (i, v))
             }
+            Ok(None) => None,
             Err(ScopeProblem::NoValue(attribute)) => {
                 return Err(no_value(viewer, role, &attribute))
             }
-            Err(ScopeProblem::NotKept) => {
+            Ok(Some(_)) | Err(ScopeProblem::NotKept) => {
+                let level = match &role.scope {
+                    Scope::Bound { dimension, level, .. } => format!("{dimension}.{level}"),
+                    Scope::National => String::new(),
+                };
+                let cut: Vec<String> = table
+                    .columns
+                    .iter()
+                    .filter(|c| metrics.iter().any(|m| table.cuts(m, &c.name)))
+                    .map(Column::axis)
+                    .collect();
                 problems.push(
                     Error::new(
                         codes::NOT_PUBLISHED,
                         format!(
-                            "{what} is not published by {} in {}, and role `{}` sees only {}",
-                            match &role.scope {
-                                Scope::Bound { dimension, level, .. } =>
-                                    format!("{dimension}.{level}"),
-                                Scope::National => String::new(),
-                            },
+                            "{what} is not placed by {level} in {}, and role `{}` sees only {}",
                             table.table,
                             role.name,
                             role.scope.describe()
                         ),
                     )
-                    .help("a role of wider scope can read it"),
+                    .help(format!(
+                        "its cells there are cut by {}; a role of wider scope can read it",
+                        if cut.is_empty() {
+                            "nothing but time".to_string()
+                        } else {
+                            cut.join(", ")
+                        }
+                    )),
                 );
                 continue;
             }
@@ -577,6 +652,7 @@ fn plan_cut<'c>(
             codes::NOT_GRANTED,
             format!("user `{}` has no table to read {what} from", viewer.user_id),
         )
+        .help("an administrator can `tally user grant` a role that reads it")
     }))
 }
 
@@ -591,6 +667,23 @@ struct Stored {
     member: Value,
     value: Value,
     rows: i64,
+}
+
+/// What identifies a stored cell: metric, period, levels, members, bucket, top member.
+type CellKey<'a> = (&'a str, String, u64, &'a [Option<String>], String, String);
+
+impl Stored {
+    /// The key of this cell's place at `period` (its own, or another period's).
+    fn key(&self, period: String) -> CellKey<'_> {
+        (
+            self.metric.as_str(),
+            period,
+            self.levels,
+            self.coords.as_slice(),
+            self.bucket.to_string(),
+            self.member.to_string(),
+        )
+    }
 }
 
 fn number(value: &Value) -> Option<f64> {
@@ -639,8 +732,25 @@ fn read_cut(
         Some(g) => select.filter(Condition::Eq("grain".into(), Literal::Text(g.clone()))),
         None => select.filter(Condition::IsNull("grain".into())),
     };
+    // A metric compared with its previous period shows that period's published value: read
+    // back far enough to have it, and suppress it with the rest.
+    let compares: BTreeMap<&str, &str> = cut
+        .metrics
+        .iter()
+        .filter_map(|m| Some((m.as_str(), catalog.metric(m)?.compare.as_deref()?)))
+        .collect();
+    let shift_of = |metric: &str| {
+        let grain = cut.grain.as_deref()?;
+        compare_shift(compares.get(metric)?, grain)
+    };
     if let Some(from) = request.from {
-        select = select.filter(Condition::AtLeast("period_start".into(), Literal::Timestamp(from)));
+        let earliest = cut
+            .metrics
+            .iter()
+            .filter_map(|m| shift_of(m)?.back(from))
+            .fold(from, NaiveDateTime::min);
+        select =
+            select.filter(Condition::AtLeast("period_start".into(), Literal::Timestamp(earliest)));
     }
     if let Some(to) = request.to {
         select = select.filter(Condition::Before("period_start".into(), Literal::Timestamp(to)));
@@ -737,9 +847,23 @@ fn read_cut(
             } else {
                 s.levels == target
             };
-            level_ok && cut.filters.iter().all(|(c, v)| s.coords[*c].as_deref() == Some(v.as_str()))
+            let asked = request
+                .from
+                .is_none_or(|from| timestamp_of(&s.period).is_none_or(|period| period >= from));
+            asked
+                && level_ok
+                && cut.filters.iter().all(|(c, v)| s.coords[*c].as_deref() == Some(v.as_str()))
         })
         .collect();
+    // Each stored cell by what identifies it, to find a cell's previous period.
+    let index: BTreeMap<CellKey, usize> =
+        stored.iter().enumerate().map(|(i, s)| (s.key(s.period.to_string()), i)).collect();
+    let previous_of = |s: &Stored| -> Option<usize> {
+        let start = shift_of(&s.metric)?.back(timestamp_of(&s.period)?)?;
+        let period = Value::Timestamp(crate::value::timestamp_text(start)).to_string();
+        index.get(&s.key(period)).copied()
+    };
+    let comparing = !compares.is_empty() && cut.grain.is_some();
     let order: Vec<&str> = cut.metrics.iter().map(String::as_str).collect();
     keep.sort_by(|&a, &b| {
         let (x, y) = (&stored[a], &stored[b]);
@@ -762,7 +886,10 @@ fn read_cut(
     let has_bucket = shown.iter().any(|s| !s.bucket.is_null());
     let has_member = shown.iter().any(|s| !s.member.is_null());
     let dims: Vec<usize> = (0..n).filter(|i| target & (1 << i) != 0).collect();
-    let header = header(t, cut.grain.is_some(), &dims, has_bucket, has_member);
+    let mut header = header(t, cut.grain.is_some(), &dims, has_bucket, has_member);
+    if comparing {
+        header.extend(["previous", "change", "change_percent"].map(String::from));
+    }
     let rows = keep
         .iter()
         .map(|&i| {
@@ -789,6 +916,13 @@ fn read_cut(
             } else {
                 Out::Value(display_decimal(&s.value))
             });
+            if comparing {
+                cells.extend(comparison(
+                    s,
+                    status[i],
+                    previous_of(s).map(|j| (&stored[j], status[j])),
+                ));
+            }
             Row { cells, levels: Some(s.levels_text.clone()), status: Some(status[i]) }
         })
         .collect();
@@ -796,6 +930,45 @@ fn read_cut(
 }
 
 /// The columns of a metric answer.
+/// A compared cell's `previous`, `change` and `change_percent`: the previous period's value
+/// as published (hidden when that cell is suppressed, and then no change either), the
+/// difference, and the difference as a percentage of the previous value (none from zero).
+/// Cells without a comparison, or without a previous period, get nulls.
+fn comparison(cell: &Stored, status: Status, previous: Option<(&Stored, Status)>) -> [Out; 3] {
+    let null = || Out::Value(Value::Null);
+    let Some((previous, previous_status)) = previous else { return [null(), null(), null()] };
+    if previous_status.hidden() {
+        return [Out::Suppressed, Out::Suppressed, Out::Suppressed];
+    }
+    let shown = Out::Value(display_decimal(&previous.value));
+    if status.hidden() {
+        return [shown, Out::Suppressed, Out::Suppressed];
+    }
+    let (Some(now), Some(before)) = (number(&cell.value), number(&previous.value)) else {
+        return [shown, null(), null()];
+    };
+    let round = |x: f64, places: i32| {
+        let scale = 10f64.powi(places);
+        Value::Decimal(format!("{}", (x * scale).round() / scale))
+    };
+    let change = Out::Value(display_decimal(&round(now - before, 6)));
+    let percent = if before == 0.0 {
+        null()
+    } else {
+        Out::Value(display_decimal(&round((now - before) / before * 100.0, 1)))
+    };
+    [shown, change, percent]
+}
+
+/// A `period_start` as a time.
+fn timestamp_of(value: &Value) -> Option<NaiveDateTime> {
+    match value {
+        Value::Timestamp(text) | Value::Text(text) => crate::etl::parse_time(text).ok(),
+        Value::Date(text) => crate::etl::parse_time(text).ok(),
+        _ => None,
+    }
+}
+
 fn header(t: &Table, timed: bool, dims: &[usize], bucket: bool, member: bool) -> Vec<String> {
     let mut header = vec!["metric".to_string()];
     if timed {
@@ -841,6 +1014,89 @@ fn unknown_metric(catalog: &Catalog, name: &str) -> Error {
         .help(format!("metrics: {}", catalog.metric_names().join(", ")))
 }
 
+/// The marts publishing `metric` that some role of the user reads it in, for messages.
+fn readable_marts(catalog: &Catalog, viewer: &Viewer, metric: &str) -> Vec<String> {
+    let mut out: Vec<String> = viewer
+        .roles
+        .iter()
+        .flat_map(|r| readable_tables(catalog, r, metric))
+        .filter(|t| is_mart(catalog, t))
+        .map(|t| t.name.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Checks the mart `--mart` names against `metric`: it exists and publishes the metric
+/// (`R0413`), and a role of the user reads the metric in it (`R0404`).
+fn check_mart(
+    db: &mut dyn Backend,
+    catalog: &Catalog,
+    viewer: &Viewer,
+    metric: &str,
+    mart: &str,
+) -> Result<()> {
+    let readable = readable_marts(catalog, viewer, metric);
+    let help = || {
+        if readable.is_empty() {
+            format!("no mart this user reads publishes metric `{metric}`")
+        } else {
+            format!("marts that publish metric `{metric}` for this user: {}", readable.join(", "))
+        }
+    };
+    let Some(table) = catalog.marts.iter().find(|t| t.name == mart) else {
+        return Err(
+            Error::new(codes::NO_SUCH_MART, format!("no mart `{mart}` in plan.json")).help(help())
+        );
+    };
+    if !table.metrics.iter().any(|m| m == metric) {
+        return Err(Error::new(
+            codes::NO_SUCH_MART,
+            format!("mart `{mart}` does not publish metric `{metric}`"),
+        )
+        .help(help()));
+    }
+    if readable.iter().any(|m| m == mart) {
+        return Ok(());
+    }
+    let grants = vec![("mart".to_string(), mart.to_string())];
+    let holders = viewer::granted_by(db, &grants).unwrap_or_default();
+    Err(Error::new(
+        codes::NOT_GRANTED,
+        format!(
+            "user `{}` may not read mart `{mart}`: none of their roles ({}) grants it",
+            viewer.user_id,
+            role_names(viewer)
+        ),
+    )
+    .help(if holders.is_empty() {
+        format!("{}; no role grants mart `{mart}` yet", help())
+    } else {
+        format!("{}; roles that grant mart `{mart}`: {}", help(), holders.join(", "))
+    }))
+}
+
+/// The tables in which `role` may read `metric` for `request`: all of them, or only the mart
+/// `--mart` names.
+fn tables_for<'c>(
+    catalog: &'c Catalog,
+    role: &Role,
+    metric: &str,
+    request: &Request,
+) -> Vec<&'c Table> {
+    let mut tables = readable_tables(catalog, role, metric);
+    if let Some(mart) = &request.mart {
+        tables.retain(|t| is_mart(catalog, t) && t.name == *mart);
+    }
+    tables
+}
+
+/// A metric's cells. Which table answers: with `--mart`, that mart's (`R0413` when it does
+/// not publish the metric, `R0404` when no role of the user reads it). Otherwise the role
+/// first (the widest scope, then by name: [`by_preference`]), then, among the tables that
+/// role reads the metric in, the first that has every column asked for: marts by name, then
+/// the metric's own aggregate table. The answer names the mart.
 fn metric_answer(
     db: &mut dyn Backend,
     catalog: &Catalog,
@@ -856,9 +1112,15 @@ fn metric_answer(
     if candidates.is_empty() {
         return Err(not_granted(db, catalog, viewer, "metric", name, &[name.to_string()]));
     }
+    if let Some(mart) = &request.mart {
+        check_mart(db, catalog, viewer, name, mart)?;
+    }
     let mut first_problem = None;
     for role in &candidates {
-        let tables = readable_tables(catalog, role, name);
+        let tables = tables_for(catalog, role, name, request);
+        if tables.is_empty() {
+            continue;
+        }
         match plan_cut(catalog, viewer, role, &tables, vec![name.to_string()], request, &what) {
             Ok(cut) => {
                 let (columns, rows) = read_cut(db, catalog, role, &cut, request, &what)?;
@@ -869,6 +1131,7 @@ fn metric_answer(
                     user: viewer.user_id.clone(),
                     role: role.name.clone(),
                     scope: role.scope.describe(),
+                    mart: is_mart(catalog, cut.table).then(|| cut.table.name.clone()),
                     table: Some(cut.table.table.clone()),
                     grain: cut.grain.clone(),
                     min_cell_size: Some(role.min_cell_size),
@@ -908,6 +1171,13 @@ fn report_answer(
         )
         .help("query its metrics with `tally query METRIC --by ...` for another cut"));
     }
+    if request.mart.as_ref().is_some_and(|m| *m != report.mart) {
+        return Err(Error::new(
+            codes::QUERY_OPTIONS,
+            format!("report `{name}` is read from mart `{}`: --mart does not apply", report.mart),
+        )
+        .help("leave out --mart, or query its metrics with `tally query METRIC --mart MART`"));
+    }
     let table = catalog.table(&report.table).ok_or_else(|| {
         sql::internal(format!("report `{name}` reads unknown table {}", report.table))
     })?;
@@ -940,6 +1210,7 @@ fn report_answer(
         user: viewer.user_id.clone(),
         role: role.name.clone(),
         scope: role.scope.describe(),
+        mart: Some(report.mart.clone()),
         table: Some(table.table.clone()),
         grain: cut.grain.clone(),
         min_cell_size: Some(role.min_cell_size),
@@ -949,6 +1220,79 @@ fn report_answer(
     })
 }
 
+/// The marts through which `role` may drill into the rows of `source` behind `metric`: marts
+/// the role is granted, that publish the metric and declare a drill-down of that source, by
+/// name (only the one `--mart` names, when it names one).
+fn drill_marts<'c>(
+    catalog: &'c Catalog,
+    role: &Role,
+    metric: &str,
+    source: &str,
+    request: &Request,
+) -> Vec<&'c Table> {
+    let mut marts: Vec<&Table> = catalog
+        .marts
+        .iter()
+        .filter(|t| role.grants("mart", &t.name) && t.metrics.iter().any(|m| m == metric))
+        .filter(|t| t.drill.as_ref().is_some_and(|d| d.source == source))
+        .filter(|t| request.mart.as_ref().is_none_or(|m| *m == t.name))
+        .collect();
+    marts.sort_by_key(|t| t.name.clone());
+    marts
+}
+
+/// Why no mart lets the user drill into `metric`'s rows of `source` (`R0414`), and which
+/// marts would.
+fn no_declared_drill(
+    catalog: &Catalog,
+    viewer: &Viewer,
+    roles: &[&Role],
+    metric: &str,
+    source: &str,
+    request: &Request,
+) -> Error {
+    let declaring: Vec<&str> = catalog
+        .marts
+        .iter()
+        .filter(|t| t.metrics.iter().any(|m| m == metric))
+        .filter(|t| t.drill.as_ref().is_some_and(|d| d.source == source))
+        .map(|t| t.name.as_str())
+        .collect();
+    let role_list = roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ");
+    let message = match request.mart.as_deref().and_then(|m| catalog.marts.iter().find(|t| t.name == m)) {
+        Some(mart) => match &mart.drill {
+            None => format!(
+                "mart `{}` declares no drill-down: its rows are not shown row by row",
+                mart.name
+            ),
+            Some(d) if d.source != source => format!(
+                "mart `{}` declares a drill-down of `{}`, not of `{source}`, which metric `{metric}` is computed from",
+                mart.name, d.source
+            ),
+            Some(_) => format!(
+                "user `{}` may not drill down through mart `{}`: none of their roles with drill-down ({role_list}) is granted it",
+                viewer.user_id, mart.name
+            ),
+        },
+        None => format!(
+            "no mart that the drill-down roles of user `{}` ({role_list}) are granted declares a drill-down of `{source}`, the rows behind metric `{metric}`",
+            viewer.user_id
+        ),
+    };
+    let help = if declaring.is_empty() {
+        format!("no mart publishing `{metric}` declares `drill {source} (...)`: its rows are never shown row by row; the aggregates are available without --drill")
+    } else {
+        format!(
+            "marts that declare a drill-down of `{metric}`'s rows: {}; a role granting one of them with `allow drill_down` can drill",
+            declaring.join(", ")
+        )
+    };
+    Error::new(codes::NO_DECLARED_DRILL, message).help(help)
+}
+
+/// The rows behind a metric, through a mart's declared drill-down: the columns the mart's
+/// `drill` lists, in its order, of the metric's drill-down relation (`plan.json`
+/// `metrics[].drill`); the relation's level columns only restrict the rows (scope, `--where`).
 fn drill_answer(
     db: &mut dyn Backend,
     catalog: &Catalog,
@@ -963,7 +1307,8 @@ fn drill_answer(
     if reaching.is_empty() {
         return Err(not_granted(db, catalog, viewer, "metric", name, &[name.to_string()]));
     }
-    let Some(role) = reaching.iter().find(|r| r.drill_down) else {
+    let drilling: Vec<&Role> = reaching.iter().copied().filter(|r| r.drill_down).collect();
+    if drilling.is_empty() {
         let names: Vec<&str> = reaching.iter().map(|r| r.name.as_str()).collect();
         return Err(Error::new(
             codes::DRILL_NOT_ALLOWED,
@@ -974,7 +1319,7 @@ fn drill_answer(
             ),
         )
         .help("drill-down needs a role with `allow drill_down`; the aggregates are available without --drill"));
-    };
+    }
     if !request.by.is_empty() || request.grain.is_some() {
         return Err(Error::new(
             codes::QUERY_OPTIONS,
@@ -989,6 +1334,36 @@ fn drill_answer(
         )
         .help("drill into the metrics it is computed from"));
     };
+    if let Some(mart) = &request.mart {
+        if !catalog.marts.iter().any(|t| t.name == *mart && t.metrics.iter().any(|m| m == name)) {
+            check_mart(db, catalog, viewer, name, mart)?;
+        }
+    }
+    let Some((role, mart)) = drilling.iter().find_map(|r| {
+        drill_marts(catalog, r, name, &drill.source, request).first().map(|m| (*r, *m))
+    }) else {
+        return Err(no_declared_drill(catalog, viewer, &drilling, name, &drill.source, request));
+    };
+    let declared =
+        mart.drill.as_ref().ok_or_else(|| sql::internal("a drill mart without a drill"))?;
+    // The declared columns, found in the relation as columns of the source.
+    let mut shown: Vec<&Column> = Vec::new();
+    for c in &declared.columns {
+        let column = drill
+            .columns
+            .iter()
+            .find(|x| x.source.as_deref() == Some(drill.source.as_str()) && x.column.as_deref() == Some(c.as_str()))
+            .filter(|_| catalog.access(&drill.source, c).is_some_and(|a| a.show))
+            .ok_or_else(|| {
+                Error::new(
+                    codes::GENERATED_UNREADABLE,
+                    format!("mart `{}` declares drill column `{}.{c}`, which plan.json's drill-down of `{name}` does not show", mart.name, drill.source),
+                )
+                .help("regenerate generated/ with `tally compile`")
+            })?;
+        shown.push(column);
+    }
+    let levels: Vec<&Column> = drill.columns.iter().filter(|c| c.dimension.is_some()).collect();
     let dialect = db.dialect();
     let relation = drill.sql.get(&dialect).ok_or_else(|| {
         Error::new(
@@ -998,7 +1373,7 @@ fn drill_answer(
         .help("regenerate it with `tally compile`")
     })?;
     let relation = Params::new().with("now", request.now).render(relation)?;
-    let names: Vec<String> = drill.columns.iter().map(|c| c.name.clone()).collect();
+    let names: Vec<String> = shown.iter().map(|c| c.name.clone()).collect();
     let mut select = Select::new(From::Relation(relation), names.clone());
     match scope_column(role, &drill.columns) {
         Ok(Some((column, value))) => {
@@ -1018,18 +1393,24 @@ fn drill_answer(
             .help("a role of wider scope can drill into it"))
         }
     }
-    let valid: Vec<String> = drill.columns.iter().map(Column::axis).collect();
+    let filterable: Vec<&Column> = levels.iter().chain(&shown).copied().collect();
+    let valid: Vec<String> = filterable.iter().map(|c| c.axis()).collect();
     for (filter, value) in &request.filters {
         if let Some((s, c)) = filter.split_once('.') {
-            if catalog.is_pii(s, c) {
-                return Err(pii_refusal(filter));
+            if catalog.access(s, c).is_some_and(|a| !a.filter) {
+                return Err(pii_refusal(filter, Use::Filter));
             }
         }
-        let column = drill
-            .columns
+        let column = filterable
             .iter()
             .find(|c| c.axis() == *filter || c.name == *filter)
-            .ok_or_else(|| unknown_axis(filter, &format!("the rows of `{name}`"), &valid))?;
+            .ok_or_else(|| {
+                unknown_axis(
+                    filter,
+                    &format!("the rows of `{name}` that mart `{}` shows", mart.name),
+                    &valid,
+                )
+            })?;
         select = select.filter(Condition::Eq(column.name.clone(), Literal::Text(value.clone())));
     }
     match (&drill.time, request.from.or(request.to)) {
@@ -1065,6 +1446,7 @@ fn drill_answer(
         user: viewer.user_id.clone(),
         role: role.name.clone(),
         scope: role.scope.describe(),
+        mart: Some(mart.name.clone()),
         table: None,
         grain: None,
         min_cell_size: None,

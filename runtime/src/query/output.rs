@@ -1,15 +1,16 @@
 //! An [`Answer`] as a table for people, CSV, or JSON.
 //!
-//! - **table**: a heading (what, as whom, in which scope), aligned columns, `*` for a
+//! - **table**: a heading (what, as whom, in which scope, from which mart), aligned columns, `*` for a
 //!   suppressed value, `(all)` for a column a total row is not cut by, then `sources:` and a
 //!   line saying how many cells are suppressed and why.
 //! - **csv**: a header row and the rows (`*` suppressed, empty for `(all)` and NULL, the
-//!   `levels` column telling a total from a NULL member), then one trailing comment line
-//!   `# sources: A; B` (and `# suppressed: ...` when cells are): readers that take `#` as a
-//!   comment (`pandas.read_csv(comment="#")`) skip them.
-//! - **json**: one object: what was asked and how it was answered, `columns`, `rows` (objects
-//!   by column; a suppressed value is `null` with `"suppressed": true`; a total's column is
-//!   `null`, its `levels` saying which columns it is cut by), and `sources`.
+//!   `levels` column telling a total from a NULL member), then trailing comment lines
+//!   `# sources: A; B`, `# from: mart M (table)` (and `# suppressed: ...` when cells are):
+//!   readers that take `#` as a comment (`pandas.read_csv(comment="#")`) skip them.
+//! - **json**: one object: what was asked and how it was answered (`mart`: which mart),
+//!   `columns`, `rows` (objects by column; a suppressed value is `null` with
+//!   `"suppressed": true`; a total's column is `null`, its `levels` saying which columns it is
+//!   cut by), and `sources`.
 
 use super::suppress::Status;
 use super::{Answer, Out};
@@ -64,6 +65,9 @@ pub fn table(answer: &Answer) -> String {
     if let Some(grain) = &answer.grain {
         out.push_str(&format!(", by {grain}"));
     }
+    if let Some(from) = answered_from(answer) {
+        out.push_str(&format!("\nfrom {from}"));
+    }
     out.push_str("\n\n");
     let rows: Vec<Vec<String>> =
         answer.rows.iter().map(|r| r.cells.iter().map(shown).collect()).collect();
@@ -101,6 +105,17 @@ pub fn table(answer: &Answer) -> String {
     out
 }
 
+/// Which mart answered, for people: `mart borderstat (mart_borderstat)`, `the aggregate
+/// table agg_x`, `mart borderstat's drill-down`; `None` for ad hoc SQL.
+fn answered_from(answer: &Answer) -> Option<String> {
+    match (&answer.mart, &answer.table) {
+        (Some(mart), Some(table)) => Some(format!("mart {mart} ({table})")),
+        (Some(mart), None) => Some(format!("mart {mart}'s declared drill-down")),
+        (None, Some(table)) => Some(format!("the metric's own table {table}")),
+        (None, None) => None,
+    }
+}
+
 fn sources(answer: &Answer) -> String {
     if answer.sources.is_empty() {
         "(none recorded)".to_string()
@@ -121,8 +136,10 @@ fn csv_field(field: &str) -> String {
 pub fn csv(answer: &Answer) -> String {
     let metric_rows = answer.rows.iter().any(|r| r.levels.is_some());
     let mut header: Vec<String> = answer.columns.clone();
+    // `levels` goes before `value` (and a comparison's columns after it).
+    let at = header.iter().position(|c| c == "value").unwrap_or(header.len().saturating_sub(1));
     if metric_rows {
-        header.insert(header.len().saturating_sub(1), "levels".to_string());
+        header.insert(at, "levels".to_string());
     }
     let mut out = String::new();
     let line = |fields: Vec<String>| {
@@ -140,11 +157,14 @@ pub fn csv(answer: &Answer) -> String {
             })
             .collect();
         if let Some(levels) = &row.levels {
-            fields.insert(fields.len().saturating_sub(1), levels.clone());
+            fields.insert(at.min(fields.len()), levels.clone());
         }
         out.push_str(&line(fields));
     }
     out.push_str(&format!("# sources: {}\n", sources(answer)));
+    if let Some(from) = answered_from(answer) {
+        out.push_str(&format!("# from: {from}\n"));
+    }
     if let Some(note) = footnote(answer) {
         out.push_str(&format!("# suppressed: {note} (shown as {SUPPRESSED})\n"));
     }
@@ -198,6 +218,7 @@ pub fn json_answer(answer: &Answer) -> serde_json::Value {
         "user": answer.user,
         "role": answer.role,
         "scope": answer.scope,
+        "mart": answer.mart,
         "table": answer.table,
         "grain": answer.grain,
         "min_cell_size": answer.min_cell_size,

@@ -3,6 +3,7 @@
 //! there) and the audit trail ([`crate::audit`]).
 
 use super::sql::{Condition, From, Literal, Select};
+use super::Request;
 use crate::audit::{self, Entry, Outcome};
 use crate::backend::Backend;
 use crate::error::{codes, Error, Result};
@@ -115,17 +116,18 @@ pub fn touch(db: &mut dyn Backend, user_id: &str, now: NaiveDateTime) -> Result<
     users::touch(db, user_id, now)
 }
 
-/// Appends the audit record of one query: action `query`, actor the user, the object asked
-/// for, the arguments, and the outcome (`refused` for a refusal, `failed` for any other error).
+/// Appends the audit record of one query: its action (`query.metric`, `query.report`,
+/// `query.drill`, `query.sql`), actor the user, the object asked for, the arguments, and the
+/// outcome (`refused` for a refusal, `failed` for any other error).
 pub fn record(
     db: &mut dyn Backend,
-    user_id: &str,
-    object: &str,
-    now: NaiveDateTime,
+    request: &Request,
     parameters: serde_json::Value,
     error: Option<&Error>,
 ) -> Result<()> {
-    let entry = Entry::new(user_id, "query", now).object(object).parameters(parameters);
+    let entry = Entry::new(&request.user, request.action(), request.now)
+        .object(request.object())
+        .parameters(parameters);
     let entry = match error {
         None => entry,
         Some(e) if is_refusal(e) => entry.error(Outcome::Refused, e),

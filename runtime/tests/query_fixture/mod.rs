@@ -5,7 +5,8 @@
 //! The data: field offices `F1`..`F3` with one to four ports each (`F1` has a port with a
 //! handful of seizures, so small cells exist), sectors `S1`, `S2` with stations, seizures in
 //! January to March 2024 with a subject's name and birth date (personal data, from a fixed
-//! list of made-up people), and apprehensions by station with the subject's name.
+//! list of made-up people), and apprehensions by station with the subject's name and
+//! nationality.
 
 #![allow(dead_code)]
 
@@ -133,12 +134,14 @@ pub fn landing_files(seed: u64) -> BTreeMap<String, String> {
     }
     files.insert("seizures/2024-04-01T0600.csv".to_string(), seizures);
     let mut apprehensions =
-        String::from("apprehension_id,station_code,apprehended_on,subject_name\n");
+        String::from("apprehension_id,station_code,apprehended_on,subject_name,nationality\n");
     for i in 0..(60 + rng.below(60)) {
         let station = if rng.chance(5) { "T22" } else { rng.pick(&STATIONS[..4]).0 };
         let (person, _) = *rng.pick(PEOPLE);
+        // Not drawn from `rng`, so the rest of the data stays as it was.
+        let nationality = ["MX", "GT", "HN"][i % 3];
         apprehensions.push_str(&format!(
-            "A{i:04},{station},2024-{:02}-{:02},{person}\n",
+            "A{i:04},{station},2024-{:02}-{:02},{person},{nationality}\n",
             1 + rng.below(3),
             1 + rng.below(28)
         ));
@@ -241,7 +244,7 @@ impl Warehouse {
         let rows = self
             .db
             .query(
-                "SELECT actor, object, outcome, parameters FROM audit_log WHERE action = 'query' ORDER BY seq",
+                "SELECT actor, object, outcome, parameters FROM audit_log WHERE action LIKE 'query.%' ORDER BY seq",
             )
             .unwrap_or_else(|e| panic!("{e}"));
         rows.rows

@@ -7,7 +7,15 @@ use super::*;
 use crate::plan::{Column, ColumnType, Dimension, Level, Reference};
 
 fn column(name: &str, ty: ColumnType, nullable: bool) -> Column {
-    Column { name: name.to_owned(), ty, nullable, default: None, references: None, pii: Vec::new() }
+    Column {
+        name: name.to_owned(),
+        ty,
+        nullable,
+        default: None,
+        references: None,
+        pii: Vec::new(),
+        access: crate::plan::ColumnAccess::ALL,
+    }
 }
 
 fn shape() -> Shape {

@@ -4,5 +4,5 @@ FROM {{ table }} AS p
 WHERE {{ table }}.metric = {{ metric }}
   AND p.metric = {{ metric }}
   AND p.grain = {{ table }}.grain
-  AND p.period_start = {{ table }}.period_start - {{ shift }}
+  AND p.period_start = {{ previous }}
   AND {{ same }}

@@ -31,6 +31,8 @@
 //! transaction ends, so append as late in a transaction as possible. DuckDB has one writing
 //! process per file, which serialises appenders by itself.
 
+pub mod export;
+
 use crate::backend::{in_transaction, Backend, Dialect};
 use crate::error::{codes, Error, Result};
 use crate::value::{timestamp_text, Rows, Value};
@@ -80,7 +82,8 @@ pub struct Entry {
     /// Who: the operator (`--actor`, `TALLY_ACTOR`, else the OS user), or the user a query runs
     /// as.
     pub actor: String,
-    /// What, as `<area>.<verb>`: `migrate.apply`, `run`, `retain`, `user.add`, `query`, ...
+    /// What, as `<area>.<verb>`: `migrate.apply`, `run`, `retain`, `user.add`, `query.metric`,
+    /// `audit.export`, ...
     pub action: String,
     /// What it was done to: a migration, a user, a metric.
     pub object: Option<String>,
