@@ -151,13 +151,14 @@ fn source<'r>(report: &'r RunReport, name: &str) -> &'r etl::SourceReport {
         .unwrap_or_else(|| panic!("no {name} in\n{report}"))
 }
 
-fn file(path: &str, batch: i64, read: i64, loaded: i64, rejected: i64) -> FileReport {
+fn file(path: &str, batch: i64, read: i64, loaded: i64, rejected: i64, late: i64) -> FileReport {
     FileReport {
         path: path.to_owned(),
         batch,
         rows_read: read,
         rows_loaded: loaded,
         rows_rejected: rejected,
+        rows_late: late,
     }
 }
 
@@ -182,16 +183,16 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     assert!(!report.failed(), "{report}");
     assert_eq!(
         source(&report, "arrivals").files,
-        [file("arrivals/2024-03-01T0600.jsonl", 1, 2, 2, 0)]
+        [file("arrivals/2024-03-01T0600.jsonl", 1, 2, 2, 0, 0)]
     );
     assert_eq!(
         source(&report, "inspections").files,
-        [file("inspections/2024-03-01.parquet", 2, 3, 2, 1)]
+        [file("inspections/2024-03-01.parquet", 2, 3, 2, 1, 0)]
     );
-    assert_eq!(source(&report, "ports").files, [file("ports/2024-03-01.csv", 3, 4, 4, 0)]);
+    assert_eq!(source(&report, "ports").files, [file("ports/2024-03-01.csv", 3, 4, 4, 0, 0)]);
     assert_eq!(
         source(&report, "seizures").files,
-        [file("seizures/2024-03-01T0600.csv", 4, 5, 5, 0)]
+        [file("seizures/2024-03-01T0600.csv", 4, 5, 5, 0, 0)]
     );
     assert_eq!(
         report.refresh.as_ref().map(|r| r.metrics.len()),
@@ -220,14 +221,14 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     // The blank line is not a record: 4 read, A4's bad wait rejected.
     assert_eq!(
         source(&report, "arrivals").files,
-        [file("arrivals/2024-03-02T0600.jsonl", 5, 4, 3, 1)]
+        [file("arrivals/2024-03-02T0600.jsonl", 5, 4, 2, 1, 1)]
     );
     assert_eq!(source(&report, "inspections").files, []);
     assert_eq!(source(&report, "inspections").skipped, 1);
-    assert_eq!(source(&report, "ports").files, [file("ports/2024-03-02.csv", 6, 3, 3, 0)]);
+    assert_eq!(source(&report, "ports").files, [file("ports/2024-03-02.csv", 6, 3, 3, 0, 0)]);
     assert_eq!(
         source(&report, "seizures").files,
-        [file("seizures/2024-03-02T0600.csv", 7, 3, 3, 0)]
+        [file("seizures/2024-03-02T0600.csv", 7, 3, 3, 0, 0)]
     );
     assert_rows(
         w.rows("SELECT port_code, port_name, field_office, _tally_batch, _tally_loaded_at FROM cur_ports"),
@@ -278,7 +279,7 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     assert!(!report.failed(), "{report}");
     assert_eq!(
         source(&report, "seizures").files,
-        [file("seizures/2024-03-03T0600.csv", 8, 3, 3, 0)]
+        [file("seizures/2024-03-03T0600.csv", 8, 3, 3, 0, 0)]
     );
     assert_eq!(source(&report, "seizures").skipped, 2);
     assert_eq!(
@@ -313,7 +314,7 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     assert!(!report.failed(), "{report}");
     assert_eq!(
         source(&report, "seizures").files,
-        [file("seizures/2024-03-04T0600.csv", 9, 6, 1, 5)]
+        [file("seizures/2024-03-04T0600.csv", 9, 6, 1, 5, 0)]
     );
     assert_rows(
         w.rows(SEIZURES),
@@ -342,19 +343,19 @@ fn three_batches_and_bad_rows(engine: &Engine) {
     // Nothing lost, nothing doubled: every file's rows add up, in the ledger and the run log.
     assert_rows(
         w.rows(
-            "SELECT source, path, size, rows_read, rows_loaded, rows_rejected, batch, loaded_at \
-             FROM etl_file_ledger",
+            "SELECT source, path, size, rows_read, rows_loaded, rows_rejected, rows_late, batch, \
+             loaded_at FROM etl_file_ledger",
         ),
         &[
-            "arrivals | arrivals/2024-03-01T0600.jsonl | 268 | 2 | 2 | 0 | 1 | 2024-03-01 06:00:00",
-            "arrivals | arrivals/2024-03-02T0600.jsonl | 545 | 4 | 3 | 1 | 5 | 2024-03-02 06:00:00",
-            &format!("inspections | inspections/2024-03-01.parquet | {} | 3 | 2 | 1 | 2 | 2024-03-01 06:00:00", parquet_size(&w)),
-            "ports | ports/2024-03-01.csv | 112 | 4 | 4 | 0 | 3 | 2024-03-01 06:00:00",
-            "ports | ports/2024-03-02.csv | 99 | 3 | 3 | 0 | 6 | 2024-03-02 06:00:00",
-            "seizures | seizures/2024-03-01T0600.csv | 224 | 5 | 5 | 0 | 4 | 2024-03-01 06:00:00",
-            "seizures | seizures/2024-03-02T0600.csv | 159 | 3 | 3 | 0 | 7 | 2024-03-02 06:00:00",
-            "seizures | seizures/2024-03-03T0600.csv | 168 | 3 | 3 | 0 | 8 | 2024-03-03 06:00:00",
-            "seizures | seizures/2024-03-04T0600.csv | 245 | 6 | 1 | 5 | 9 | 2024-03-04 06:00:00",
+            "arrivals | arrivals/2024-03-01T0600.jsonl | 268 | 2 | 2 | 0 | 0 | 1 | 2024-03-01 06:00:00",
+            "arrivals | arrivals/2024-03-02T0600.jsonl | 545 | 4 | 2 | 1 | 1 | 5 | 2024-03-02 06:00:00",
+            &format!("inspections | inspections/2024-03-01.parquet | {} | 3 | 2 | 1 | 0 | 2 | 2024-03-01 06:00:00", parquet_size(&w)),
+            "ports | ports/2024-03-01.csv | 112 | 4 | 4 | 0 | 0 | 3 | 2024-03-01 06:00:00",
+            "ports | ports/2024-03-02.csv | 99 | 3 | 3 | 0 | 0 | 6 | 2024-03-02 06:00:00",
+            "seizures | seizures/2024-03-01T0600.csv | 224 | 5 | 5 | 0 | 0 | 4 | 2024-03-01 06:00:00",
+            "seizures | seizures/2024-03-02T0600.csv | 159 | 3 | 3 | 0 | 0 | 7 | 2024-03-02 06:00:00",
+            "seizures | seizures/2024-03-03T0600.csv | 168 | 3 | 3 | 0 | 0 | 8 | 2024-03-03 06:00:00",
+            "seizures | seizures/2024-03-04T0600.csv | 245 | 6 | 1 | 5 | 0 | 9 | 2024-03-04 06:00:00",
         ],
     );
     for row in w.rows("SELECT sha256, path FROM etl_file_ledger") {
@@ -488,7 +489,7 @@ fn a_changed_file_is_refused(engine: &Engine) {
         "{}",
         seizures.errors[0]
     );
-    assert_eq!(seizures.files, [file("seizures/2024-03-02T0600.csv", 6, 3, 3, 0)]);
+    assert_eq!(seizures.files, [file("seizures/2024-03-02T0600.csv", 6, 3, 3, 0, 0)]);
     assert_eq!(source(&report, "ports").files.len(), 1, "{report}");
     assert_ne!(w.rows(SEIZURES), cur_before, "the next file loaded");
     assert!(w.rows("SELECT seizure_id FROM cur_seizures WHERE seizure_id = 'S9'").is_empty());
@@ -566,7 +567,7 @@ fn a_malformed_file_stays_unloaded_and_holds_back_later_files(engine: &Engine) {
     assert!(!report.failed(), "{report}");
     assert_eq!(
         source(&report, "seizures").files,
-        [file("seizures/a.csv", 1, 1, 1, 0), file("seizures/b.csv", 2, 1, 1, 0)]
+        [file("seizures/a.csv", 1, 1, 1, 0, 0), file("seizures/b.csv", 2, 1, 1, 0, 0)]
     );
     assert_rows(
         w.rows("SELECT seizure_id, weight_kg, _tally_batch FROM cur_seizures"),
@@ -574,27 +575,39 @@ fn a_malformed_file_stays_unloaded_and_holds_back_later_files(engine: &Engine) {
     );
 }
 
-/// Sources load when their schedule says, not before.
+/// Sources are due when their schedule says, and at once when a landed file of theirs is not
+/// loaded yet (left by a run killed or failed part-way, or landed after the period's load).
 fn sources_load_on_their_schedule(engine: &Engine) {
     let mut w = Warehouse::new(engine);
     w.land("1-inserts");
     w.run("2024-03-01 06:00");
-    w.land("2-updates");
+    let due = |report: &RunReport| -> Vec<String> {
+        report.sources.iter().filter(|s| s.due).map(|s| s.source.clone()).collect()
+    };
     let loaded = |report: &RunReport| -> Vec<String> {
         report.sources.iter().filter(|s| !s.files.is_empty()).map(|s| s.source.clone()).collect()
     };
 
-    // Inspections never loaded, so they are always due (and have no files).
+    // Nothing new landed: inspections never loaded, so they are always due (and have no
+    // files); the others wait for their schedules.
     let report = w.run("2024-03-01 06:10");
-    let due: Vec<&str> =
-        report.sources.iter().filter(|s| s.due).map(|s| s.source.as_str()).collect();
-    assert_eq!(due, ["inspections"], "{report}");
+    assert_eq!(due(&report), ["inspections"], "{report}");
     assert_eq!(source(&report, "seizures").next_due.as_deref(), Some("2024-03-01 06:15:00"));
-    assert_eq!(loaded(&w.run("2024-03-01 06:15")), ["seizures"]);
-    assert_eq!(loaded(&w.run("2024-03-01 06:59")), Vec::<String>::new());
-    assert_eq!(loaded(&w.run("2024-03-01 07:00")), ["arrivals"]);
-    assert_eq!(loaded(&w.run("2024-03-02 04:59")), Vec::<String>::new());
-    assert_eq!(loaded(&w.run("2024-03-02 05:00")), ["ports"]);
+    assert_eq!(due(&w.run("2024-03-01 06:15")), ["inspections", "seizures"]);
+    // Due from a scheduled instant until a file loads: seizures ran empty at 06:15.
+    assert_eq!(due(&w.run("2024-03-01 07:00")), ["arrivals", "inspections", "seizures"]);
+
+    // New files make their sources due at once, before their next scheduled instants.
+    w.land("2-updates");
+    let report = w.run("2024-03-01 07:05");
+    assert_eq!(loaded(&report), ["arrivals", "ports", "seizures"], "{report}");
+    // Arrivals and seizures were due already (they ran empty since their instants); ports
+    // was not, and is because of its new file.
+    let unloaded = |name: &str| source(&report, name).unloaded_before;
+    assert_eq!([unloaded("arrivals"), unloaded("ports"), unloaded("seizures")], [0, 1, 0]);
+    assert_eq!(source(&report, "ports").next_due.as_deref(), Some("2024-03-02 05:00:00"));
+    assert_eq!(due(&w.run("2024-03-01 07:10")), ["inspections"]);
+    assert_eq!(loaded(&w.run("2024-03-02 05:00")), Vec::<String>::new());
 
     // `--source` runs only the sources named; an unknown name is refused with a suggestion.
     let report = w.try_run("2024-03-03 06:00", &["ports"]).unwrap_or_else(|e| panic!("{e}"));
@@ -627,9 +640,8 @@ impl Progress for Lander {
 }
 
 /// `--watch` with `--now`: a simulated week, every quarter hour, batches landing in between.
-/// A source is due from its first scheduled instant after its last load until it loads a
-/// file: arrivals (hourly) ran empty at 12:00 and picks its file up at 12:15, ports (daily at
-/// 05:00) waits for the next day.
+/// A landed file that is not loaded makes its source due at once: the batch landed at 12:00
+/// loads at the 12:15 tick, ports (daily at 05:00) included.
 fn a_simulated_week(engine: &Engine) {
     let mut w = Warehouse::new(engine);
     w.land("1-inserts");
@@ -663,14 +675,14 @@ fn a_simulated_week(engine: &Engine) {
             "ports/2024-03-01.csv | 2 | 2024-03-01 06:00:00",
             "seizures/2024-03-01T0600.csv | 3 | 2024-03-01 06:00:00",
             "arrivals/2024-03-02T0600.jsonl | 4 | 2024-03-01 12:15:00",
-            "seizures/2024-03-02T0600.csv | 5 | 2024-03-01 12:15:00",
-            "seizures/2024-03-03T0600.csv | 6 | 2024-03-02 00:15:00",
-            "ports/2024-03-02.csv | 7 | 2024-03-02 05:00:00",
+            "ports/2024-03-02.csv | 5 | 2024-03-01 12:15:00",
+            "seizures/2024-03-02T0600.csv | 6 | 2024-03-01 12:15:00",
+            "seizures/2024-03-03T0600.csv | 7 | 2024-03-02 00:15:00",
             "seizures/2024-03-04T0600.csv | 8 | 2024-03-03 00:15:00",
         ],
     );
     // Refreshed once per run that loaded something.
-    assert_eq!(lander.runs.iter().filter(|r| r.refresh.is_some()).count(), 5);
+    assert_eq!(lander.runs.iter().filter(|r| r.refresh.is_some()).count(), 4);
     assert_rows(
         w.rows("SELECT seizure_id, line_item FROM cur_seizures"),
         &["S1 | 1", "S11 | 1", "S2 | 1", "S3 | 1", "S5 | 1"],

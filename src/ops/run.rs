@@ -150,15 +150,17 @@ fn run_parameters(report: &RunReport) -> serde_json::Value {
         .iter()
         .filter(|s| s.due)
         .map(|s| {
-            let (read, loaded, rejected) = s.rows();
+            let rows = s.rows();
             serde_json::json!({
                 "source": s.source,
                 "files": s.files.iter().map(|f| f.path.clone()).collect::<Vec<_>>(),
-                "rows_read": read,
-                "rows_loaded": loaded,
-                "rows_rejected": rejected,
+                "rows_read": rows.read,
+                "rows_loaded": rows.loaded,
+                "rows_rejected": rows.rejected,
+                "rows_late": rows.late,
                 "skipped": s.skipped,
                 "held_back": s.held_back,
+                "unloaded_before": s.unloaded_before,
                 "errors": errors(&s.errors),
             })
         })
@@ -297,6 +299,7 @@ fn status_inner(args: &StatusArgs) -> tally_runtime::Result<ExitCode> {
         "read",
         "loaded",
         "rejected",
+        "late rows",
     ];
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     for s in &sources {
@@ -316,6 +319,7 @@ fn status_inner(args: &StatusArgs) -> tally_runtime::Result<ExitCode> {
             s.rows_read.to_string(),
             s.rows_loaded.to_string(),
             s.rows_rejected.to_string(),
+            s.rows_late.to_string(),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())

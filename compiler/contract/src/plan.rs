@@ -231,6 +231,9 @@ pub enum Role {
     Normalize,
     /// Records the rows that fail validation in `etl_rejects`, with the reason.
     Reject,
+    /// Records the rows of an incremental source older than its watermark less the lookback
+    /// in `etl_late`, with the reason: they are skipped as late, not loaded.
+    Late,
     /// Writes the valid rows, typed, to the staging table.
     Stage,
     /// Applies the staged rows to the current table.
@@ -511,8 +514,14 @@ pub enum Load {
     Snapshot,
     /// Each file adds rows.
     Append,
-    /// Each file holds rows changed since the watermark on `column`.
-    Incremental { column: String },
+    /// Each file holds rows changed since the watermark on `column` (the highest value loaded
+    /// so far). A row older than the watermark minus `lookback_minutes` (none: the watermark
+    /// itself) is skipped as late and kept in `etl_late`.
+    Incremental {
+        column: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lookback_minutes: Option<u64>,
+    },
     /// Each file holds changes; a row with `delete_marker` true deletes its key.
     Cdc { delete_marker: String },
 }

@@ -7,7 +7,7 @@
 //! | `stg_<source>`, `cur_<source>`, `arc_<source>` | staging, current, archive | source |
 //! | `mart_<mart>` | mart | mart |
 //! | `agg_<metric>` | metric aggregate | metric no mart shows |
-//! | `etl_file_ledger`, `etl_watermark`, `etl_run_log`, `etl_rejects` | ETL state | warehouse |
+//! | `etl_file_ledger`, `etl_watermark`, `etl_run_log`, `etl_rejects`, `etl_late` | ETL state | warehouse |
 //! | `policy_role`, `policy_grant`, `policy_user`, `policy_user_role`, `policy_source` | policy | warehouse |
 //! | `audit_log`, `audit_anchor` | audit | warehouse |
 //!
@@ -183,6 +183,14 @@ fn etl_tables() -> Vec<Table> {
                 column("rows_rejected", BigInt, false),
                 column("batch", BigInt, false),
                 column("loaded_at", Timestamp, false),
+                // Added after the first release, hence last: rows read = loaded + rejected +
+                // late.
+                Column {
+                    name: "rows_late".to_string(),
+                    ty: BigInt,
+                    nullable: false,
+                    default: Some(Value::Int(0)),
+                },
             ],
             &["source", "path"],
             "Every landed file loaded, once: its checksum and row counts".to_string(),
@@ -234,6 +242,25 @@ fn etl_tables() -> Vec<Table> {
             ],
             &["source", "batch", "line", "column_name"],
             "Landed values that failed their column's checks; their rows were not loaded"
+                .to_string(),
+        ),
+        table(
+            "etl_late".to_string(),
+            kind,
+            vec![
+                column("source", Text, false),
+                column("batch", BigInt, false),
+                column("file", Text, false),
+                column("line", BigInt, false),
+                column("column_name", Text, false),
+                column("value", Text, true),
+                column("watermark", Text, false),
+                column("reason", Text, false),
+                column("skipped_at", Timestamp, false),
+            ],
+            &["source", "batch", "line"],
+            "Landed rows of incremental sources skipped as late (older than the watermark less \
+             the lookback); their rows were not loaded"
                 .to_string(),
         ),
     ]

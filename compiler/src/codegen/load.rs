@@ -11,18 +11,22 @@
 //!   failed loads. DuckDB fills it with `read_csv` / `read_json` / `read_parquet`; PostgreSQL
 //!   with `COPY ... FROM STDIN` (a `BIGSERIAL` numbers the records).
 //! - **`validate`** inserts one `etl_rejects` row per bad value (a missing required value, a
-//!   value that is not of the column's type or not one of its enum values) and then the good
-//!   rows, typed, into `stg_<source>`. Type checks are regular expressions plus calendar checks,
-//!   written the same way for every engine so that both accept exactly the same values; the
-//!   casts they guard cannot fail.
+//!   value that is not of the column's type or not one of its enum values); for an
+//!   incremental source, one `etl_late` row per good row older than the watermark less the
+//!   source's `lookback` (skipped as late, with the watermark and the reason); and then the
+//!   remaining rows, typed, into `stg_<source>`. Type checks are regular expressions plus
+//!   calendar checks, written the same way for every engine so that both accept exactly the
+//!   same values; the casts they guard cannot fail.
 //! - **`merge`** applies the staged rows to `cur_<source>` by load mode, keeping the last line
-//!   of the file for each key. `_tally_loaded_at` is when the key was first loaded (retention
-//!   counted "from loading" needs it to stay put); `_tally_batch` is the last batch that wrote
-//!   the row. Rows already past retention are not merged.
+//!   of the file for each key (incremental: never replacing a newer version of the key, which a
+//!   row accepted within the lookback may be older than). `_tally_loaded_at` is when the key
+//!   was first loaded (retention counted "from loading" needs it to stay put); `_tally_batch`
+//!   is the last batch that wrote the row. Rows already past retention are not merged.
 //! - **`archive_deleted`** moves rows deleted upstream to `arc_<source>` (snapshot: keys
 //!   missing from the file; cdc: keys whose last record carries the delete marker).
-//! - **`record`** writes the ledger row; `rows_read = rows_loaded + rows_rejected` holds by
-//!   construction (a line with several bad values is one rejected row).
+//! - **`record`** writes the ledger row; `rows_read = rows_loaded + rows_rejected + rows_late`
+//!   holds by construction (a line with several bad values is one rejected row; a rejected row
+//!   is never also late).
 //! - **`retention`** runs after a source's files (and in `tally retain`): rows past their keep
 //!   period go to the archive; archived rows past `_tally_purge_after` are deleted.
 
@@ -162,6 +166,21 @@ impl Gen<'_> {
             ),
             Statement::new(Role::Clear, sql.check(d, self.drop_raw())),
         ];
+        if self.incremental().is_some() {
+            load.insert(
+                2,
+                Statement::new(
+                    Role::Clear,
+                    sql.check(
+                        d,
+                        format!(
+                            "DELETE FROM etl_late\nWHERE source = {}\n  AND batch = {{batch}}",
+                            self.source_literal()
+                        ),
+                    ),
+                ),
+            );
+        }
         let json_doc =
             landing.format == LandingFormat::Jsonl && d.bulk_load() == BulkLoad::CopyFromStdin;
         let mut raw_columns = vec![format!(
@@ -395,6 +414,11 @@ impl Gen<'_> {
                 ),
             ));
         }
+        let mut skipped = Vec::new();
+        if let Some((by, lookback)) = self.incremental() {
+            statements.push(self.late(sql, columns, by, lookback)?);
+            skipped.push("etl_late".to_string());
+        }
         let mut names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
         names.extend(["_tally_batch", "_tally_file", "_tally_line"].map(String::from));
         let mut select: Vec<String> = Vec::new();
@@ -417,10 +441,67 @@ impl Gen<'_> {
                     .set("columns", &names.join(", "))
                     .set("select", &select.join(",\n  "))
                     .set("raw", &self.raw())
-                    .set("source", &self.source_literal()),
+                    .set("source", &self.source_literal())
+                    .set_list("skipped", skipped),
             ),
         ));
         Ok(statements)
+    }
+
+    /// An incremental source's watermark column and lookback.
+    fn incremental(&self) -> Option<(&str, Option<u64>)> {
+        match self.source.load.as_ref()? {
+            LoadMode::Incremental { by, lookback_minutes } => {
+                Some((by.as_str(), *lookback_minutes))
+            }
+            _ => None,
+        }
+    }
+
+    /// Records in `etl_late` the rows of the file (not rejected) whose watermark column is
+    /// older than the watermark less the lookback; `stage` leaves them out.
+    fn late(
+        &self,
+        sql: &mut Sql,
+        columns: &[Col<'_>],
+        by: &str,
+        lookback: Option<u64>,
+    ) -> Result<Statement, String> {
+        let d = self.dialect;
+        let ty = columns
+            .iter()
+            .find(|c| c.name == by)
+            .map(|c| c.ty)
+            .ok_or_else(|| format!("watermark column `{by}` is not a column"))?;
+        let watermark = format!("CAST(w.value AS {})", d.type_name(sql_type(ty)));
+        let (cutoff, reason) = match lookback {
+            None => (watermark, "older than the watermark".to_string()),
+            Some(minutes) => {
+                let (amount, unit) = lookback_unit(minutes);
+                (
+                    format!("{watermark} - {}", interval(amount, unit)),
+                    format!(
+                        "older than the watermark less the lookback of {amount} {}",
+                        unit.word(amount)
+                    ),
+                )
+            }
+        };
+        Ok(Statement::new(
+            Role::Late,
+            sql.statement(
+                d,
+                "late.sql",
+                Ctx::new()
+                    .set("source", &self.source_literal())
+                    .set("column", &text_literal(by))
+                    .set("by", &self.q(by))
+                    .set("reason", &text_literal(&reason))
+                    .set("raw", &self.raw())
+                    .set("typed", &typed(d, &format!("r.{}", self.q(by)), ty))
+                    .set("cutoff", &cutoff),
+            ),
+        ))
     }
 
     fn key(&self) -> Vec<String> {
@@ -451,23 +532,12 @@ impl Gen<'_> {
             LoadMode::Append => "ASC",
             _ => "DESC",
         };
-        match mode {
-            LoadMode::Incremental { by } => {
-                let ty = self.column_sql_type(by)?;
-                // Rows at the watermark itself are applied again: a file may hold more
-                // changes made at the same instant as the last one loaded, and an upsert
-                // twice is harmless.
-                conditions.push(format!(
-                    "NOT EXISTS (\n    SELECT 1\n    FROM etl_watermark AS w\n    WHERE w.source = {}\n      AND CAST(w.value AS {}) > s.{}\n  )",
-                    self.source_literal(),
-                    d.type_name(ty),
-                    self.q(by)
-                ));
-            }
-            LoadMode::Cdc { delete_marker } => {
-                conditions.push(format!("s.{} IS NOT TRUE", self.q(delete_marker)));
-            }
-            LoadMode::Snapshot | LoadMode::Append => {}
+        // Incremental: rows older than the watermark (less the lookback) were set aside as
+        // late by `validate` and are not staged. Rows at the watermark itself are applied
+        // again: a file may hold more changes made at the same instant as the last one
+        // loaded, and an upsert twice is harmless.
+        if let LoadMode::Cdc { delete_marker } = mode {
+            conditions.push(format!("s.{} IS NOT TRUE", self.q(delete_marker)));
         }
         let action = match mode {
             LoadMode::Append => "NOTHING".to_string(),
@@ -479,7 +549,19 @@ impl Gen<'_> {
                     .collect();
                 sets.push("_tally_source = excluded._tally_source".to_string());
                 sets.push("_tally_batch = excluded._tally_batch".to_string());
-                format!("UPDATE SET\n  {}", sets.join(",\n  "))
+                let set = format!("UPDATE SET\n  {}", sets.join(",\n  "));
+                match mode {
+                    // A row accepted within the lookback never replaces a newer version of
+                    // its key.
+                    LoadMode::Incremental { by, .. } => {
+                        let current = self.q(&current_table(self.name));
+                        let by = self.q(by);
+                        format!(
+                            "{set}\nWHERE {current}.{by} IS NULL\n  OR excluded.{by} IS NULL\n  OR {current}.{by} <= excluded.{by}"
+                        )
+                    }
+                    _ => set,
+                }
             }
         };
         let mut statements = vec![Statement::new(
@@ -498,7 +580,7 @@ impl Gen<'_> {
                     .set("action", &action),
             ),
         )];
-        if let LoadMode::Incremental { by } = mode {
+        if let LoadMode::Incremental { by, .. } = mode {
             let ty = d.type_name(self.column_sql_type(by)?);
             statements.push(Statement::new(
                 Role::Watermark,
@@ -709,14 +791,33 @@ impl Gen<'_> {
     }
 
     fn record(&self, sql: &mut Sql) -> String {
+        // Only an incremental source has late rows.
+        let late = match self.incremental() {
+            Some(_) => format!(
+                "(\n    SELECT count(*)\n    FROM etl_late\n    WHERE source = {}\n      AND batch = {{batch}}\n  )",
+                self.source_literal()
+            ),
+            None => "0".to_string(),
+        };
         sql.statement(
             self.dialect,
             "ledger.sql",
             Ctx::new()
                 .set("source", &self.source_literal())
                 .set("raw", &self.raw())
-                .set("staging", &self.q(&staging_table(self.name))),
+                .set("staging", &self.q(&staging_table(self.name)))
+                .set("late", &late),
         )
+    }
+}
+
+/// A lookback in the largest whole unit: `2880` minutes are `2 days`.
+fn lookback_unit(minutes: u64) -> (u64, crate::syntax::ast::TimeUnit) {
+    use crate::syntax::ast::TimeUnit;
+    match minutes {
+        m if m % (24 * 60) == 0 => (m / (24 * 60), TimeUnit::Day),
+        m if m % 60 == 0 => (m / 60, TimeUnit::Hour),
+        m => (m, TimeUnit::Minute),
     }
 }
 

@@ -265,7 +265,9 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Opt
     let load = match &source.load {
         Some(LoadMode::Snapshot) | None => Load::Snapshot,
         Some(LoadMode::Append) => Load::Append,
-        Some(LoadMode::Incremental { by }) => Load::Incremental { column: by.clone() },
+        Some(LoadMode::Incremental { by, lookback_minutes }) => {
+            Load::Incremental { column: by.clone(), lookback_minutes: *lookback_minutes }
+        }
         Some(LoadMode::Cdc { delete_marker }) => Load::Cdc { delete_marker: delete_marker.clone() },
     };
     let columns = source.columns.values().map(column).collect();

@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("facts.sql", include_str!("templates/facts.sql")),
     ("facts_per.sql", include_str!("templates/facts_per.sql")),
     ("insert_cells.sql", include_str!("templates/insert_cells.sql")),
+    ("late.sql", include_str!("templates/late.sql")),
     ("ledger.sql", include_str!("templates/ledger.sql")),
     ("read_csv.sql", include_str!("templates/read_csv.sql")),
     ("read_json.sql", include_str!("templates/read_json.sql")),

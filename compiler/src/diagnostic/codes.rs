@@ -192,6 +192,13 @@ codes! {
          compare with them (PostgreSQL refuses `text = bigint` in the row-level-security \
          policy).",
         "Declare the attribute `string`, or drop its reference if it names no member.";
+    LOOKBACK_NOT_TEMPORAL = "T0125", "lookback-not-temporal",
+        "`load incremental by <column> lookback <duration>` also accepts rows up to that long \
+         before the watermark (the highest value of the column loaded so far). A duration can \
+         only be taken from a `date` or `timestamp`; on a number or a text the lookback has no \
+         meaning. A lookback is counted in minutes, hours, days or weeks: months and years have \
+         no fixed length.",
+        "Declare the incremental column as a `timestamp` or `date`, or drop the `lookback`.";
     DUPLICATE_DECLARATION = "T0201", "duplicate-declaration",
         "Two declarations share a name. All declarations, whatever their kind, share one \
          namespace across all files of the project, because metrics, marts and roles refer to \

@@ -391,7 +391,12 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
         P::Landing(landing) => landing_text(landing),
         P::Load(LoadMode::Snapshot) => "snapshot".to_string(),
         P::Load(LoadMode::Append) => "append".to_string(),
-        P::Load(LoadMode::Incremental { by }) => format!("incremental by {}", by.name),
+        P::Load(LoadMode::Incremental { by, lookback: None }) => {
+            format!("incremental by {}", by.name)
+        }
+        P::Load(LoadMode::Incremental { by, lookback: Some(lookback) }) => {
+            format!("incremental by {} lookback {}", by.name, duration(lookback))
+        }
         P::Load(LoadMode::Cdc { delete_marker }) => {
             format!("cdc delete_marker {}", delete_marker.name)
         }
@@ -538,7 +543,10 @@ fn column_type(ty: &ColumnType) -> String {
 /// `region string -> geography.region`, names padded like columns.
 fn attribute_lines(attribute: &Attribute, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = attribute.docs.iter().map(|d| doc_line(d)).collect();
-    let mut line = format!("{:<width$} {}", attribute.name.name, column_type(&attribute.ty));
+    // Padded by hand, as columns are: a width in a format string may not pass 65,535.
+    let mut line = attribute.name.name.clone();
+    line.extend(std::iter::repeat_n(' ', width.saturating_sub(line.chars().count()) + 1));
+    line.push_str(&column_type(&attribute.ty));
     if let Some(path) = &attribute.reference {
         line.push_str(&format!(" -> {}", path.dotted()));
     }

@@ -10,9 +10,10 @@
 
 use super::model::*;
 use super::resolve::{unknown_local_column, Place, Reads};
+use super::tokens::already_reported;
 use super::{properties, Analyzer};
 use crate::diagnostic::{codes, Diagnostic};
-use crate::syntax::ast::{self, Body, DeclKind, Declaration, Ident, PropertyValue as P};
+use crate::syntax::ast::{self, Body, DeclKind, Declaration, Ident, PropertyValue as P, TimeUnit};
 use crate::syntax::keywords;
 use indexmap::IndexMap;
 
@@ -569,13 +570,17 @@ impl Analyzer<'_> {
         match mode {
             ast::LoadMode::Snapshot => Some(LoadMode::Snapshot),
             ast::LoadMode::Append => Some(LoadMode::Append),
-            ast::LoadMode::Incremental { by } => match unknown_local_column(source, by, columns) {
-                None => Some(LoadMode::Incremental { by: by.name.clone() }),
-                Some(d) => {
+            ast::LoadMode::Incremental { by, lookback } => {
+                if let Some(d) = unknown_local_column(source, by, columns) {
                     self.push(d);
-                    None
+                    return None;
                 }
-            },
+                let lookback_minutes = match lookback {
+                    Some(duration) => Some(self.lookback(by, duration, columns)?),
+                    None => None,
+                };
+                Some(LoadMode::Incremental { by: by.name.clone(), lookback_minutes })
+            }
             ast::LoadMode::Cdc { delete_marker } => {
                 if let Some(d) = unknown_local_column(source, delete_marker, columns) {
                     self.push(d);
@@ -605,6 +610,90 @@ impl Analyzer<'_> {
                     }
                 }
                 Some(LoadMode::Cdc { delete_marker: delete_marker.name.clone() })
+            }
+        }
+    }
+
+    /// An incremental source's `lookback`, in minutes: a duration of minutes to weeks on a
+    /// `date` or `timestamp` column.
+    fn lookback(
+        &mut self,
+        by: &Ident,
+        duration: &ast::Duration,
+        columns: &IndexMap<String, Column>,
+    ) -> Option<u64> {
+        let column = columns.get(&by.name)?;
+        match &column.ty {
+            Some(ColumnType::Date | ColumnType::Timestamp) | None => {}
+            Some(other) => {
+                self.push(
+                    Diagnostic::error(
+                        codes::LOOKBACK_NOT_TEMPORAL,
+                        format!("Lookback on `{}`, which is not a date or timestamp", by.name),
+                        duration.span,
+                    )
+                    .label("a duration before the watermark")
+                    .secondary(column.span, format!("declared as {}", type_name(other)))
+                    .help(format!(
+                        "load by a `timestamp` or `date` column, or drop `lookback` from `incremental by {}`",
+                        by.name
+                    )),
+                );
+                return None;
+            }
+        }
+        let minutes_per = match TimeUnit::from_word(&duration.unit.name) {
+            Some(TimeUnit::Minute) => 1,
+            Some(TimeUnit::Hour) => 60,
+            Some(TimeUnit::Day) => 24 * 60,
+            Some(TimeUnit::Week) => 7 * 24 * 60,
+            Some(unit @ (TimeUnit::Month | TimeUnit::Year)) => {
+                self.push(
+                    Diagnostic::error(
+                        codes::LOOKBACK_NOT_TEMPORAL,
+                        "A lookback is counted in minutes, hours, days or weeks",
+                        duration.unit.span,
+                    )
+                    .label(format!("{} have no fixed length", unit.word(2)))
+                    .help("give the lookback in days or weeks, e.g. `lookback 30 days`"),
+                );
+                return None;
+            }
+            None => {
+                self.unknown_word(
+                    codes::UNKNOWN_TIME_UNIT,
+                    "time unit",
+                    &duration.unit,
+                    &["minutes", "hours", "days", "weeks"],
+                );
+                return None;
+            }
+        };
+        let n = duration.amount.value;
+        if already_reported(n) {
+            return None;
+        }
+        match n.checked_mul(minutes_per) {
+            Some(0) => {
+                self.push(
+                    Diagnostic::error(
+                        codes::INVALID_NUMBER,
+                        "`lookback` must be longer than zero",
+                        duration.span,
+                    )
+                    .label("zero")
+                    .help("drop the `lookback` to accept no row older than the watermark"),
+                );
+                None
+            }
+            Some(minutes) => Some(minutes),
+            None => {
+                self.push(
+                    Diagnostic::error(codes::INVALID_NUMBER, "Lookback too long", duration.span)
+                        .label("does not fit in 64 bits")
+                        .help("use a shorter lookback"),
+                );
+                None
             }
         }
     }

@@ -354,9 +354,11 @@ impl Default for CsvOptions {
 pub enum LoadMode {
     Snapshot,
     Append,
-    /// Upserts rows newer than the watermark on this column.
+    /// Upserts rows newer than the watermark on this column; with `lookback_minutes`, rows up
+    /// to that many minutes older than the watermark too. Older rows are skipped as late.
     Incremental {
         by: String,
+        lookback_minutes: Option<u64>,
     },
     /// Upserts by key; a row whose `delete_marker` (a bool column) is true is deleted.
     Cdc {

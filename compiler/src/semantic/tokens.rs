@@ -49,7 +49,7 @@ const CSV_OPTIONS: &[&str] = &["delimiter", "header", "quote", "null", "skip"];
 const RETENTION_UNITS: &[&str] = &["days", "weeks", "months", "years"];
 
 /// A number the syntax stage already reported as too large (T0111) and replaced by this.
-fn already_reported(n: u64) -> bool {
+pub(super) fn already_reported(n: u64) -> bool {
     n == u64::MAX
 }
 

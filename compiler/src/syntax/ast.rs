@@ -307,8 +307,9 @@ pub enum LoadMode {
     Snapshot,
     /// Each file holds new rows only.
     Append,
-    /// Rows newer than the watermark on this column are upserted by key.
-    Incremental { by: Ident },
+    /// Rows newer than the watermark on this column are upserted by key; with a `lookback`,
+    /// rows up to that long before the watermark too.
+    Incremental { by: Ident, lookback: Option<Duration> },
     /// Change data capture: upserts by key; a true delete marker deletes.
     Cdc { delete_marker: Ident },
 }

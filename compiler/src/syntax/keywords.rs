@@ -106,7 +106,7 @@ pub fn forms(keyword: &str) -> &'static str {
         "landing" => "landing \"seacats/*.csv\" as csv | landing \"ace/*.csv\" as csv (delimiter = \"|\")",
         "load" => {
             "load snapshot | load append | load incremental by updated_at | \
-             load cdc delete_marker is_deleted"
+             load incremental by updated_at lookback 2 days | load cdc delete_marker is_deleted"
         }
         "key" => "key seizure_id | key (port_code, flight_id)",
         "retain" => "retain 6 years | retain 6 years by seizure_date | retain forever",

@@ -486,13 +486,19 @@ impl<'a> Lowering<'a> {
             Rule::load => {
                 let mode = expect(&mut inner, "load mode")?;
                 let rule = mode.as_rule();
-                let mut parts = mode.into_inner().filter(|p| p.as_rule() == Rule::ident);
+                let pairs: Vec<Pair<Rule>> = mode.into_inner().collect();
+                let lookback = match pairs.iter().find(|p| p.as_rule() == Rule::duration) {
+                    Some(duration) => Some(self.duration(duration.clone())?),
+                    None => None,
+                };
+                let mut parts = pairs.into_iter().filter(|p| p.as_rule() == Rule::ident);
                 P::Load(match rule {
                     Rule::load_snapshot => LoadMode::Snapshot,
                     Rule::load_append => LoadMode::Append,
-                    Rule::load_incremental => {
-                        LoadMode::Incremental { by: self.ident(expect(&mut parts, "column")?)? }
-                    }
+                    Rule::load_incremental => LoadMode::Incremental {
+                        by: self.ident(expect(&mut parts, "column")?)?,
+                        lookback,
+                    },
                     Rule::load_cdc => {
                         LoadMode::Cdc { delete_marker: self.ident(expect(&mut parts, "column")?)? }
                     }

@@ -92,6 +92,11 @@ fn walk(root: &Path, relative: &Path, found: &mut Vec<PathBuf>) -> io::Result<()
     Ok(())
 }
 
+/// The path a file is known by in the ledger: relative to the landing area, `/`-separated.
+pub fn ledger_path(relative: &Path) -> String {
+    slash_path(relative)
+}
+
 fn slash_path(path: &Path) -> String {
     path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }

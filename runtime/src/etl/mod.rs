@@ -6,14 +6,19 @@
 //! 1. **Which sources.** A source is due when one of its scheduled instants (`schedule` in the
 //!    plan, a [`Schedule`] that the contract evaluates, the same cron implementation that gave
 //!    the plan its `freshness`) falls after its last load (`runtime.last_loads`) and at or
-//!    before `now`, or when it was never loaded.
+//!    before `now`, or when it was never loaded, or **at once when a landed file of it is not
+//!    in the ledger** (`SourceReport::unloaded_before`): a run killed or failed part-way, or a
+//!    file landed after the period's load. So the run after any crash loads what the crashed
+//!    run left, whenever it runs, and reaches the state of a run that never crashed; nothing
+//!    about a run in progress needs remembering.
 //! 2. **Which files.** Its landed files ([`landing`]) in name order. A file the ledger has
 //!    (`runtime.ledger_lookup`) with the same checksum and size is skipped; with another one it
 //!    is an error, `R0202`, never a silent reload. A new file takes `runtime.next_batch` and
 //!    runs every `file_steps` step's statements **in one transaction**, with the ledger row
 //!    (`record`) and the run-log rows: a crash anywhere leaves the file unloaded, or loaded and
 //!    logged. Before committing, the runtime checks the ledger row: rows read = rows loaded +
-//!    rows rejected. PostgreSQL receives a `COPY ... FROM STDIN` statement's data from the
+//!    rows rejected + rows late (an incremental source's rows older than its watermark less
+//!    its lookback, kept in `etl_late`). PostgreSQL receives a `COPY ... FROM STDIN` statement's data from the
 //!    runtime: the file's bytes (CSV after `landing.csv.skip` lines, JSON lines without blank
 //!    lines), or for Parquet the CSV that the plan's `convert` statements write in an
 //!    in-process DuckDB. A file that fails is rolled back, its failure written to the run log in
@@ -28,7 +33,8 @@
 //!    (the run log's `retain` rows) is an hour or more old.
 //!
 //! Run-log rows (`runtime.run_log`) are written per file step (`rows_in`, `rows_out`,
-//! `rows_rejected`: for `validate` and `record` the file's rows read, loaded and rejected),
+//! `rows_rejected`: for `validate` and `record` the file's rows read, loaded and rejected; the
+//! rest of those read were skipped as late),
 //! per failure and per refresh. Their times are `now` plus the time the run has taken, so a run
 //! with `--now` logs consistent times.
 //!
@@ -134,11 +140,16 @@ pub struct SourceReport {
     pub skipped: u64,
     /// Files left for a later run because an earlier file of the source failed.
     pub held_back: u64,
+    /// When no scheduled instant made the source due: its landed files that the ledger did not
+    /// have (left by a run that was killed or failed part-way, or landed after the period's
+    /// load), which make it due at once.
+    pub unloaded_before: u64,
     #[serde(serialize_with = "errors_json")]
     pub errors: Vec<Error>,
 }
 
-/// One loaded file: its ledger row's counts (`rows_read = rows_loaded + rows_rejected`).
+/// One loaded file: its ledger row's counts (`rows_read = rows_loaded + rows_rejected +
+/// rows_late`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileReport {
     pub path: String,
@@ -146,6 +157,18 @@ pub struct FileReport {
     pub rows_read: i64,
     pub rows_loaded: i64,
     pub rows_rejected: i64,
+    /// Rows of an incremental source older than its watermark less the lookback, kept in
+    /// `etl_late`.
+    pub rows_late: i64,
+}
+
+/// Rows read, loaded, rejected and skipped as late.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RowCounts {
+    pub read: i64,
+    pub loaded: i64,
+    pub rejected: i64,
+    pub late: i64,
 }
 
 /// The refresh step.
@@ -158,9 +181,12 @@ pub struct RefreshReport {
 }
 
 impl SourceReport {
-    pub fn rows(&self) -> (i64, i64, i64) {
-        self.files.iter().fold((0, 0, 0), |(r, l, j), f| {
-            (r + f.rows_read, l + f.rows_loaded, j + f.rows_rejected)
+    pub fn rows(&self) -> RowCounts {
+        self.files.iter().fold(RowCounts::default(), |c, f| RowCounts {
+            read: c.read + f.rows_read,
+            loaded: c.loaded + f.rows_loaded,
+            rejected: c.rejected + f.rows_rejected,
+            late: c.late + f.rows_late,
         })
     }
 }
@@ -209,15 +235,26 @@ impl fmt::Display for RunReport {
                 writeln!(f, "  {name:width$}  not due (next {next})")?;
                 continue;
             }
-            let (read, loaded, rejected) = s.rows();
+            let RowCounts { read, loaded, rejected, late } = s.rows();
             write!(
                 f,
-                "  {name:width$}  {} loaded ({read} rows read, {loaded} loaded, {rejected} rejected), {} skipped",
+                "  {name:width$}  {} loaded ({read} rows read, {loaded} loaded, {rejected} rejected, {late} late), {} skipped",
                 plural(s.files.len(), "file", "files"),
                 s.skipped
             )?;
             if s.held_back > 0 {
                 write!(f, ", {} held back", s.held_back)?;
+            }
+            if s.unloaded_before > 0 {
+                write!(
+                    f,
+                    ", due at once for {} not loaded before",
+                    plural(
+                        usize::try_from(s.unloaded_before).unwrap_or(usize::MAX),
+                        "file",
+                        "files"
+                    )
+                )?;
             }
             if !s.errors.is_empty() {
                 write!(f, ", {}", plural(s.errors.len(), "error", "errors"))?;
@@ -474,9 +511,13 @@ fn run_locked(
         if !options.sources.is_empty() && !options.sources.contains(&source.name) {
             continue;
         }
+        let scheduled =
+            is_due(&source.schedule, last_loads.get(&source.name).copied(), options.now);
+        let unloaded = if scheduled { 0 } else { run.unloaded_files(source)? };
         let mut source_report = SourceReport {
             source: source.name.clone(),
-            due: is_due(&source.schedule, last_loads.get(&source.name).copied(), options.now),
+            due: scheduled || unloaded > 0,
+            unloaded_before: unloaded,
             next_due: next_after(&source.schedule, options.now).map(timestamp_text),
             ..SourceReport::default()
         };
@@ -557,6 +598,27 @@ fn int(rows: &Rows, row: usize, column: &str) -> i64 {
 }
 
 impl Run<'_> {
+    /// How many of `source`'s landed files the ledger does not have. A landing area that
+    /// cannot be listed counts none here: the source's scheduled run reports it.
+    fn unloaded_files(&mut self, source: &SourcePlan) -> Result<u64> {
+        let Ok(files) = landing::list(&self.landing, &source.landing.pattern) else {
+            return Ok(0);
+        };
+        if files.is_empty() {
+            return Ok(0);
+        }
+        let sql = Params::new()
+            .with("source", source.name.as_str())
+            .render("SELECT path FROM etl_file_ledger WHERE source = {source}")?;
+        let rows = self.db.query(&sql)?;
+        let loaded: BTreeSet<&str> = (0..rows.rows.len())
+            .filter_map(|i| rows.get(i, "path").and_then(Value::as_str))
+            .collect();
+        let unloaded =
+            files.iter().filter(|f| !loaded.contains(landing::ledger_path(f).as_str())).count();
+        Ok(u64::try_from(unloaded).unwrap_or(u64::MAX))
+    }
+
     fn source(
         &mut self,
         source: &SourcePlan,
@@ -881,7 +943,8 @@ impl Run<'_> {
         Ok(copied)
     }
 
-    /// The ledger row `record` wrote, checked: rows read = rows loaded + rows rejected.
+    /// The ledger row `record` wrote, checked: rows read = rows loaded + rows rejected + rows
+    /// late.
     fn check_counts(
         &mut self,
         source: &SourcePlan,
@@ -892,7 +955,7 @@ impl Run<'_> {
             .with("source", source.name.as_str())
             .with("path", file.path.as_str())
             .render(
-                "SELECT rows_read, rows_loaded, rows_rejected FROM etl_file_ledger \
+                "SELECT rows_read, rows_loaded, rows_rejected, rows_late FROM etl_file_ledger \
                  WHERE source = {source} AND path = {path}",
             )?;
         let rows = self.db.query(&sql)?;
@@ -909,13 +972,18 @@ impl Run<'_> {
             rows_read: int(&rows, 0, "rows_read"),
             rows_loaded: int(&rows, 0, "rows_loaded"),
             rows_rejected: int(&rows, 0, "rows_rejected"),
+            rows_late: int(&rows, 0, "rows_late"),
         };
-        if loaded.rows_read != loaded.rows_loaded + loaded.rows_rejected {
+        if loaded.rows_read != loaded.rows_loaded + loaded.rows_rejected + loaded.rows_late {
             return Err(Error::new(
                 codes::LOAD_DOES_NOT_ADD_UP,
                 format!(
-                    "{}: rows do not add up: {} read, {} loaded + {} rejected",
-                    file.path, loaded.rows_read, loaded.rows_loaded, loaded.rows_rejected
+                    "{}: rows do not add up: {} read, {} loaded + {} rejected + {} late",
+                    file.path,
+                    loaded.rows_read,
+                    loaded.rows_loaded,
+                    loaded.rows_rejected,
+                    loaded.rows_late
                 ),
             )
             .help("nothing was loaded; this is a bug in the plan's statements, please report it"));
@@ -1166,6 +1234,8 @@ pub struct SourceStatus {
     pub rows_read: i64,
     pub rows_loaded: i64,
     pub rows_rejected: i64,
+    /// Rows skipped as late (older than the watermark less the lookback), in `etl_late`.
+    pub rows_late: i64,
     /// Files that failed to load (or changed after loading) since the last load.
     pub failures_since_last_load: i64,
     /// The most recent failure's message, if any since the last load.
@@ -1185,7 +1255,8 @@ pub fn status(
     let last = last_loads(db, runtime)?;
     let totals = db.query(
         "SELECT source, count(*) AS files, sum(rows_read) AS rows_read, \
-         sum(rows_loaded) AS rows_loaded, sum(rows_rejected) AS rows_rejected \
+         sum(rows_loaded) AS rows_loaded, sum(rows_rejected) AS rows_rejected, \
+         sum(rows_late) AS rows_late \
          FROM etl_file_ledger GROUP BY source",
     )?;
     let failures = db.query(
@@ -1226,6 +1297,7 @@ pub fn status(
             rows_read: total("rows_read"),
             rows_loaded: total("rows_loaded"),
             rows_rejected: total("rows_rejected"),
+            rows_late: total("rows_late"),
             failures_since_last_load: i64::try_from(recent.len()).unwrap_or(i64::MAX),
             last_failure: recent.last().map(|(at, e)| format!("{}: {e}", timestamp_text(*at))),
         });

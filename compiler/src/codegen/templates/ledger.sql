@@ -1,4 +1,4 @@
-INSERT INTO etl_file_ledger (source, path, sha256, size, rows_read, rows_loaded, rows_rejected, batch, loaded_at)
+INSERT INTO etl_file_ledger (source, path, sha256, size, rows_read, rows_loaded, rows_rejected, rows_late, batch, loaded_at)
 SELECT
   {{ source }},
   {path},
@@ -12,5 +12,6 @@ SELECT
     WHERE source = {{ source }}
       AND batch = {batch}
   ),
+  {{ late }},
   {batch},
   {now}

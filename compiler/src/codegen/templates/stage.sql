@@ -12,3 +12,12 @@ WHERE NOT EXISTS (
     AND e.batch = {batch}
     AND e.line = r._tally_line
 )
+{% for skipped in skipped %}
+  AND NOT EXISTS (
+    SELECT 1
+    FROM {{ skipped }} AS l
+    WHERE l.source = {{ source }}
+      AND l.batch = {batch}
+      AND l.line = r._tally_line
+  )
+{% endfor %}
