@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::cli::{refused, succeeded, tally, temp_project, Engine, Warehouse};
+use common::cli::{compile, refused, succeeded, tally, temp_project, Engine, Warehouse};
 use serde_json::Value;
 use std::path::Path;
 
@@ -115,16 +115,7 @@ impl Scene<'_> {
 fn scenario(engine: Engine) {
     let project = temp_project(&[("main.tally", PROJECT)]);
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = dir.path().join("generated");
-    succeeded(
-        &tally()
-            .arg("compile")
-            .arg(project.path())
-            .arg("--out")
-            .arg(&generated)
-            .output()
-            .expect("compile runs"),
-    );
+    let generated = compile(project.path().to_str().expect("UTF-8 path"), dir.path());
     let warehouse = Warehouse::new(engine, dir.path(), "audit_export");
     let landing = dir.path().join("landing");
     std::fs::create_dir_all(&landing).expect("landing");

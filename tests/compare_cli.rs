@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::cli::{succeeded, tally, temp_project, Engine, Warehouse};
+use common::cli::{compile, succeeded, tally, temp_project, Engine, Warehouse};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -78,16 +78,7 @@ fn json(text: &str) -> Value {
 fn scenario(engine: Engine) {
     let project = temp_project(&[("main.tally", PROJECT)]);
     let dir = tempfile::tempdir().expect("temp dir");
-    let generated = dir.path().join("generated");
-    succeeded(
-        &tally()
-            .arg("compile")
-            .arg(project.path())
-            .arg("--out")
-            .arg(&generated)
-            .output()
-            .expect("runs"),
-    );
+    let generated = compile(project.path().to_str().expect("UTF-8 path"), dir.path());
     let landing = dir.path().join("landing");
     std::fs::create_dir_all(landing.join("sales")).expect("landing");
     let mut csv = String::from("sale_id,sold_at,shop\n");

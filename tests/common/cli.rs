@@ -94,7 +94,8 @@ pub fn temp_project(files: &[(&str, &str)]) -> TempDir {
     dir
 }
 
-/// `tally compile PROJECT --out DIR/generated` (`project` relative to the repository root);
+/// `tally compile PROJECT --out DIR/generated` (`project` relative to the repository root, or
+/// absolute);
 /// returns that `generated` directory.
 #[track_caller]
 pub fn compile(project: &str, dir: &Path) -> PathBuf {
