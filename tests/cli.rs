@@ -203,3 +203,28 @@ fn lineage_names_columns_and_personal_data() {
         stderr(&unknown)
     );
 }
+
+/// `tally gen-project` writes a project `tally check` accepts, and refuses what it cannot do
+/// with a code.
+#[test]
+fn gen_project_writes_a_checked_project_and_refuses_bad_options() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("project");
+    let written = tally()
+        .arg("gen-project")
+        .args(["--metrics", "40", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(written.status.success(), "{}", stderr(&written));
+    assert!(stdout(&written).contains("40 metrics over 4 sources"), "{}", stdout(&written));
+    let checked = tally().arg("check").arg(&out).output().expect("runs");
+    assert!(stderr(&checked).contains("no problems"), "{}", stderr(&checked));
+    // The directory is not empty now; too few metrics; no dimension at all.
+    for args in [&["--metrics", "40"][..], &["--metrics", "5"], &["--dimensions", "0"]] {
+        let refused =
+            tally().arg("gen-project").args(args).arg("--out").arg(&out).output().expect("runs");
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&refused).starts_with("error[R0301]"), "{args:?}: {}", stderr(&refused));
+    }
+}

@@ -14,11 +14,13 @@
 //! source of its own); every event source references each, and every mart is cut by each.
 //! The same options give the same bytes.
 
-use anyhow::{bail, Context as _};
+use super::fail;
 use clap::Args;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tally_runtime::error::codes;
+use tally_runtime::Error;
 
 #[derive(Debug, Args)]
 pub struct GenProjectArgs {
@@ -61,43 +63,57 @@ impl Shape {
 }
 
 pub fn main(args: GenProjectArgs) -> anyhow::Result<ExitCode> {
+    Ok(run(&args).unwrap_or_else(|e| fail(&e)))
+}
+
+fn run(args: &GenProjectArgs) -> tally_runtime::Result<ExitCode> {
     let shape = Shape {
         metrics: args.metrics,
         chain_depth: args.chain_depth,
         dimensions: args.dimensions,
         sources_per_file: args.sources_per_file,
     };
+    let bad = |message: String, help: &str| Error::new(codes::BAD_INPUT, message).help(help);
     if shape.metrics < 10 {
-        bail!("--metrics {} is too few: a source carries at least 10 metrics", shape.metrics);
+        return Err(bad(
+            format!("--metrics {} is too few", shape.metrics),
+            "pass 10 or more: a source carries at least 10 metrics",
+        ));
     }
     if shape.dimensions == 0 || shape.dimensions > 20 {
-        bail!("--dimensions {} is out of range: pass 1 to 20", shape.dimensions);
+        return Err(bad(
+            format!("--dimensions {} is out of range", shape.dimensions),
+            "pass 1 to 20",
+        ));
     }
     if shape.sources_per_file == 0 {
-        bail!("--sources-per-file must be at least 1");
+        return Err(bad("--sources-per-file 0 is out of range".into(), "pass 1 or more"));
     }
-    if args.out.exists()
-        && std::fs::read_dir(&args.out)
-            .with_context(|| format!("cannot read {}", args.out.display()))?
-            .next()
-            .is_some()
+    let io = |e: std::io::Error, what: &str| {
+        Error::new(codes::BAD_INPUT, format!("cannot {what}: {e}"))
+            .help("give gen-project a new or empty directory you may write")
+    };
+    let out = &args.out;
+    if out.exists()
+        && std::fs::read_dir(out).map_err(|e| io(e, "read the output directory"))?.next().is_some()
     {
-        bail!("{} is not empty: give gen-project a new or empty directory", args.out.display());
+        return Err(bad(
+            format!("{} is not empty", out.display()),
+            "give gen-project a new or empty directory",
+        ));
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(out).map_err(|e| io(e, "create the output directory"))?;
     let files = project(&shape);
     let mut bytes = 0;
     for (name, text) in &files {
-        let path = args.out.join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(out.join(name), text).map_err(|e| io(e, &format!("write {name}")))?;
         bytes += text.len();
     }
     println!(
         "wrote {} files ({} KiB) to {}: {} metrics over {} sources",
         files.len(),
         bytes / 1024,
-        args.out.display(),
+        out.display(),
         shape.metrics,
         shape.sources()
     );
