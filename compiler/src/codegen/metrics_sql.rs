@@ -32,6 +32,7 @@
 
 use super::cuts::{self, CutDimension, CutTable};
 use super::dialect::Dialect;
+use super::rewrite;
 use super::expr::{self, edge_label, interval, is_additive, ExprSql, SqlExpr};
 use super::schema::SqlType;
 use super::templates::{indent, text_literal, Ctx, Sql};
@@ -116,7 +117,12 @@ impl<'a> Gen<'a> {
             .collect();
         let quoted: Vec<String> = columns.iter().map(|c| self.q(c)).collect();
 
-        let delete = format!("DELETE FROM {t}\nWHERE metric = {}", text_literal(name));
+        // Where rows cannot be deleted, mart and aggregate tables are partitioned by metric.
+        let delete = if self.dialect.row_mutations() {
+            format!("DELETE FROM {t}\nWHERE metric = {}", text_literal(name))
+        } else {
+            format!("ALTER TABLE {t} DROP IF EXISTS PARTITION (metric = {})", text_literal(name))
+        };
         let mut statements =
             vec![Statement::new(Role::ClearCells, self.sql.check(self.dialect, delete))];
         let insert = self.sql.statement(
@@ -146,6 +152,24 @@ impl<'a> Gen<'a> {
                     }
                 })
                 .collect();
+            if !self.dialect.row_mutations() {
+                // The metric's partition replaced by its rows with the previous values.
+                let mut all = quoted.clone();
+                all.push("previous_value".to_string());
+                let select: Vec<String> = quoted.iter().map(|c| format!("{t}.{c}")).collect();
+                let query = format!(
+                    "SELECT\n  {},\n  p.value AS previous_value\nFROM {t}\nLEFT JOIN {t} AS p\n  ON p.metric = {metric}\n  AND p.grain = {t}.grain\n  AND p.period_start = {}\n  AND {}\nWHERE {t}.metric = {metric}",
+                    select.join(",\n  "),
+                    previous_start(grain, &t, &self.table.grains),
+                    same.join("\n  AND "),
+                    metric = text_literal(name),
+                );
+                for text in rewrite::replace(self.dialect, &self.table.name, Some(&all), &query) {
+                    let checked = self.sql.check(self.dialect, text);
+                    statements.push(Statement::new(Role::Compare, checked));
+                }
+                return Ok(statements);
+            }
             let update = self.sql.statement(
                 self.dialect,
                 "compare.sql",

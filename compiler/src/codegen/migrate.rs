@@ -18,6 +18,7 @@
 
 use super::dialect::{standard_type_name, Dialect};
 use super::schema::{Column, Extra, Schema, Table, Value, View};
+use super::rewrite;
 use super::sql;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -335,6 +336,52 @@ impl Planner<'_> {
         Ok(Statement { comment, sql })
     }
 
+    /// `DELETE FROM t [WHERE condition]`, or its replacement where rows cannot be deleted.
+    fn delete_rows(&self, name: &str, condition: Option<&str>) -> Result<Vec<Statement>, String> {
+        if self.dialect.row_mutations() {
+            let t = self.q(name);
+            let sql = match condition {
+                Some(condition) => format!("DELETE FROM {t} WHERE {condition}"),
+                None => format!("DELETE FROM {t}"),
+            };
+            return Ok(vec![self.stmt(None, sql)?]);
+        }
+        rewrite::delete(self.dialect, name, condition)
+            .into_iter()
+            .map(|sql| self.stmt(None, sql))
+            .collect()
+    }
+
+    /// `UPDATE t SET ... WHERE condition`, or its replacement where rows cannot be updated:
+    /// every column of `table` selected, the set ones under the condition.
+    fn update_rows(
+        &self,
+        table: &Table,
+        set: &[(String, String)],
+        condition: &str,
+    ) -> Result<Vec<Statement>, String> {
+        let t = self.q(&table.name);
+        if self.dialect.row_mutations() {
+            let set: Vec<String> = set.iter().map(|(c, v)| format!("{c} = {v}")).collect();
+            return self
+                .stmt(None, format!("UPDATE {t} SET {} WHERE {condition}", set.join(", ")))
+                .map(|s| vec![s]);
+        }
+        let columns: Vec<String> = table.columns.iter().map(|c| self.q(&c.name)).collect();
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| match set.iter().find(|(s, _)| s == c) {
+                Some((_, value)) => format!("CASE WHEN {condition} THEN {value} ELSE {c} END AS {c}"),
+                None => c.clone(),
+            })
+            .collect();
+        let query = format!("SELECT {}\nFROM {t}", select.join(", "));
+        rewrite::replace(self.dialect, &table.name, Some(&columns), &query)
+            .into_iter()
+            .map(|sql| self.stmt(None, sql))
+            .collect()
+    }
+
     fn run(mut self, old: &Schema, new: &Schema) -> Result<Planned, String> {
         let mut phases = Phases::default();
 
@@ -510,13 +557,18 @@ impl Planner<'_> {
     fn create_table(&self, table: &Table, name: &str) -> Result<Statement, String> {
         let mut lines: Vec<String> =
             table.columns.iter().map(|c| format!("    {}", self.column_def(c, true))).collect();
-        if !table.primary_key.is_empty() {
+        if !table.primary_key.is_empty() && self.dialect.supports_primary_keys() {
             let key: Vec<String> = table.primary_key.iter().map(|k| self.q(k)).collect();
             lines.push(format!("    PRIMARY KEY ({})", key.join(", ")));
         }
         let comment =
             (!table.comment.is_empty()).then(|| format!("{}: {}", table.name, table.comment));
-        self.stmt(comment, format!("CREATE TABLE {} (\n{}\n)", self.q(name), lines.join(",\n")))
+        let storage = self.dialect.table_storage(table);
+        let storage = if storage.is_empty() { storage } else { format!("\n{storage}") };
+        self.stmt(
+            comment,
+            format!("CREATE TABLE {} (\n{}\n){storage}", self.q(name), lines.join(",\n")),
+        )
     }
 
     fn create_view(&self, view: &View) -> Result<Statement, String> {
@@ -564,6 +616,8 @@ impl Planner<'_> {
         let mut alters: Vec<Statement> = Vec::new();
         let mut drops: Vec<Statement> = Vec::new();
         let mut key_column_altered = false;
+        // Whether an existing column is dropped or changed (not only columns added).
+        let mut column_altered = false;
         let table = self.q(t);
 
         for old_column in &have.columns {
@@ -580,6 +634,7 @@ impl Planner<'_> {
                     .primary_key
                     .iter()
                     .any(|k| k == c || have.columns.iter().position(|x| x.name == *k) > position);
+                column_altered = true;
                 drops.push(
                     self.stmt(None, format!("ALTER TABLE {table} DROP COLUMN {}", self.q(c)))?,
                 );
@@ -729,6 +784,7 @@ impl Planner<'_> {
                 )?);
             }
             if changed {
+                column_altered = true;
                 self.change("change", "column", format!("{t}.{c}"));
             }
         }
@@ -737,6 +793,9 @@ impl Planner<'_> {
         // rebuilt instead, which is what a key change does anyway.
         let renames_key = renamed.keys().any(|c| want.primary_key.contains(c));
         if !self.dialect.alters_key_columns() && (key_column_altered || renames_key) {
+            rebuild = true;
+        }
+        if !self.dialect.alters_columns() && (column_altered || !renamed.is_empty()) {
             rebuild = true;
         }
 
@@ -923,14 +982,12 @@ impl Planner<'_> {
             if key_changed && !before.is_empty() {
                 // Rows keyed by the old key cannot be matched to the new; reference rows are
                 // entirely the compiler's, so they are replaced.
-                phases.rows.push(self.stmt(None, format!("DELETE FROM {t}"))?);
+                phases.rows.extend(self.delete_rows(&name, None)?);
                 inserts.extend(after.iter());
             } else {
                 for key in before.keys() {
                     if !after.contains_key(key) {
-                        phases.rows.push(
-                            self.stmt(None, format!("DELETE FROM {t} WHERE {}", where_key(key)))?,
-                        );
+                        phases.rows.extend(self.delete_rows(&name, Some(&where_key(key)))?);
                     }
                 }
                 for (key, row) in after {
@@ -951,19 +1008,16 @@ impl Planner<'_> {
                                 .unwrap_or(Value::Null)
                         });
                         if had != *value {
-                            set.push(format!("{} = {}", q(column), self.dialect.literal(value)));
+                            set.push((q(column), self.dialect.literal(value)));
                         }
                     }
                     for column in old_row.keys() {
                         if !row.contains_key(column) && table.column(column).is_some() {
-                            set.push(format!("{} = NULL", q(column)));
+                            set.push((q(column), "NULL".to_string()));
                         }
                     }
                     if !set.is_empty() {
-                        phases.rows.push(self.stmt(
-                            None,
-                            format!("UPDATE {t} SET {} WHERE {}", set.join(", "), where_key(key)),
-                        )?);
+                        phases.rows.extend(self.update_rows(table, &set, &where_key(key))?);
                     }
                 }
             }

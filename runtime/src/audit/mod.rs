@@ -341,7 +341,7 @@ fn lock_head(db: &mut dyn Backend, now: NaiveDateTime) -> Result<Head> {
     }
     let lock = match db.dialect() {
         Dialect::Postgres => " FOR UPDATE",
-        Dialect::Duckdb => "",
+        Dialect::Duckdb | Dialect::Spark => "",
     };
     let rows =
         db.query(&format!("SELECT seq, hash FROM {ANCHOR_TABLE} WHERE chain = '{CHAIN}'{lock}"))?;

@@ -59,6 +59,13 @@ pub trait Backend: std::fmt::Debug {
 pub fn open(target: &str) -> Result<Box<dyn Backend>> {
     if target.starts_with("postgres://") || target.starts_with("postgresql://") {
         Ok(Box::new(Postgres::connect(target)?))
+    } else if target.starts_with("sc://") {
+        // Not a file name: a DuckDB file called `sc:` would be a silent surprise.
+        Err(Error::new(
+            codes::CANNOT_CONNECT,
+            format!("cannot open {target}: this runtime has no Spark Connect backend yet"),
+        )
+        .help("the compiler emits Spark SQL (generated/spark/); run the warehouse on a DuckDB file or a postgres:// URL until the runtime speaks Spark Connect"))
     } else {
         Ok(Box::new(DuckDb::open(std::path::Path::new(target))?))
     }
