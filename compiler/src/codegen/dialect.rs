@@ -93,6 +93,28 @@ pub trait Dialect: std::fmt::Debug + Sync {
         "pg_temp"
     }
 
+    /// For a row of `GROUP BY GROUPING SETS`, one bit per column of `columns` (set when the
+    /// row is not grouped by it, the first column highest).
+    fn grouping_bits(&self, columns: &[String]) -> String {
+        format!("GROUPING({})", columns.join(", "))
+    }
+
+    /// `HAVING` may read `GROUPING()` of columns the `SELECT` list does not show. Without it
+    /// the condition becomes a column, and an outer query filters on it.
+    fn having_reads_grouping(&self) -> bool {
+        true
+    }
+
+    /// `row_number()` needs an `ORDER BY` in its window even where any order will do.
+    fn row_number_needs_order(&self) -> bool {
+        false
+    }
+
+    /// `text` without the characters of `chars` (a SQL string literal) at its end.
+    fn trim_trailing(&self, text: &str, chars: &str) -> String {
+        format!("rtrim({text}, {chars})")
+    }
+
     /// Drops the scratch relation `name` (already quoted) if it exists, never a real table.
     fn drop_scratch(&self, name: &str) -> String {
         format!("DROP TABLE IF EXISTS {}.{name}", self.temporary_schema())
@@ -373,6 +395,31 @@ impl Dialect for Spark {
 
     fn temporary_schema(&self) -> &'static str {
         "session"
+    }
+
+    fn row_number_needs_order(&self) -> bool {
+        true
+    }
+
+    fn having_reads_grouping(&self) -> bool {
+        false
+    }
+
+    // Spark's `grouping` takes one column, and `grouping_id` all the grouping columns.
+    fn grouping_bits(&self, columns: &[String]) -> String {
+        let bits: Vec<String> = columns
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, c)| format!("grouping({c}) * {}", 1u64 << i))
+            .rev()
+            .collect();
+        format!("({})", bits.join(" + "))
+    }
+
+    // Spark's two-argument `rtrim` takes the characters first.
+    fn trim_trailing(&self, text: &str, chars: &str) -> String {
+        format!("TRIM(TRAILING {chars} FROM {text})")
     }
 
     /// Scratch relations are temporary views, which `DROP VIEW` finds before a stored view.

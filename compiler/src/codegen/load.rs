@@ -1079,7 +1079,8 @@ pub fn typed(d: &dyn Dialect, value: &str, ty: &ColumnType) -> String {
         ColumnType::String | ColumnType::Enum(_) => return value.to_string(),
         ColumnType::Bool => format!("lower({trimmed}) IN ({TRUE_WORDS})"),
         ColumnType::Timestamp => {
-            cast(&format!("replace(rtrim({trimmed}, 'Z'), 'T', ' ')"), SqlType::Timestamp)
+            let zone_dropped = d.trim_trailing(&trimmed, "'Z'");
+            cast(&format!("replace({zone_dropped}, 'T', ' ')"), SqlType::Timestamp)
         }
         other => cast(&trimmed, sql_type(other)),
     };

@@ -553,7 +553,14 @@ impl<'a> Gen<'a> {
                     };
                     let having = windowed.sql(&per.having)?;
                     flags.push(format!("{having} AS _tally_keep_{i}"));
-                    flags.push(format!("row_number() OVER ({window}) = 1 AS _tally_first_{i}"));
+                    // Any row of a group may be its first.
+                    let first = match partition.first() {
+                        Some(any) if self.dialect.row_number_needs_order() => {
+                            format!("{window} ORDER BY {any}")
+                        }
+                        _ => window.clone(),
+                    };
+                    flags.push(format!("row_number() OVER ({first}) = 1 AS _tally_first_{i}"));
                     let keep = f(&format!("_tally_keep_{i}"));
                     values.push(if measure.expr.is_count_rows() {
                         // `count(*)` counts the kept groups: their first rows.
@@ -587,8 +594,8 @@ impl<'a> Gen<'a> {
                         })
                         .collect();
                     format!(
-                        "CASE GROUPING({})\n    {}\n  END",
-                        args.join(", "),
+                        "CASE {}\n    {}\n  END",
+                        self.dialect.grouping_bits(&args),
                         whens.join("\n    ")
                     )
                 };
@@ -652,6 +659,26 @@ impl<'a> Gen<'a> {
                 })
                 .collect()
         };
+        if !having.is_empty() && !self.dialect.having_reads_grouping() {
+            let names: Vec<String> = out
+                .iter()
+                .map(|o| format!("g.{}", o.rsplit(" AS ").next().unwrap_or(o)))
+                .collect();
+            out.push(format!("{having} AS _tally_having"));
+            let grouped = self.sql.fragment(
+                "cells_base.sql",
+                Ctx::new()
+                    .set("select", &out.join(",\n  "))
+                    .set("facts", &indent(&facts, 2))
+                    .set_list("sets", group_by)
+                    .set("having", ""),
+            );
+            return Ok(format!(
+                "SELECT\n  {}\nFROM (\n  {}\n) AS g\nWHERE g._tally_having",
+                names.join(",\n  "),
+                indent(&grouped, 2)
+            ));
+        }
         Ok(self.sql.fragment(
             "cells_base.sql",
             Ctx::new()
