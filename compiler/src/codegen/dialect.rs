@@ -110,6 +110,12 @@ pub trait Dialect: std::fmt::Debug + Sync {
         false
     }
 
+    /// The type a division's dividend is cast to (`exact` unless the engine's decimal
+    /// division loses digits the value type keeps).
+    fn division_type(&self, exact: SqlType) -> SqlType {
+        exact
+    }
+
     /// `text` without the characters of `chars` (a SQL string literal) at its end.
     fn trim_trailing(&self, text: &str, chars: &str) -> String {
         format!("rtrim({text}, {chars})")
@@ -405,6 +411,12 @@ impl Dialect for Spark {
         false
     }
 
+    // A quotient of two `DECIMAL(38, 6)` keeps fewer than 6 decimals in Spark. DuckDB divides
+    // decimals in `DOUBLE` too; the value is rounded to the value type when it is stored.
+    fn division_type(&self, _exact: SqlType) -> SqlType {
+        SqlType::Double
+    }
+
     // Spark's `grouping` takes one column, and `grouping_id` all the grouping columns.
     fn grouping_bits(&self, columns: &[String]) -> String {
         let bits: Vec<String> = columns
@@ -567,5 +579,31 @@ pub fn for_project(dialect: project::Dialect) -> &'static dyn Dialect {
         project::Dialect::Duckdb => &DuckDb,
         project::Dialect::Postgres => &Postgres,
         project::Dialect::Spark => &Spark,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spark_quotes_with_backquotes_and_doubles_backslashes() {
+        assert_eq!(Spark.quote_ident("port"), "port");
+        assert_eq!(Spark.quote_ident("Port Code"), "`Port Code`");
+        assert_eq!(Spark.quote_ident("select"), "`select`");
+        assert_eq!(Spark.literal(&Value::Text("it's a\\b".into())), "'it''s a\\\\b'");
+        assert_eq!(Spark.type_name(SqlType::Text), "STRING");
+        assert_eq!(Spark.trim_trailing("x", "'Z'"), "TRIM(TRAILING 'Z' FROM x)");
+        assert_eq!(DuckDb.trim_trailing("x", "'Z'"), "rtrim(x, 'Z')");
+    }
+
+    #[test]
+    fn grouping_bits_put_the_first_column_highest() {
+        let columns = ["a".to_string(), "b".to_string(), "c".to_string()];
+        assert_eq!(Postgres.grouping_bits(&columns), "GROUPING(a, b, c)");
+        assert_eq!(
+            Spark.grouping_bits(&columns),
+            "(grouping(a) * 4 + grouping(b) * 2 + grouping(c) * 1)"
+        );
     }
 }

@@ -242,7 +242,7 @@ impl ExprSql<'_> {
         let prec = Prec::of(op);
         if op == BinaryOp::Div {
             // Inside `CAST(...)` and `NULLIF(...)` any operand stands on its own.
-            let exact = cast(left.expr, self.sql_type(EXACT)?);
+            let exact = cast(left.expr, self.sql_type(self.dialect.division_type(EXACT))?);
             let divisor = call("NULLIF", vec![right.expr, number("0")]);
             let expr = SqlExpr::BinaryOp {
                 left: Box::new(exact),

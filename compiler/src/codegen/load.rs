@@ -135,7 +135,8 @@ impl Gen<'_> {
         out.archive_deleted = self.archive_deleted(sql, &columns)?;
         out.record = vec![Statement::new(Role::Record, self.record(sql))];
         out.clear_staging = self.delete(sql, Role::Clear, &staging_table(self.name), None);
-        out.clear_staging.push(Statement::new(Role::Clear, sql.check(self.dialect, self.drop_raw())));
+        out.clear_staging
+            .push(Statement::new(Role::Clear, sql.check(self.dialect, self.drop_raw())));
         out.retention = self.retention(sql, &columns)?;
         Ok(out)
     }
@@ -274,7 +275,9 @@ impl Gen<'_> {
                     ),
                 ));
             }
-            (BulkLoad::DataSourceViews, _) => return Err("a data source view is read above".to_string()),
+            (BulkLoad::DataSourceViews, _) => {
+                return Err("a data source view is read above".to_string())
+            }
             (BulkLoad::CopyFromStdin, format) => {
                 let (copy_columns, options) = match format {
                     LandingFormat::Csv => (
@@ -385,10 +388,8 @@ impl Gen<'_> {
         // Rows in file order: one file's splits are numbered in order.
         let line = "row_number() OVER (ORDER BY monotonically_increasing_id())";
         let file = |format: &str| format!("IDENTIFIER('{format}.`' || {{file}} || '`')");
-        let schema: Vec<String> = columns
-            .iter()
-            .map(|c| format!("`{}` {text}", c.name.replace('`', "``")))
-            .collect();
+        let schema: Vec<String> =
+            columns.iter().map(|c| format!("`{}` {text}", c.name.replace('`', "``"))).collect();
         let schema = text_literal(&schema.join(", "));
         let fields: Vec<String> = names.iter().map(|n| format!("l.r.{n} AS {n}")).collect();
         let query = match landing.format {
@@ -421,7 +422,10 @@ impl Gen<'_> {
                 file("parquet")
             ),
         };
-        Ok(Statement::new(Role::ReadFile, sql.check(d, format!("CACHE TABLE {} AS\n{query}", self.raw()))))
+        Ok(Statement::new(
+            Role::ReadFile,
+            sql.check(d, format!("CACHE TABLE {} AS\n{query}", self.raw())),
+        ))
     }
 
     /// `{'a': 'VARCHAR', ...}`: DuckDB reads every column as text.

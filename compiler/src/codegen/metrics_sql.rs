@@ -32,8 +32,8 @@
 
 use super::cuts::{self, CutDimension, CutTable};
 use super::dialect::Dialect;
-use super::rewrite;
 use super::expr::{self, edge_label, interval, is_additive, ExprSql, SqlExpr};
+use super::rewrite;
 use super::schema::SqlType;
 use super::templates::{indent, text_literal, Ctx, Sql};
 use crate::graph::current_table;
@@ -660,10 +660,8 @@ impl<'a> Gen<'a> {
                 .collect()
         };
         if !having.is_empty() && !self.dialect.having_reads_grouping() {
-            let names: Vec<String> = out
-                .iter()
-                .map(|o| format!("g.{}", o.rsplit(" AS ").next().unwrap_or(o)))
-                .collect();
+            let names: Vec<String> =
+                out.iter().map(|o| format!("g.{}", o.rsplit(" AS ").next().unwrap_or(o))).collect();
             out.push(format!("{having} AS _tally_having"));
             let grouped = self.sql.fragment(
                 "cells_base.sql",

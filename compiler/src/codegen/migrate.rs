@@ -17,8 +17,8 @@
 //! with sqlparser in the dialect ([`sql::validate`]) before it is returned.
 
 use super::dialect::{standard_type_name, Dialect};
-use super::schema::{Column, Extra, Schema, Table, Value, View};
 use super::rewrite;
+use super::schema::{Column, Extra, Schema, Table, Value, View};
 use super::sql;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -371,7 +371,9 @@ impl Planner<'_> {
         let select: Vec<String> = columns
             .iter()
             .map(|c| match set.iter().find(|(s, _)| s == c) {
-                Some((_, value)) => format!("CASE WHEN {condition} THEN {value} ELSE {c} END AS {c}"),
+                Some((_, value)) => {
+                    format!("CASE WHEN {condition} THEN {value} ELSE {c} END AS {c}")
+                }
                 None => c.clone(),
             })
             .collect();
@@ -1350,7 +1352,7 @@ fn sanitize(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codegen::dialect::{DuckDb, Postgres};
+    use crate::codegen::dialect::{DuckDb, Postgres, Spark};
     use crate::codegen::schema::{SqlType, TableKind};
 
     fn col(name: &str, ty: SqlType, nullable: bool) -> Column {
@@ -1767,6 +1769,69 @@ mod tests {
                 "DELETE FROM pol_role WHERE role = 'auditor'",
                 "UPDATE pol_role SET min_cell = 20 WHERE role = 'analyst'",
                 "INSERT INTO pol_role (role, min_cell) VALUES\n    ('officer', 3)",
+            ]
+        );
+    }
+
+    #[test]
+    fn spark_changes_reference_rows_by_replacing_the_table() {
+        let roles = table(
+            "pol_role",
+            vec![col("role", SqlType::Text, false), col("min_cell", SqlType::BigInt, true)],
+            &["role"],
+        );
+        let row = |name: &str, min: i64| {
+            (
+                vec![Value::Text(name.into())],
+                BTreeMap::from([("min_cell".to_string(), Value::Int(min))]),
+            )
+        };
+        let mut old = schema(vec![roles]);
+        old.rows.insert("pol_role".into(), [row("analyst", 11), row("auditor", 5)].into());
+        let mut new = old.clone();
+        new.rows.insert("pol_role".into(), [row("analyst", 20), row("officer", 3)].into());
+        let planned = plan(&old, &new, &Spark, &[]).expect("plans");
+        assert_eq!(
+            sql(&planned),
+            [
+                "CREATE TABLE _tally_rw__pol_role\nUSING PARQUET\nAS SELECT *\nFROM pol_role\nWHERE NOT COALESCE(role = 'auditor', FALSE)",
+                "INSERT OVERWRITE TABLE pol_role\nSELECT *\nFROM _tally_rw__pol_role",
+                "DROP TABLE _tally_rw__pol_role",
+                "CREATE TABLE _tally_rw__pol_role\nUSING PARQUET\nAS SELECT role, CASE WHEN role = 'analyst' THEN 20 ELSE min_cell END AS min_cell\nFROM pol_role",
+                "INSERT OVERWRITE TABLE pol_role (role, min_cell)\nSELECT role, min_cell\nFROM _tally_rw__pol_role",
+                "DROP TABLE _tally_rw__pol_role",
+                "INSERT INTO pol_role (role, min_cell) VALUES\n    ('officer', 3)",
+            ]
+        );
+    }
+
+    #[test]
+    fn spark_tables_are_parquet_without_keys_and_only_add_columns_in_place() {
+        let created =
+            plan(&Schema::default(), &schema(vec![seacats()]), &Spark, &[]).expect("plans");
+        let create = &sql(&created)[0];
+        assert!(create.ends_with(")\nUSING PARQUET"), "{create}");
+        assert!(!create.contains("PRIMARY KEY"), "{create}");
+        assert!(create.contains("seizure_id BIGINT NOT NULL"), "{create}");
+
+        let old = schema(vec![seacats()]);
+        let mut added = seacats();
+        added.columns.push(col("flag", SqlType::Boolean, true));
+        let planned = plan(&old, &schema(vec![added]), &Spark, &[]).expect("plans");
+        assert_eq!(sql(&planned), ["ALTER TABLE cur_seacats ADD COLUMN flag BOOLEAN"]);
+
+        // A wider type is a rebuild: Parquet tables cannot change a column.
+        let mut wider = seacats();
+        wider.columns[1].ty = SqlType::Decimal { precision: 18, scale: 4 };
+        let planned = plan(&old, &schema(vec![wider]), &Spark, &[]).expect("plans");
+        let statements = sql(&planned);
+        assert!(statements[0].starts_with("CREATE TABLE cur_seacats__rebuild ("), "{statements:?}");
+        assert_eq!(
+            statements[1..],
+            [
+                "INSERT INTO cur_seacats__rebuild (seizure_id, amount, port) SELECT seizure_id, CAST(amount AS DECIMAL(18, 4)), port FROM cur_seacats",
+                "DROP TABLE cur_seacats",
+                "ALTER TABLE cur_seacats__rebuild RENAME TO cur_seacats"
             ]
         );
     }

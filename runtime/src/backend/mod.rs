@@ -95,3 +95,16 @@ pub fn in_transaction<T>(
 pub(crate) fn connect_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(codes::CANNOT_CONNECT, format!("cannot open {what}: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spark_connect_target_is_refused_not_taken_for_a_file() {
+        let error = open("sc://127.0.0.1:15002").expect_err("no Spark Connect backend");
+        assert_eq!(error.code, codes::CANNOT_CONNECT);
+        assert!(error.to_string().contains("sc://127.0.0.1:15002"), "{error}");
+        assert!(!std::path::Path::new("sc:").exists());
+    }
+}
