@@ -110,9 +110,10 @@ pub trait Dialect: std::fmt::Debug + Sync {
         false
     }
 
-    /// The type a division's dividend is cast to (`exact` unless the engine's decimal
-    /// division loses digits the value type keeps).
-    fn division_type(&self, exact: SqlType) -> SqlType {
+    /// The type fractions are computed in: a division's dividend and the 0/1 values `share()`
+    /// averages are cast to it (`exact` unless the engine's decimal division and average keep
+    /// fewer digits than the value type).
+    fn fraction_type(&self, exact: SqlType) -> SqlType {
         exact
     }
 
@@ -411,9 +412,10 @@ impl Dialect for Spark {
         false
     }
 
-    // A quotient of two `DECIMAL(38, 6)` keeps fewer than 6 decimals in Spark. DuckDB divides
-    // decimals in `DOUBLE` too; the value is rounded to the value type when it is stored.
-    fn division_type(&self, _exact: SqlType) -> SqlType {
+    // A quotient of two `DECIMAL(38, 6)`, or the average of `1.0`s and `0.0`s, keeps fewer
+    // than 6 decimals in Spark. DuckDB divides and averages decimals in `DOUBLE` too; the value
+    // is rounded to the value type when it is stored.
+    fn fraction_type(&self, _exact: SqlType) -> SqlType {
         SqlType::Double
     }
 
