@@ -19,7 +19,8 @@
 //! The runtime runs Spark with `spark.sql.sources.partitionOverwriteMode=dynamic`, so step 2
 //! replaces the whole of an unpartitioned table but, of a partitioned one (marts and
 //! aggregates, by metric), only the partitions the scratch table has rows in: a metric's
-//! `compare` replaces that metric's partition. A partition is emptied by dropping it
+//! `compare` replaces that metric's partition. (The roll-forward and this setting are duties
+//! of the runtime's Spark backend, which is not written yet.) A partition is emptied by dropping it
 //! (`ALTER TABLE ... DROP PARTITION`), never by a replacement.
 
 use super::dialect::Dialect;
