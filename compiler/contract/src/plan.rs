@@ -512,15 +512,23 @@ pub struct Csv {
 pub enum Load {
     /// Each file is the whole table: keys missing from it were deleted upstream.
     Snapshot,
-    /// Each file adds rows.
-    Append,
+    /// Each file adds rows; a row never changes. A line whose key is already loaded is
+    /// rejected, unless a deletion of that key (`delete_marker` true) comes before it in the
+    /// file: a deletion, then the corrected row.
+    Append {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delete_marker: Option<String>,
+    },
     /// Each file holds rows changed since the watermark on `column` (the highest value loaded
     /// so far). A row older than the watermark minus `lookback_minutes` (none: the watermark
-    /// itself) is skipped as late and kept in `etl_late`.
+    /// itself) is skipped as late and kept in `etl_late`. A row whose `delete_marker` is true
+    /// deletes its key.
     Incremental {
         column: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lookback_minutes: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delete_marker: Option<String>,
     },
     /// Each file holds changes; a row with `delete_marker` true deletes its key.
     Cdc { delete_marker: String },
@@ -530,9 +538,20 @@ impl Load {
     pub fn mode(&self) -> &'static str {
         match self {
             Load::Snapshot => "snapshot",
-            Load::Append => "append",
+            Load::Append { .. } => "append",
             Load::Incremental { .. } => "incremental",
             Load::Cdc { .. } => "cdc",
+        }
+    }
+
+    /// The bool column whose true value deletes a row's key, in a mode that has one.
+    pub fn delete_marker(&self) -> Option<&str> {
+        match self {
+            Load::Snapshot => None,
+            Load::Append { delete_marker } | Load::Incremental { delete_marker, .. } => {
+                delete_marker.as_deref()
+            }
+            Load::Cdc { delete_marker } => Some(delete_marker),
         }
     }
 }

@@ -264,10 +264,14 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Opt
     }
     let load = match &source.load {
         Some(LoadMode::Snapshot) | None => Load::Snapshot,
-        Some(LoadMode::Append) => Load::Append,
-        Some(LoadMode::Incremental { by, lookback_minutes }) => {
-            Load::Incremental { column: by.clone(), lookback_minutes: *lookback_minutes }
+        Some(LoadMode::Append { delete_marker }) => {
+            Load::Append { delete_marker: delete_marker.clone() }
         }
+        Some(LoadMode::Incremental { by, lookback_minutes, delete_marker }) => Load::Incremental {
+            column: by.clone(),
+            lookback_minutes: *lookback_minutes,
+            delete_marker: delete_marker.clone(),
+        },
         Some(LoadMode::Cdc { delete_marker }) => Load::Cdc { delete_marker: delete_marker.clone() },
     };
     let columns = source.columns.values().map(column).collect();

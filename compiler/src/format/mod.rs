@@ -390,12 +390,15 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
         P::Refresh(schedule) => schedule_text(schedule),
         P::Landing(landing) => landing_text(landing),
         P::Load(LoadMode::Snapshot) => "snapshot".to_string(),
-        P::Load(LoadMode::Append) => "append".to_string(),
-        P::Load(LoadMode::Incremental { by, lookback: None }) => {
-            format!("incremental by {}", by.name)
+        P::Load(LoadMode::Append { delete_marker }) => {
+            with_marker("append".to_string(), delete_marker.as_ref())
         }
-        P::Load(LoadMode::Incremental { by, lookback: Some(lookback) }) => {
-            format!("incremental by {} lookback {}", by.name, duration(lookback))
+        P::Load(LoadMode::Incremental { by, lookback, delete_marker }) => {
+            let mut text = format!("incremental by {}", by.name);
+            if let Some(lookback) = lookback {
+                text = format!("{text} lookback {}", duration(lookback));
+            }
+            with_marker(text, delete_marker.as_ref())
         }
         P::Load(LoadMode::Cdc { delete_marker }) => {
             format!("cdc delete_marker {}", delete_marker.name)
@@ -749,6 +752,14 @@ fn write_expr(e: &Expr, out: &mut String) {
             write_expr(inner, out);
             out.push(')');
         }
+    }
+}
+
+/// A load mode's text with its optional `delete_marker`.
+fn with_marker(mode: String, marker: Option<&Ident>) -> String {
+    match marker {
+        Some(marker) => format!("{mode} delete_marker {}", marker.name),
+        None => mode,
     }
 }
 

@@ -569,8 +569,14 @@ impl Analyzer<'_> {
     ) -> Option<LoadMode> {
         match mode {
             ast::LoadMode::Snapshot => Some(LoadMode::Snapshot),
-            ast::LoadMode::Append => Some(LoadMode::Append),
-            ast::LoadMode::Incremental { by, lookback } => {
+            ast::LoadMode::Append { delete_marker } => {
+                let delete_marker = match delete_marker {
+                    Some(marker) => Some(self.delete_marker(source, marker, columns)?),
+                    None => None,
+                };
+                Some(LoadMode::Append { delete_marker })
+            }
+            ast::LoadMode::Incremental { by, lookback, delete_marker } => {
                 if let Some(d) = unknown_local_column(source, by, columns) {
                     self.push(d);
                     return None;
@@ -579,39 +585,53 @@ impl Analyzer<'_> {
                     Some(duration) => Some(self.lookback(by, duration, columns)?),
                     None => None,
                 };
-                Some(LoadMode::Incremental { by: by.name.clone(), lookback_minutes })
+                let delete_marker = match delete_marker {
+                    Some(marker) => Some(self.delete_marker(source, marker, columns)?),
+                    None => None,
+                };
+                Some(LoadMode::Incremental { by: by.name.clone(), lookback_minutes, delete_marker })
             }
             ast::LoadMode::Cdc { delete_marker } => {
-                if let Some(d) = unknown_local_column(source, delete_marker, columns) {
-                    self.push(d);
-                    return None;
-                }
-                let column = columns.get(&delete_marker.name)?;
-                match &column.ty {
-                    Some(ColumnType::Bool) | None => {}
-                    Some(other) => {
-                        self.push(
-                            Diagnostic::error(
-                                codes::DELETE_MARKER_NOT_BOOL,
-                                format!(
-                                    "Delete marker `{}` is not a bool column",
-                                    delete_marker.name
-                                ),
-                                delete_marker.span,
-                            )
-                            .label("the delete marker")
-                            .secondary(column.span, format!("declared as {}", type_name(other)))
-                            .help(format!(
-                                "declare `{} bool`, true when the row was deleted",
-                                delete_marker.name
-                            )),
-                        );
-                        return None;
-                    }
-                }
-                Some(LoadMode::Cdc { delete_marker: delete_marker.name.clone() })
+                Some(LoadMode::Cdc { delete_marker: self.delete_marker(source, delete_marker, columns)? })
             }
         }
+    }
+
+    /// A load mode's `delete_marker`: a bool column of the source.
+    fn delete_marker(
+        &mut self,
+        source: &str,
+        delete_marker: &ast::Ident,
+        columns: &IndexMap<String, Column>,
+    ) -> Option<String> {
+        if let Some(d) = unknown_local_column(source, delete_marker, columns) {
+            self.push(d);
+            return None;
+        }
+        let column = columns.get(&delete_marker.name)?;
+        match &column.ty {
+            Some(ColumnType::Bool) | None => {}
+            Some(other) => {
+                self.push(
+                    Diagnostic::error(
+                        codes::DELETE_MARKER_NOT_BOOL,
+                        format!(
+                            "Delete marker `{}` is not a bool column",
+                            delete_marker.name
+                        ),
+                        delete_marker.span,
+                    )
+                    .label("the delete marker")
+                    .secondary(column.span, format!("declared as {}", type_name(other)))
+                    .help(format!(
+                        "declare `{} bool`, true when the row was deleted",
+                        delete_marker.name
+                    )),
+                );
+                return None;
+            }
+        }
+        Some(delete_marker.name.clone())
     }
 
     /// An incremental source's `lookback`, in minutes: a duration of minutes to weeks on a

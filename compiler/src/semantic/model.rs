@@ -353,17 +353,36 @@ impl Default for CsvOptions {
 #[serde(rename_all = "snake_case")]
 pub enum LoadMode {
     Snapshot,
-    Append,
+    /// Adds rows; a row never changes. With `delete_marker`, a row whose marker is true
+    /// deletes its key.
+    Append {
+        delete_marker: Option<String>,
+    },
     /// Upserts rows newer than the watermark on this column; with `lookback_minutes`, rows up
     /// to that many minutes older than the watermark too. Older rows are skipped as late.
+    /// With `delete_marker`, a row whose marker is true deletes its key.
     Incremental {
         by: String,
         lookback_minutes: Option<u64>,
+        delete_marker: Option<String>,
     },
     /// Upserts by key; a row whose `delete_marker` (a bool column) is true is deleted.
     Cdc {
         delete_marker: String,
     },
+}
+
+impl LoadMode {
+    /// The bool column whose true value deletes a row's key, in any mode that has one.
+    pub fn delete_marker(&self) -> Option<&str> {
+        match self {
+            LoadMode::Snapshot => None,
+            LoadMode::Append { delete_marker } | LoadMode::Incremental { delete_marker, .. } => {
+                delete_marker.as_deref()
+            }
+            LoadMode::Cdc { delete_marker } => Some(delete_marker),
+        }
+    }
 }
 
 /// A source's own retention (`retain`) and the rule it follows (`retention`); both may be given.

@@ -305,11 +305,13 @@ pub struct LandingOption {
 pub enum LoadMode {
     /// Each file is the whole table; keys missing from it were deleted upstream.
     Snapshot,
-    /// Each file holds new rows only.
-    Append,
+    /// Each file holds new rows only; rows never change. With a delete marker, a row whose
+    /// marker is true deletes its key (a correction is a deletion, then the corrected row).
+    Append { delete_marker: Option<Ident> },
     /// Rows newer than the watermark on this column are upserted by key; with a `lookback`,
-    /// rows up to that long before the watermark too.
-    Incremental { by: Ident, lookback: Option<Duration> },
+    /// rows up to that long before the watermark too; with a delete marker, a row whose
+    /// marker is true deletes its key.
+    Incremental { by: Ident, lookback: Option<Duration>, delete_marker: Option<Ident> },
     /// Change data capture: upserts by key; a true delete marker deletes.
     Cdc { delete_marker: Ident },
 }

@@ -96,7 +96,7 @@ pub fn properties(kind: DeclKind) -> &'static [&'static str] {
 /// The shapes a property takes, for the help line of a malformed-property diagnostic.
 pub fn forms(keyword: &str) -> &'static str {
     match keyword {
-        "title" => "title \"Seized Currency and Asset Tracking System\"",
+        "title" => "title \"Case Management System\"",
         "description" => "description \"What it holds and why\"",
         "owner" => "owner \"Office of Field Operations\"",
         "refresh" => {

@@ -491,13 +491,22 @@ impl<'a> Lowering<'a> {
                     Some(duration) => Some(self.duration(duration.clone())?),
                     None => None,
                 };
+                let delete_marker = match pairs.iter().find(|p| p.as_rule() == Rule::delete_marker)
+                {
+                    Some(marker) => {
+                        let mut inner = marker.clone().into_inner().filter(|p| p.as_rule() == Rule::ident);
+                        Some(self.ident(expect(&mut inner, "column")?)?)
+                    }
+                    None => None,
+                };
                 let mut parts = pairs.into_iter().filter(|p| p.as_rule() == Rule::ident);
                 P::Load(match rule {
                     Rule::load_snapshot => LoadMode::Snapshot,
-                    Rule::load_append => LoadMode::Append,
+                    Rule::load_append => LoadMode::Append { delete_marker },
                     Rule::load_incremental => LoadMode::Incremental {
                         by: self.ident(expect(&mut parts, "column")?)?,
                         lookback,
+                        delete_marker,
                     },
                     Rule::load_cdc => {
                         LoadMode::Cdc { delete_marker: self.ident(expect(&mut parts, "column")?)? }

@@ -406,9 +406,8 @@ fn bad_row_plan(plan: &Plan, n: u32, suppliers: &BTreeMap<&str, &str>) -> BTreeM
 /// The watermark column of an incremental source and the delete marker of a cdc one.
 fn load_columns(source: &SourcePlan) -> (Option<&str>, Option<&str>) {
     match &source.load {
-        Load::Incremental { column, .. } => (Some(column.as_str()), None),
-        Load::Cdc { delete_marker } => (None, Some(delete_marker.as_str())),
-        Load::Snapshot | Load::Append => (None, None),
+        Load::Incremental { column, .. } => (Some(column.as_str()), source.load.delete_marker()),
+        Load::Cdc { .. } | Load::Snapshot | Load::Append { .. } => (None, source.load.delete_marker()),
     }
 }
 
