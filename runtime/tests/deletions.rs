@@ -183,9 +183,7 @@ fn append_deletions_and_corrections(engine: &Engine) {
         ["E1 | 10 | deleted_upstream", "E3 | 30 | deleted_upstream"],
     );
     assert_eq!(
-        w.rows(
-            "SELECT line, column_name, value, reason FROM etl_rejects WHERE source = 'events'"
-        ),
+        w.rows("SELECT line, column_name, value, reason FROM etl_rejects WHERE source = 'events'"),
         [
             "3 | event_id | E2 | key already loaded: rows of an append source never change \
              (land a deletion of the key before its corrected row)",
@@ -240,10 +238,7 @@ fn incremental_deletions(engine: &Engine) {
     );
     let report = w.run("2024-03-02 06:00");
     assert_eq!(counts(&report, "cases/2.csv"), (4, 4, 0, 0));
-    assert_eq!(
-        w.rows("SELECT case_id, status FROM cur_cases"),
-        ["C1 | closed", "C3 | reopened"]
-    );
+    assert_eq!(w.rows("SELECT case_id, status FROM cur_cases"), ["C1 | closed", "C3 | reopened"]);
     assert_eq!(
         w.rows("SELECT case_id, _tally_archive_reason FROM arc_cases"),
         ["C2 | deleted_upstream"]

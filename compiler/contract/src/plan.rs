@@ -737,6 +737,11 @@ pub struct MetricPlan {
     /// looks back by; `None` without a comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare: Option<String>,
+    /// Whether its values depend on the clock (`now()`, `age(...)`, or a metric that does):
+    /// every `tally run` refreshes it as of its `now`, with or without new data, and answers
+    /// say as of when (`metric_refresh`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clock: bool,
     /// One entry per table that publishes the metric.
     pub refresh: Vec<Refresh>,
     /// The personal-data-free rows behind the metric, for drill-down; `None` for a derived

@@ -7,7 +7,7 @@
 //! | `stg_<source>`, `cur_<source>`, `arc_<source>` | staging, current, archive | source |
 //! | `mart_<mart>` | mart | mart |
 //! | `agg_<metric>` | metric aggregate | metric no mart shows |
-//! | `etl_file_ledger`, `etl_watermark`, `etl_run_log`, `etl_rejects`, `etl_late` | ETL state | warehouse |
+//! | `etl_file_ledger`, `etl_watermark`, `etl_run_log`, `etl_rejects`, `etl_late`, `metric_refresh` | ETL state | warehouse |
 //! | `policy_role`, `policy_grant`, `policy_user`, `policy_user_role`, `policy_source` | policy | warehouse |
 //! | `audit_log`, `audit_anchor` | audit | warehouse |
 //!
@@ -226,6 +226,19 @@ fn etl_tables() -> Vec<Table> {
             ],
             &[],
             "One row per step run: when, how many rows, whether it worked".to_string(),
+        ),
+        table(
+            "metric_refresh".to_string(),
+            kind,
+            vec![
+                column("metric", Text, false),
+                column("as_of", Timestamp, false),
+                column("batch", BigInt, false),
+                column("refreshed_at", Timestamp, false),
+            ],
+            &["metric"],
+            "Each metric's last refresh: the instant its values are as of, the last batch they cover"
+                .to_string(),
         ),
         table(
             "etl_rejects".to_string(),

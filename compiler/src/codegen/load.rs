@@ -479,7 +479,7 @@ impl Gen<'_> {
                 .iter()
                 .map(|k| Ok(format!("{} = {}", typed_col(a, k)?, typed_col(b, k)?)))
                 .collect::<Result<_, String>>()?;
-            Ok(parts.join("\n    AND "))
+            Ok(parts.join(" AND "))
         };
         let current = self.q(&current_table(self.name));
         let source = self.source_literal();

@@ -482,7 +482,12 @@ fn metric_plan(
             }
             Refresh { table: t.name.clone(), sql: statements }
         })
-        .collect();
+        .collect::<Vec<Refresh>>();
+    // Its values depend on the clock when a refresh reads `{now}` (`now()`, `age(...)`), or
+    // when it reads a metric whose values do.
+    let clock =
+        refresh.iter().flat_map(|r| r.sql.values().flatten()).any(|s| s.sql.contains("{now}"))
+            || earlier.iter().any(|m| m.clock && inputs.contains(&m.name));
     // Cells are placed in time when the metric has a time column, or reads a metric that does.
     let timed = if metric.is_derived() {
         earlier.iter().any(|m| m.timed && inputs.contains(&m.name))
@@ -501,6 +506,7 @@ fn metric_plan(
         counts: drill::counts(model, name),
         timed,
         compare: metric.compare.map(|g| g.word().to_owned()),
+        clock,
         refresh,
         drill: drill::drill(model, name, sql),
     }

@@ -591,9 +591,9 @@ impl Analyzer<'_> {
                 };
                 Some(LoadMode::Incremental { by: by.name.clone(), lookback_minutes, delete_marker })
             }
-            ast::LoadMode::Cdc { delete_marker } => {
-                Some(LoadMode::Cdc { delete_marker: self.delete_marker(source, delete_marker, columns)? })
-            }
+            ast::LoadMode::Cdc { delete_marker } => Some(LoadMode::Cdc {
+                delete_marker: self.delete_marker(source, delete_marker, columns)?,
+            }),
         }
     }
 
@@ -615,10 +615,7 @@ impl Analyzer<'_> {
                 self.push(
                     Diagnostic::error(
                         codes::DELETE_MARKER_NOT_BOOL,
-                        format!(
-                            "Delete marker `{}` is not a bool column",
-                            delete_marker.name
-                        ),
+                        format!("Delete marker `{}` is not a bool column", delete_marker.name),
                         delete_marker.span,
                     )
                     .label("the delete marker")

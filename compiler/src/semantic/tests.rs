@@ -233,7 +233,11 @@ fn sample_resolves_references() {
     assert_eq!(seacats.columns["approved"].default, Some(ast::Literal::Bool(false)));
     assert_eq!(
         model.sources["awt"].load,
-        Some(LoadMode::Incremental { by: "updated_at".into(), lookback_minutes: None })
+        Some(LoadMode::Incremental {
+            by: "updated_at".into(),
+            lookback_minutes: None,
+            delete_marker: None
+        })
     );
     assert_eq!(
         model.sources["ports"].refresh.as_ref().map(Schedule::form),
@@ -665,17 +669,26 @@ fn load_columns_exist_and_a_delete_marker_is_a_bool() {
     assert_eq!(load(cdc, "        deleted string"), (None, vec!["T0115"]));
     assert_eq!(load(cdc, ""), (None, vec!["T0204"]));
     let incremental = "load incremental by changed_at";
-    let incremental_mode =
-        LoadMode::Incremental { by: "changed_at".into(), lookback_minutes: None };
+    let incremental_mode = LoadMode::Incremental {
+        by: "changed_at".into(),
+        lookback_minutes: None,
+        delete_marker: None,
+    };
     assert_eq!(load(incremental, "        changed_at timestamp"), (Some(incremental_mode), vec![]));
     assert_eq!(load(incremental, ""), (None, vec!["T0204"]));
     let lookback = "load incremental by changed_at lookback 2 days";
-    let lookback_mode =
-        LoadMode::Incremental { by: "changed_at".into(), lookback_minutes: Some(2 * 24 * 60) };
+    let lookback_mode = LoadMode::Incremental {
+        by: "changed_at".into(),
+        lookback_minutes: Some(2 * 24 * 60),
+        delete_marker: None,
+    };
     assert_eq!(load(lookback, "        changed_at timestamp"), (Some(lookback_mode), vec![]));
     let hours = "load incremental by changed_on lookback 36 hours";
-    let hours_mode =
-        LoadMode::Incremental { by: "changed_on".into(), lookback_minutes: Some(36 * 60) };
+    let hours_mode = LoadMode::Incremental {
+        by: "changed_on".into(),
+        lookback_minutes: Some(36 * 60),
+        delete_marker: None,
+    };
     assert_eq!(load(hours, "        changed_on date"), (Some(hours_mode), vec![]));
     assert_eq!(load(lookback, "        changed_at int"), (None, vec!["T0125"]));
     let months = "load incremental by changed_at lookback 1 month";

@@ -494,7 +494,8 @@ impl<'a> Lowering<'a> {
                 let delete_marker = match pairs.iter().find(|p| p.as_rule() == Rule::delete_marker)
                 {
                     Some(marker) => {
-                        let mut inner = marker.clone().into_inner().filter(|p| p.as_rule() == Rule::ident);
+                        let mut inner =
+                            marker.clone().into_inner().filter(|p| p.as_rule() == Rule::ident);
                         Some(self.ident(expect(&mut inner, "column")?)?)
                     }
                     None => None,

@@ -407,7 +407,9 @@ fn bad_row_plan(plan: &Plan, n: u32, suppliers: &BTreeMap<&str, &str>) -> BTreeM
 fn load_columns(source: &SourcePlan) -> (Option<&str>, Option<&str>) {
     match &source.load {
         Load::Incremental { column, .. } => (Some(column.as_str()), source.load.delete_marker()),
-        Load::Cdc { .. } | Load::Snapshot | Load::Append { .. } => (None, source.load.delete_marker()),
+        Load::Cdc { .. } | Load::Snapshot | Load::Append { .. } => {
+            (None, source.load.delete_marker())
+        }
     }
 }
 

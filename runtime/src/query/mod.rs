@@ -197,6 +197,9 @@ pub struct Answer {
     pub rows: Vec<Row>,
     /// The titles of the source systems the numbers come from.
     pub sources: Vec<String>,
+    /// For metrics whose values depend on the clock (`now()`, `age(...)`): the instant they
+    /// are counted from, their last refresh (`metric_refresh.as_of`); `None` otherwise.
+    pub as_of: Option<String>,
 }
 
 impl Answer {
@@ -1138,6 +1141,7 @@ fn metric_answer(
                     columns,
                     rows,
                     sources: sources(db, "metric", &[name.to_string()])?,
+                    as_of: as_of(db, catalog, &[name.to_string()])?,
                 });
             }
             // Refusals that another role cannot lift are final.
@@ -1217,7 +1221,25 @@ fn report_answer(
         columns,
         rows,
         sources: sources(db, "metric", &report.metrics)?,
+        as_of: as_of(db, catalog, &report.metrics)?,
     })
+}
+
+/// When the values of `metrics` that depend on the clock were counted: the earliest
+/// `metric_refresh.as_of` among them; `None` when none depends on the clock.
+fn as_of(db: &mut dyn Backend, catalog: &Catalog, metrics: &[String]) -> Result<Option<String>> {
+    let clock: Vec<&String> =
+        metrics.iter().filter(|m| catalog.metric(m).is_some_and(|p| p.clock)).collect();
+    if clock.is_empty() {
+        return Ok(None);
+    }
+    let all = crate::etl::metric_as_of(db)?;
+    Ok(clock
+        .iter()
+        .map(|m| all.get(m.as_str()).copied())
+        .min()
+        .flatten()
+        .map(crate::value::timestamp_text))
 }
 
 /// The marts through which `role` may drill into the rows of `source` behind `metric`: marts
@@ -1461,6 +1483,7 @@ fn drill_answer(
             })
             .collect(),
         sources: title.into_iter().collect(),
+        as_of: None,
     })
 }
 
