@@ -100,6 +100,9 @@ pub fn retain_run(
         let started = Instant::now();
         let done = in_transaction(db, |db| {
             let counts = retain_source(db, source, now)?;
+            if counts.archived > 0 {
+                mark_stale(db, plan, source)?;
+            }
             let log = log_params(run_id, &source.name, now, started)
                 .with("rows_in", counts.archived as i64)
                 .with("rows_out", counts.purged as i64)
@@ -130,6 +133,23 @@ pub fn retain_run(
         }
     }
     Ok(report)
+}
+
+/// Marks the metrics that read `source`'s live table stale, in the retention's transaction:
+/// their `metric_refresh` rows go, so the next refresh (at once in `tally retain` and in
+/// `tally run`, or whichever comes first after a crash) recomputes them. Periods the retention
+/// reached keep their published cells (`docs/runtime.md`, Published history).
+fn mark_stale(db: &mut dyn Backend, plan: &Plan, source: &SourcePlan) -> Result<()> {
+    let metrics: Vec<String> = plan
+        .metrics
+        .iter()
+        .filter(|m| m.inputs.tables.contains(&source.tables.current))
+        .map(|m| format!("'{}'", m.name.replace('\'', "''")))
+        .collect();
+    for chunk in metrics.chunks(200) {
+        db.execute(&format!("DELETE FROM metric_refresh WHERE metric IN ({})", chunk.join(", ")))?;
+    }
+    Ok(())
 }
 
 /// The run-log placeholders every retention row shares. The times are on the run's clock

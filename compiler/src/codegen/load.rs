@@ -849,14 +849,7 @@ impl Gen<'_> {
     /// The periods rows stay in the live tables: the source's `retain` and its rule's `keep`;
     /// whichever ends first applies.
     fn keeps(&self) -> Vec<Period> {
-        let mut keeps = Vec::new();
-        if let Some(Keep::For(period)) = self.source.retention.keep {
-            keeps.push(period);
-        }
-        if let Some(rule) = self.rule() {
-            keeps.extend(rule.keep);
-        }
-        keeps
+        keep_periods(self.model, self.source)
     }
 
     fn rule(&self) -> Option<&crate::semantic::RetentionRule> {
@@ -934,7 +927,20 @@ fn lookback_unit(minutes: u64) -> (u64, crate::syntax::ast::TimeUnit) {
     }
 }
 
-fn period_interval(period: Period) -> String {
+/// The periods a source's rows stay in the live tables: its `retain` and its rule's `keep`;
+/// whichever ends first applies.
+pub fn keep_periods(model: &Model, source: &Source) -> Vec<Period> {
+    let mut keeps = Vec::new();
+    if let Some(Keep::For(period)) = source.retention.keep {
+        keeps.push(period);
+    }
+    if let Some(rule) = source.retention.rule.as_ref().and_then(|r| model.retention_rules.get(r)) {
+        keeps.extend(rule.keep);
+    }
+    keeps
+}
+
+pub fn period_interval(period: Period) -> String {
     use crate::syntax::ast::TimeUnit;
     match period {
         Period::Days(days) => interval(days, TimeUnit::Day),

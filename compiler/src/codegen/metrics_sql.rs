@@ -116,7 +116,23 @@ impl<'a> Gen<'a> {
             .collect();
         let quoted: Vec<String> = columns.iter().map(|c| self.q(c)).collect();
 
-        let delete = format!("DELETE FROM {t}\nWHERE metric = {}", text_literal(name));
+        // Published history: a period whose source rows have begun to leave by age (before
+        // the source's shortest keep period) keeps the cells it was published with, and is
+        // published once if it never was (a backfill); every other cell is recomputed.
+        let live = self.live_periods(metric);
+        let mut delete = format!("DELETE FROM {t}\nWHERE metric = {}", text_literal(name));
+        let mut conditions = Vec::new();
+        if let Some(top) = &target {
+            conditions.push(format!("c._tally_rank <= {}", top.0));
+        }
+        if let Some(live) = &live {
+            delete.push_str(&format!("\n  AND (period_start IS NULL OR {})", live("period_start")));
+            conditions.push(format!(
+                "(\n    c.period_start IS NULL\n    OR {}\n    OR NOT EXISTS (\n      SELECT 1\n      FROM {t} AS published\n      WHERE published.metric = {}\n        AND published.grain = c.grain\n        AND published.period_start = c.period_start\n    )\n  )",
+                live("c.period_start"),
+                text_literal(name)
+            ));
+        }
         let mut statements =
             vec![Statement::new(Role::ClearCells, self.sql.check(self.dialect, delete))];
         let insert = self.sql.statement(
@@ -127,7 +143,7 @@ impl<'a> Gen<'a> {
                 .set("columns", &quoted.join(", "))
                 .set("select", &select.join(",\n  "))
                 .set("cells", &indent(&cells, 2))
-                .set("top", &target.as_ref().map(|(n, _)| n.to_string()).unwrap_or_default()),
+                .set_list("conditions", conditions),
         );
         statements.push(Statement::new(Role::InsertCells, insert));
         if let (Some(grain), false) = (metric.compare, self.table.grains.is_empty()) {
@@ -158,6 +174,29 @@ impl<'a> Gen<'a> {
             statements.push(Statement::new(Role::Compare, update));
         }
         Ok(statements)
+    }
+
+    /// For a metric over a source whose rows leave by age: a condition that a period (the
+    /// expression given) is recent enough that none of its rows has left yet; `None` when
+    /// rows never leave by age or the metric has no periods of its own.
+    fn live_periods(&self, metric: &Metric) -> Option<Box<dyn Fn(&str) -> String>> {
+        if metric.is_derived() || metric.time.is_none() || self.table.grains.is_empty() {
+            return None;
+        }
+        let source = self.model.sources.get(metric.source.as_ref()?)?;
+        let keeps = super::load::keep_periods(self.model, source);
+        if keeps.is_empty() {
+            return None;
+        }
+        let intervals: Vec<String> = keeps.into_iter().map(super::load::period_interval).collect();
+        Some(Box::new(move |period: &str| {
+            let parts: Vec<String> =
+                intervals.iter().map(|i| format!("{period} >= {{now}} - {i}")).collect();
+            match parts.as_slice() {
+                [one] => one.clone(),
+                _ => format!("({})", parts.join(" AND ")),
+            }
+        }))
     }
 
     fn top_target(&self, axis: &Axis) -> TopTarget {

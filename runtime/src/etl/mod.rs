@@ -532,12 +532,69 @@ fn run_locked(
         Err(e) => report.errors.push(e),
     }
     if retention_due(run.db, options.now)? {
+        let mut archived = 0;
         match crate::retain::retain(run.db, plan, options.now) {
-            Ok(retained) => report.retention = Some(retained.to_string()),
+            Ok(retained) => {
+                archived = retained.archived();
+                report.retention = Some(retained.to_string());
+            }
             Err(e) => report.errors.push(e.context("retention")),
         }
         Fault::check(run.fault.as_ref(), "*", "retention");
+        // What retention took out of the live tables changes the metrics that read them
+        // (periods it reached are kept as published: see `docs/runtime.md`, Published history).
+        if archived > 0 {
+            match run.refresh(progress) {
+                Ok(Some(again)) => match &mut report.refresh {
+                    Some(first) => {
+                        first.metrics.extend(again.metrics);
+                        first.through_batch = again.through_batch;
+                    }
+                    None => report.refresh = Some(again),
+                },
+                Ok(None) => {}
+                Err(e) => report.errors.push(e),
+            }
+        }
     }
+    Ok(report)
+}
+
+/// Refreshes what is stale at `now` (after `tally retain`: the metrics whose sources it took
+/// rows from), in one transaction, as the refresh step of `tally run` does.
+pub fn refresh_stale(
+    db: &mut dyn Backend,
+    generated: &Generated,
+    now: NaiveDateTime,
+    progress: &mut dyn Progress,
+) -> Result<Option<RefreshReport>> {
+    check_ready(db, generated)?;
+    db.lock_migrations()?;
+    let plan = &generated.plan;
+    let dialect = db.dialect();
+    let options = RunOptions { landing: PathBuf::from("."), now, sources: Vec::new(), fault: None };
+    let runtime = match plan.runtime_sql(dialect) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let _ = db.unlock_migrations();
+            return Err(e);
+        }
+    };
+    let mut run = Run {
+        db,
+        plan,
+        dialect,
+        runtime,
+        options: &options,
+        landing: PathBuf::from("."),
+        fault: None,
+        run_id: run_id(now),
+        clock: Clock::new(now),
+    };
+    let result = run.refresh(progress);
+    let unlocked = run.db.unlock_migrations();
+    let report = result?;
+    unlocked?;
     Ok(report)
 }
 
@@ -1026,7 +1083,8 @@ impl Run<'_> {
             }
         }
         // A metric whose values depend on the clock is stale at every instant after the one
-        // its values are as of, new data or not.
+        // its values are as of, new data or not; one without a `metric_refresh` row was never
+        // refreshed, or retention took rows of its sources out of the live tables since.
         let as_of = metric_as_of(self.db)?;
         let now = self.options.now;
         let mut stale: Vec<&crate::plan::MetricPlan> = Vec::new();
@@ -1034,7 +1092,7 @@ impl Run<'_> {
             let inputs_changed = !refreshed_before
                 || metric.inputs.tables.iter().any(|t| changed.contains(t.as_str()))
                 || metric.inputs.metrics.iter().any(|m| stale.iter().any(|s| &s.name == m))
-                || (metric.clock && as_of.get(&metric.name).is_none_or(|t| *t < now));
+                || as_of.get(&metric.name).is_none_or(|t| metric.clock && *t < now);
             if inputs_changed {
                 stale.push(metric);
             }
