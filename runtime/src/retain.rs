@@ -132,7 +132,72 @@ pub fn retain_run(
             }
         }
     }
+    for table in plan.marts.iter().filter(|t| t.retention.is_some()) {
+        let started = Instant::now();
+        let done = in_transaction(db, |db| {
+            let counts = retain_table(db, table, now)?;
+            let log = log_params(run_id, &table.table, now, started)
+                .with("rows_in", counts.archived as i64)
+                .with("rows_out", counts.purged as i64)
+                .with("status", "ok")
+                .with("error", None::<String>);
+            db.execute(&log.render(&run_log)?)?;
+            Ok(counts)
+        });
+        match done {
+            Ok(counts) => report.sources.push(counts),
+            Err(error) => {
+                return Err(error.context(format!(
+                    "retention of mart `{}` at {} failed and was rolled back",
+                    table.name,
+                    timestamp_text(now)
+                )))
+            }
+        }
+    }
     Ok(report)
+}
+
+/// Runs a mart's records schedule (inside the caller's transaction): cells past its `keep`
+/// to its archive table, archived cells past their time purged. Counted as a source's are.
+fn retain_table(
+    db: &mut dyn Backend,
+    table: &crate::plan::TablePlan,
+    now: NaiveDateTime,
+) -> Result<SourceRetention> {
+    let Some(retention) = &table.retention else {
+        return Ok(SourceRetention { source: table.table.clone(), archived: 0, purged: 0 });
+    };
+    let dialect = db.dialect();
+    let statements = retention.sql.get(&dialect).ok_or_else(|| {
+        Error::new(
+            codes::GENERATED_UNREADABLE,
+            format!("plan.json: mart `{}` has no {dialect} retention", table.name),
+        )
+        .help("regenerate generated/ with `tally compile`")
+    })?;
+    let params = Params::new().with("now", now);
+    let (mut copied, mut removed, mut purged) = (0, 0, 0);
+    for statement in statements {
+        let changed = db.execute(&params.render(&statement.sql)?)?;
+        match statement.role {
+            Role::Archive => copied += changed,
+            Role::Expire => removed += changed,
+            Role::Purge => purged += changed,
+            _ => {}
+        }
+    }
+    if copied != removed {
+        return Err(Error::new(
+            codes::STATEMENT_FAILED,
+            format!(
+                "{copied} cell(s) were copied to {} but {removed} removed from {}",
+                retention.archive, table.table
+            ),
+        )
+        .help("this is a bug in the generated retention statements: please report it with generated/plan.json"));
+    }
+    Ok(SourceRetention { source: table.table.clone(), archived: copied, purged })
 }
 
 /// Marks the metrics that read `source`'s live table stale, in the retention's transaction:

@@ -40,6 +40,28 @@ metric events_by_month {
   time events.happened
 }
 
+/// The same count, published in a mart kept by the records schedule.
+metric events_published {
+  title "Events published"
+  measure count(*)
+  time events.happened
+}
+
+/// The warehouse's own records: two years live, three in all.
+retention records {
+  keep 2 years
+  archive 3 years
+}
+
+mart history {
+  title "History"
+  kind subject_area
+  metrics events_published
+  dimensions time
+  grain month
+  retention records
+}
+
 /// Not placed in time: the events the warehouse holds now.
 metric events_held {
   title "Events held"
@@ -103,6 +125,24 @@ impl Warehouse {
         rows.rows.iter().map(|r| format!("{}: {}", &r[0].to_string()[..7], r[1])).collect()
     }
 
+    /// The mart's monthly cells, then its archive's, as `YYYY-MM: n`.
+    fn mart(&mut self) -> (Vec<String>, Vec<String>) {
+        let mut read = |table: &str| {
+            let rows = self
+                .db
+                .query(&format!(
+                    "SELECT CAST(CAST(period_start AS DATE) AS VARCHAR) AS month, \
+                     CAST(value AS BIGINT) AS n FROM {table} WHERE grain = 'month' ORDER BY 1"
+                ))
+                .unwrap_or_else(|e| panic!("{e}"));
+            rows.rows
+                .iter()
+                .map(|r| format!("{}: {}", &r[0].to_string()[..7], r[1]))
+                .collect::<Vec<_>>()
+        };
+        (read("mart_history"), read("arc_mart_history"))
+    }
+
     fn held(&mut self) -> i64 {
         let rows = self
             .db
@@ -147,6 +187,27 @@ fn history_outlives_the_source_rows(engine: &Engine) {
     assert!(refreshed.metrics.iter().any(|m| m == "events_held"), "{:?}", refreshed.metrics);
     assert_eq!(w.held(), 1);
     assert_eq!(w.months(), ["2023-02: 2", "2023-09: 3", "2024-03: 1"]);
+    let published = ["2023-02: 2", "2023-09: 3", "2024-03: 1"].map(String::from).to_vec();
+    assert_eq!(w.mart(), (published, Vec::new()));
+
+    // The mart's records schedule: after two years a month's cells leave the mart for its
+    // archive (and are never published again), after three they are purged.
+    let retain_at = |w: &mut Warehouse, now: &str| {
+        retain::retain(w.db.as_mut(), &w.generated.plan, time(now))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let retained = retain_at(&mut w, "2025-03-15 00:00");
+    assert_eq!(retained.source("mart_history").map(|r| (r.archived, r.purged)), Some((1, 0)));
+    w.run("2025-03-15 06:00");
+    assert_eq!(
+        w.mart(),
+        (
+            ["2023-09: 3", "2024-03: 1"].map(String::from).to_vec(),
+            ["2023-02: 2"].map(String::from).to_vec()
+        )
+    );
+    retain_at(&mut w, "2026-03-15 00:00");
+    assert_eq!(w.mart(), (Vec::new(), ["2023-09: 3", "2024-03: 1"].map(String::from).to_vec()));
 }
 
 fn a_period_is_final_once_its_rows_begin_to_leave(engine: &Engine) {

@@ -833,6 +833,25 @@ pub struct TablePlan {
     /// its inputs' together). A column not listed is a total over that axis in every row of
     /// the metric.
     pub metric_columns: BTreeMap<String, Vec<String>>,
+    /// A mart's records schedule (`retention <rule>` in the mart); `None`: its published
+    /// cells stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<TableRetention>,
+}
+
+/// How long a mart keeps its published cells: by the age of their period, not of the source
+/// rows they were computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TableRetention {
+    /// The retention rule the mart names.
+    pub rule: String,
+    /// Where cells of periods older than the rule's `keep` wait until its `archive`: the
+    /// table's columns, then `_tally_archived_at` and `_tally_purge_after`.
+    pub archive: String,
+    /// Run by `tally retain` and the retention step of `tally run`, after the sources':
+    /// `archive` statements copy cells out, `expire` statements delete the same cells,
+    /// `purge` statements delete archived cells whose time has come.
+    pub sql: BTreeMap<Dialect, Vec<Statement>>,
 }
 
 impl TablePlan {

@@ -42,6 +42,10 @@ pub fn schema(model: &Model, dialect: &dyn Dialect) -> Result<Schema, Vec<Diagno
     let cut_tables = cuts::cut_tables(model);
     for t in &cut_tables {
         add(cut_table(t));
+        let retained = model.marts.get(&t.owner).is_some_and(|m| m.retention.is_some());
+        if t.kind == TableKind::Mart && retained {
+            add(mart_archive(t));
+        }
     }
     etl_tables().into_iter().for_each(&mut add);
     policy::tables(model).into_iter().for_each(&mut add);
@@ -164,6 +168,24 @@ fn cut_table(t: &CutTable) -> Table {
     };
     // No primary key: a row's identity includes nullable columns (a rolled-up level is NULL).
     table(t.name.clone(), t.kind, t.schema_columns(), &[], comment)
+}
+
+/// A mart's archive (`arc_mart_<mart>`): cells past its records schedule's `keep`, until its
+/// `archive`.
+fn mart_archive(t: &CutTable) -> Table {
+    let mut columns: Vec<Column> =
+        t.schema_columns().into_iter().map(|c| Column { nullable: true, ..c }).collect();
+    columns.extend([
+        column("_tally_archived_at", SqlType::Timestamp, false),
+        column("_tally_purge_after", SqlType::Timestamp, false),
+    ]);
+    table(
+        cuts::mart_archive_table(&t.name),
+        TableKind::Archive,
+        columns,
+        &[],
+        format!("Mart `{}`: published cells past its records schedule, until purged", t.owner),
+    )
 }
 
 fn etl_tables() -> Vec<Table> {

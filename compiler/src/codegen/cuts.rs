@@ -122,6 +122,11 @@ pub fn mart_table(mart: &str) -> String {
     format!("mart_{mart}")
 }
 
+/// Where a mart's cells past its records schedule's `keep` wait: `arc_mart_<mart>`.
+pub fn mart_archive_table(table: &str) -> String {
+    format!("arc_{table}")
+}
+
 pub fn aggregate_table(metric: &str) -> String {
     format!("agg_{metric}")
 }

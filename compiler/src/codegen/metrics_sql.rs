@@ -125,6 +125,14 @@ impl<'a> Gen<'a> {
         if let Some(top) = &target {
             conditions.push(format!("c._tally_rank <= {}", top.0));
         }
+        // A mart's records schedule: cells of periods past its `keep` are archived by
+        // retention and never published again.
+        if let Some(keep) = self.mart_keep() {
+            conditions.push(format!(
+                "(c.period_start IS NULL OR c.period_start >= {{now}} - {})",
+                super::load::period_interval(keep)
+            ));
+        }
         if let Some(live) = &live {
             delete.push_str(&format!("\n  AND (period_start IS NULL OR {})", live("period_start")));
             conditions.push(format!(
@@ -197,6 +205,15 @@ impl<'a> Gen<'a> {
                 _ => format!("({})", parts.join(" AND ")),
             }
         }))
+    }
+
+    /// The `keep` of the records schedule of the mart this table is, if it names one.
+    fn mart_keep(&self) -> Option<crate::semantic::Period> {
+        if self.table.kind != super::schema::TableKind::Mart || self.table.grains.is_empty() {
+            return None;
+        }
+        let mart = self.model.marts.get(&self.table.owner)?;
+        self.model.retention_rules.get(mart.retention.as_ref()?)?.keep
     }
 
     fn top_target(&self, axis: &Axis) -> TopTarget {

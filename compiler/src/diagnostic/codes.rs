@@ -192,6 +192,13 @@ codes! {
          compare with them (PostgreSQL refuses `text = bigint` in the row-level-security \
          policy).",
         "Declare the attribute `string`, or drop its reference if it names no member.";
+    MART_RETENTION_WITHOUT_KEEP = "T0126", "mart-retention-without-keep",
+        "A mart's `retention <rule>` is the records schedule of what it publishes: a cell stays \
+         in the mart until its period is older than the rule's `keep`, then waits in the mart's \
+         archive until the rule's `archive`. A rule without `keep` (only `follow source`) says \
+         nothing about age, and a published cell has no source row to follow.",
+        "Add `keep <duration>` to the rule (and `archive <duration>` to keep archived cells), or \
+         name another rule.";
     LOOKBACK_NOT_TEMPORAL = "T0125", "lookback-not-temporal",
         "`load incremental by <column> lookback <duration>` also accepts rows up to that long \
          before the watermark (the highest value of the column loaded so far). A duration can \

@@ -933,6 +933,26 @@ impl Analyzer<'_> {
                         span: property.span,
                     });
                 }
+                P::Retention(rule) => {
+                    let Some(found) = self.declaration(rule, DeclKind::Retention) else { continue };
+                    let keeps = self.model.retention_rules.get(&found.name).and_then(|r| r.keep);
+                    if keeps.is_none() {
+                        self.push(
+                            Diagnostic::error(
+                                codes::MART_RETENTION_WITHOUT_KEEP,
+                                format!("Retention rule `{}` has no `keep`", rule.name),
+                                rule.span,
+                            )
+                            .label("a mart's cells are kept by the age of their period")
+                            .help(format!(
+                                "add `keep <duration>` (and `archive <duration>`) to `{}`, or name a rule that has one",
+                                rule.name
+                            )),
+                        );
+                        continue;
+                    }
+                    mart.retention = Some(found.name);
+                }
                 _ => {}
             }
         }

@@ -589,6 +589,9 @@ pub struct Mart {
     pub dimensions: Vec<Axis>,
     pub grain: Option<Grain>,
     pub drill: Option<Drill>,
+    /// The records schedule of its published cells (`retention <rule>`): cells of periods
+    /// older than the rule's `keep` leave the mart for its archive, purged after `archive`.
+    pub retention: Option<String>,
 }
 
 /// `drill seacats (seizure_id, seizure_date)`: the rows behind the mart's aggregates, for roles

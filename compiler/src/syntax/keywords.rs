@@ -60,9 +60,17 @@ pub fn properties(kind: DeclKind) -> &'static [&'static str] {
             &["title", "description", "fiscal_year_start", "week_start", "grains", "timezone"]
         }
         DeclKind::Retention => &["title", "description", "follow", "keep", "archive"],
-        DeclKind::Mart => {
-            &["title", "description", "owner", "kind", "metrics", "dimensions", "grain", "drill"]
-        }
+        DeclKind::Mart => &[
+            "title",
+            "description",
+            "owner",
+            "kind",
+            "metrics",
+            "dimensions",
+            "grain",
+            "drill",
+            "retention",
+        ],
         DeclKind::Metric => &[
             "title",
             "description",
