@@ -180,7 +180,7 @@ fn append_deletions_and_corrections(engine: &Engine) {
     );
     assert_eq!(
         w.rows("SELECT event_id, amount, _tally_archive_reason FROM arc_events"),
-        ["E1 | 10 | deleted_upstream", "E3 | 30 | deleted_upstream"],
+        ["E1 | 10 | deleted_upstream", "E3 | 30 | corrected_upstream"],
     );
     assert_eq!(
         w.rows("SELECT line, column_name, value, reason FROM etl_rejects WHERE source = 'events'"),

@@ -655,11 +655,22 @@ impl Gen<'_> {
         };
         // Append: a key the file deletes leaves (for the archive) before its corrected row, if
         // any, is inserted.
+        // A key the file deletes for good is archived `deleted_upstream`; one it deletes and
+        // brings back (a correction) `corrected_upstream`.
         let mut statements = match mode {
             LoadMode::Append { delete_marker: Some(marker) } => {
-                self.move_to_archive(sql, columns, "deleted_upstream", &|row: &str| {
-                    self.deleted_in_file(row, marker, false)
-                })
+                let mut moves =
+                    self.move_to_archive(sql, columns, "deleted_upstream", &|row: &str| {
+                        self.deleted_in_file(row, marker, true)
+                    });
+                moves.extend(self.move_to_archive(sql, columns, "corrected_upstream", &|row| {
+                    format!(
+                        "{}\n  AND NOT {}",
+                        self.deleted_in_file(row, marker, false),
+                        self.deleted_in_file(row, marker, true)
+                    )
+                }));
+                moves
             }
             _ => Vec::new(),
         };

@@ -59,6 +59,15 @@ pub fn refresh(
     }
 }
 
+/// Whether the cells of `metric` in `table` read the refresh time (`{now}`: `now()`,
+/// `age(...)`), so that its values change as time passes without new data. The conditions of
+/// published history (which keep values as they were) do not count.
+pub fn reads_clock(model: &Model, dialect: &dyn Dialect, table: &CutTable, metric: &str) -> bool {
+    let mut sql = Sql::new();
+    let mut gen = Gen { model, dialect, sql: &mut sql, table };
+    gen.cells(metric, None, 0).is_ok_and(|cells| cells.contains("{now}"))
+}
+
 struct Gen<'a> {
     model: &'a Model,
     dialect: &'a dyn Dialect,

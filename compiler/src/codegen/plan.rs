@@ -483,11 +483,13 @@ fn metric_plan(
             Refresh { table: t.name.clone(), sql: statements }
         })
         .collect::<Vec<Refresh>>();
-    // Its values depend on the clock when a refresh reads `{now}` (`now()`, `age(...)`), or
+    // Its values depend on the clock when its cells read `{now}` (`now()`, `age(...)`), or
     // when it reads a metric whose values do.
-    let clock =
-        refresh.iter().flat_map(|r| r.sql.values().flatten()).any(|s| s.sql.contains("{now}"))
-            || earlier.iter().any(|m| m.clock && inputs.contains(&m.name));
+    let clock = tables
+        .iter()
+        .find(|t| t.metrics.iter().any(|m| m == name))
+        .is_some_and(|t| metrics_sql::reads_clock(model, dialect::all()[0], t, name))
+        || earlier.iter().any(|m| m.clock && inputs.contains(&m.name));
     // Cells are placed in time when the metric has a time column, or reads a metric that does.
     let timed = if metric.is_derived() {
         earlier.iter().any(|m| m.timed && inputs.contains(&m.name))
