@@ -36,7 +36,7 @@ use super::expr::{self, edge_label, interval, is_additive, ExprSql, SqlExpr};
 use super::schema::SqlType;
 use super::templates::{indent, text_literal, Ctx, Sql};
 use crate::graph::current_table;
-use crate::semantic::{Axis, Calendar, Grain, Metric, Model, Weekday};
+use crate::semantic::{Axis, Calendar, CompareKind, Grain, Metric, Model, Weekday};
 use crate::syntax::ast::{BinaryOp, TimeUnit};
 use std::collections::BTreeSet;
 use tally_contract::plan::{Role, Statement};
@@ -49,7 +49,7 @@ pub fn refresh(
     table: &CutTable,
     metric: &str,
 ) -> Vec<Statement> {
-    let mut gen = Gen { model, dialect, sql, table };
+    let mut gen = Gen { model, dialect, sql, table, cutoff: None };
     match gen.refresh(metric) {
         Ok(statements) => statements,
         Err(problem) => {
@@ -64,6 +64,9 @@ struct Gen<'a> {
     dialect: &'a dyn Dialect,
     sql: &'a mut Sql,
     table: &'a CutTable,
+    /// While building the cells a `to date` comparison reads: the grain it looks back by.
+    /// Fact rows are then read only up to the refresh time moved back by that shift.
+    cutoff: Option<Grain>,
 }
 
 /// Where the `top` axis's members go: a column the table has, or `member`.
@@ -104,13 +107,14 @@ impl<'a> Gen<'a> {
             vec!["metric".to_string(), "grain".to_string(), "period_start".to_string()];
         columns.push("levels".to_string());
         columns.extend(self.table.columns.iter().map(|c| c.name.clone()));
-        columns.extend(["bucket", "member", "value", "cell_rows"].map(String::from));
+        columns.extend(["bucket", "member", "value", "cell_rows", "partial"].map(String::from));
         let value_type = self.dialect.type_name(cuts::VALUE_TYPE);
         let select: Vec<String> = columns
             .iter()
             .map(|c| match c.as_str() {
                 "metric" => text_literal(name),
                 "value" => format!("CAST(c.value AS {value_type})"),
+                "partial" => expr::partial(self.dialect, "c"),
                 other => format!("c.{}", self.q(other)),
             })
             .collect();
@@ -130,7 +134,8 @@ impl<'a> Gen<'a> {
                 .set("top", &target.as_ref().map(|(n, _)| n.to_string()).unwrap_or_default()),
         );
         statements.push(Statement::new(Role::InsertCells, insert));
-        if let (Some(grain), false) = (metric.compare, self.table.grains.is_empty()) {
+        if let (Some(compare), false) = (metric.compare, self.table.grains.is_empty()) {
+            let grain = compare.grain;
             let mut keys = vec!["levels".to_string()];
             keys.extend(self.table.columns.iter().map(|c| c.name.clone()));
             keys.extend(["bucket", "member"].map(String::from));
@@ -146,15 +151,37 @@ impl<'a> Gen<'a> {
                     }
                 })
                 .collect();
-            let update = self.sql.statement(
-                self.dialect,
-                "compare.sql",
-                Ctx::new()
-                    .set("table", &t)
-                    .set("metric", &text_literal(name))
-                    .set("previous", &previous_start(grain, &t, &self.table.grains))
-                    .set("same", &same.join("\n  AND ")),
-            );
+            let previous = previous_start(grain, &t, &self.table.grains);
+            let update = match compare.kind {
+                CompareKind::Whole => self.sql.statement(
+                    self.dialect,
+                    "compare.sql",
+                    Ctx::new()
+                        .set("table", &t)
+                        .set("metric", &text_literal(name))
+                        .set("previous", &previous)
+                        .set("same", &same.join("\n  AND ")),
+                ),
+                CompareKind::ToDate => {
+                    // The earlier periods' cells over the rows dated before the refresh time
+                    // moved back by the shift: an ended period's earlier period whole, the
+                    // running one's up to the same point.
+                    self.cutoff = Some(grain);
+                    let cells = self.cells(name, member.as_ref(), 0);
+                    self.cutoff = None;
+                    self.sql.statement(
+                        self.dialect,
+                        "compare_to_date.sql",
+                        Ctx::new()
+                            .set("table", &t)
+                            .set("metric", &text_literal(name))
+                            .set("value_type", &value_type)
+                            .set("cells", &indent(&cells?, 2))
+                            .set("previous", &previous)
+                            .set("same", &same.join("\n  AND ")),
+                    )
+                }
+            };
             statements.push(Statement::new(Role::Compare, update));
         }
         Ok(statements)
@@ -456,10 +483,15 @@ impl<'a> Gen<'a> {
             // `count(*)` over a table with no cuts reads no column.
             facts_select.push("1 AS _tally_one".to_string());
         }
-        let filter = match &measure.filter {
+        let mut filter = match &measure.filter {
             Some(f) => row.sql(f)?,
             None => String::new(),
         };
+        if let (Some(grain), Some(time), true) = (self.cutoff, metric.time.as_ref(), timed) {
+            let t = format!("CAST(f.{} AS TIMESTAMP)", self.q(&time.column));
+            let before = format!("{t} < {}", shift_back(grain, "{now}", "g.grain", &self.table.grains));
+            filter = if filter.is_empty() { before } else { format!("({filter}) AND {before}") };
+        }
         let grains: Vec<String> = if timed {
             self.table.grains.iter().map(|g| format!("('{}')", g.word())).collect()
         } else {
@@ -820,6 +852,13 @@ fn weekday_index(day: Weekday) -> u32 {
 /// ([`tally_contract::period::compare_shift`]: a week looks back whole weeks, so that it lands
 /// on a week's first day). One expression per distinct shift among the kept grains.
 pub fn previous_start(grain: Grain, table: &str, kept: &[Grain]) -> String {
+    shift_back(grain, &format!("{table}.period_start"), &format!("{table}.grain"), kept)
+}
+
+/// `value` moved back one `grain` by the contract's rule, for rows whose grain is the text
+/// expression `row_grain` (a week moves back whole weeks). One expression per distinct shift
+/// among the kept grains.
+pub fn shift_back(grain: Grain, value: &str, row_grain: &str, kept: &[Grain]) -> String {
     use tally_contract::period::{compare_shift, Shift};
     let sql = |row: Grain| {
         let shift = compare_shift(grain.word(), row.word()).unwrap_or(Shift::Days(0));
@@ -829,12 +868,12 @@ pub fn previous_start(grain: Grain, table: &str, kept: &[Grain]) -> String {
             Shift::Days(n) => interval(u64::from(n), TimeUnit::Day),
             Shift::Months(n) => interval(u64::from(n), TimeUnit::Month),
         };
-        format!("{table}.period_start - {interval}")
+        format!("{value} - {interval}")
     };
     let usual = kept.iter().copied().find(|g| *g != Grain::Week).unwrap_or(grain);
     if kept.contains(&Grain::Week) && sql(Grain::Week) != sql(usual) {
         format!(
-            "CASE WHEN {table}.grain = 'week' THEN {} ELSE {} END",
+            "CASE WHEN {row_grain} = 'week' THEN {} ELSE {} END",
             sql(Grain::Week),
             sql(usual)
         )

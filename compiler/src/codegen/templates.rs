@@ -29,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("cells_derived.sql", include_str!("templates/cells_derived.sql")),
     ("cells_top.sql", include_str!("templates/cells_top.sql")),
     ("compare.sql", include_str!("templates/compare.sql")),
+    ("compare_to_date.sql", include_str!("templates/compare_to_date.sql")),
     ("copy.sql", include_str!("templates/copy.sql")),
     ("facts.sql", include_str!("templates/facts.sql")),
     ("facts_per.sql", include_str!("templates/facts_per.sql")),

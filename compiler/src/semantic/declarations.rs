@@ -787,8 +787,47 @@ impl Analyzer<'_> {
                     metric.top = axis.map(|by| Top { count: count.value, by });
                 }
             }
-            P::Compare { grain } => {
-                metric.compare = self.calendar_grain(grain);
+            P::Compare { grain, whole, to_date } => {
+                let kind = match (whole, to_date) {
+                    (None, Some(_)) => Some(CompareKind::ToDate),
+                    (Some(_), None) => Some(CompareKind::Whole),
+                    (None, None) => {
+                        let g = &grain.name;
+                        self.push(
+                            Diagnostic::error(
+                                codes::AMBIGUOUS_COMPARISON,
+                                format!("`compare previous {g}` does not say which earlier span it means"),
+                                grain.span,
+                            )
+                            .label("to date, or the whole period?")
+                            .help(format!(
+                                "write `compare previous {g} to date` to set a period that has not \
+                                 ended against the same span one {g} earlier, or `compare whole \
+                                 previous {g}` to set it against the whole earlier period"
+                            )),
+                        );
+                        None
+                    }
+                    (Some(w), Some(t)) => {
+                        self.push(
+                            Diagnostic::error(
+                                codes::AMBIGUOUS_COMPARISON,
+                                "A comparison is either `whole` or `to date`, not both",
+                                t.span,
+                            )
+                            .label("to date")
+                            .secondary(w.span, "whole")
+                            .help(format!(
+                                "keep one: `compare previous {0} to date` or `compare whole \
+                                 previous {0}`",
+                                grain.name
+                            )),
+                        );
+                        None
+                    }
+                };
+                let grain = self.calendar_grain(grain);
+                metric.compare = grain.zip(kind).map(|(grain, kind)| Compare { grain, kind });
             }
             P::Buckets { expr, edges } => {
                 let mut reads = Reads::default();
@@ -836,6 +875,22 @@ impl Analyzer<'_> {
         let expr = self.expr(expr, Place::Measure, &mut reads);
         let filter = filter.map(|filter| self.expr(filter, Place::Filter, &mut reads));
         unknown.extend(reads.unknown);
+        if let Some(&first) = reads.calendar_days.first() {
+            let problem = if !reads.columns.is_empty() {
+                Some(("`calendar_days()` in a measure over a source's rows", "the rows have no period yet: the days are counted per cell of a derived metric"))
+            } else if reads.metrics.is_empty() {
+                Some(("A measure of nothing but `calendar_days()` measures nothing", "it would publish the calendar, not a measurement"))
+            } else {
+                None
+            };
+            if let Some((message, label)) = problem {
+                self.push(
+                    Diagnostic::error(codes::CALENDAR_DAYS_MISPLACED, message, first)
+                        .label(label)
+                        .help("give the rows a metric of their own and divide it in a derived metric: `metric per_day = arrivals / calendar_days()`"),
+                );
+            }
+        }
         Measure { expr, filter, columns: reads.columns, metrics: reads.metrics }
     }
 

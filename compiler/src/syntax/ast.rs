@@ -187,7 +187,9 @@ pub enum PropertyValue {
     Measure { expr: Expr, filter: Option<Expr> },
     Time(Path),
     Top { count: Int, by: Path },
-    Compare { grain: Ident },
+    /// `compare [whole] previous <grain> [to date]`: `whole` and `to_date` are where those
+    /// words are, when written (the semantic stage wants exactly one of them).
+    Compare { grain: Ident, whole: Option<Marker>, to_date: Option<Marker> },
     Buckets { expr: Expr, edges: Vec<Expr> },
     Per { keys: Vec<Path>, having: Expr },
     Format(Ident),
@@ -596,4 +598,10 @@ impl TimeUnit {
             many
         }
     }
+}
+
+/// Words written for their presence alone (`whole`, `to date` of `compare`): where they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Marker {
+    pub span: Span,
 }

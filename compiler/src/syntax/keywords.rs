@@ -136,7 +136,7 @@ pub fn forms(keyword: &str) -> &'static str {
         "time" => "time seacats.seizure_date",
         "by" => "by location.port, time.day",
         "top" => "top 10 by ats.nationality",
-        "compare" => "compare previous fiscal_year",
+        "compare" => "compare previous fiscal_year to date | compare whole previous fiscal_year",
         "buckets" => "buckets awt.wait_minutes [15, 30, 60, 120] | buckets age(seacats.seized_at) [24 hours, 72 hours]",
         "per" => "per awt.flight_id having share(awt.wait_minutes > 60) > 3%",
         "format" => "format number | format percent | format currency",
