@@ -2,8 +2,8 @@
 //! handful of visits worked out by hand. The run is on a leap day, 2024-02-29 at noon, so the
 //! traps meet: a comparison `to date` moved back a year lands on 2023-02-28 (the month-end
 //! rule), a week's moves back 364 days to the same weekday; calendar days count days without
-//! rows and stop at the refresh day in a running period; every answer marks running periods
-//! `partial`.
+//! rows and stop at the refresh day in a running period; windows (to date, last 7 days) end
+//! where a cell's period ends or at the refresh; every answer marks running periods `partial`.
 //!
 //! Visits (FY2024 runs from 2023-10-01; FY2023 from 2022-10-01):
 //!
@@ -71,10 +71,32 @@ metric visits_whole {
 
 metric visits_per_day = visit_count / calendar_days()
 
+/// Fiscal year to date at every grain up to the fiscal year, against the previous fiscal year
+/// to the same point.
+metric visits_fytd {
+  measure count(*)
+  time visits.visited_at
+  window to date fiscal_year
+  compare previous fiscal_year to date
+}
+
+metric visits_mtd {
+  measure count(*)
+  time visits.visited_at
+  window to date month
+}
+
+metric visits_last_7_days {
+  measure count(*)
+  time visits.visited_at
+  window last 7 days
+}
+
 mart shops {
   title "Shops"
   kind dashboard
-  metrics visit_count, visits_to_date, visits_whole, visits_per_day
+  metrics visit_count, visits_to_date, visits_whole, visits_per_day, visits_fytd, visits_mtd,
+    visits_last_7_days
   dimensions visits.shop, time
   grain day
 }
@@ -235,6 +257,61 @@ fn scenario(engine: Engine) {
     ] {
         let row = at(&per_day(grain, shop.is_some()), period, shop);
         assert!(close(&row["value"], expected), "{grain} {period} {shop:?}: {row}, {expected}");
+    }
+
+    // Windows: each cell's value is over the rows of the window that ends where its period
+    // ends, or at the refresh while it runs. `Some(n)`: the national value; `None`: no row
+    // (no visit in the window).
+    let value = |metric: &str, grain: &str, period: &str| -> Option<f64> {
+        query(metric, grain, false)
+            .iter()
+            .find(|r| r["period_start"].as_str().is_some_and(|p| p.starts_with(period)))
+            .map(|r| num(&r["value"]))
+    };
+    for (metric, grain, period, expected) in [
+        // FY2024 to date on the refresh day: V7-V10; the day before, a day without visits of
+        // its own: V7, V8.
+        ("visits_fytd", "day", "2024-02-29", Some(4.0)),
+        ("visits_fytd", "day", "2024-02-28", Some(2.0)),
+        // A day whose fiscal year to date holds no visit has no row.
+        ("visits_fytd", "day", "2023-12-24", None),
+        ("visits_fytd", "month", "2024-01-01", Some(1.0)),
+        ("visits_fytd", "month", "2024-02-01", Some(4.0)),
+        ("visits_fytd", "month", "2023-03-01", Some(5.0)),
+        ("visits_fytd", "month", "2023-02-01", Some(3.0)),
+        ("visits_fytd", "week", "2024-02-26", Some(4.0)),
+        ("visits_fytd", "fiscal_year", "2022-10-01", Some(6.0)),
+        // Month to date: V8-V10 on the refresh day, V8 on the 15th; the week running on the
+        // refresh day ends at it, in February; no fiscal year rows (a month to date per
+        // fiscal year would be its last month's).
+        ("visits_mtd", "day", "2024-02-29", Some(3.0)),
+        ("visits_mtd", "day", "2024-02-15", Some(1.0)),
+        ("visits_mtd", "day", "2023-03-01", Some(1.0)),
+        ("visits_mtd", "week", "2024-02-26", Some(3.0)),
+        ("visits_mtd", "month", "2024-02-01", Some(3.0)),
+        ("visits_mtd", "fiscal_year", "2023-10-01", None),
+        // The last 7 days: from 2024-02-22 12:00 to the refresh (V9, V10); to the end of
+        // 2024-02-07 (V8); of 2023-03-03 (V2-V5); of February 2023 (V2, V3); January 2024's
+        // last 7 days had none.
+        ("visits_last_7_days", "day", "2024-02-29", Some(2.0)),
+        ("visits_last_7_days", "day", "2024-02-07", Some(1.0)),
+        ("visits_last_7_days", "day", "2024-02-08", None),
+        ("visits_last_7_days", "day", "2023-03-03", Some(4.0)),
+        ("visits_last_7_days", "month", "2023-02-01", Some(2.0)),
+        ("visits_last_7_days", "month", "2024-02-01", Some(2.0)),
+        ("visits_last_7_days", "month", "2024-01-01", None),
+    ] {
+        let actual = value(metric, grain, period);
+        assert_eq!(actual, expected, "{metric} {grain} {period}");
+    }
+    // A window compared to date: the earlier window ends at the same point, 2023-02-28 12:00
+    // for February and the fiscal year (V1, V2; the published February 2023 value is 3), and
+    // 2023-03-02 12:00 for the week (V1-V4).
+    for (grain, period, previous) in
+        [("month", "2024-02-01", 2.0), ("fiscal_year", "2023-10-01", 2.0), ("week", "2024-02-26", 4.0)]
+    {
+        let row = at(&query("visits_fytd", grain, false), period, None);
+        assert!(close(&row["previous"], previous), "{grain} {period}: {row}");
     }
 }
 

@@ -479,8 +479,11 @@ pub fn interval(amount: u64, unit: TimeUnit) -> String {
 /// The end (exclusive) of the period of a cell row `row` (its `grain` and `period_start`):
 /// one period of the grain later. `NULL` for a row without a grain.
 pub fn period_end(dialect: &dyn Dialect, row: &str) -> String {
-    let grain = column_text(dialect, row, "grain");
-    let start = column_text(dialect, row, "period_start");
+    period_end_of(&column_text(dialect, row, "grain"), &column_text(dialect, row, "period_start"))
+}
+
+/// The end (exclusive) of the period of grain `grain` (a text expression) starting at `start`.
+pub fn period_end_of(grain: &str, start: &str) -> String {
     let whens: Vec<String> = [
         ("quarter_hour", interval(15, TimeUnit::Minute)),
         ("hour", interval(1, TimeUnit::Hour)),

@@ -36,7 +36,7 @@ use super::expr::{self, edge_label, interval, is_additive, ExprSql, SqlExpr};
 use super::schema::SqlType;
 use super::templates::{indent, text_literal, Ctx, Sql};
 use crate::graph::current_table;
-use crate::semantic::{Axis, Calendar, CompareKind, Grain, Metric, Model, Weekday};
+use crate::semantic::{Axis, Calendar, CompareKind, Grain, Metric, Model, Period, Weekday, Window};
 use crate::syntax::ast::{BinaryOp, TimeUnit};
 use std::collections::BTreeSet;
 use tally_contract::plan::{Role, Statement};
@@ -330,16 +330,30 @@ impl<'a> Gen<'a> {
         let mut select: Vec<String> = Vec::new();
         let mut joins: Joins = Joins::default();
         let timed = metric.time.is_some() && !self.table.grains.is_empty();
+        let window = metric.window.filter(|_| timed);
+        // The grains cells are made at: every kept one, or for a window those it is defined
+        // at (a day or coarser; `to date <grain>` no coarser than its grain).
+        let grains_kept: Vec<Grain> = match window {
+            None => self.table.grains.clone(),
+            Some(w) => self.table.grains.iter().copied().filter(|g| window_grain(w, *g)).collect(),
+        };
         if let Some(time) = metric.time.as_ref().filter(|_| timed) {
             let t = format!("CAST(f.{} AS TIMESTAMP)", self.q(&time.column));
-            let whens: Vec<String> = self
-                .table
-                .grains
+            let whens: Vec<String> = grains_kept
                 .iter()
                 .map(|g| {
-                    format!("WHEN '{}' THEN {}", g.word(), period_start(*g, &t, &model.calendar))
+                    let start = period_start(*g, &t, &model.calendar);
+                    match window {
+                        // The n-th period from the row's own: a window ending in a later period
+                        // may still hold the row.
+                        Some(_) => format!("WHEN '{}' THEN {start} + g.n * {}", g.word(), grain_step(*g)),
+                        None => format!("WHEN '{}' THEN {start}", g.word()),
+                    }
                 })
                 .collect();
+            if window.is_some() {
+                select.push(format!("{t} AS _tally_t"));
+            }
             select.push("g.grain AS _tally_grain".to_string());
             select.push(format!(
                 "CASE g.grain\n    {}\n  END AS _tally_period",
@@ -492,20 +506,27 @@ impl<'a> Gen<'a> {
             let before = format!("{t} < {}", shift_back(grain, "{now}", "g.grain", &self.table.grains));
             filter = if filter.is_empty() { before } else { format!("({filter}) AND {before}") };
         }
-        let grains: Vec<String> = if timed {
-            self.table.grains.iter().map(|g| format!("('{}')", g.word())).collect()
-        } else {
-            Vec::new()
+        let grains: Vec<String> = match (timed, window) {
+            (false, _) => Vec::new(),
+            (true, None) => grains_kept.iter().map(|g| format!("('{}')", g.word())).collect(),
+            (true, Some(w)) => grains_kept
+                .iter()
+                .flat_map(|g| (0..=window_steps(w, *g)).map(move |n| format!("('{}', {n})", g.word())))
+                .collect(),
         };
-        let facts = self.sql.fragment(
+        let mut facts = self.sql.fragment(
             "facts.sql",
             Ctx::new()
                 .set("select", &facts_select.join(",\n  "))
                 .set("table", &self.q(&current_table(source)))
                 .set_list("joins", joins.sql(self.dialect))
                 .set("grains", &grains.join(", "))
+                .set("grain_columns", if window.is_some() { "grain, n" } else { "grain" })
                 .set("filter", &filter),
         );
+        if let (Some(w), true) = (window, timed) {
+            facts = self.window_facts(w, &facts);
+        }
 
         // The grouping columns every set has (of the facts, `f`).
         let mut always_names: Vec<&str> = Vec::new();
@@ -668,6 +689,35 @@ impl<'a> Gen<'a> {
                 .set_list("sets", group_by)
                 .set("having", &having),
         ))
+    }
+
+    /// Keeps, of the facts copied into the periods a window may end in, the copies whose row
+    /// the window holds: dated before the window's end (the period's end, or the refresh while
+    /// it runs) and not before its start; and no cell for a period that has not begun.
+    fn window_facts(&mut self, window: Window, facts: &str) -> String {
+        let as_of = match self.cutoff {
+            Some(grain) => shift_back(grain, "{now}", "f._tally_grain", &self.table.grains),
+            None => "{now}".to_string(),
+        };
+        let end = expr::period_end_of("f._tally_grain", "f._tally_period");
+        let end = format!("LEAST({end}, {as_of})");
+        let start = match window {
+            Window::ToDate(grain) => period_start(
+                grain,
+                &format!("({end} - INTERVAL '1 microsecond')"),
+                &self.model.calendar,
+            ),
+            Window::Last(Period::Days(n)) => format!("{end} - {}", interval(n, TimeUnit::Day)),
+            Window::Last(Period::Months(n)) => format!("{end} - {}", interval(n, TimeUnit::Month)),
+        };
+        self.sql.fragment(
+            "facts_window.sql",
+            Ctx::new()
+                .set("facts", &indent(facts, 2))
+                .set("as_of", &as_of)
+                .set("end", &end)
+                .set("start", &start),
+        )
     }
 
     fn level_column_name(&self, dimension: &str, level: &str) -> Result<String, String> {
@@ -841,6 +891,53 @@ pub fn period_start(grain: Grain, t: &str, calendar: &Calendar) -> String {
             out
         }
     }
+}
+
+/// Whether a window's cells are made at `grain`: a day or coarser, and for `to date <g>` no
+/// coarser than `<g>` (a month-to-date value per fiscal year would be its last month's).
+fn window_grain(window: Window, grain: Grain) -> bool {
+    let rank = cuts::grain_rank(grain);
+    rank >= cuts::grain_rank(Grain::Day)
+        && match window {
+            Window::ToDate(to) => grain == to || rank < cuts::grain_rank(to),
+            Window::Last(_) => true,
+        }
+}
+
+/// One period of `grain`, as an interval a start is moved on by.
+fn grain_step(grain: Grain) -> String {
+    match grain {
+        Grain::QuarterHour => interval(15, TimeUnit::Minute),
+        Grain::Hour => interval(1, TimeUnit::Hour),
+        Grain::Day => interval(1, TimeUnit::Day),
+        Grain::Week => interval(7, TimeUnit::Day),
+        Grain::Month => interval(1, TimeUnit::Month),
+        Grain::Quarter | Grain::FiscalQuarter => interval(3, TimeUnit::Month),
+        Grain::Year | Grain::FiscalYear => interval(12, TimeUnit::Month),
+    }
+}
+
+/// How many periods of `grain` after a row's own a window can end in and still hold the row:
+/// the window's longest span over the grain's shortest period, plus the one it straddles.
+fn window_steps(window: Window, grain: Grain) -> u64 {
+    let span = match window {
+        Window::ToDate(to) => match to {
+            Grain::QuarterHour | Grain::Hour | Grain::Day => 1,
+            Grain::Week => 7,
+            Grain::Month => 31,
+            Grain::Quarter | Grain::FiscalQuarter => 92,
+            Grain::Year | Grain::FiscalYear => 366,
+        },
+        Window::Last(period) => period.day_range().1,
+    };
+    let shortest = match grain {
+        Grain::QuarterHour | Grain::Hour | Grain::Day => 1,
+        Grain::Week => 7,
+        Grain::Month => 28,
+        Grain::Quarter | Grain::FiscalQuarter => 89,
+        Grain::Year | Grain::FiscalYear => 365,
+    };
+    span / shortest + 1
 }
 
 fn weekday_index(day: Weekday) -> u32 {

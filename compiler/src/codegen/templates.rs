@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("compare_to_date.sql", include_str!("templates/compare_to_date.sql")),
     ("copy.sql", include_str!("templates/copy.sql")),
     ("facts.sql", include_str!("templates/facts.sql")),
+    ("facts_window.sql", include_str!("templates/facts_window.sql")),
     ("facts_per.sql", include_str!("templates/facts_per.sql")),
     ("insert_cells.sql", include_str!("templates/insert_cells.sql")),
     ("late.sql", include_str!("templates/late.sql")),

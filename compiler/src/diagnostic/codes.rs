@@ -349,6 +349,18 @@ codes! {
          calendar, not a measurement.",
         "Divide a metric by it in a derived metric (`metric arrivals_per_day = arrivals / \
          calendar_days()`).";
+    INVALID_WINDOW = "T0313", "invalid-window",
+        "`window to date <grain>` and `window last <duration>` make each cell's value the \
+         measure over the rows of a window that ends where the cell's period ends (at the \
+         refresh while the period runs), instead of the rows of the period: a fiscal year to \
+         date per month, the last 28 days per day. A window reads a source's rows by their \
+         `time`, so it belongs to a metric over a source, with a `time` column; a derived \
+         metric gets windows from the metrics it combines. A window is whole days or longer \
+         (`to date` a day or a coarser grain, `last` in days, weeks, months or years), and \
+         `to date` needs a grain the calendar offers.",
+        "Put the window on the metric that reads the source (`metric visits_ytd { measure \
+         count(*) time visits.at window to date fiscal_year }`) and combine that metric; give \
+         the metric a `time` column; count the window in days or longer.";
     METRIC_CYCLE = "T0401", "metric-cycle",
         "A derived metric is computed from the values of the metrics it names, so those must be \
          computed first. Here metrics use one another in a circle (`metric a = b * 2` and \

@@ -465,6 +465,8 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
             grain.name,
             if to_date.is_some() { " to date" } else { "" }
         ),
+        P::Window(WindowSpec::ToDate(grain)) => format!("to date {}", grain.name),
+        P::Window(WindowSpec::Last(length)) => format!("last {}", duration(length)),
         P::Buckets { expr: bucketed, edges } => {
             let edges: Vec<String> = edges.iter().map(expr).collect();
             format!("{} [{}]", expr(bucketed), edges.join(", "))

@@ -603,6 +603,8 @@ pub struct Metric {
     pub compare: Option<Compare>,
     pub buckets: Option<Buckets>,
     pub per: Option<Per>,
+    /// `window to date fiscal_year`, `window last 28 days`
+    pub window: Option<Window>,
     /// The unit as declared or, for a derived metric without `unit`, as carried through its
     /// formula (`kg / incidents` is `kg per incidents`; see [`super::types`]).
     pub unit: Option<String>,
@@ -661,6 +663,17 @@ impl CompareKind {
             CompareKind::Whole => "whole",
         }
     }
+}
+
+/// Which rows a cell's value is over, instead of the rows dated in its own period: those of
+/// a window that ends where the period ends (or at the refresh, while it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    /// `window to date <grain>`: from the start of the `<grain>` period the window ends in.
+    ToDate(Grain),
+    /// `window last <n> days|weeks|months|years`: that long before the window's end.
+    Last(Period),
 }
 
 /// `top 10 by ats.nationality`

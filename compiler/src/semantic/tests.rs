@@ -1094,4 +1094,9 @@ fn calendar_days_are_counted_per_cell_of_a_derived_metric() {
         "T0312",
     );
     only("metric m = total_drug_weight / calendar_days(7)\n", "T0305");
+    only(
+        "metric m = total_drug_weight / calendar_days()\n\
+         mart timeless {\n    kind dashboard\n    metrics m\n    dimensions location.port\n}\n",
+        "T0312",
+    );
 }

@@ -190,6 +190,7 @@ pub enum PropertyValue {
     /// `compare [whole] previous <grain> [to date]`: `whole` and `to_date` are where those
     /// words are, when written (the semantic stage wants exactly one of them).
     Compare { grain: Ident, whole: Option<Marker>, to_date: Option<Marker> },
+    Window(WindowSpec),
     Buckets { expr: Expr, edges: Vec<Expr> },
     Per { keys: Vec<Path>, having: Expr },
     Format(Ident),
@@ -241,6 +242,7 @@ impl PropertyValue {
             P::Time(_) => "time",
             P::Top { .. } => "top",
             P::Compare { .. } => "compare",
+            P::Window(_) => "window",
             P::Buckets { .. } => "buckets",
             P::Per { .. } => "per",
             P::Format(_) => "format",
@@ -604,4 +606,12 @@ impl TimeUnit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Marker {
     pub span: Span,
+}
+
+/// `window to date <grain>` | `window last <duration>`: which rows a cell's value is over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowSpec {
+    ToDate(Ident),
+    Last(Duration),
 }

@@ -643,6 +643,17 @@ impl<'a> Lowering<'a> {
                 }
                 P::Compare { grain: grain.ok_or_else(|| missing("grain"))?, whole, to_date }
             }
+            Rule::window => {
+                let spec = expect(&mut inner, "window")?;
+                let rule = spec.as_rule();
+                let mut parts = spec.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let part = expect(&mut parts, "window length")?;
+                P::Window(if rule == Rule::window_to_date {
+                    WindowSpec::ToDate(self.ident(part)?)
+                } else {
+                    WindowSpec::Last(self.duration(part)?)
+                })
+            }
             Rule::buckets => {
                 let expr = self.top_expr(expect(&mut inner, "bucketed expression")?)?;
                 let edges = inner.map(|p| self.literal(p)).collect::<Result<Vec<_>>>()?;
@@ -1104,6 +1115,8 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_weekly
             | Rule::kw_where
             | Rule::kw_whole
+            | Rule::kw_window
+            | Rule::kw_last
             | Rule::kw_to
             | Rule::kw_date
     )
