@@ -1100,3 +1100,23 @@ fn calendar_days_are_counted_per_cell_of_a_derived_metric() {
         "T0312",
     );
 }
+
+#[test]
+fn windows_are_checked() {
+    let (model, diagnostics) = analyze_files(&[
+        SAMPLE,
+        "metric ytd {\n    measure sum(seacats.drug_weight_kg)\n    time seacats.seizure_date\n    \
+         window to date fiscal_year\n}\n\
+         metric last_4_weeks {\n    measure sum(seacats.drug_weight_kg)\n    time seacats.seizure_date\n    \
+         window last 4 weeks\n}\n",
+    ]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert_eq!(model.metrics["ytd"].window, Some(Window::ToDate(Grain::FiscalYear)));
+    assert_eq!(model.metrics["last_4_weeks"].window, Some(Window::Last(Period::Days(28))));
+    only("metric m {\n    measure count(seacats.seizure_id)\n    window to date hour\n}\n", "T0313");
+    only("metric m {\n    measure count(seacats.seizure_id)\n    window last 3 hours\n}\n", "T0313");
+    only("metric m {\n    measure count(seacats.seizure_id)\n    window last 11 years\n}\n", "T0313");
+    only("metric m {\n    measure count(seacats.seizure_id)\n    window last 7 days\n}\n", "T0313");
+    only("metric m {\n    measure total_drug_weight\n    window last 7 days\n}\n", "T0313");
+    only("metric m {\n    measure count(seacats.seizure_id)\n    window to date fortnight\n}\n", "T0113");
+}
