@@ -307,9 +307,11 @@ fn scenario(engine: Engine) {
     // A window compared to date: the earlier window ends at the same point, 2023-02-28 12:00
     // for February and the fiscal year (V1, V2; the published February 2023 value is 3), and
     // 2023-03-02 12:00 for the week (V1-V4).
-    for (grain, period, previous) in
-        [("month", "2024-02-01", 2.0), ("fiscal_year", "2023-10-01", 2.0), ("week", "2024-02-26", 4.0)]
-    {
+    for (grain, period, previous) in [
+        ("month", "2024-02-01", 2.0),
+        ("fiscal_year", "2023-10-01", 2.0),
+        ("week", "2024-02-26", 4.0),
+    ] {
         let row = at(&query("visits_fytd", grain, false), period, None);
         assert!(close(&row["previous"], previous), "{grain} {period}: {row}");
     }

@@ -313,10 +313,9 @@ impl ExprSql<'_> {
                 Lowered { expr, prec: Prec::Add }
             }
             Function::Now => Lowered::atom(verbatim("{now}")),
-            Function::CalendarDays => Lowered::atom(verbatim(&format!(
-                "({})",
-                calendar_days(self.dialect, self.row)
-            ))),
+            Function::CalendarDays => {
+                Lowered::atom(verbatim(&format!("({})", calendar_days(self.dialect, self.row))))
+            }
             Function::Coalesce => Lowered::atom(call("COALESCE", args)),
             Function::Lower => Lowered::atom(call("lower", vec![one()?])),
             Function::Upper => Lowered::atom(call("upper", vec![one()?])),

@@ -346,7 +346,9 @@ impl<'a> Gen<'a> {
                     match window {
                         // The n-th period from the row's own: a window ending in a later period
                         // may still hold the row.
-                        Some(_) => format!("WHEN '{}' THEN {start} + g.n * {}", g.word(), grain_step(*g)),
+                        Some(_) => {
+                            format!("WHEN '{}' THEN {start} + g.n * {}", g.word(), grain_step(*g))
+                        }
                         None => format!("WHEN '{}' THEN {start}", g.word()),
                     }
                 })
@@ -503,7 +505,8 @@ impl<'a> Gen<'a> {
         };
         if let (Some(grain), Some(time), true) = (self.cutoff, metric.time.as_ref(), timed) {
             let t = format!("CAST(f.{} AS TIMESTAMP)", self.q(&time.column));
-            let before = format!("{t} < {}", shift_back(grain, "{now}", "g.grain", &self.table.grains));
+            let before =
+                format!("{t} < {}", shift_back(grain, "{now}", "g.grain", &self.table.grains));
             filter = if filter.is_empty() { before } else { format!("({filter}) AND {before}") };
         }
         let grains: Vec<String> = match (timed, window) {
@@ -511,7 +514,9 @@ impl<'a> Gen<'a> {
             (true, None) => grains_kept.iter().map(|g| format!("('{}')", g.word())).collect(),
             (true, Some(w)) => grains_kept
                 .iter()
-                .flat_map(|g| (0..=window_steps(w, *g)).map(move |n| format!("('{}', {n})", g.word())))
+                .flat_map(|g| {
+                    (0..=window_steps(w, *g)).map(move |n| format!("('{}', {n})", g.word()))
+                })
                 .collect(),
         };
         let mut facts = self.sql.fragment(
@@ -969,11 +974,7 @@ pub fn shift_back(grain: Grain, value: &str, row_grain: &str, kept: &[Grain]) ->
     };
     let usual = kept.iter().copied().find(|g| *g != Grain::Week).unwrap_or(grain);
     if kept.contains(&Grain::Week) && sql(Grain::Week) != sql(usual) {
-        format!(
-            "CASE WHEN {row_grain} = 'week' THEN {} ELSE {} END",
-            sql(Grain::Week),
-            sql(usual)
-        )
+        format!("CASE WHEN {row_grain} = 'week' THEN {} ELSE {} END", sql(Grain::Week), sql(usual))
     } else {
         sql(usual)
     }

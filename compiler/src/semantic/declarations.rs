@@ -917,7 +917,10 @@ impl Analyzer<'_> {
             let problem = if !reads.columns.is_empty() {
                 Some(("`calendar_days()` in a measure over a source's rows", "the rows have no period yet: the days are counted per cell of a derived metric"))
             } else if reads.metrics.is_empty() {
-                Some(("A measure of nothing but `calendar_days()` measures nothing", "it would publish the calendar, not a measurement"))
+                Some((
+                    "A measure of nothing but `calendar_days()` measures nothing",
+                    "it would publish the calendar, not a measurement",
+                ))
             } else {
                 None
             };
@@ -1054,7 +1057,7 @@ impl Analyzer<'_> {
                     Period::Months(m) => (1..=120).contains(m),
                 };
                 match period.filter(fits) {
-                    Some(period) => Some(period).map(Window::Last),
+                    Some(period) => Some(Window::Last(period)),
                     None => {
                         self.push(
                             Diagnostic::error(

@@ -259,7 +259,10 @@ fn sample_resolves_references() {
     let measure = weight.measure.as_ref().expect("a measure");
     let read: Vec<&str> = measure.columns.iter().map(|c| c.column.as_str()).collect();
     assert_eq!(read, ["drug_weight_kg", "seizure_type"]);
-    assert_eq!(weight.compare, Some(Compare { grain: Grain::FiscalYear, kind: CompareKind::ToDate }));
+    assert_eq!(
+        weight.compare,
+        Some(Compare { grain: Grain::FiscalYear, kind: CompareKind::ToDate })
+    );
 
     let derived = &model.metrics["weight_per_incident"];
     assert!(derived.is_derived());
@@ -1113,10 +1116,22 @@ fn windows_are_checked() {
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
     assert_eq!(model.metrics["ytd"].window, Some(Window::ToDate(Grain::FiscalYear)));
     assert_eq!(model.metrics["last_4_weeks"].window, Some(Window::Last(Period::Days(28))));
-    only("metric m {\n    measure count(seacats.seizure_id)\n    window to date hour\n}\n", "T0313");
-    only("metric m {\n    measure count(seacats.seizure_id)\n    window last 3 hours\n}\n", "T0313");
-    only("metric m {\n    measure count(seacats.seizure_id)\n    window last 11 years\n}\n", "T0313");
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    window to date hour\n}\n",
+        "T0313",
+    );
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    window last 3 hours\n}\n",
+        "T0313",
+    );
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    window last 11 years\n}\n",
+        "T0313",
+    );
     only("metric m {\n    measure count(seacats.seizure_id)\n    window last 7 days\n}\n", "T0313");
     only("metric m {\n    measure total_drug_weight\n    window last 7 days\n}\n", "T0313");
-    only("metric m {\n    measure count(seacats.seizure_id)\n    window to date fortnight\n}\n", "T0113");
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    window to date fortnight\n}\n",
+        "T0113",
+    );
 }

@@ -170,7 +170,10 @@ pub enum PropertyValue {
     Level(Level),
     Hierarchy(Vec<Ident>),
     // calendar
-    FiscalYearStart { month: Ident, day: Option<Int> },
+    FiscalYearStart {
+        month: Ident,
+        day: Option<Int>,
+    },
     WeekStart(Ident),
     Grains(Vec<Ident>),
     Timezone(StringLit),
@@ -181,18 +184,37 @@ pub enum PropertyValue {
     // mart
     Kind(Ident),
     Dimensions(Vec<Path>),
-    Drill { source: Ident, columns: Vec<Ident> },
+    Drill {
+        source: Ident,
+        columns: Vec<Ident>,
+    },
     // metric
     Unit(Unit),
-    Measure { expr: Expr, filter: Option<Expr> },
+    Measure {
+        expr: Expr,
+        filter: Option<Expr>,
+    },
     Time(Path),
-    Top { count: Int, by: Path },
+    Top {
+        count: Int,
+        by: Path,
+    },
     /// `compare [whole] previous <grain> [to date]`: `whole` and `to_date` are where those
     /// words are, when written (the semantic stage wants exactly one of them).
-    Compare { grain: Ident, whole: Option<Marker>, to_date: Option<Marker> },
+    Compare {
+        grain: Ident,
+        whole: Option<Marker>,
+        to_date: Option<Marker>,
+    },
     Window(WindowSpec),
-    Buckets { expr: Expr, edges: Vec<Expr> },
-    Per { keys: Vec<Path>, having: Expr },
+    Buckets {
+        expr: Expr,
+        edges: Vec<Expr>,
+    },
+    Per {
+        keys: Vec<Path>,
+        having: Expr,
+    },
     Format(Ident),
     // report
     Mart(Ident),

@@ -753,9 +753,7 @@ fn read_cut(
     let to_date: BTreeSet<&str> = cut
         .metrics
         .iter()
-        .filter(|m| {
-            catalog.metric(m).and_then(|m| m.compare_span) == Some(CompareSpan::ToDate)
-        })
+        .filter(|m| catalog.metric(m).and_then(|m| m.compare_span) == Some(CompareSpan::ToDate))
         .map(String::as_str)
         .collect();
     let shift_of = |metric: &str| {
@@ -960,7 +958,8 @@ fn to_date_previous(cell: &Stored, min_cell_size: i64, counts: bool) -> Option<(
     if cell.previous_value.is_null() {
         return None;
     }
-    let small_value = counts && number(&cell.previous_value).is_some_and(|v| v < min_cell_size as f64);
+    let small_value =
+        counts && number(&cell.previous_value).is_some_and(|v| v < min_cell_size as f64);
     let status = if cell.previous_rows < min_cell_size || small_value {
         Status::Primary
     } else {
