@@ -1,9 +1,13 @@
 //! The refresh SQL of each metric: the statements that recompute its rows in every cut table
 //! (mart or aggregate table, see [`super::cuts`]) that shows it.
 //!
-//! For a metric in a table the statements are: `DELETE` its rows, `INSERT` them anew, and for
-//! `compare previous <grain>` an `UPDATE` that fills `previous_value` from the row one period
-//! earlier. The `INSERT` reads a **cells** query, built in layers:
+//! For a metric in a table the statements are: `DELETE` its rows, `INSERT` them anew (each row
+//! with `partial`: its period had not ended at `{now}`), and for a comparison an `UPDATE` that
+//! fills `previous_value`: from the published row one period earlier for `compare whole
+//! previous <grain>` (`templates/compare.sql`), from a second cells query for `compare previous
+//! <grain> to date` (`templates/compare_to_date.sql`), whose facts are only the rows dated
+//! before `{now}` moved back by the shift (`Gen::cutoff`), so that a running period meets
+//! the same span of the earlier one. The `INSERT` reads a **cells** query, built in layers:
 //!
 //! 1. **facts** (`templates/facts.sql`): the metric's source rows (`cur_<source>`, current rows
 //!    only) passing its `where`, with the columns the measure reads and, prefixed `_tally_`,
@@ -11,6 +15,10 @@
 //!    through a `VALUES` list of grains), the member of each dimension level (the fact
 //!    column that references the dimension, and the levels above it from the dimension's
 //!    `from` source), the bucket, and the `top` member when the table has no column for it.
+//!    With a `window`, a row is copied into its own period and the next ones of each grain
+//!    (`VALUES` of grain and step), and `templates/facts_window.sql` keeps the copies whose
+//!    period's window (ending at the period's end, or at `{now}` while it runs) holds the row:
+//!    a cell's value is then over its window's rows, whatever the aggregate.
 //! 2. for `per ... having`, **kept groups** (`templates/facts_per.sql`): for each cut the
 //!    table keeps, window functions over the cell and the `per` keys mark the rows of groups
 //!    that pass `having` and the first row of each group; a cell's aggregate reads the marks
