@@ -18,7 +18,8 @@
 //! - `levels`: the row's `levels` (`-` for the total, the empty string);
 //! - `cut`: `column=value` pairs, `;`-separated, for the dimension columns (`-`: none);
 //! - `bucket`, `member`: the bucket label and `top` member (`-`: NULL);
-//! - `field`: `value` or `previous_value`;
+//! - `field`: `value`, `previous_value` or `partial` (1 for a period not over at the refresh,
+//!   0 for one that is);
 //! - `expected`: a number, a fraction `p/q` (or `p/q/r`: divisions left to right), `NULL` (a row with no value), or `absent` (no
 //!   such row: a member cut off by `top`, a bucket nobody is in);
 //! - `finding`: `-`, or the README's FINDINGS entry that explains why the row fails today;
@@ -217,6 +218,8 @@ fn cell_query(cell: &Cell, table: &str) -> String {
 
 fn number(value: &Value) -> Option<f64> {
     match value {
+        // `partial`: 1 for a period not over at the refresh, 0 for an ended one.
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
         Value::Int(i) => Some(*i as f64),
         Value::Float(f) => Some(*f),
         Value::Decimal(text) | Value::Text(text) => text.parse().ok(),

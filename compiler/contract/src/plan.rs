@@ -737,6 +737,11 @@ pub struct MetricPlan {
     /// looks back by; `None` without a comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare: Option<String>,
+    /// What the previous value of a `compare` is: the same span of the earlier period
+    /// (`to_date`, in each row's `previous_value` and `previous_rows`) or the whole earlier
+    /// period (`whole`, the earlier row as published). Set exactly when `compare` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_span: Option<CompareSpan>,
     /// Whether its values depend on the clock (`now()`, `age(...)`, or a metric that does):
     /// every `tally run` refreshes it as of its `now`, with or without new data, and answers
     /// say as of when (`metric_refresh`).
@@ -747,6 +752,18 @@ pub struct MetricPlan {
     /// The personal-data-free rows behind the metric, for drill-down; `None` for a derived
     /// metric.
     pub drill: Option<DrillPlan>,
+}
+
+/// Which span of the earlier period a `compare` sets a period against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareSpan {
+    /// `compare previous <grain> to date`: the earlier period up to the same point (the
+    /// refresh time moved back by the shift) while the compared period runs; whole once it
+    /// has ended.
+    ToDate,
+    /// `compare whole previous <grain>`: always the whole earlier period.
+    Whole,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

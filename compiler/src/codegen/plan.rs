@@ -507,7 +507,11 @@ fn metric_plan(
         inputs: Inputs { metrics: inputs, tables: input_tables.into_iter().collect() },
         counts: drill::counts(model, name),
         timed,
-        compare: metric.compare.map(|g| g.word().to_owned()),
+        compare: metric.compare.map(|c| c.grain.word().to_owned()),
+        compare_span: metric.compare.map(|c| match c.kind {
+            crate::semantic::CompareKind::ToDate => tally_contract::plan::CompareSpan::ToDate,
+            crate::semantic::CompareKind::Whole => tally_contract::plan::CompareSpan::Whole,
+        }),
         clock,
         refresh,
         drill: drill::drill(model, name, sql),

@@ -462,7 +462,14 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
         }
         P::Time(path) => path.dotted(),
         P::Top { count, by } => format!("{} by {}", count.value, by.dotted()),
-        P::Compare { grain } => format!("previous {}", grain.name),
+        P::Compare { grain, whole, to_date } => format!(
+            "{}previous {}{}",
+            if whole.is_some() { "whole " } else { "" },
+            grain.name,
+            if to_date.is_some() { " to date" } else { "" }
+        ),
+        P::Window(WindowSpec::ToDate(grain)) => format!("to date {}", grain.name),
+        P::Window(WindowSpec::Last(length)) => format!("last {}", duration(length)),
         P::Buckets { expr: bucketed, edges } => {
             let edges: Vec<String> = edges.iter().map(expr).collect();
             format!("{} [{}]", expr(bucketed), edges.join(", "))
@@ -901,7 +908,7 @@ metric long_filter {
   by location.port, time.day
   grain day
   top 10 by location.port
-  compare previous fiscal_year
+  compare previous fiscal_year to date
   format number
 }
 

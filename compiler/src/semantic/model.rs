@@ -289,6 +289,9 @@ words! {
         Upper = "upper",
         Abs = "abs",
         Round = "round",
+        /// The calendar days of a cell's period, up to the refresh day while it has not
+        /// ended; derived metrics only.
+        CalendarDays = "calendar_days",
     }
 }
 
@@ -618,10 +621,12 @@ pub struct Metric {
     pub by: Vec<Axis>,
     pub grain: Option<Grain>,
     pub top: Option<Top>,
-    /// `compare previous fiscal_year`
-    pub compare: Option<Grain>,
+    /// `compare previous fiscal_year to date`, `compare whole previous fiscal_year`
+    pub compare: Option<Compare>,
     pub buckets: Option<Buckets>,
     pub per: Option<Per>,
+    /// `window to date fiscal_year`, `window last 28 days`
+    pub window: Option<Window>,
     /// The unit as declared or, for a derived metric without `unit`, as carried through its
     /// formula (`kg / incidents` is `kg per incidents`; see [`super::types`]).
     pub unit: Option<String>,
@@ -649,6 +654,48 @@ pub struct Measure {
     pub columns: Vec<ColumnRef>,
     /// Metrics read by `expr` (a derived metric); never mixed with `columns`.
     pub metrics: Vec<NameRef>,
+}
+
+/// `compare previous <grain> to date` or `compare whole previous <grain>`: what each cell's
+/// previous value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Compare {
+    /// How far back: one period of this grain (weeks look back whole weeks, see
+    /// `tally_contract::period::compare_shift`).
+    pub grain: Grain,
+    pub kind: CompareKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareKind {
+    /// The same span of the earlier period: a period that has not ended at the refresh is
+    /// compared with the earlier period up to the same point (the refresh time moved back
+    /// by the same shift); an ended period with the whole earlier one.
+    ToDate,
+    /// The whole earlier period, whether or not the compared period has ended.
+    Whole,
+}
+
+impl CompareKind {
+    /// How the plan names it.
+    pub fn word(self) -> &'static str {
+        match self {
+            CompareKind::ToDate => "to_date",
+            CompareKind::Whole => "whole",
+        }
+    }
+}
+
+/// Which rows a cell's value is over, instead of the rows dated in its own period: those of
+/// a window that ends where the period ends (or at the refresh, while it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    /// `window to date <grain>`: from the start of the `<grain>` period the window ends in.
+    ToDate(Grain),
+    /// `window last <n> days|weeks|months|years`: that long before the window's end.
+    Last(Period),
 }
 
 /// `top 10 by ats.nationality`

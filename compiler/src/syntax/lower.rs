@@ -640,7 +640,30 @@ impl<'a> Lowering<'a> {
                 let by = self.path(expect(&mut inner, "dimension")?)?;
                 P::Top { count, by }
             }
-            Rule::compare => P::Compare { grain: self.ident(expect(&mut inner, "grain")?)? },
+            Rule::compare => {
+                let mut whole = None;
+                let mut grain = None;
+                let mut to_date = None;
+                for part in inner {
+                    match part.as_rule() {
+                        Rule::compare_whole => whole = Some(Marker { span: self.span(&part) }),
+                        Rule::compare_to_date => to_date = Some(Marker { span: self.span(&part) }),
+                        _ => grain = Some(self.ident(part)?),
+                    }
+                }
+                P::Compare { grain: grain.ok_or_else(|| missing("grain"))?, whole, to_date }
+            }
+            Rule::window => {
+                let spec = expect(&mut inner, "window")?;
+                let rule = spec.as_rule();
+                let mut parts = spec.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let part = expect(&mut parts, "window length")?;
+                P::Window(if rule == Rule::window_to_date {
+                    WindowSpec::ToDate(self.ident(part)?)
+                } else {
+                    WindowSpec::Last(self.duration(part)?)
+                })
+            }
             Rule::buckets => {
                 let expr = self.top_expr(expect(&mut inner, "bucketed expression")?)?;
                 let edges = inner.map(|p| self.literal(p)).collect::<Result<Vec<_>>>()?;
@@ -1101,6 +1124,11 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_week_start
             | Rule::kw_weekly
             | Rule::kw_where
+            | Rule::kw_whole
+            | Rule::kw_window
+            | Rule::kw_last
+            | Rule::kw_to
+            | Rule::kw_date
     )
 }
 
