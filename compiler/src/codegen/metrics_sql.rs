@@ -76,6 +76,9 @@ pub fn reads_clock(model: &Model, dialect: &dyn Dialect, table: &CutTable, metri
     gen.cells(metric, None, 0).is_ok_and(|cells| cells.contains("{now}"))
 }
 
+/// A condition on a period expression, given as text.
+type LiveCondition = Box<dyn Fn(&str) -> String>;
+
 struct Gen<'a> {
     model: &'a Model,
     dialect: &'a dyn Dialect,
@@ -231,7 +234,7 @@ impl<'a> Gen<'a> {
     /// For a metric over a source whose rows leave by age: a condition that a period (the
     /// expression given) is recent enough that none of its rows has left yet; `None` when
     /// rows never leave by age or the metric has no periods of its own.
-    fn live_periods(&self, metric: &Metric) -> Option<Box<dyn Fn(&str) -> String>> {
+    fn live_periods(&self, metric: &Metric) -> Option<LiveCondition> {
         if metric.is_derived() || metric.time.is_none() || self.table.grains.is_empty() {
             return None;
         }
