@@ -1195,6 +1195,22 @@ pub fn metric_as_of(db: &mut dyn Backend) -> Result<BTreeMap<String, NaiveDateTi
     Ok(out)
 }
 
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Deletes the `metric_refresh` rows of `metrics`: they are stale until refreshed again.
+pub(crate) fn forget_refreshes(
+    db: &mut dyn Backend,
+    metrics: &[&crate::plan::MetricPlan],
+) -> Result<()> {
+    for chunk in metrics.chunks(200) {
+        let names: Vec<String> = chunk.iter().map(|m| quote(&m.name)).collect();
+        db.execute(&format!("DELETE FROM metric_refresh WHERE metric IN ({})", names.join(", ")))?;
+    }
+    Ok(())
+}
+
 /// Replaces the `metric_refresh` rows of `metrics`: as of `now`, through `batch`.
 fn record_refresh(
     db: &mut dyn Backend,
@@ -1203,11 +1219,9 @@ fn record_refresh(
     batch: i64,
     at: NaiveDateTime,
 ) -> Result<()> {
-    let quote = |text: &str| format!("'{}'", text.replace('\'', "''"));
     let stamp = |t: NaiveDateTime| format!("TIMESTAMP '{}'", timestamp_text(t));
+    forget_refreshes(db, metrics)?;
     for chunk in metrics.chunks(200) {
-        let names: Vec<String> = chunk.iter().map(|m| quote(&m.name)).collect();
-        db.execute(&format!("DELETE FROM metric_refresh WHERE metric IN ({})", names.join(", ")))?;
         let rows: Vec<String> = chunk
             .iter()
             .map(|m| format!("({}, {}, {batch}, {})", quote(&m.name), stamp(now), stamp(at)))
