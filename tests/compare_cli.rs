@@ -1,4 +1,4 @@
-//! `compare previous <grain>` as a user sees it, through the real binary on both engines: every
+//! `compare whole previous <grain>` as a user sees it, through the real binary on both engines: every
 //! compared row shows the previous period's value as published, the change and the change in
 //! percent, in JSON, CSV and the table; a week is compared with the week 52 weeks earlier; and
 //! a previous cell that is suppressed stays hidden (its value could otherwise be read off the
@@ -35,7 +35,7 @@ metric sales_count {
   title "Sales"
   measure count(*)
   time sales.sold_at
-  compare previous year
+  compare whole previous year
 }
 
 mart shops {

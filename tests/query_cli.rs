@@ -116,7 +116,7 @@ fn query_as_users(engine: Engine) {
         "csv",
     ]));
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "metric,period_start,field_office,port,levels,value");
+    assert_eq!(lines[0], "metric,period_start,partial,field_office,port,levels,value");
     assert!(lines.iter().any(|l| l.ends_with(",*")), "{csv}");
     assert!(lines.contains(&"# sources: Seizure system (SEACATS)"), "{csv}");
 

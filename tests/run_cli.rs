@@ -433,7 +433,11 @@ fn late_rows_are_counted_kept_and_accepted_within_a_lookback(engine: Engine) {
     let arrivals = project.plan.sources.iter().find(|s| s.name == "arrivals").expect("arrivals");
     assert_eq!(
         arrivals.load,
-        plan::Load::Incremental { column: "updated_at".into(), lookback_minutes: Some(60) }
+        plan::Load::Incremental {
+            column: "updated_at".into(),
+            lookback_minutes: Some(60),
+            delete_marker: None,
+        }
     );
     let (db, printed) = scenario(&project, "lookback");
     let line =

@@ -54,7 +54,7 @@ pub fn shape(model: &Model) -> Shape {
             name: name.clone(),
             mode: match &s.load {
                 Some(LoadMode::Snapshot) | None => "snapshot",
-                Some(LoadMode::Append) => "append",
+                Some(LoadMode::Append { .. }) => "append",
                 Some(LoadMode::Incremental { .. }) => "incremental",
                 Some(LoadMode::Cdc { .. }) => "cdc",
             }

@@ -96,40 +96,134 @@ pub fn retain_run(
         .help("apply the migrations first: `tally migrate`"));
     }
     let mut report = RetainReport { now, run_id: run_id.to_owned(), sources: Vec::new() };
+    let log = Log { run_log: &run_log, run_id, now };
     for source in &plan.sources {
-        let started = Instant::now();
-        let done = in_transaction(db, |db| {
-            let counts = retain_source(db, source, now)?;
-            let log = log_params(run_id, &source.name, now, started)
-                .with("rows_in", counts.archived as i64)
-                .with("rows_out", counts.purged as i64)
-                .with("status", "ok")
-                .with("error", None::<String>);
-            db.execute(&log.render(&run_log)?)?;
-            Ok(counts)
-        });
-        match done {
-            Ok(counts) => report.sources.push(counts),
-            Err(error) => {
-                let error = error.context(format!(
-                    "retention of source `{}` at {} failed and was rolled back",
-                    source.name,
-                    timestamp_text(now)
-                ));
-                // Best effort: the failure is worth a log row, but not worth hiding the error.
-                let log = log_params(run_id, &source.name, now, started)
-                    .with("rows_in", 0_i64)
-                    .with("rows_out", 0_i64)
-                    .with("status", "failed")
-                    .with("error", error.message.clone());
-                if let Ok(sql) = log.render(&run_log) {
-                    let _ = db.execute(&sql);
-                }
-                return Err(error);
+        let counts = log.in_transaction(db, &source.name, "source", |db| {
+            let statements = &source.sql(db.dialect())?.retention;
+            let counts =
+                run_counted(db, statements, now, &source.tables.archive, &source.tables.current)?;
+            if counts.0 > 0 {
+                mark_stale(db, plan, source)?;
             }
-        }
+            Ok(counts)
+        })?;
+        report.sources.push(SourceRetention {
+            source: source.name.clone(),
+            archived: counts.0,
+            purged: counts.1,
+        });
+    }
+    // Marts' records schedules: their cells by the age of their period.
+    for table in plan.marts.iter() {
+        let Some(retention) = &table.retention else { continue };
+        let counts = log.in_transaction(db, &table.table, "mart", |db| {
+            let dialect = db.dialect();
+            let statements = retention.sql.get(&dialect).ok_or_else(|| {
+                Error::new(
+                    codes::GENERATED_UNREADABLE,
+                    format!("plan.json: mart `{}` has no {dialect} retention", table.name),
+                )
+                .help("regenerate generated/ with `tally compile`")
+            })?;
+            run_counted(db, statements, now, &retention.archive, &table.table)
+        })?;
+        report.sources.push(SourceRetention {
+            source: table.table.clone(),
+            archived: counts.0,
+            purged: counts.1,
+        });
     }
     Ok(report)
+}
+
+/// Where and as what retention writes its run-log rows.
+struct Log<'a> {
+    run_log: &'a str,
+    run_id: &'a str,
+    now: NaiveDateTime,
+}
+
+impl Log<'_> {
+    /// Runs `work` (archived and purged counts) for `name` in one transaction with its `ok`
+    /// run-log row. On failure the transaction is rolled back, a `failed` row is written on
+    /// its own (best effort: worth a log row, not worth hiding the error) and the error names
+    /// what failed.
+    fn in_transaction(
+        &self,
+        db: &mut dyn Backend,
+        name: &str,
+        what: &str,
+        work: impl FnOnce(&mut dyn Backend) -> Result<(u64, u64)>,
+    ) -> Result<(u64, u64)> {
+        let started = Instant::now();
+        let done = in_transaction(db, |db| {
+            let (archived, purged) = work(db)?;
+            let log = log_params(self.run_id, name, self.now, started)
+                .with("rows_in", archived as i64)
+                .with("rows_out", purged as i64)
+                .with("status", "ok")
+                .with("error", None::<String>);
+            db.execute(&log.render(self.run_log)?)?;
+            Ok((archived, purged))
+        });
+        done.map_err(|error| {
+            let error = error.context(format!(
+                "retention of {what} `{name}` at {} failed and was rolled back",
+                timestamp_text(self.now)
+            ));
+            let log = log_params(self.run_id, name, self.now, started)
+                .with("rows_in", 0_i64)
+                .with("rows_out", 0_i64)
+                .with("status", "failed")
+                .with("error", error.message.clone());
+            if let Ok(sql) = log.render(self.run_log) {
+                let _ = db.execute(&sql);
+            }
+            error
+        })
+    }
+}
+
+/// Runs retention statements (inside the caller's transaction) and counts by role: rows
+/// copied to `archive` must equal rows removed from `live`; returns (archived, purged).
+fn run_counted(
+    db: &mut dyn Backend,
+    statements: &[crate::plan::Statement],
+    now: NaiveDateTime,
+    archive: &str,
+    live: &str,
+) -> Result<(u64, u64)> {
+    let params = Params::new().with("now", now);
+    let (mut copied, mut removed, mut purged) = (0, 0, 0);
+    for (index, statement) in statements.iter().enumerate() {
+        let changed = db.execute(&params.render(&statement.sql)?).map_err(|e| {
+            e.context(format!("retention statement {} of {}", index + 1, statements.len()))
+        })?;
+        match statement.role {
+            Role::Archive => copied += changed,
+            Role::Expire => removed += changed,
+            Role::Purge => purged += changed,
+            _ => {}
+        }
+    }
+    if copied != removed {
+        return Err(Error::new(
+            codes::STATEMENT_FAILED,
+            format!("{copied} row(s) were copied to {archive} but {removed} removed from {live}"),
+        )
+        .help("this is a bug in the generated retention statements: please report it with generated/plan.json"));
+    }
+    Ok((copied, purged))
+}
+
+/// Marks the metrics that read `source`'s live table stale, in the retention's transaction:
+/// their `metric_refresh` rows go, so the next refresh (at once in `tally retain` and in
+/// `tally run`, or whichever comes first after a crash) recomputes them. Periods the retention
+/// reached keep their published cells (`docs/runtime.md`, Published history).
+fn mark_stale(db: &mut dyn Backend, plan: &Plan, source: &SourcePlan) -> Result<()> {
+    let metrics: Vec<&crate::plan::MetricPlan> =
+        plan.metrics.iter().filter(|m| m.inputs.tables.contains(&source.tables.current)).collect();
+    crate::etl::forget_refreshes(db, &metrics)
 }
 
 /// The run-log placeholders every retention row shares. The times are on the run's clock
@@ -145,37 +239,4 @@ fn log_params(run_id: &str, source: &str, now: NaiveDateTime, started: Instant) 
         .with("started_at", now)
         .with("finished_at", now + elapsed)
         .with("rows_rejected", 0_i64)
-}
-
-/// Runs one source's retention statements (inside the caller's transaction) and counts.
-fn retain_source(
-    db: &mut dyn Backend,
-    source: &SourcePlan,
-    now: NaiveDateTime,
-) -> Result<SourceRetention> {
-    let params = Params::new().with("now", now);
-    let (mut copied, mut removed, mut purged) = (0, 0, 0);
-    let statements = &source.sql(db.dialect())?.retention;
-    for (index, statement) in statements.iter().enumerate() {
-        let changed = db.execute(&params.render(&statement.sql)?).map_err(|e| {
-            e.context(format!("retention statement {} of {}", index + 1, statements.len()))
-        })?;
-        match statement.role {
-            Role::Archive => copied += changed,
-            Role::Expire => removed += changed,
-            Role::Purge => purged += changed,
-            _ => {}
-        }
-    }
-    if copied != removed {
-        return Err(Error::new(
-            codes::STATEMENT_FAILED,
-            format!(
-                "{copied} row(s) were copied to {} but {removed} removed from {}",
-                source.tables.archive, source.tables.current
-            ),
-        )
-        .help("this is a bug in the generated retention statements: please report it with generated/plan.json"));
-    }
-    Ok(SourceRetention { source: source.name.clone(), archived: copied, purged })
 }

@@ -54,7 +54,7 @@ fn a_field_office_users_total_is_their_field_office(engine: &Engine) {
     request.totals = false;
     let answer = w.query(&request).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(answer.role, "field_office_director");
-    assert_eq!(answer.columns, ["metric", "period_start", "field_office", "value"]);
+    assert_eq!(answer.columns, ["metric", "period_start", "partial", "field_office", "value"]);
     assert_eq!(answer.rows.len(), 3, "three months:\n{}", output::table(&answer));
     assert!(column(&answer, "field_office").iter().all(|c| *c == text("F1")));
     assert!(answer.rows.iter().all(|r| r.levels.as_deref() == Some("field_office")));

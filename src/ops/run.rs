@@ -408,5 +408,15 @@ fn retain_inner(args: &RetainArgs) -> tally_runtime::Result<ExitCode> {
     args.operator.record(db.as_mut(), &entry)?;
     args.operator.finish(db.as_mut());
     println!("{}", result?);
+    // The metrics whose live rows retention took out are refreshed at once (periods it
+    // reached stay as published).
+    match etl::refresh_stale(db.as_mut(), &generated, now, &mut etl::Quiet)? {
+        Some(refresh) => println!(
+            "  refreshed {} metric(s) (through batch {})",
+            refresh.metrics.len(),
+            refresh.through_batch
+        ),
+        None => println!("  no metric to refresh"),
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -515,15 +515,23 @@ pub struct Csv {
 pub enum Load {
     /// Each file is the whole table: keys missing from it were deleted upstream.
     Snapshot,
-    /// Each file adds rows.
-    Append,
+    /// Each file adds rows; a row never changes. A line whose key is already loaded is
+    /// rejected, unless a deletion of that key (`delete_marker` true) comes before it in the
+    /// file: a deletion, then the corrected row.
+    Append {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delete_marker: Option<String>,
+    },
     /// Each file holds rows changed since the watermark on `column` (the highest value loaded
     /// so far). A row older than the watermark minus `lookback_minutes` (none: the watermark
-    /// itself) is skipped as late and kept in `etl_late`.
+    /// itself) is skipped as late and kept in `etl_late`. A row whose `delete_marker` is true
+    /// deletes its key.
     Incremental {
         column: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lookback_minutes: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delete_marker: Option<String>,
     },
     /// Each file holds changes; a row with `delete_marker` true deletes its key.
     Cdc { delete_marker: String },
@@ -533,9 +541,20 @@ impl Load {
     pub fn mode(&self) -> &'static str {
         match self {
             Load::Snapshot => "snapshot",
-            Load::Append => "append",
+            Load::Append { .. } => "append",
             Load::Incremental { .. } => "incremental",
             Load::Cdc { .. } => "cdc",
+        }
+    }
+
+    /// The bool column whose true value deletes a row's key, in a mode that has one.
+    pub fn delete_marker(&self) -> Option<&str> {
+        match self {
+            Load::Snapshot => None,
+            Load::Append { delete_marker } | Load::Incremental { delete_marker, .. } => {
+                delete_marker.as_deref()
+            }
+            Load::Cdc { delete_marker } => Some(delete_marker),
         }
     }
 }
@@ -721,11 +740,33 @@ pub struct MetricPlan {
     /// looks back by; `None` without a comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare: Option<String>,
+    /// What the previous value of a `compare` is: the same span of the earlier period
+    /// (`to_date`, in each row's `previous_value` and `previous_rows`) or the whole earlier
+    /// period (`whole`, the earlier row as published). Set exactly when `compare` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_span: Option<CompareSpan>,
+    /// Whether its values depend on the clock (`now()`, `age(...)`, or a metric that does):
+    /// every `tally run` refreshes it as of its `now`, with or without new data, and answers
+    /// say as of when (`metric_refresh`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clock: bool,
     /// One entry per table that publishes the metric.
     pub refresh: Vec<Refresh>,
     /// The personal-data-free rows behind the metric, for drill-down; `None` for a derived
     /// metric.
     pub drill: Option<DrillPlan>,
+}
+
+/// Which span of the earlier period a `compare` sets a period against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareSpan {
+    /// `compare previous <grain> to date`: the earlier period up to the same point (the
+    /// refresh time moved back by the shift) while the compared period runs; whole once it
+    /// has ended.
+    ToDate,
+    /// `compare whole previous <grain>`: always the whole earlier period.
+    Whole,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -812,6 +853,25 @@ pub struct TablePlan {
     /// its inputs' together). A column not listed is a total over that axis in every row of
     /// the metric.
     pub metric_columns: BTreeMap<String, Vec<String>>,
+    /// A mart's records schedule (`retention <rule>` in the mart); `None`: its published
+    /// cells stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<TableRetention>,
+}
+
+/// How long a mart keeps its published cells: by the age of their period, not of the source
+/// rows they were computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TableRetention {
+    /// The retention rule the mart names.
+    pub rule: String,
+    /// Where cells of periods older than the rule's `keep` wait until its `archive`: the
+    /// table's columns, then `_tally_archived_at` and `_tally_purge_after`.
+    pub archive: String,
+    /// Run by `tally retain` and the retention step of `tally run`, after the sources':
+    /// `archive` statements copy cells out, `expire` statements delete the same cells,
+    /// `purge` statements delete archived cells whose time has come.
+    pub sql: BTreeMap<Dialect, Vec<Statement>>,
 }
 
 impl TablePlan {

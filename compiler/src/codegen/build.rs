@@ -7,7 +7,7 @@
 //! | `stg_<source>`, `cur_<source>`, `arc_<source>` | staging, current, archive | source |
 //! | `mart_<mart>` | mart | mart |
 //! | `agg_<metric>` | metric aggregate | metric no mart shows |
-//! | `etl_file_ledger`, `etl_watermark`, `etl_run_log`, `etl_rejects`, `etl_late` | ETL state | warehouse |
+//! | `etl_file_ledger`, `etl_watermark`, `etl_run_log`, `etl_rejects`, `etl_late`, `metric_refresh` | ETL state | warehouse |
 //! | `policy_role`, `policy_grant`, `policy_user`, `policy_user_role`, `policy_source` | policy | warehouse |
 //! | `audit_log`, `audit_anchor` | audit | warehouse |
 //!
@@ -42,6 +42,10 @@ pub fn schema(model: &Model, dialect: &dyn Dialect) -> Result<Schema, Vec<Diagno
     let cut_tables = cuts::cut_tables(model);
     for t in &cut_tables {
         add(cut_table(t));
+        let retained = model.marts.get(&t.owner).is_some_and(|m| m.retention.is_some());
+        if t.kind == TableKind::Mart && retained {
+            add(mart_archive(t));
+        }
     }
     etl_tables().into_iter().for_each(&mut add);
     policy::tables(model).into_iter().for_each(&mut add);
@@ -166,6 +170,24 @@ fn cut_table(t: &CutTable) -> Table {
     table(t.name.clone(), t.kind, t.schema_columns(), &[], comment)
 }
 
+/// A mart's archive (`arc_mart_<mart>`): cells past its records schedule's `keep`, until its
+/// `archive`.
+fn mart_archive(t: &CutTable) -> Table {
+    let mut columns: Vec<Column> =
+        t.schema_columns().into_iter().map(|c| Column { nullable: true, ..c }).collect();
+    columns.extend([
+        column("_tally_archived_at", SqlType::Timestamp, false),
+        column("_tally_purge_after", SqlType::Timestamp, false),
+    ]);
+    table(
+        cuts::mart_archive_table(&t.name),
+        TableKind::Archive,
+        columns,
+        &[],
+        format!("Mart `{}`: published cells past its records schedule, until purged", t.owner),
+    )
+}
+
 fn etl_tables() -> Vec<Table> {
     use SqlType::{BigInt, Text, Timestamp};
     let kind = TableKind::EtlState;
@@ -226,6 +248,19 @@ fn etl_tables() -> Vec<Table> {
             ],
             &[],
             "One row per step run: when, how many rows, whether it worked".to_string(),
+        ),
+        table(
+            "metric_refresh".to_string(),
+            kind,
+            vec![
+                column("metric", Text, false),
+                column("as_of", Timestamp, false),
+                column("batch", BigInt, false),
+                column("refreshed_at", Timestamp, false),
+            ],
+            &["metric"],
+            "Each metric's last refresh: the instant its values are as of, the last batch they cover"
+                .to_string(),
         ),
         table(
             "etl_rejects".to_string(),

@@ -37,7 +37,9 @@ pub const FIXED_COLUMNS: &[&str] = &[
     "member",
     "value",
     "previous_value",
+    "previous_rows",
     "cell_rows",
+    "partial",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +114,11 @@ impl CutTable {
             column("member", SqlType::Text, true),
             column("value", VALUE_TYPE, true),
             column("previous_value", VALUE_TYPE, true),
+            // The rows behind a `to date` comparison's `previous_value`, for suppression.
+            column("previous_rows", SqlType::BigInt, true),
             column("cell_rows", SqlType::BigInt, false),
+            // Whether the period had not ended at the refresh.
+            column("partial", SqlType::Boolean, true),
         ]);
         columns
     }
@@ -120,6 +126,11 @@ impl CutTable {
 
 pub fn mart_table(mart: &str) -> String {
     format!("mart_{mart}")
+}
+
+/// Where a mart's cells past its records schedule's `keep` wait: `arc_mart_<mart>`.
+pub fn mart_archive_table(table: &str) -> String {
+    format!("arc_{table}")
 }
 
 pub fn aggregate_table(metric: &str) -> String {

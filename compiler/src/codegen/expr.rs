@@ -317,6 +317,9 @@ impl ExprSql<'_> {
                 Lowered { expr, prec: Prec::Add }
             }
             Function::Now => Lowered::atom(verbatim("{now}")),
+            Function::CalendarDays => {
+                Lowered::atom(verbatim(&format!("({})", calendar_days(self.dialect, self.row))))
+            }
             Function::Coalesce => Lowered::atom(call("COALESCE", args)),
             Function::Lower => Lowered::atom(call("lower", vec![one()?])),
             Function::Upper => Lowered::atom(call("upper", vec![one()?])),
@@ -474,6 +477,57 @@ fn interval_text(amount: u64, unit: TimeUnit) -> String {
 /// `INTERVAL '24 hours'` as text, for SQL written as text (periods, shifts, retention).
 pub fn interval(amount: u64, unit: TimeUnit) -> String {
     format!("INTERVAL '{}'", interval_text(amount, unit))
+}
+
+/// The end (exclusive) of the period of a cell row `row` (its `grain` and `period_start`):
+/// one period of the grain later. `NULL` for a row without a grain.
+pub fn period_end(dialect: &dyn Dialect, row: &str) -> String {
+    period_end_of(&column_text(dialect, row, "grain"), &column_text(dialect, row, "period_start"))
+}
+
+/// The end (exclusive) of the period of grain `grain` (a text expression) starting at `start`.
+pub fn period_end_of(grain: &str, start: &str) -> String {
+    let whens: Vec<String> = [
+        ("quarter_hour", interval(15, TimeUnit::Minute)),
+        ("hour", interval(1, TimeUnit::Hour)),
+        ("day", interval(1, TimeUnit::Day)),
+        ("week", interval(7, TimeUnit::Day)),
+        ("month", interval(1, TimeUnit::Month)),
+        ("quarter", interval(3, TimeUnit::Month)),
+        ("fiscal_quarter", interval(3, TimeUnit::Month)),
+        ("year", interval(12, TimeUnit::Month)),
+        ("fiscal_year", interval(12, TimeUnit::Month)),
+    ]
+    .into_iter()
+    .map(|(g, step)| format!("WHEN '{g}' THEN {start} + {step}"))
+    .collect();
+    format!("CASE {grain} {} END", whens.join(" "))
+}
+
+/// Whether the period of cell row `row` had not ended at the refresh (`{now}`): its end is
+/// after it. `NULL` for a row without a grain.
+pub fn partial(dialect: &dyn Dialect, row: &str) -> String {
+    format!("{} > {{now}}", period_end(dialect, row))
+}
+
+/// The calendar days of the period of cell row `row`: every day of an ended period (or of
+/// one that has not begun), and from its first day through the refresh day (`{now}`)
+/// while it runs. A grain finer than a day has no whole days: `NULL`.
+pub fn calendar_days(dialect: &dyn Dialect, row: &str) -> String {
+    let start = column_text(dialect, row, "period_start");
+    let grain = column_text(dialect, row, "grain");
+    let end = period_end(dialect, row);
+    let date = dialect.type_name(SqlType::Date);
+    format!(
+        "CASE WHEN {grain} IN ('quarter_hour', 'hour') THEN NULL \
+         WHEN {start} <= {{now}} AND {end} > {{now}} \
+         THEN CAST({{now}} AS {date}) - CAST({start} AS {date}) + 1 \
+         ELSE CAST({end} AS {date}) - CAST({start} AS {date}) END"
+    )
+}
+
+fn column_text(dialect: &dyn Dialect, row: &str, name: &str) -> String {
+    format!("{row}.{}", dialect.quote_ident(name))
 }
 
 /// `12.5` (the digits of `12.5%`) → `0.125`, exactly.

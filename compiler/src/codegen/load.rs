@@ -85,7 +85,7 @@ struct Gen<'a> {
 }
 
 /// A condition on current rows, given the name they are read under (an alias or the table).
-type Condition = dyn Fn(&str) -> String;
+type Condition<'a> = dyn Fn(&str) -> String + 'a;
 
 /// The rows a file step merges: the staged rows ranked per key, with their columns.
 struct Staged<'a> {
@@ -481,6 +481,9 @@ impl Gen<'_> {
                 ),
             ));
         }
+        if let Some(LoadMode::Append { delete_marker }) = &self.source.load {
+            statements.push(self.reject_repeated_keys(sql, columns, delete_marker.as_deref())?);
+        }
         let mut skipped = Vec::new();
         if let Some((by, lookback)) = self.incremental() {
             statements.push(self.late(sql, columns, by, lookback)?);
@@ -515,10 +518,98 @@ impl Gen<'_> {
         Ok(statements)
     }
 
+    /// Append: rejects a line whose key is already loaded, or was given by an earlier line of
+    /// the file, unless the line just before it with that key is a deletion (`marker` true):
+    /// an append source's rows never change, and a correction arrives as a deletion, then the
+    /// corrected row. Deletions themselves are never rejected here.
+    fn reject_repeated_keys(
+        &self,
+        sql: &mut Sql,
+        columns: &[Col<'_>],
+        marker: Option<&str>,
+    ) -> Result<Statement, String> {
+        let d = self.dialect;
+        let ty = |name: &str| {
+            columns
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.ty)
+                .ok_or_else(|| format!("column `{name}` is not a column"))
+        };
+        let typed_col = |row: &str, name: &str| -> Result<String, String> {
+            Ok(typed(d, &format!("{row}.{}", self.q(name)), ty(name)?))
+        };
+        let same_key = |a: &str, b: &str| -> Result<String, String> {
+            let parts: Vec<String> = self
+                .source
+                .key
+                .iter()
+                .map(|k| Ok(format!("{} = {}", typed_col(a, k)?, typed_col(b, k)?)))
+                .collect::<Result<_, String>>()?;
+            Ok(parts.join(" AND "))
+        };
+        let current = self.q(&current_table(self.name));
+        let source = self.source_literal();
+        let kept = |row: &str| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM etl_rejects AS e WHERE e.source = {source} AND e.batch = {{batch}} AND e.line = {row}._tally_line)"
+            )
+        };
+        let current_key: Vec<String> = self
+            .source
+            .key
+            .iter()
+            .map(|k| Ok(format!("c.{} = {}", self.q(k), typed_col("r", k)?)))
+            .collect::<Result<_, String>>()?;
+        let repeated = format!(
+            "(\n    EXISTS (SELECT 1 FROM {current} AS c WHERE {})\n    OR EXISTS (\n      SELECT 1\n      FROM {} AS p\n      WHERE {}\n        AND p._tally_line < r._tally_line\n        AND {}\n    )\n  )",
+            current_key.join(" AND "),
+            self.raw(),
+            same_key("p", "r")?,
+            kept("p"),
+        );
+        let mut conditions = vec![kept("r"), repeated];
+        if let Some(marker) = marker {
+            conditions.push(format!("{} IS NOT TRUE", typed_col("r", marker)?));
+            // The previous kept line with the key is a deletion: a correction.
+            conditions.push(format!(
+                "NOT EXISTS (\n    SELECT 1\n    FROM {raw} AS p\n    WHERE {same_p}\n      AND p._tally_line < r._tally_line\n      AND {kept_p}\n      AND {marker_p} IS TRUE\n      AND NOT EXISTS (\n        SELECT 1\n        FROM {raw} AS q\n        WHERE {same_q}\n          AND q._tally_line > p._tally_line\n          AND q._tally_line < r._tally_line\n          AND {kept_q}\n      )\n  )",
+                raw = self.raw(),
+                same_p = same_key("p", "r")?,
+                kept_p = kept("p"),
+                marker_p = typed_col("p", marker)?,
+                same_q = same_key("q", "r")?,
+                kept_q = kept("q"),
+            ));
+        }
+        let first_key = self.source.key.first().ok_or("source without a key")?;
+        Ok(Statement::new(
+            Role::Reject,
+            sql.statement(
+                d,
+                "reject.sql",
+                Ctx::new()
+                    .set("source", &source)
+                    .set("column", &text_literal(first_key))
+                    .set("value", &format!("r.{}", self.q(first_key)))
+                    .set(
+                        "reason",
+                        &text_literal(if marker.is_some() {
+                            "key already loaded: rows of an append source never change (land a deletion of the key before its corrected row)"
+                        } else {
+                            "key already loaded: rows of an append source never change"
+                        }),
+                    )
+                    .set("raw", &self.raw())
+                    .set("bad", &conditions.join("\n  AND ")),
+            ),
+        ))
+    }
+
     /// An incremental source's watermark column and lookback.
     fn incremental(&self) -> Option<(&str, Option<u64>)> {
         match self.source.load.as_ref()? {
-            LoadMode::Incremental { by, lookback_minutes } => {
+            LoadMode::Incremental { by, lookback_minutes, .. } => {
                 Some((by.as_str(), *lookback_minutes))
             }
             _ => None,
@@ -594,24 +685,44 @@ impl Gen<'_> {
             // A row whose age column is empty is not past anything (and must not vanish).
             conditions.push(format!("NOT COALESCE({past}, FALSE)"));
         }
-        let order = match mode {
-            // Rows never change: the first line with a key is the row.
-            LoadMode::Append => "ASC",
-            _ => "DESC",
-        };
+        // The last line of a key decides: a row is loaded, a deletion is not. (An append
+        // source's repeated keys were rejected by `validate`, but after a deletion.)
+        let order = "DESC";
         // Incremental: rows older than the watermark (less the lookback) were set aside as
         // late by `validate` and are not staged. Rows at the watermark itself are applied
         // again: a file may hold more changes made at the same instant as the last one
         // loaded, and an upsert twice is harmless.
-        if let LoadMode::Cdc { delete_marker } = mode {
+        if let Some(delete_marker) = mode.delete_marker() {
             conditions.push(format!("s.{} IS NOT TRUE", self.q(delete_marker)));
         }
+        // Append: a key the file deletes leaves (for the archive) before its corrected row, if
+        // any, is inserted.
+        // A key the file deletes for good is archived `deleted_upstream`; one it deletes and
+        // brings back (a correction) `corrected_upstream`.
+        let mut statements = match mode {
+            LoadMode::Append { delete_marker: Some(marker) } => {
+                let mut moves =
+                    self.move_to_archive(sql, columns, "deleted_upstream", &|row: &str| {
+                        self.deleted_in_file(row, marker, true)
+                    });
+                moves.extend(self.move_to_archive(sql, columns, "corrected_upstream", &|row| {
+                    format!(
+                        "{}\n  AND NOT {}",
+                        self.deleted_in_file(row, marker, false),
+                        self.deleted_in_file(row, marker, true)
+                    )
+                }));
+                moves
+            }
+            _ => Vec::new(),
+        };
         if !d.row_mutations() {
             let new = Staged { columns: &insert_columns, select: &select, order, conditions };
-            return self.merge_by_replacement(sql, mode, &key, &new);
+            statements.extend(self.merge_by_replacement(sql, mode, &key, &new)?);
+            return Ok(statements);
         }
         let action = match mode {
-            LoadMode::Append => "NOTHING".to_string(),
+            LoadMode::Append { .. } => "NOTHING".to_string(),
             _ => {
                 let mut sets: Vec<String> = names
                     .iter()
@@ -635,7 +746,7 @@ impl Gen<'_> {
                 }
             }
         };
-        let mut statements = vec![Statement::new(
+        statements.push(Statement::new(
             Role::Merge,
             sql.statement(
                 d,
@@ -650,7 +761,7 @@ impl Gen<'_> {
                     .set_list("conditions", conditions)
                     .set("action", &action),
             ),
-        )];
+        ));
         if let LoadMode::Incremental { by, .. } = mode {
             let ty = d.type_name(self.column_sql_type(by)?);
             statements.push(Statement::new(
@@ -689,7 +800,7 @@ impl Gen<'_> {
         let first_key = key.first().ok_or("source without a key")?;
         let matched = format!("c.{first_key} IS NOT NULL");
         let keep_current = match mode {
-            LoadMode::Append => Some(matched.clone()),
+            LoadMode::Append { .. } => Some(matched.clone()),
             LoadMode::Incremental { by, .. } => {
                 let by = self.q(by);
                 Some(format!(
@@ -767,7 +878,7 @@ impl Gen<'_> {
         let d = self.dialect;
         let mode = self.source.load.as_ref().ok_or("source without a load mode")?;
         let staging = self.q(&staging_table(self.name));
-        let (reason, condition): (&str, Box<Condition>) = match mode {
+        let (reason, condition): (&str, Box<Condition<'_>>) = match mode {
             LoadMode::Snapshot => {
                 // A key is missing when no line of the file has it, rejected lines included:
                 // a line rejected for a bad value elsewhere does not delete its row. A file
@@ -800,29 +911,43 @@ impl Gen<'_> {
                     }),
                 )
             }
-            LoadMode::Cdc { delete_marker } => {
-                let key = self.key();
-                let marker = self.q(delete_marker);
-                let staging = staging.clone();
+            LoadMode::Cdc { delete_marker }
+            | LoadMode::Incremental { delete_marker: Some(delete_marker), .. } => {
+                let marker = delete_marker.clone();
                 (
                     "deleted_upstream",
-                    Box::new(move |row: &str| {
-                        let same: Vec<String> =
-                            key.iter().map(|k| format!("s.{k} = {row}.{k}")).collect();
-                        let later: Vec<String> =
-                            key.iter().map(|k| format!("later.{k} = s.{k}")).collect();
-                        // The key's last record in the file is a deletion.
-                        format!(
-                            "EXISTS (\n    SELECT 1\n    FROM {staging} AS s\n    WHERE {}\n      AND s.{marker} IS TRUE\n      AND NOT EXISTS (\n        SELECT 1\n        FROM {staging} AS later\n        WHERE {}\n          AND later._tally_line > s._tally_line\n      )\n  )",
-                            same.join("\n      AND "),
-                            later.join("\n          AND ")
-                        )
-                    }),
+                    Box::new(move |row: &str| self.deleted_in_file(row, &marker, true)),
                 )
             }
-            LoadMode::Append | LoadMode::Incremental { .. } => return Ok(Vec::new()),
+            // Append: deletions are archived by `merge`, before corrected rows are inserted.
+            LoadMode::Append { .. } | LoadMode::Incremental { delete_marker: None, .. } => {
+                return Ok(Vec::new())
+            }
         };
         Ok(self.move_to_archive(sql, columns, reason, &*condition))
+    }
+
+    /// Whether the file deletes the key of `row`: it has a deletion (`marker` true) of the key;
+    /// with `last`, only when that deletion is the key's last line in the file (a later line
+    /// brings the key back).
+    fn deleted_in_file(&self, row: &str, marker: &str, last: bool) -> String {
+        let staging = self.q(&staging_table(self.name));
+        let key = self.key();
+        let marker = self.q(marker);
+        let same: Vec<String> = key.iter().map(|k| format!("s.{k} = {row}.{k}")).collect();
+        let mut text = format!(
+            "EXISTS (\n    SELECT 1\n    FROM {staging} AS s\n    WHERE {}\n      AND s.{marker} IS TRUE",
+            same.join("\n      AND ")
+        );
+        if last {
+            let later: Vec<String> = key.iter().map(|k| format!("later.{k} = s.{k}")).collect();
+            text.push_str(&format!(
+                "\n      AND NOT EXISTS (\n        SELECT 1\n        FROM {staging} AS later\n        WHERE {}\n          AND later._tally_line > s._tally_line\n      )",
+                later.join("\n          AND ")
+            ));
+        }
+        text.push_str("\n  )");
+        text
     }
 
     /// Copies the current rows meeting `condition` to the archive with `reason`, then deletes
@@ -908,14 +1033,7 @@ impl Gen<'_> {
     /// The periods rows stay in the live tables: the source's `retain` and its rule's `keep`;
     /// whichever ends first applies.
     fn keeps(&self) -> Vec<Period> {
-        let mut keeps = Vec::new();
-        if let Some(Keep::For(period)) = self.source.retention.keep {
-            keeps.push(period);
-        }
-        if let Some(rule) = self.rule() {
-            keeps.extend(rule.keep);
-        }
-        keeps
+        keep_periods(self.model, self.source)
     }
 
     fn rule(&self) -> Option<&crate::semantic::RetentionRule> {
@@ -989,7 +1107,20 @@ fn lookback_unit(minutes: u64) -> (u64, crate::syntax::ast::TimeUnit) {
     }
 }
 
-fn period_interval(period: Period) -> String {
+/// The periods a source's rows stay in the live tables: its `retain` and its rule's `keep`;
+/// whichever ends first applies.
+pub fn keep_periods(model: &Model, source: &Source) -> Vec<Period> {
+    let mut keeps = Vec::new();
+    if let Some(Keep::For(period)) = source.retention.keep {
+        keeps.push(period);
+    }
+    if let Some(rule) = source.retention.rule.as_ref().and_then(|r| model.retention_rules.get(r)) {
+        keeps.extend(rule.keep);
+    }
+    keeps
+}
+
+pub fn period_interval(period: Period) -> String {
     use crate::syntax::ast::TimeUnit;
     match period {
         Period::Days(days) => interval(days, TimeUnit::Day),

@@ -1,9 +1,13 @@
 //! The refresh SQL of each metric: the statements that recompute its rows in every cut table
 //! (mart or aggregate table, see [`super::cuts`]) that shows it.
 //!
-//! For a metric in a table the statements are: `DELETE` its rows, `INSERT` them anew, and for
-//! `compare previous <grain>` an `UPDATE` that fills `previous_value` from the row one period
-//! earlier. The `INSERT` reads a **cells** query, built in layers:
+//! For a metric in a table the statements are: `DELETE` its rows, `INSERT` them anew (each row
+//! with `partial`: its period had not ended at `{now}`), and for a comparison an `UPDATE` that
+//! fills `previous_value`: from the published row one period earlier for `compare whole
+//! previous <grain>` (`templates/compare.sql`), from a second cells query for `compare previous
+//! <grain> to date` (`templates/compare_to_date.sql`), whose facts are only the rows dated
+//! before `{now}` moved back by the shift (`Gen::cutoff`), so that a running period meets
+//! the same span of the earlier one. The `INSERT` reads a **cells** query, built in layers:
 //!
 //! 1. **facts** (`templates/facts.sql`): the metric's source rows (`cur_<source>`, current rows
 //!    only) passing its `where`, with the columns the measure reads and, prefixed `_tally_`,
@@ -11,6 +15,10 @@
 //!    through a `VALUES` list of grains), the member of each dimension level (the fact
 //!    column that references the dimension, and the levels above it from the dimension's
 //!    `from` source), the bucket, and the `top` member when the table has no column for it.
+//!    With a `window`, a row is copied into its own period and the next ones of each grain
+//!    (`VALUES` of grain and step), and `templates/facts_window.sql` keeps the copies whose
+//!    period's window (ending at the period's end, or at `{now}` while it runs) holds the row:
+//!    a cell's value is then over its window's rows, whatever the aggregate.
 //! 2. for `per ... having`, **kept groups** (`templates/facts_per.sql`): for each cut the
 //!    table keeps, window functions over the cell and the `per` keys mark the rows of groups
 //!    that pass `having` and the first row of each group; a cell's aggregate reads the marks
@@ -37,7 +45,7 @@ use super::rewrite;
 use super::schema::SqlType;
 use super::templates::{indent, text_literal, Ctx, Sql};
 use crate::graph::current_table;
-use crate::semantic::{Axis, Calendar, Grain, Metric, Model, Weekday};
+use crate::semantic::{Axis, Calendar, CompareKind, Grain, Metric, Model, Period, Weekday, Window};
 use crate::syntax::ast::{BinaryOp, TimeUnit};
 use std::collections::BTreeSet;
 use tally_contract::plan::{Role, Statement};
@@ -50,7 +58,7 @@ pub fn refresh(
     table: &CutTable,
     metric: &str,
 ) -> Vec<Statement> {
-    let mut gen = Gen { model, dialect, sql, table };
+    let mut gen = Gen { model, dialect, sql, table, cutoff: None };
     match gen.refresh(metric) {
         Ok(statements) => statements,
         Err(problem) => {
@@ -60,11 +68,26 @@ pub fn refresh(
     }
 }
 
+/// Whether the cells of `metric` in `table` read the refresh time (`{now}`: `now()`,
+/// `age(...)`), so that its values change as time passes without new data. The conditions of
+/// published history (which keep values as they were) do not count.
+pub fn reads_clock(model: &Model, dialect: &dyn Dialect, table: &CutTable, metric: &str) -> bool {
+    let mut sql = Sql::new();
+    let mut gen = Gen { model, dialect, sql: &mut sql, table, cutoff: None };
+    gen.cells(metric, None, 0).is_ok_and(|cells| cells.contains("{now}"))
+}
+
+/// A condition on a period expression, given as text.
+type LiveCondition = Box<dyn Fn(&str) -> String>;
+
 struct Gen<'a> {
     model: &'a Model,
     dialect: &'a dyn Dialect,
     sql: &'a mut Sql,
     table: &'a CutTable,
+    /// While building the cells a `to date` comparison reads: the grain it looks back by.
+    /// Fact rows are then read only up to the refresh time moved back by that shift.
+    cutoff: Option<Grain>,
 }
 
 /// Where the `top` axis's members go: a column the table has, or `member`.
@@ -105,38 +128,103 @@ impl<'a> Gen<'a> {
             vec!["metric".to_string(), "grain".to_string(), "period_start".to_string()];
         columns.push("levels".to_string());
         columns.extend(self.table.columns.iter().map(|c| c.name.clone()));
-        columns.extend(["bucket", "member", "value", "cell_rows"].map(String::from));
+        columns.extend(["bucket", "member", "value", "cell_rows", "partial"].map(String::from));
         let value_type = self.dialect.type_name(cuts::VALUE_TYPE);
         let select: Vec<String> = columns
             .iter()
             .map(|c| match c.as_str() {
                 "metric" => text_literal(name),
                 "value" => format!("CAST(c.value AS {value_type})"),
+                "partial" => expr::partial(self.dialect, "c"),
                 other => format!("c.{}", self.q(other)),
             })
             .collect();
         let quoted: Vec<String> = columns.iter().map(|c| self.q(c)).collect();
 
-        // Where rows cannot be deleted, mart and aggregate tables are partitioned by metric.
-        let delete = if self.dialect.row_mutations() {
-            format!("DELETE FROM {t}\nWHERE metric = {}", text_literal(name))
+        // Published history: a period whose source rows have begun to leave by age (before
+        // the source's shortest keep period) keeps the cells it was published with, and is
+        // published once if it never was (a backfill); every other cell is recomputed.
+        let live = self.live_periods(metric);
+        let mut delete = format!("DELETE FROM {t}\nWHERE metric = {}", text_literal(name));
+        let mut conditions = Vec::new();
+        if let Some(top) = &target {
+            conditions.push(format!("c._tally_rank <= {}", top.0));
+        }
+        // A mart's records schedule: cells of periods past its `keep` are archived by
+        // retention and never published again.
+        if let Some(keep) = self.mart_keep() {
+            conditions.push(format!(
+                "(c.period_start IS NULL OR c.period_start >= {{now}} - {})",
+                super::load::period_interval(keep)
+            ));
+        }
+        if let Some(live) = &live {
+            delete.push_str(&format!("\n  AND (period_start IS NULL OR {})", live("period_start")));
+            conditions.push(format!(
+                "(\n    c.period_start IS NULL\n    OR {}\n    OR NOT EXISTS (\n      SELECT 1\n      FROM {t} AS published\n      WHERE published.metric = {}\n        AND published.grain = c.grain\n        AND published.period_start = c.period_start\n    )\n  )",
+                live("c.period_start"),
+                text_literal(name)
+            ));
+        }
+        let mut statements = Vec::new();
+        if self.dialect.row_mutations() {
+            statements.push(Statement::new(Role::ClearCells, self.sql.check(self.dialect, delete)));
+            let insert = self.sql.statement(
+                self.dialect,
+                "insert_cells.sql",
+                Ctx::new()
+                    .set("table", &t)
+                    .set("columns", &quoted.join(", "))
+                    .set("select", &select.join(",\n  "))
+                    .set("cells", &indent(&cells, 2))
+                    .set_list("conditions", conditions),
+            );
+            statements.push(Statement::new(Role::InsertCells, insert));
         } else {
-            format!("ALTER TABLE {t} DROP IF EXISTS PARTITION (metric = {})", text_literal(name))
-        };
-        let mut statements =
-            vec![Statement::new(Role::ClearCells, self.sql.check(self.dialect, delete))];
-        let insert = self.sql.statement(
-            self.dialect,
-            "insert_cells.sql",
-            Ctx::new()
-                .set("table", &t)
-                .set("columns", &quoted.join(", "))
-                .set("select", &select.join(",\n  "))
-                .set("cells", &indent(&cells, 2))
-                .set("top", &target.as_ref().map(|(n, _)| n.to_string()).unwrap_or_default()),
-        );
-        statements.push(Statement::new(Role::InsertCells, insert));
-        if let (Some(grain), false) = (metric.compare, self.table.grains.is_empty()) {
+            // Where rows cannot be deleted (Spark), mart and aggregate tables are partitioned
+            // by metric and the metric's partition is replaced by what `DELETE` and `INSERT`
+            // would leave: its frozen cells as they were, and the recomputed ones.
+            let mut all = quoted.clone();
+            all.extend(["previous_value", "previous_rows"].map(|c| self.q(c)));
+            let mut recomputed: Vec<String> =
+                select.iter().zip(&quoted).map(|(e, c)| format!("{e} AS {c}")).collect();
+            recomputed.push(format!("CAST(NULL AS {value_type}) AS {}", self.q("previous_value")));
+            let bigint = self.dialect.type_name(SqlType::BigInt);
+            recomputed.push(format!("CAST(NULL AS {bigint}) AS {}", self.q("previous_rows")));
+            let mut query = String::new();
+            if let Some(live) = &live {
+                query.push_str(&format!(
+                    "SELECT\n  {}\nFROM {t}\nWHERE metric = {}\n  AND period_start IS NOT NULL\n  AND NOT {}\nUNION ALL\n",
+                    all.join(",\n  "),
+                    text_literal(name),
+                    live("period_start")
+                ));
+            }
+            query.push_str(&format!(
+                "SELECT\n  {}\nFROM (\n  {}\n) AS c",
+                recomputed.join(",\n  "),
+                indent(&cells, 2)
+            ));
+            for (i, condition) in conditions.iter().enumerate() {
+                query.push_str(&format!("\n{} {condition}", if i == 0 { "WHERE" } else { "  AND" }));
+            }
+            let mut texts = rewrite::replace(self.dialect, &self.table.name, Some(&all), &query);
+            // An empty result must still empty the partition, which an overwrite of the
+            // partitions the scratch table has rows in would not do.
+            texts.insert(
+                1,
+                format!(
+                    "ALTER TABLE {t} DROP IF EXISTS PARTITION (metric = {})",
+                    text_literal(name)
+                ),
+            );
+            let roles = [Role::InsertCells, Role::ClearCells, Role::InsertCells, Role::Clear];
+            for (role, text) in roles.into_iter().zip(texts) {
+                statements.push(Statement::new(role, self.sql.check(self.dialect, text)));
+            }
+        }
+        if let (Some(compare), false) = (metric.compare, self.table.grains.is_empty()) {
+            let grain = compare.grain;
             let mut keys = vec!["levels".to_string()];
             keys.extend(self.table.columns.iter().map(|c| c.name.clone()));
             keys.extend(["bucket", "member"].map(String::from));
@@ -152,17 +240,41 @@ impl<'a> Gen<'a> {
                     }
                 })
                 .collect();
+            let previous = previous_start(grain, &t, &self.table.grains);
             if !self.dialect.row_mutations() {
-                // The metric's partition replaced by its rows with the previous values.
+                // The metric's partition replaced by its rows with the values they are
+                // compared with; a row without one keeps what it had, as with `UPDATE`.
+                let metric_literal = text_literal(name);
+                let (source, on_metric, value, rows) = match compare.kind {
+                    CompareKind::Whole => (
+                        t.clone(),
+                        format!("p.metric = {metric_literal}\n  AND "),
+                        "p.value".to_string(),
+                        format!("{t}.previous_rows"),
+                    ),
+                    CompareKind::ToDate => {
+                        self.cutoff = Some(grain);
+                        let cells = self.cells(name, member.as_ref(), 0);
+                        self.cutoff = None;
+                        (
+                            format!("(\n  {}\n)", indent(&cells?, 2)),
+                            String::new(),
+                            format!("CAST(p.value AS {value_type})"),
+                            format!("CASE WHEN p.grain IS NULL THEN {t}.previous_rows ELSE p.cell_rows END"),
+                        )
+                    }
+                };
                 let mut all = quoted.clone();
-                all.push("previous_value".to_string());
-                let select: Vec<String> = quoted.iter().map(|c| format!("{t}.{c}")).collect();
+                all.extend(["previous_value", "previous_rows"].map(|c| self.q(c)));
+                let mut select: Vec<String> = quoted.iter().map(|c| format!("{t}.{c}")).collect();
+                select.push(format!(
+                    "CASE WHEN p.grain IS NULL THEN {t}.previous_value ELSE {value} END AS previous_value"
+                ));
+                select.push(format!("{rows} AS previous_rows"));
                 let query = format!(
-                    "SELECT\n  {},\n  p.value AS previous_value\nFROM {t}\nLEFT JOIN {t} AS p\n  ON p.metric = {metric}\n  AND p.grain = {t}.grain\n  AND p.period_start = {}\n  AND {}\nWHERE {t}.metric = {metric}",
+                    "SELECT\n  {}\nFROM {t}\nLEFT JOIN {source} AS p\n  ON {on_metric}p.grain = {t}.grain\n  AND p.period_start = {previous}\n  AND {}\nWHERE {t}.metric = {metric_literal}",
                     select.join(",\n  "),
-                    previous_start(grain, &t, &self.table.grains),
                     same.join("\n  AND "),
-                    metric = text_literal(name),
                 );
                 for text in rewrite::replace(self.dialect, &self.table.name, Some(&all), &query) {
                     let checked = self.sql.check(self.dialect, text);
@@ -170,18 +282,71 @@ impl<'a> Gen<'a> {
                 }
                 return Ok(statements);
             }
-            let update = self.sql.statement(
-                self.dialect,
-                "compare.sql",
-                Ctx::new()
-                    .set("table", &t)
-                    .set("metric", &text_literal(name))
-                    .set("previous", &previous_start(grain, &t, &self.table.grains))
-                    .set("same", &same.join("\n  AND ")),
-            );
+            let update = match compare.kind {
+                CompareKind::Whole => self.sql.statement(
+                    self.dialect,
+                    "compare.sql",
+                    Ctx::new()
+                        .set("table", &t)
+                        .set("metric", &text_literal(name))
+                        .set("previous", &previous)
+                        .set("same", &same.join("\n  AND ")),
+                ),
+                CompareKind::ToDate => {
+                    // The earlier periods' cells over the rows dated before the refresh time
+                    // moved back by the shift: an ended period's earlier period whole, the
+                    // running one's up to the same point.
+                    self.cutoff = Some(grain);
+                    let cells = self.cells(name, member.as_ref(), 0);
+                    self.cutoff = None;
+                    self.sql.statement(
+                        self.dialect,
+                        "compare_to_date.sql",
+                        Ctx::new()
+                            .set("table", &t)
+                            .set("metric", &text_literal(name))
+                            .set("value_type", &value_type)
+                            .set("cells", &indent(&cells?, 2))
+                            .set("previous", &previous)
+                            .set("same", &same.join("\n  AND ")),
+                    )
+                }
+            };
             statements.push(Statement::new(Role::Compare, update));
         }
         Ok(statements)
+    }
+
+    /// For a metric over a source whose rows leave by age: a condition that a period (the
+    /// expression given) is recent enough that none of its rows has left yet; `None` when
+    /// rows never leave by age or the metric has no periods of its own.
+    fn live_periods(&self, metric: &Metric) -> Option<LiveCondition> {
+        if metric.is_derived() || metric.time.is_none() || self.table.grains.is_empty() {
+            return None;
+        }
+        let source = self.model.sources.get(metric.source.as_ref()?)?;
+        let keeps = super::load::keep_periods(self.model, source);
+        if keeps.is_empty() {
+            return None;
+        }
+        let intervals: Vec<String> = keeps.into_iter().map(super::load::period_interval).collect();
+        Some(Box::new(move |period: &str| {
+            let parts: Vec<String> =
+                intervals.iter().map(|i| format!("{period} >= {{now}} - {i}")).collect();
+            match parts.as_slice() {
+                [one] => one.clone(),
+                _ => format!("({})", parts.join(" AND ")),
+            }
+        }))
+    }
+
+    /// The `keep` of the records schedule of the mart this table is, if it names one.
+    fn mart_keep(&self) -> Option<crate::semantic::Period> {
+        if self.table.kind != super::schema::TableKind::Mart || self.table.grains.is_empty() {
+            return None;
+        }
+        let mart = self.model.marts.get(&self.table.owner)?;
+        self.model.retention_rules.get(mart.retention.as_ref()?)?.keep
     }
 
     fn top_target(&self, axis: &Axis) -> TopTarget {
@@ -327,16 +492,32 @@ impl<'a> Gen<'a> {
         let mut select: Vec<String> = Vec::new();
         let mut joins: Joins = Joins::default();
         let timed = metric.time.is_some() && !self.table.grains.is_empty();
+        let window = metric.window.filter(|_| timed);
+        // The grains cells are made at: every kept one, or for a window those it is defined
+        // at (a day or coarser; `to date <grain>` no coarser than its grain).
+        let grains_kept: Vec<Grain> = match window {
+            None => self.table.grains.clone(),
+            Some(w) => self.table.grains.iter().copied().filter(|g| window_grain(w, *g)).collect(),
+        };
         if let Some(time) = metric.time.as_ref().filter(|_| timed) {
             let t = format!("CAST(f.{} AS TIMESTAMP)", self.q(&time.column));
-            let whens: Vec<String> = self
-                .table
-                .grains
+            let whens: Vec<String> = grains_kept
                 .iter()
                 .map(|g| {
-                    format!("WHEN '{}' THEN {}", g.word(), period_start(*g, &t, &model.calendar))
+                    let start = period_start(*g, &t, &model.calendar);
+                    match window {
+                        // The n-th period from the row's own: a window ending in a later period
+                        // may still hold the row.
+                        Some(_) => {
+                            format!("WHEN '{}' THEN {start} + g.n * {}", g.word(), grain_step(*g))
+                        }
+                        None => format!("WHEN '{}' THEN {start}", g.word()),
+                    }
                 })
                 .collect();
+            if window.is_some() {
+                select.push(format!("{t} AS _tally_t"));
+            }
             select.push("g.grain AS _tally_grain".to_string());
             select.push(format!(
                 "CASE g.grain\n    {}\n  END AS _tally_period",
@@ -480,24 +661,39 @@ impl<'a> Gen<'a> {
             // `count(*)` over a table with no cuts reads no column.
             facts_select.push("1 AS _tally_one".to_string());
         }
-        let filter = match &measure.filter {
+        let mut filter = match &measure.filter {
             Some(f) => row.sql(f)?,
             None => String::new(),
         };
-        let grains: Vec<String> = if timed {
-            self.table.grains.iter().map(|g| format!("('{}')", g.word())).collect()
-        } else {
-            Vec::new()
+        if let (Some(grain), Some(time), true) = (self.cutoff, metric.time.as_ref(), timed) {
+            let t = format!("CAST(f.{} AS TIMESTAMP)", self.q(&time.column));
+            let before =
+                format!("{t} < {}", shift_back(grain, "{now}", "g.grain", &self.table.grains));
+            filter = if filter.is_empty() { before } else { format!("({filter}) AND {before}") };
+        }
+        let grains: Vec<String> = match (timed, window) {
+            (false, _) => Vec::new(),
+            (true, None) => grains_kept.iter().map(|g| format!("('{}')", g.word())).collect(),
+            (true, Some(w)) => grains_kept
+                .iter()
+                .flat_map(|g| {
+                    (0..=window_steps(w, *g)).map(move |n| format!("('{}', {n})", g.word()))
+                })
+                .collect(),
         };
-        let facts = self.sql.fragment(
+        let mut facts = self.sql.fragment(
             "facts.sql",
             Ctx::new()
                 .set("select", &facts_select.join(",\n  "))
                 .set("table", &self.q(&current_table(source)))
                 .set_list("joins", joins.sql(self.dialect))
                 .set("grains", &grains.join(", "))
+                .set("grain_columns", if window.is_some() { "grain, n" } else { "grain" })
                 .set("filter", &filter),
         );
+        if let (Some(w), true) = (window, timed) {
+            facts = self.window_facts(w, &facts);
+        }
 
         // The grouping columns every set has (of the facts, `f`).
         let mut always_names: Vec<&str> = Vec::new();
@@ -687,6 +883,35 @@ impl<'a> Gen<'a> {
         ))
     }
 
+    /// Keeps, of the facts copied into the periods a window may end in, the copies whose row
+    /// the window holds: dated before the window's end (the period's end, or the refresh while
+    /// it runs) and not before its start; and no cell for a period that has not begun.
+    fn window_facts(&mut self, window: Window, facts: &str) -> String {
+        let as_of = match self.cutoff {
+            Some(grain) => shift_back(grain, "{now}", "f._tally_grain", &self.table.grains),
+            None => "{now}".to_string(),
+        };
+        let end = expr::period_end_of("f._tally_grain", "f._tally_period");
+        let end = format!("LEAST({end}, {as_of})");
+        let start = match window {
+            Window::ToDate(grain) => period_start(
+                grain,
+                &format!("({end} - INTERVAL '1 microsecond')"),
+                &self.model.calendar,
+            ),
+            Window::Last(Period::Days(n)) => format!("{end} - {}", interval(n, TimeUnit::Day)),
+            Window::Last(Period::Months(n)) => format!("{end} - {}", interval(n, TimeUnit::Month)),
+        };
+        self.sql.fragment(
+            "facts_window.sql",
+            Ctx::new()
+                .set("facts", &indent(facts, 2))
+                .set("as_of", &as_of)
+                .set("end", &end)
+                .set("start", &start),
+        )
+    }
+
     fn level_column_name(&self, dimension: &str, level: &str) -> Result<String, String> {
         self.table
             .level_column(dimension, level)
@@ -860,6 +1085,53 @@ pub fn period_start(grain: Grain, t: &str, calendar: &Calendar) -> String {
     }
 }
 
+/// Whether a window's cells are made at `grain`: a day or coarser, and for `to date <g>` no
+/// coarser than `<g>` (a month-to-date value per fiscal year would be its last month's).
+fn window_grain(window: Window, grain: Grain) -> bool {
+    let rank = cuts::grain_rank(grain);
+    rank >= cuts::grain_rank(Grain::Day)
+        && match window {
+            Window::ToDate(to) => grain == to || rank < cuts::grain_rank(to),
+            Window::Last(_) => true,
+        }
+}
+
+/// One period of `grain`, as an interval a start is moved on by.
+fn grain_step(grain: Grain) -> String {
+    match grain {
+        Grain::QuarterHour => interval(15, TimeUnit::Minute),
+        Grain::Hour => interval(1, TimeUnit::Hour),
+        Grain::Day => interval(1, TimeUnit::Day),
+        Grain::Week => interval(7, TimeUnit::Day),
+        Grain::Month => interval(1, TimeUnit::Month),
+        Grain::Quarter | Grain::FiscalQuarter => interval(3, TimeUnit::Month),
+        Grain::Year | Grain::FiscalYear => interval(12, TimeUnit::Month),
+    }
+}
+
+/// How many periods of `grain` after a row's own a window can end in and still hold the row:
+/// the window's longest span over the grain's shortest period, plus the one it straddles.
+fn window_steps(window: Window, grain: Grain) -> u64 {
+    let span = match window {
+        Window::ToDate(to) => match to {
+            Grain::QuarterHour | Grain::Hour | Grain::Day => 1,
+            Grain::Week => 7,
+            Grain::Month => 31,
+            Grain::Quarter | Grain::FiscalQuarter => 92,
+            Grain::Year | Grain::FiscalYear => 366,
+        },
+        Window::Last(period) => period.day_range().1,
+    };
+    let shortest = match grain {
+        Grain::QuarterHour | Grain::Hour | Grain::Day => 1,
+        Grain::Week => 7,
+        Grain::Month => 28,
+        Grain::Quarter | Grain::FiscalQuarter => 89,
+        Grain::Year | Grain::FiscalYear => 365,
+    };
+    span / shortest + 1
+}
+
 fn weekday_index(day: Weekday) -> u32 {
     Weekday::ALL.iter().position(|d| *d == day).map_or(0, |i| i as u32)
 }
@@ -869,6 +1141,13 @@ fn weekday_index(day: Weekday) -> u32 {
 /// ([`tally_contract::period::compare_shift`]: a week looks back whole weeks, so that it lands
 /// on a week's first day). One expression per distinct shift among the kept grains.
 pub fn previous_start(grain: Grain, table: &str, kept: &[Grain]) -> String {
+    shift_back(grain, &format!("{table}.period_start"), &format!("{table}.grain"), kept)
+}
+
+/// `value` moved back one `grain` by the contract's rule, for rows whose grain is the text
+/// expression `row_grain` (a week moves back whole weeks). One expression per distinct shift
+/// among the kept grains.
+pub fn shift_back(grain: Grain, value: &str, row_grain: &str, kept: &[Grain]) -> String {
     use tally_contract::period::{compare_shift, Shift};
     let sql = |row: Grain| {
         let shift = compare_shift(grain.word(), row.word()).unwrap_or(Shift::Days(0));
@@ -878,15 +1157,11 @@ pub fn previous_start(grain: Grain, table: &str, kept: &[Grain]) -> String {
             Shift::Days(n) => interval(u64::from(n), TimeUnit::Day),
             Shift::Months(n) => interval(u64::from(n), TimeUnit::Month),
         };
-        format!("{table}.period_start - {interval}")
+        format!("{value} - {interval}")
     };
     let usual = kept.iter().copied().find(|g| *g != Grain::Week).unwrap_or(grain);
     if kept.contains(&Grain::Week) && sql(Grain::Week) != sql(usual) {
-        format!(
-            "CASE WHEN {table}.grain = 'week' THEN {} ELSE {} END",
-            sql(Grain::Week),
-            sql(usual)
-        )
+        format!("CASE WHEN {row_grain} = 'week' THEN {} ELSE {} END", sql(Grain::Week), sql(usual))
     } else {
         sql(usual)
     }

@@ -28,8 +28,8 @@ use crate::syntax::ast;
 use std::collections::{BTreeMap, BTreeSet};
 use tally_contract::plan::{
     self as contract, Column, CutColumn, FileStep, Inputs, Landing, Load, MetricPlan, Plan,
-    Refresh, ReportPlan, Retention, RetentionRule, RuntimeSql, SourceFreshness, SourcePlan,
-    SourceTables, TablePlan,
+    Refresh, ReportPlan, Retention, RetentionRule, Role as StatementRole, RuntimeSql,
+    SourceFreshness, SourcePlan, SourceTables, Statement, TablePlan, TableRetention,
 };
 
 pub use tally_contract::plan::{GENERATED_BY, PLAN_VERSION};
@@ -92,8 +92,8 @@ fn build(model: &Model, metric_order: &[String], sql: &mut Sql) -> Plan {
         dimensions: dimensions(model),
         sources,
         metrics,
-        marts: marts.into_iter().map(|t| table_plan(model, t)).collect(),
-        aggregates: aggregates.into_iter().map(|t| table_plan(model, t)).collect(),
+        marts: marts.into_iter().map(|t| table_plan(model, t, sql)).collect(),
+        aggregates: aggregates.into_iter().map(|t| table_plan(model, t, sql)).collect(),
         reports: report_plans(model, &tables, sql),
     }
 }
@@ -264,10 +264,14 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Opt
     }
     let load = match &source.load {
         Some(LoadMode::Snapshot) | None => Load::Snapshot,
-        Some(LoadMode::Append) => Load::Append,
-        Some(LoadMode::Incremental { by, lookback_minutes }) => {
-            Load::Incremental { column: by.clone(), lookback_minutes: *lookback_minutes }
+        Some(LoadMode::Append { delete_marker }) => {
+            Load::Append { delete_marker: delete_marker.clone() }
         }
+        Some(LoadMode::Incremental { by, lookback_minutes, delete_marker }) => Load::Incremental {
+            column: by.clone(),
+            lookback_minutes: *lookback_minutes,
+            delete_marker: delete_marker.clone(),
+        },
         Some(LoadMode::Cdc { delete_marker }) => Load::Cdc { delete_marker: delete_marker.clone() },
     };
     let columns = source.columns.values().map(column).collect();
@@ -478,7 +482,14 @@ fn metric_plan(
             }
             Refresh { table: t.name.clone(), sql: statements }
         })
-        .collect();
+        .collect::<Vec<Refresh>>();
+    // Its values depend on the clock when its cells read `{now}` (`now()`, `age(...)`), or
+    // when it reads a metric whose values do.
+    let clock = tables
+        .iter()
+        .find(|t| t.metrics.iter().any(|m| m == name))
+        .is_some_and(|t| metrics_sql::reads_clock(model, dialect::all()[0], t, name))
+        || earlier.iter().any(|m| m.clock && inputs.contains(&m.name));
     // Cells are placed in time when the metric has a time column, or reads a metric that does.
     let timed = if metric.is_derived() {
         earlier.iter().any(|m| m.timed && inputs.contains(&m.name))
@@ -496,7 +507,12 @@ fn metric_plan(
         inputs: Inputs { metrics: inputs, tables: input_tables.into_iter().collect() },
         counts: drill::counts(model, name),
         timed,
-        compare: metric.compare.map(|g| g.word().to_owned()),
+        compare: metric.compare.map(|c| c.grain.word().to_owned()),
+        compare_span: metric.compare.map(|c| match c.kind {
+            crate::semantic::CompareKind::ToDate => tally_contract::plan::CompareSpan::ToDate,
+            crate::semantic::CompareKind::Whole => tally_contract::plan::CompareSpan::Whole,
+        }),
+        clock,
         refresh,
         drill: drill::drill(model, name, sql),
     }
@@ -513,7 +529,45 @@ fn axis_text(axis: &Axis, calendar: &str) -> String {
     }
 }
 
-fn table_plan(model: &Model, t: &CutTable) -> TablePlan {
+/// A mart's retention: cells of periods older than the rule's `keep` move to the archive table
+/// (purged after `archive`, or at once without it).
+fn table_retention(model: &Model, t: &CutTable, sql: &mut Sql) -> Option<TableRetention> {
+    let mart = model.marts.get(&t.owner).filter(|_| t.kind == TableKind::Mart)?;
+    let rule_name = mart.retention.as_ref()?;
+    let rule = model.retention_rules.get(rule_name)?;
+    let keep = rule.keep?;
+    let archive = cuts::mart_archive_table(&t.name);
+    let columns: Vec<String> = t.schema_columns().into_iter().map(|c| c.name).collect();
+    let mut statements = BTreeMap::new();
+    for d in dialect::all() {
+        let q = |name: &str| d.quote_ident(name);
+        let names: Vec<String> = columns.iter().map(|c| q(c)).collect();
+        let old = format!("period_start < {{now}} - {}", load::period_interval(keep));
+        let purge_after = match rule.archive {
+            Some(archive) => format!("period_start + {}", load::period_interval(archive)),
+            None => "{now}".to_string(),
+        };
+        let copy = format!(
+            "INSERT INTO {archive} ({}, _tally_archived_at, _tally_purge_after)\nSELECT\n  {},\n  {{now}},\n  {purge_after}\nFROM {}\nWHERE {old}",
+            names.join(", "),
+            names.join(",\n  "),
+            q(&t.name)
+        );
+        let expire = format!("DELETE FROM {}\nWHERE {old}", q(&t.name));
+        let purge = format!("DELETE FROM {archive}\nWHERE _tally_purge_after <= {{now}}");
+        statements.insert(
+            d.id(),
+            vec![
+                Statement::new(StatementRole::Archive, sql.check(d, copy)),
+                Statement::new(StatementRole::Expire, sql.check(d, expire)),
+                Statement::new(StatementRole::Purge, sql.check(d, purge)),
+            ],
+        );
+    }
+    Some(TableRetention { rule: rule_name.clone(), archive, sql: statements })
+}
+
+fn table_plan(model: &Model, t: &CutTable, sql: &mut Sql) -> TablePlan {
     let mart = model.marts.get(&t.owner).filter(|_| t.kind == TableKind::Mart);
     let title = match mart {
         Some(m) => m.meta.title.clone(),
@@ -581,6 +635,7 @@ fn table_plan(model: &Model, t: &CutTable) -> TablePlan {
                 (m.clone(), ordered.map(|c| c.name.clone()).collect())
             })
             .collect(),
+        retention: table_retention(model, t, sql),
     }
 }
 

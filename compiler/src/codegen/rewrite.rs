@@ -19,9 +19,10 @@
 //! The runtime runs Spark with `spark.sql.sources.partitionOverwriteMode=dynamic`, so step 2
 //! replaces the whole of an unpartitioned table but, of a partitioned one (marts and
 //! aggregates, by metric), only the partitions the scratch table has rows in: a metric's
-//! `compare` replaces that metric's partition. (The roll-forward and this setting are duties
-//! of the runtime's Spark backend, which is not written yet.) A partition is emptied by dropping it
-//! (`ALTER TABLE ... DROP PARTITION`), never by a replacement.
+//! a metric's refresh and `compare` replace that metric's partition. (The roll-forward and this
+//! setting are duties of the runtime's Spark backend.) A partition is emptied by dropping it
+//! (`ALTER TABLE ... DROP PARTITION`), never by a replacement: a refresh drops it between
+//! steps 1 and 2, so that a metric left with no cells has none.
 
 use super::dialect::Dialect;
 

@@ -192,6 +192,13 @@ codes! {
          compare with them (PostgreSQL refuses `text = bigint` in the row-level-security \
          policy).",
         "Declare the attribute `string`, or drop its reference if it names no member.";
+    MART_RETENTION_WITHOUT_KEEP = "T0126", "mart-retention-without-keep",
+        "A mart's `retention <rule>` is the records schedule of what it publishes: a cell stays \
+         in the mart until its period is older than the rule's `keep`, then waits in the mart's \
+         archive until the rule's `archive`. A rule without `keep` (only `follow source`) says \
+         nothing about age, and a published cell has no source row to follow.",
+        "Add `keep <duration>` to the rule (and `archive <duration>` to keep archived cells), or \
+         name another rule.";
     LOOKBACK_NOT_TEMPORAL = "T0125", "lookback-not-temporal",
         "`load incremental by <column> lookback <duration>` also accepts rows up to that long \
          before the watermark (the highest value of the column loaded so far). A duration can \
@@ -220,7 +227,8 @@ codes! {
         "Use one of the dimension's levels.";
     UNKNOWN_FUNCTION = "T0206", "unknown-function",
         "Expressions may call the aggregates `count`, `sum`, `avg`, `min`, `max`, `share` and \
-         the functions `age`, `now`, `coalesce`, `lower`, `upper`, `abs`, `round`.",
+         the functions `age`, `now`, `coalesce`, `lower`, `upper`, `abs`, `round` and, in \
+         derived metrics, `calendar_days`.",
         "Use one of those functions.";
     WRONG_KIND = "T0207", "wrong-kind-of-name",
         "The name exists, but it names a different kind of thing than this place takes (for \
@@ -327,6 +335,39 @@ codes! {
         "A metric's `time` column places each row on the calendar (for `by time.month`, \
          `grain`, `compare previous ...`), so it must be a `date` or a `timestamp`.",
         "Name a `date` or `timestamp` column of the metric's source.";
+    AMBIGUOUS_COMPARISON = "T0311", "ambiguous-comparison",
+        "`compare` sets each period against an earlier one, and a period that has not ended yet \
+         (the current fiscal year, month or week at the refresh) can be set against two \
+         different things: the same span of the earlier period (a year to date against the \
+         previous year up to the same day) or the whole earlier period. The two differ by \
+         everything that happened in the rest of the earlier period, so a comparison that does \
+         not say which it is reads as a collapse every time the current period is young. \
+         `compare previous <grain> to date` means the first, `compare whole previous <grain>` \
+         the second; the bare `compare previous <grain>` (which meant the second) is refused, \
+         and so is a comparison that says both.",
+        "Say which span is meant: `compare previous fiscal_year to date` (the usual *same period \
+         last year*) or `compare whole previous fiscal_year`.";
+    CALENDAR_DAYS_MISPLACED = "T0312", "calendar-days-misplaced",
+        "`calendar_days()` is the number of calendar days of a cell's period (up to the refresh \
+         day for a period that has not ended), so it has a value only per cell of a derived \
+         metric, where every period has a start and an end: `metric per_day = shipments / \
+         calendar_days()`. In a measure over a source's rows, a `where`, `buckets` or `having` \
+         there is no period yet, and a derived metric made of nothing but it would publish the \
+         calendar, not a measurement.",
+        "Divide a metric by it in a derived metric (`metric arrivals_per_day = arrivals / \
+         calendar_days()`).";
+    INVALID_WINDOW = "T0313", "invalid-window",
+        "`window to date <grain>` and `window last <duration>` make each cell's value the \
+         measure over the rows of a window that ends where the cell's period ends (at the \
+         refresh while the period runs), instead of the rows of the period: a fiscal year to \
+         date per month, the last 28 days per day. A window reads a source's rows by their \
+         `time`, so it belongs to a metric over a source, with a `time` column; a derived \
+         metric gets windows from the metrics it combines. A window is whole days or longer \
+         (`to date` a day or a coarser grain, `last` in days, weeks, months or years), and \
+         `to date` needs a grain the calendar offers.",
+        "Put the window on the metric that reads the source (`metric visits_ytd { measure \
+         count(*) time visits.at window to date fiscal_year }`) and combine that metric; give \
+         the metric a `time` column; count the window in days or longer.";
     METRIC_CYCLE = "T0401", "metric-cycle",
         "A derived metric is computed from the values of the metrics it names, so those must be \
          computed first. Here metrics use one another in a circle (`metric a = b * 2` and \

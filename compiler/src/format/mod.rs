@@ -390,12 +390,15 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
         P::Refresh(schedule) => schedule_text(schedule),
         P::Landing(landing) => landing_text(landing),
         P::Load(LoadMode::Snapshot) => "snapshot".to_string(),
-        P::Load(LoadMode::Append) => "append".to_string(),
-        P::Load(LoadMode::Incremental { by, lookback: None }) => {
-            format!("incremental by {}", by.name)
+        P::Load(LoadMode::Append { delete_marker }) => {
+            with_marker("append".to_string(), delete_marker.as_ref())
         }
-        P::Load(LoadMode::Incremental { by, lookback: Some(lookback) }) => {
-            format!("incremental by {} lookback {}", by.name, duration(lookback))
+        P::Load(LoadMode::Incremental { by, lookback, delete_marker }) => {
+            let mut text = format!("incremental by {}", by.name);
+            if let Some(lookback) = lookback {
+                text = format!("{text} lookback {}", duration(lookback));
+            }
+            with_marker(text, delete_marker.as_ref())
         }
         P::Load(LoadMode::Cdc { delete_marker }) => {
             format!("cdc delete_marker {}", delete_marker.name)
@@ -459,7 +462,14 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
         }
         P::Time(path) => path.dotted(),
         P::Top { count, by } => format!("{} by {}", count.value, by.dotted()),
-        P::Compare { grain } => format!("previous {}", grain.name),
+        P::Compare { grain, whole, to_date } => format!(
+            "{}previous {}{}",
+            if whole.is_some() { "whole " } else { "" },
+            grain.name,
+            if to_date.is_some() { " to date" } else { "" }
+        ),
+        P::Window(WindowSpec::ToDate(grain)) => format!("to date {}", grain.name),
+        P::Window(WindowSpec::Last(length)) => format!("last {}", duration(length)),
         P::Buckets { expr: bucketed, edges } => {
             let edges: Vec<String> = edges.iter().map(expr).collect();
             format!("{} [{}]", expr(bucketed), edges.join(", "))
@@ -752,6 +762,14 @@ fn write_expr(e: &Expr, out: &mut String) {
     }
 }
 
+/// A load mode's text with its optional `delete_marker`.
+fn with_marker(mode: String, marker: Option<&Ident>) -> String {
+    match marker {
+        Some(marker) => format!("{mode} delete_marker {}", marker.name),
+        None => mode,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -890,7 +908,7 @@ metric long_filter {
   by location.port, time.day
   grain day
   top 10 by location.port
-  compare previous fiscal_year
+  compare previous fiscal_year to date
   format number
 }
 

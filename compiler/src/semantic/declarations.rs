@@ -569,8 +569,14 @@ impl Analyzer<'_> {
     ) -> Option<LoadMode> {
         match mode {
             ast::LoadMode::Snapshot => Some(LoadMode::Snapshot),
-            ast::LoadMode::Append => Some(LoadMode::Append),
-            ast::LoadMode::Incremental { by, lookback } => {
+            ast::LoadMode::Append { delete_marker } => {
+                let delete_marker = match delete_marker {
+                    Some(marker) => Some(self.delete_marker(source, marker, columns)?),
+                    None => None,
+                };
+                Some(LoadMode::Append { delete_marker })
+            }
+            ast::LoadMode::Incremental { by, lookback, delete_marker } => {
                 if let Some(d) = unknown_local_column(source, by, columns) {
                     self.push(d);
                     return None;
@@ -579,39 +585,50 @@ impl Analyzer<'_> {
                     Some(duration) => Some(self.lookback(by, duration, columns)?),
                     None => None,
                 };
-                Some(LoadMode::Incremental { by: by.name.clone(), lookback_minutes })
+                let delete_marker = match delete_marker {
+                    Some(marker) => Some(self.delete_marker(source, marker, columns)?),
+                    None => None,
+                };
+                Some(LoadMode::Incremental { by: by.name.clone(), lookback_minutes, delete_marker })
             }
-            ast::LoadMode::Cdc { delete_marker } => {
-                if let Some(d) = unknown_local_column(source, delete_marker, columns) {
-                    self.push(d);
-                    return None;
-                }
-                let column = columns.get(&delete_marker.name)?;
-                match &column.ty {
-                    Some(ColumnType::Bool) | None => {}
-                    Some(other) => {
-                        self.push(
-                            Diagnostic::error(
-                                codes::DELETE_MARKER_NOT_BOOL,
-                                format!(
-                                    "Delete marker `{}` is not a bool column",
-                                    delete_marker.name
-                                ),
-                                delete_marker.span,
-                            )
-                            .label("the delete marker")
-                            .secondary(column.span, format!("declared as {}", type_name(other)))
-                            .help(format!(
-                                "declare `{} bool`, true when the row was deleted",
-                                delete_marker.name
-                            )),
-                        );
-                        return None;
-                    }
-                }
-                Some(LoadMode::Cdc { delete_marker: delete_marker.name.clone() })
+            ast::LoadMode::Cdc { delete_marker } => Some(LoadMode::Cdc {
+                delete_marker: self.delete_marker(source, delete_marker, columns)?,
+            }),
+        }
+    }
+
+    /// A load mode's `delete_marker`: a bool column of the source.
+    fn delete_marker(
+        &mut self,
+        source: &str,
+        delete_marker: &ast::Ident,
+        columns: &IndexMap<String, Column>,
+    ) -> Option<String> {
+        if let Some(d) = unknown_local_column(source, delete_marker, columns) {
+            self.push(d);
+            return None;
+        }
+        let column = columns.get(&delete_marker.name)?;
+        match &column.ty {
+            Some(ColumnType::Bool) | None => {}
+            Some(other) => {
+                self.push(
+                    Diagnostic::error(
+                        codes::DELETE_MARKER_NOT_BOOL,
+                        format!("Delete marker `{}` is not a bool column", delete_marker.name),
+                        delete_marker.span,
+                    )
+                    .label("the delete marker")
+                    .secondary(column.span, format!("declared as {}", type_name(other)))
+                    .help(format!(
+                        "declare `{} bool`, true when the row was deleted",
+                        delete_marker.name
+                    )),
+                );
+                return None;
             }
         }
+        Some(delete_marker.name.clone())
     }
 
     /// An incremental source's `lookback`, in minutes: a duration of minutes to weeks on a
@@ -731,7 +748,44 @@ impl Analyzer<'_> {
         if self.diagnostics.len() == reported_before {
             self.names_a_source(&metric);
         }
+        self.window_reads_rows(declaration, &metric);
         metric
+    }
+
+    /// T0313: a window reads a source's rows by their `time`, so it belongs to a metric over a
+    /// source, with a `time` column.
+    fn window_reads_rows(&mut self, declaration: &Declaration, metric: &Metric) {
+        if metric.window.is_none() {
+            return;
+        }
+        let Some(span) = properties(declaration)
+            .into_iter()
+            .find(|p| matches!(p.value, P::Window(_)))
+            .map(|p| p.span)
+        else {
+            return;
+        };
+        let name = &metric.meta.name;
+        let problem = if metric.is_derived() {
+            Some((
+                format!("Derived metric `{name}` has a window"),
+                "a derived metric combines its metrics' values per cell; it reads no rows",
+                "put the window on the metrics it combines",
+            ))
+        } else if metric.time.is_none() {
+            Some((
+                format!("Metric `{name}` has a window but no `time` column"),
+                "nothing says when each row happened",
+                "name the column that places a row in time: `time <source>.<column>`",
+            ))
+        } else {
+            None
+        };
+        if let Some((message, label, help)) = problem {
+            self.push(
+                Diagnostic::error(codes::INVALID_WINDOW, message, span).label(label).help(help),
+            );
+        }
     }
 
     /// T0211: a metric that aggregates rows (not a derived one) must name a column of the
@@ -787,9 +841,49 @@ impl Analyzer<'_> {
                     metric.top = axis.map(|by| Top { count: count.value, by });
                 }
             }
-            P::Compare { grain } => {
-                metric.compare = self.calendar_grain(grain);
+            P::Compare { grain, whole, to_date } => {
+                let kind = match (whole, to_date) {
+                    (None, Some(_)) => Some(CompareKind::ToDate),
+                    (Some(_), None) => Some(CompareKind::Whole),
+                    (None, None) => {
+                        let g = &grain.name;
+                        self.push(
+                            Diagnostic::error(
+                                codes::AMBIGUOUS_COMPARISON,
+                                format!("`compare previous {g}` does not say which earlier span it means"),
+                                grain.span,
+                            )
+                            .label("to date, or the whole period?")
+                            .help(format!(
+                                "write `compare previous {g} to date` to set a period that has not \
+                                 ended against the same span one {g} earlier, or `compare whole \
+                                 previous {g}` to set it against the whole earlier period"
+                            )),
+                        );
+                        None
+                    }
+                    (Some(w), Some(t)) => {
+                        self.push(
+                            Diagnostic::error(
+                                codes::AMBIGUOUS_COMPARISON,
+                                "A comparison is either `whole` or `to date`, not both",
+                                t.span,
+                            )
+                            .label("to date")
+                            .secondary(w.span, "whole")
+                            .help(format!(
+                                "keep one: `compare previous {0} to date` or `compare whole \
+                                 previous {0}`",
+                                grain.name
+                            )),
+                        );
+                        None
+                    }
+                };
+                let grain = self.calendar_grain(grain);
+                metric.compare = grain.zip(kind).map(|(grain, kind)| Compare { grain, kind });
             }
+            P::Window(spec) => metric.window = self.window(spec),
             P::Buckets { expr, edges } => {
                 let mut reads = Reads::default();
                 let expr = self.expr(expr, Place::Buckets, &mut reads);
@@ -836,6 +930,25 @@ impl Analyzer<'_> {
         let expr = self.expr(expr, Place::Measure, &mut reads);
         let filter = filter.map(|filter| self.expr(filter, Place::Filter, &mut reads));
         unknown.extend(reads.unknown);
+        if let Some(&first) = reads.calendar_days.first() {
+            let problem = if !reads.columns.is_empty() {
+                Some(("`calendar_days()` in a measure over a source's rows", "the rows have no period yet: the days are counted per cell of a derived metric"))
+            } else if reads.metrics.is_empty() {
+                Some((
+                    "A measure of nothing but `calendar_days()` measures nothing",
+                    "it would publish the calendar, not a measurement",
+                ))
+            } else {
+                None
+            };
+            if let Some((message, label)) = problem {
+                self.push(
+                    Diagnostic::error(codes::CALENDAR_DAYS_MISPLACED, message, first)
+                        .label(label)
+                        .help("give the rows a metric of their own and divide it in a derived metric: `metric per_day = arrivals / calendar_days()`"),
+                );
+            }
+        }
         Measure { expr, filter, columns: reads.columns, metrics: reads.metrics }
     }
 
@@ -916,12 +1029,115 @@ impl Analyzer<'_> {
                         span: property.span,
                     });
                 }
+                P::Retention(rule) => {
+                    let Some(found) = self.declaration(rule, DeclKind::Retention) else { continue };
+                    let keeps = self.model.retention_rules.get(&found.name).and_then(|r| r.keep);
+                    if keeps.is_none() {
+                        self.push(
+                            Diagnostic::error(
+                                codes::MART_RETENTION_WITHOUT_KEEP,
+                                format!("Retention rule `{}` has no `keep`", rule.name),
+                                rule.span,
+                            )
+                            .label("a mart's cells are kept by the age of their period")
+                            .help(format!(
+                                "add `keep <duration>` (and `archive <duration>`) to `{}`, or name a rule that has one",
+                                rule.name
+                            )),
+                        );
+                        continue;
+                    }
+                    mart.retention = Some(found.name);
+                }
                 _ => {}
             }
         }
         self.require(declaration, "kind");
         self.require(declaration, "metrics");
+        self.calendar_days_need_time(&mart);
         mart
+    }
+
+    /// `window to date <grain>` / `window last <duration>`, checked for what it can mean on
+    /// its own (T0313); where it may appear is checked with the whole metric.
+    fn window(&mut self, spec: &ast::WindowSpec) -> Option<Window> {
+        match spec {
+            ast::WindowSpec::ToDate(ident) => {
+                let grain = self.calendar_grain(ident)?;
+                if matches!(grain, Grain::Hour | Grain::QuarterHour) {
+                    self.push(
+                        Diagnostic::error(
+                            codes::INVALID_WINDOW,
+                            format!("A window to date is at least a day, not `{}`", ident.name),
+                            ident.span,
+                        )
+                        .label("finer than a day")
+                        .help("use `to date day` or a coarser grain, such as `to date month`"),
+                    );
+                    return None;
+                }
+                Some(Window::ToDate(grain))
+            }
+            ast::WindowSpec::Last(duration) => {
+                let unit = TimeUnit::from_word(&duration.unit.name);
+                let n = duration.amount.value;
+                let period = match unit {
+                    Some(TimeUnit::Day) => Some(Period::Days(n)),
+                    Some(TimeUnit::Week) => n.checked_mul(7).map(Period::Days),
+                    Some(TimeUnit::Month) => Some(Period::Months(n)),
+                    Some(TimeUnit::Year) => n.checked_mul(12).map(Period::Months),
+                    Some(TimeUnit::Minute | TimeUnit::Hour) | None => None,
+                };
+                // Each row is copied into every period a window may end in: up to 10 years.
+                let fits = |p: &Period| match p {
+                    Period::Days(d) => (1..=3_660).contains(d),
+                    Period::Months(m) => (1..=120).contains(m),
+                };
+                match period.filter(fits) {
+                    Some(period) => Some(Window::Last(period)),
+                    None => {
+                        self.push(
+                            Diagnostic::error(
+                                codes::INVALID_WINDOW,
+                                format!("`window last {} {}` is no window of whole days", n, duration.unit.name),
+                                duration.span,
+                            )
+                            .label("a window counts days, weeks, months or years, from a day to 10 years")
+                            .help("write a length such as `last 7 days`, `last 4 weeks` or `last 12 months`"),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// T0312: a mart without a time axis publishes no periods, so a metric of it that counts
+    /// the calendar days of its cells' periods would have no value.
+    fn calendar_days_need_time(&mut self, mart: &Mart) {
+        if mart.dimensions.iter().any(|a| matches!(a, Axis::Time { .. })) {
+            return;
+        }
+        for m in &mart.metrics {
+            let Some(metric) = self.model.metrics.get(&m.name) else { continue };
+            let Some(call) = metric.measure.as_ref().and_then(|x| calendar_days_call(&x.expr))
+            else {
+                continue;
+            };
+            self.push(
+                Diagnostic::error(
+                    codes::CALENDAR_DAYS_MISPLACED,
+                    format!(
+                        "Mart `{}` has no time axis, so `{}` has no calendar days to count",
+                        mart.meta.name, m.name
+                    ),
+                    m.span,
+                )
+                .label("its cells have no period")
+                .secondary(call, "counts the days of a cell's period")
+                .help("add `time` (or `time.<grain>`) to the mart's `dimensions`"),
+            );
+        }
     }
 
     pub(super) fn report(&mut self, declaration: &Declaration) -> Report {
@@ -1168,4 +1384,17 @@ fn constant(expr: &ast::Expr) -> Option<ast::Literal> {
         },
         _ => None,
     }
+}
+
+/// Where `expr` calls `calendar_days()`, if it does.
+fn calendar_days_call(expr: &super::expr::Expr) -> Option<crate::span::Span> {
+    let mut found = None;
+    expr.walk(|e| {
+        if found.is_none()
+            && matches!(e.node, super::expr::Node::Call { function: Function::CalendarDays, .. })
+        {
+            found = Some(e.span);
+        }
+    });
+    found
 }

@@ -289,6 +289,9 @@ words! {
         Upper = "upper",
         Abs = "abs",
         Round = "round",
+        /// The calendar days of a cell's period, up to the refresh day while it has not
+        /// ended; derived metrics only.
+        CalendarDays = "calendar_days",
     }
 }
 
@@ -353,17 +356,36 @@ impl Default for CsvOptions {
 #[serde(rename_all = "snake_case")]
 pub enum LoadMode {
     Snapshot,
-    Append,
+    /// Adds rows; a row never changes. With `delete_marker`, a row whose marker is true
+    /// deletes its key.
+    Append {
+        delete_marker: Option<String>,
+    },
     /// Upserts rows newer than the watermark on this column; with `lookback_minutes`, rows up
     /// to that many minutes older than the watermark too. Older rows are skipped as late.
+    /// With `delete_marker`, a row whose marker is true deletes its key.
     Incremental {
         by: String,
         lookback_minutes: Option<u64>,
+        delete_marker: Option<String>,
     },
     /// Upserts by key; a row whose `delete_marker` (a bool column) is true is deleted.
     Cdc {
         delete_marker: String,
     },
+}
+
+impl LoadMode {
+    /// The bool column whose true value deletes a row's key, in any mode that has one.
+    pub fn delete_marker(&self) -> Option<&str> {
+        match self {
+            LoadMode::Snapshot => None,
+            LoadMode::Append { delete_marker } | LoadMode::Incremental { delete_marker, .. } => {
+                delete_marker.as_deref()
+            }
+            LoadMode::Cdc { delete_marker } => Some(delete_marker),
+        }
+    }
 }
 
 /// A source's own retention (`retain`) and the rule it follows (`retention`); both may be given.
@@ -570,6 +592,9 @@ pub struct Mart {
     pub dimensions: Vec<Axis>,
     pub grain: Option<Grain>,
     pub drill: Option<Drill>,
+    /// The records schedule of its published cells (`retention <rule>`): cells of periods
+    /// older than the rule's `keep` leave the mart for its archive, purged after `archive`.
+    pub retention: Option<String>,
 }
 
 /// `drill seacats (seizure_id, seizure_date)`: the rows behind the mart's aggregates, for roles
@@ -596,10 +621,12 @@ pub struct Metric {
     pub by: Vec<Axis>,
     pub grain: Option<Grain>,
     pub top: Option<Top>,
-    /// `compare previous fiscal_year`
-    pub compare: Option<Grain>,
+    /// `compare previous fiscal_year to date`, `compare whole previous fiscal_year`
+    pub compare: Option<Compare>,
     pub buckets: Option<Buckets>,
     pub per: Option<Per>,
+    /// `window to date fiscal_year`, `window last 28 days`
+    pub window: Option<Window>,
     /// The unit as declared or, for a derived metric without `unit`, as carried through its
     /// formula (`kg / incidents` is `kg per incidents`; see [`super::types`]).
     pub unit: Option<String>,
@@ -627,6 +654,48 @@ pub struct Measure {
     pub columns: Vec<ColumnRef>,
     /// Metrics read by `expr` (a derived metric); never mixed with `columns`.
     pub metrics: Vec<NameRef>,
+}
+
+/// `compare previous <grain> to date` or `compare whole previous <grain>`: what each cell's
+/// previous value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Compare {
+    /// How far back: one period of this grain (weeks look back whole weeks, see
+    /// `tally_contract::period::compare_shift`).
+    pub grain: Grain,
+    pub kind: CompareKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareKind {
+    /// The same span of the earlier period: a period that has not ended at the refresh is
+    /// compared with the earlier period up to the same point (the refresh time moved back
+    /// by the same shift); an ended period with the whole earlier one.
+    ToDate,
+    /// The whole earlier period, whether or not the compared period has ended.
+    Whole,
+}
+
+impl CompareKind {
+    /// How the plan names it.
+    pub fn word(self) -> &'static str {
+        match self {
+            CompareKind::ToDate => "to_date",
+            CompareKind::Whole => "whole",
+        }
+    }
+}
+
+/// Which rows a cell's value is over, instead of the rows dated in its own period: those of
+/// a window that ends where the period ends (or at the refresh, while it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    /// `window to date <grain>`: from the start of the `<grain>` period the window ends in.
+    ToDate(Grain),
+    /// `window last <n> days|weeks|months|years`: that long before the window's end.
+    Last(Period),
 }
 
 /// `top 10 by ats.nationality`

@@ -38,6 +38,9 @@ pub(super) struct Reads {
     /// Bare names that are not declared: reported once the whole metric is read, so that the
     /// help can suggest a column of the metric's source.
     pub unknown: Vec<Ident>,
+    /// Where `calendar_days()` is called in a measure: it has a value only in a derived
+    /// metric's formula, which the measure is only once all of it is read.
+    pub calendar_days: Vec<Span>,
 }
 
 /// Where an expression appears; only a measure may read other metrics.
@@ -379,7 +382,24 @@ impl Analyzer<'_> {
             ExprKind::Path(path) => self.value_path(path, place, reads),
             ExprKind::Call { function, distinct, star, args } => {
                 let args: Vec<Expr> = args.iter().map(|a| self.expr(a, place, reads)).collect();
-                self.call(function, *distinct, *star, args, span)
+                let node = self.call(function, *distinct, *star, args, span);
+                if matches!(node, Node::Call { function: Function::CalendarDays, .. }) {
+                    if place == Place::Measure {
+                        reads.calendar_days.push(span);
+                    } else {
+                        self.push(
+                            Diagnostic::error(
+                                codes::CALENDAR_DAYS_MISPLACED,
+                                format!("`calendar_days()` has no value in {}", place.describe()),
+                                span,
+                            )
+                            .label("a cell's period has no rows to filter or sort")
+                            .help("divide a metric by it in a derived metric: `metric per_day = arrivals / calendar_days()`"),
+                        );
+                        return Expr::untyped(Node::Invalid(Vec::new()), span);
+                    }
+                }
+                node
             }
             // The node keeps the span of the parentheses, which is what was written around it.
             ExprKind::Paren(inner) => return Expr { span, ..self.expr(inner, place, reads) },
@@ -614,7 +634,7 @@ fn call_shape(f: Function, distinct: bool, star: bool, args: usize) -> Option<St
         return None;
     }
     let (min, max) = match f {
-        Function::Now => (0, 0),
+        Function::Now | Function::CalendarDays => (0, 0),
         Function::Coalesce => (2, usize::MAX),
         Function::Round => (1, 2),
         _ => (1, 1),
@@ -641,6 +661,7 @@ fn usage(f: Function) -> &'static str {
         Function::Share => "`share(condition)`",
         Function::Age => "`age(timestamp)`",
         Function::Now => "`now()`",
+        Function::CalendarDays => "`calendar_days()`",
         Function::Coalesce => "`coalesce(a, b, ...)`",
         Function::Lower => "`lower(text)`",
         Function::Upper => "`upper(text)`",

@@ -101,7 +101,7 @@ metric total_drug_weight {
   time seacats.seizure_date
   by location.port, time.fiscal_year
   grain month
-  compare previous fiscal_year
+  compare previous fiscal_year to date
   format number
 }
 
@@ -233,7 +233,11 @@ fn sample_resolves_references() {
     assert_eq!(seacats.columns["approved"].default, Some(ast::Literal::Bool(false)));
     assert_eq!(
         model.sources["awt"].load,
-        Some(LoadMode::Incremental { by: "updated_at".into(), lookback_minutes: None })
+        Some(LoadMode::Incremental {
+            by: "updated_at".into(),
+            lookback_minutes: None,
+            delete_marker: None
+        })
     );
     assert_eq!(
         model.sources["ports"].refresh.as_ref().map(Schedule::form),
@@ -259,7 +263,10 @@ fn sample_resolves_references() {
     let measure = weight.measure.as_ref().expect("a measure");
     let read: Vec<&str> = measure.columns.iter().map(|c| c.column.as_str()).collect();
     assert_eq!(read, ["drug_weight_kg", "seizure_type"]);
-    assert_eq!(weight.compare, Some(Grain::FiscalYear));
+    assert_eq!(
+        weight.compare,
+        Some(Compare { grain: Grain::FiscalYear, kind: CompareKind::ToDate })
+    );
 
     let derived = &model.metrics["weight_per_incident"];
     assert!(derived.is_derived());
@@ -511,7 +518,7 @@ fn metrics_are_not_read_outside_measures() {
 fn metric_words_are_checked() {
     only("metric m {\n    measure count(*)\n    format percentage\n}\n", "T0113");
     only("metric m {\n    measure count(*)\n    grain fortnight\n}\n", "T0113");
-    only("metric m {\n    measure count(*)\n    compare previous yeer\n}\n", "T0113");
+    only("metric m {\n    measure count(*)\n    compare previous yeer to date\n}\n", "T0113");
     only(
         "metric m {\n    measure count(seacats.seizure_id)\n    top 0 by location.port\n}\n",
         "T0111",
@@ -665,17 +672,26 @@ fn load_columns_exist_and_a_delete_marker_is_a_bool() {
     assert_eq!(load(cdc, "        deleted string"), (None, vec!["T0115"]));
     assert_eq!(load(cdc, ""), (None, vec!["T0204"]));
     let incremental = "load incremental by changed_at";
-    let incremental_mode =
-        LoadMode::Incremental { by: "changed_at".into(), lookback_minutes: None };
+    let incremental_mode = LoadMode::Incremental {
+        by: "changed_at".into(),
+        lookback_minutes: None,
+        delete_marker: None,
+    };
     assert_eq!(load(incremental, "        changed_at timestamp"), (Some(incremental_mode), vec![]));
     assert_eq!(load(incremental, ""), (None, vec!["T0204"]));
     let lookback = "load incremental by changed_at lookback 2 days";
-    let lookback_mode =
-        LoadMode::Incremental { by: "changed_at".into(), lookback_minutes: Some(2 * 24 * 60) };
+    let lookback_mode = LoadMode::Incremental {
+        by: "changed_at".into(),
+        lookback_minutes: Some(2 * 24 * 60),
+        delete_marker: None,
+    };
     assert_eq!(load(lookback, "        changed_at timestamp"), (Some(lookback_mode), vec![]));
     let hours = "load incremental by changed_on lookback 36 hours";
-    let hours_mode =
-        LoadMode::Incremental { by: "changed_on".into(), lookback_minutes: Some(36 * 60) };
+    let hours_mode = LoadMode::Incremental {
+        by: "changed_on".into(),
+        lookback_minutes: Some(36 * 60),
+        delete_marker: None,
+    };
     assert_eq!(load(hours, "        changed_on date"), (Some(hours_mode), vec![]));
     assert_eq!(load(lookback, "        changed_at int"), (None, vec!["T0125"]));
     let months = "load incremental by changed_at lookback 1 month";
@@ -1054,4 +1070,81 @@ fn lineage_shows_the_pii_involved() {
     let officer = lineage.columns.iter().find(|c| c.column == "officer_name").expect("read");
     assert_eq!(officer.roles, [ColumnRole::Counted]);
     insta::assert_snapshot!(lineage.to_text());
+}
+
+#[test]
+fn a_comparison_says_which_span_it_means() {
+    let d = only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    compare previous fiscal_year\n}\n",
+        "T0311",
+    );
+    let help = d.help.unwrap_or_default();
+    assert!(help.contains("compare previous fiscal_year to date"), "{help}");
+    assert!(help.contains("compare whole previous fiscal_year"), "{help}");
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    compare whole previous month to date\n}\n",
+        "T0311",
+    );
+    let (model, diagnostics) = analyze_files(&[
+        SAMPLE,
+        "metric m {\n    measure count(seacats.seizure_id)\n    compare whole previous month\n}\n",
+    ]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert_eq!(
+        model.metrics["m"].compare,
+        Some(Compare { grain: Grain::Month, kind: CompareKind::Whole })
+    );
+}
+
+#[test]
+fn calendar_days_are_counted_per_cell_of_a_derived_metric() {
+    let (model, diagnostics) =
+        analyze_files(&[SAMPLE, "metric per_day = total_drug_weight / calendar_days()\n"]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert!(model.metrics["per_day"].is_derived());
+    assert_eq!(model.metrics["per_day"].unit.as_deref(), Some("kg per day"));
+    only("metric m = sum(seacats.drug_weight_kg) / calendar_days()\n", "T0312");
+    only("metric m = calendar_days()\n", "T0312");
+    only(
+        "metric m {\n    measure count(seacats.seizure_id) where calendar_days() > 3\n}\n",
+        "T0312",
+    );
+    only("metric m = total_drug_weight / calendar_days(7)\n", "T0305");
+    only(
+        "metric m = total_drug_weight / calendar_days()\n\
+         mart timeless {\n    kind dashboard\n    metrics m\n    dimensions location.port\n}\n",
+        "T0312",
+    );
+}
+
+#[test]
+fn windows_are_checked() {
+    let (model, diagnostics) = analyze_files(&[
+        SAMPLE,
+        "metric ytd {\n    measure sum(seacats.drug_weight_kg)\n    time seacats.seizure_date\n    \
+         window to date fiscal_year\n}\n\
+         metric last_4_weeks {\n    measure sum(seacats.drug_weight_kg)\n    time seacats.seizure_date\n    \
+         window last 4 weeks\n}\n",
+    ]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert_eq!(model.metrics["ytd"].window, Some(Window::ToDate(Grain::FiscalYear)));
+    assert_eq!(model.metrics["last_4_weeks"].window, Some(Window::Last(Period::Days(28))));
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    window to date hour\n}\n",
+        "T0313",
+    );
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    window last 3 hours\n}\n",
+        "T0313",
+    );
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    window last 11 years\n}\n",
+        "T0313",
+    );
+    only("metric m {\n    measure count(seacats.seizure_id)\n    window last 7 days\n}\n", "T0313");
+    only("metric m {\n    measure total_drug_weight\n    window last 7 days\n}\n", "T0313");
+    only(
+        "metric m {\n    measure count(seacats.seizure_id)\n    window to date fortnight\n}\n",
+        "T0113",
+    );
 }

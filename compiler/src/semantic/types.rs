@@ -444,7 +444,8 @@ impl Checker<'_, '_> {
                 d = d.note("a metric is one number per cell (port, day, ...), so each column is aggregated over the cell's rows");
             }
             self.push(d);
-        } else if cx.place == Place::Measure && !cx.aggregated {
+        } else if cx.place == Place::Measure && !cx.aggregated && !calls_calendar_days(expr) {
+            // A measure of `calendar_days()` alone is T0312 already.
             self.push(
                 Diagnostic::error(
                     codes::MEASURE_NOT_AGGREGATE,
@@ -835,6 +836,7 @@ impl Checker<'_, '_> {
         let first = args.first().zip(values.first());
         let ty = match f {
             Function::Now => Some(Type::Timestamp),
+            Function::CalendarDays => Some(Type::Int),
             Function::Age => match first {
                 Some((arg, Value { ty: Some(ty), .. }))
                     if !ty.is_temporal() && *ty != Type::Null =>
@@ -891,6 +893,7 @@ impl Checker<'_, '_> {
             Function::Abs | Function::Round | Function::Coalesce => {
                 values.into_iter().next().and_then(|v| v.unit)
             }
+            Function::CalendarDays => Some("day".to_string()),
             _ => None,
         };
         Value { ty, unit }
@@ -1168,4 +1171,15 @@ fn combine_units(op: BinaryOp, left: Option<String>, right: Option<String>) -> O
         (BinaryOp::Add | BinaryOp::Sub, Some(a), Some(b)) if a != b => None,
         (_, Some(a), _) | (_, None, Some(a)) => Some(a),
     }
+}
+
+/// Whether `expr` calls `calendar_days()` (reported where it is misplaced, T0312).
+fn calls_calendar_days(expr: &Expr) -> bool {
+    let mut found = false;
+    expr.walk(|e| {
+        if matches!(e.node, Node::Call { function: Function::CalendarDays, .. }) {
+            found = true;
+        }
+    });
+    found
 }

@@ -170,7 +170,10 @@ pub enum PropertyValue {
     Level(Level),
     Hierarchy(Vec<Ident>),
     // calendar
-    FiscalYearStart { month: Ident, day: Option<Int> },
+    FiscalYearStart {
+        month: Ident,
+        day: Option<Int>,
+    },
     WeekStart(Ident),
     Grains(Vec<Ident>),
     Timezone(StringLit),
@@ -181,15 +184,37 @@ pub enum PropertyValue {
     // mart
     Kind(Ident),
     Dimensions(Vec<Path>),
-    Drill { source: Ident, columns: Vec<Ident> },
+    Drill {
+        source: Ident,
+        columns: Vec<Ident>,
+    },
     // metric
     Unit(Unit),
-    Measure { expr: Expr, filter: Option<Expr> },
+    Measure {
+        expr: Expr,
+        filter: Option<Expr>,
+    },
     Time(Path),
-    Top { count: Int, by: Path },
-    Compare { grain: Ident },
-    Buckets { expr: Expr, edges: Vec<Expr> },
-    Per { keys: Vec<Path>, having: Expr },
+    Top {
+        count: Int,
+        by: Path,
+    },
+    /// `compare [whole] previous <grain> [to date]`: `whole` and `to_date` are where those
+    /// words are, when written (the semantic stage wants exactly one of them).
+    Compare {
+        grain: Ident,
+        whole: Option<Marker>,
+        to_date: Option<Marker>,
+    },
+    Window(WindowSpec),
+    Buckets {
+        expr: Expr,
+        edges: Vec<Expr>,
+    },
+    Per {
+        keys: Vec<Path>,
+        having: Expr,
+    },
     Format(Ident),
     // report
     Mart(Ident),
@@ -239,6 +264,7 @@ impl PropertyValue {
             P::Time(_) => "time",
             P::Top { .. } => "top",
             P::Compare { .. } => "compare",
+            P::Window(_) => "window",
             P::Buckets { .. } => "buckets",
             P::Per { .. } => "per",
             P::Format(_) => "format",
@@ -305,11 +331,13 @@ pub struct LandingOption {
 pub enum LoadMode {
     /// Each file is the whole table; keys missing from it were deleted upstream.
     Snapshot,
-    /// Each file holds new rows only.
-    Append,
+    /// Each file holds new rows only; rows never change. With a delete marker, a row whose
+    /// marker is true deletes its key (a correction is a deletion, then the corrected row).
+    Append { delete_marker: Option<Ident> },
     /// Rows newer than the watermark on this column are upserted by key; with a `lookback`,
-    /// rows up to that long before the watermark too.
-    Incremental { by: Ident, lookback: Option<Duration> },
+    /// rows up to that long before the watermark too; with a delete marker, a row whose
+    /// marker is true deletes its key.
+    Incremental { by: Ident, lookback: Option<Duration>, delete_marker: Option<Ident> },
     /// Change data capture: upserts by key; a true delete marker deletes.
     Cdc { delete_marker: Ident },
 }
@@ -596,4 +624,18 @@ impl TimeUnit {
             many
         }
     }
+}
+
+/// Words written for their presence alone (`whole`, `to date` of `compare`): where they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Marker {
+    pub span: Span,
+}
+
+/// `window to date <grain>` | `window last <duration>`: which rows a cell's value is over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowSpec {
+    ToDate(Ident),
+    Last(Duration),
 }

@@ -60,9 +60,17 @@ pub fn properties(kind: DeclKind) -> &'static [&'static str] {
             &["title", "description", "fiscal_year_start", "week_start", "grains", "timezone"]
         }
         DeclKind::Retention => &["title", "description", "follow", "keep", "archive"],
-        DeclKind::Mart => {
-            &["title", "description", "owner", "kind", "metrics", "dimensions", "grain", "drill"]
-        }
+        DeclKind::Mart => &[
+            "title",
+            "description",
+            "owner",
+            "kind",
+            "metrics",
+            "dimensions",
+            "grain",
+            "drill",
+            "retention",
+        ],
         DeclKind::Metric => &[
             "title",
             "description",
@@ -76,6 +84,7 @@ pub fn properties(kind: DeclKind) -> &'static [&'static str] {
             "compare",
             "buckets",
             "per",
+            "window",
             "format",
         ],
         DeclKind::Report => &["title", "description", "owner", "mart", "metrics", "by", "grain"],
@@ -96,25 +105,26 @@ pub fn properties(kind: DeclKind) -> &'static [&'static str] {
 /// The shapes a property takes, for the help line of a malformed-property diagnostic.
 pub fn forms(keyword: &str) -> &'static str {
     match keyword {
-        "title" => "title \"Seized Currency and Asset Tracking System\"",
+        "title" => "title \"Case Management System\"",
         "description" => "description \"What it holds and why\"",
-        "owner" => "owner \"Office of Field Operations\"",
+        "owner" => "owner \"Office of Operations\"",
         "refresh" => {
             "refresh every 15 minutes | refresh hourly | refresh daily at 06:00 | \
              refresh weekly on sunday at 02:00 | refresh cron \"*/15 * * * *\""
         }
-        "landing" => "landing \"seacats/*.csv\" as csv | landing \"ace/*.csv\" as csv (delimiter = \"|\")",
+        "landing" => "landing \"visits/*.csv\" as csv | landing \"orders/*.csv\" as csv (delimiter = \"|\")",
         "load" => {
-            "load snapshot | load append | load incremental by updated_at | \
-             load incremental by updated_at lookback 2 days | load cdc delete_marker is_deleted"
+            "load snapshot | load append | load append delete_marker is_deleted | \
+             load incremental by updated_at | load incremental by updated_at lookback 2 days | \
+             load incremental by updated_at delete_marker is_deleted | load cdc delete_marker is_deleted"
         }
-        "key" => "key seizure_id | key (port_code, flight_id)",
-        "retain" => "retain 6 years | retain 6 years by seizure_date | retain forever",
+        "key" => "key visit_id | key (clinic_code, visit_id)",
+        "retain" => "retain 6 years | retain 6 years by visit_date | retain forever",
         "retention" => "retention warehouse_standard",
         "columns" => "columns { name type [not null] [-> dimension.level] [pii(class, ...)] [default value] }",
         "attributes" => "attributes { name type [-> dimension.level] }",
-        "from" => "from ports",
-        "level" => "level port key port_code label port_name",
+        "from" => "from clinics",
+        "level" => "level clinic key clinic_code label clinic_name",
         "hierarchy" => "hierarchy national > region > clinic",
         "fiscal_year_start" => "fiscal_year_start october 1",
         "week_start" => "week_start monday",
@@ -124,25 +134,26 @@ pub fn forms(keyword: &str) -> &'static str {
         "keep" => "keep 7 years",
         "archive" => "archive 40 years",
         "kind" => "kind dashboard | kind subject_area",
-        "metrics" => "metrics total_arrests, total_seizures",
-        "dimensions" => "dimensions location.port, time",
+        "metrics" => "metrics total_visits, total_referrals",
+        "dimensions" => "dimensions geography.clinic, time",
         "grain" => "grain day",
-        "drill" => "drill seacats (seizure_id, seizure_date, port_code)",
+        "drill" => "drill visits (visit_id, visit_date, clinic_code)",
         "unit" => "unit kg | unit \"passengers per hour\"",
         "measure" => {
-            "measure count(*) | measure sum(seacats.drug_weight_kg) where seacats.seizure_type = 'drug' \
-             | measure total_arrests / total_encounters"
+            "measure count(*) | measure sum(visits.minutes) where visits.kind = 'urgent' \
+             | measure total_referrals / total_visits"
         }
-        "time" => "time seacats.seizure_date",
+        "time" => "time visits.visit_date",
         "by" => "by location.port, time.day",
-        "top" => "top 10 by ats.nationality",
-        "compare" => "compare previous fiscal_year",
-        "buckets" => "buckets awt.wait_minutes [15, 30, 60, 120] | buckets age(seacats.seized_at) [24 hours, 72 hours]",
-        "per" => "per awt.flight_id having share(awt.wait_minutes > 60) > 3%",
+        "top" => "top 10 by visits.nationality",
+        "compare" => "compare previous fiscal_year to date | compare whole previous fiscal_year",
+        "buckets" => "buckets visits.wait_minutes [15, 30, 60, 120] | buckets age(visits.opened_at) [24 hours, 72 hours]",
+        "per" => "per visits.clinic_day having share(visits.wait_minutes > 60) > 3%",
+        "window" => "window to date fiscal_year | window last 28 days",
         "format" => "format number | format percent | format currency",
-        "mart" => "mart borderstat",
-        "marts" => "marts borderstat, airport_wait_time",
-        "reports" => "reports weekly_seizures",
+        "mart" => "mart operations",
+        "marts" => "marts operations, waiting_times",
+        "reports" => "reports weekly_visits",
         "scope" => "scope national | scope geography.region = user.region",
         "allow" => "allow drill_down, ad_hoc",
         "min_cell_size" => "min_cell_size 11",

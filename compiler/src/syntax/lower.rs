@@ -491,13 +491,23 @@ impl<'a> Lowering<'a> {
                     Some(duration) => Some(self.duration(duration.clone())?),
                     None => None,
                 };
+                let delete_marker = match pairs.iter().find(|p| p.as_rule() == Rule::delete_marker)
+                {
+                    Some(marker) => {
+                        let mut inner =
+                            marker.clone().into_inner().filter(|p| p.as_rule() == Rule::ident);
+                        Some(self.ident(expect(&mut inner, "column")?)?)
+                    }
+                    None => None,
+                };
                 let mut parts = pairs.into_iter().filter(|p| p.as_rule() == Rule::ident);
                 P::Load(match rule {
                     Rule::load_snapshot => LoadMode::Snapshot,
-                    Rule::load_append => LoadMode::Append,
+                    Rule::load_append => LoadMode::Append { delete_marker },
                     Rule::load_incremental => LoadMode::Incremental {
                         by: self.ident(expect(&mut parts, "column")?)?,
                         lookback,
+                        delete_marker,
                     },
                     Rule::load_cdc => {
                         LoadMode::Cdc { delete_marker: self.ident(expect(&mut parts, "column")?)? }
@@ -630,7 +640,30 @@ impl<'a> Lowering<'a> {
                 let by = self.path(expect(&mut inner, "dimension")?)?;
                 P::Top { count, by }
             }
-            Rule::compare => P::Compare { grain: self.ident(expect(&mut inner, "grain")?)? },
+            Rule::compare => {
+                let mut whole = None;
+                let mut grain = None;
+                let mut to_date = None;
+                for part in inner {
+                    match part.as_rule() {
+                        Rule::compare_whole => whole = Some(Marker { span: self.span(&part) }),
+                        Rule::compare_to_date => to_date = Some(Marker { span: self.span(&part) }),
+                        _ => grain = Some(self.ident(part)?),
+                    }
+                }
+                P::Compare { grain: grain.ok_or_else(|| missing("grain"))?, whole, to_date }
+            }
+            Rule::window => {
+                let spec = expect(&mut inner, "window")?;
+                let rule = spec.as_rule();
+                let mut parts = spec.into_inner().filter(|p| !is_keyword(p.as_rule()));
+                let part = expect(&mut parts, "window length")?;
+                P::Window(if rule == Rule::window_to_date {
+                    WindowSpec::ToDate(self.ident(part)?)
+                } else {
+                    WindowSpec::Last(self.duration(part)?)
+                })
+            }
             Rule::buckets => {
                 let expr = self.top_expr(expect(&mut inner, "bucketed expression")?)?;
                 let edges = inner.map(|p| self.literal(p)).collect::<Result<Vec<_>>>()?;
@@ -1091,6 +1124,11 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_week_start
             | Rule::kw_weekly
             | Rule::kw_where
+            | Rule::kw_whole
+            | Rule::kw_window
+            | Rule::kw_last
+            | Rule::kw_to
+            | Rule::kw_date
     )
 }
 

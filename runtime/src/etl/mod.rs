@@ -25,8 +25,9 @@
 //!    a transaction of its own, and the source's later files wait for the next run (loading
 //!    them first would apply newer data before older).
 //! 3. **Refresh.** The metrics whose `inputs.tables` received a batch since the last refresh
-//!    (every metric before the first), and the metrics derived from them, in plan order, in one
-//!    transaction with their run-log row. That row's `batch` is the last batch the refresh
+//!    (every metric before the first), the metrics whose values depend on the clock (`clock`)
+//!    when `now` is past their `metric_refresh.as_of`, and the metrics derived from them, in
+//!    plan order, in one transaction with their run-log row and `metric_refresh` rows. That row's `batch` is the last batch the refresh
 //!    covers, so what is stale is read from the database, not remembered by a process: a run
 //!    that crashed before refreshing leaves the metrics stale for the next run to refresh.
 //! 4. **Retention**, as `tally retain` applies it ([`crate::retain`]), when the last one
@@ -531,12 +532,69 @@ fn run_locked(
         Err(e) => report.errors.push(e),
     }
     if retention_due(run.db, options.now)? {
+        let mut archived = 0;
         match crate::retain::retain(run.db, plan, options.now) {
-            Ok(retained) => report.retention = Some(retained.to_string()),
+            Ok(retained) => {
+                archived = retained.archived();
+                report.retention = Some(retained.to_string());
+            }
             Err(e) => report.errors.push(e.context("retention")),
         }
         Fault::check(run.fault.as_ref(), "*", "retention");
+        // What retention took out of the live tables changes the metrics that read them
+        // (periods it reached are kept as published: see `docs/runtime.md`, Published history).
+        if archived > 0 {
+            match run.refresh(progress) {
+                Ok(Some(again)) => match &mut report.refresh {
+                    Some(first) => {
+                        first.metrics.extend(again.metrics);
+                        first.through_batch = again.through_batch;
+                    }
+                    None => report.refresh = Some(again),
+                },
+                Ok(None) => {}
+                Err(e) => report.errors.push(e),
+            }
+        }
     }
+    Ok(report)
+}
+
+/// Refreshes what is stale at `now` (after `tally retain`: the metrics whose sources it took
+/// rows from), in one transaction, as the refresh step of `tally run` does.
+pub fn refresh_stale(
+    db: &mut dyn Backend,
+    generated: &Generated,
+    now: NaiveDateTime,
+    progress: &mut dyn Progress,
+) -> Result<Option<RefreshReport>> {
+    check_ready(db, generated)?;
+    db.lock_migrations()?;
+    let plan = &generated.plan;
+    let dialect = db.dialect();
+    let options = RunOptions { landing: PathBuf::from("."), now, sources: Vec::new(), fault: None };
+    let runtime = match plan.runtime_sql(dialect) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let _ = db.unlock_migrations();
+            return Err(e);
+        }
+    };
+    let mut run = Run {
+        db,
+        plan,
+        dialect,
+        runtime,
+        options: &options,
+        landing: PathBuf::from("."),
+        fault: None,
+        run_id: run_id(now),
+        clock: Clock::new(now),
+    };
+    let result = run.refresh(progress);
+    let unlocked = run.db.unlock_migrations();
+    let report = result?;
+    unlocked?;
     Ok(report)
 }
 
@@ -1024,11 +1082,17 @@ impl Run<'_> {
                 }
             }
         }
+        // A metric whose values depend on the clock is stale at every instant after the one
+        // its values are as of, new data or not; one without a `metric_refresh` row was never
+        // refreshed, or retention took rows of its sources out of the live tables since.
+        let as_of = metric_as_of(self.db)?;
+        let now = self.options.now;
         let mut stale: Vec<&crate::plan::MetricPlan> = Vec::new();
         for metric in &plan.metrics {
             let inputs_changed = !refreshed_before
                 || metric.inputs.tables.iter().any(|t| changed.contains(t.as_str()))
-                || metric.inputs.metrics.iter().any(|m| stale.iter().any(|s| &s.name == m));
+                || metric.inputs.metrics.iter().any(|m| stale.iter().any(|s| &s.name == m))
+                || as_of.get(&metric.name).is_none_or(|t| metric.clock && *t < now);
             if inputs_changed {
                 stale.push(metric);
             }
@@ -1065,6 +1129,7 @@ impl Run<'_> {
                     }
                 }
             }
+            record_refresh(self.db, &stale, now, through, self.clock.at())?;
             Fault::check(self.fault.as_ref(), "*", "refresh");
             let row = LogRow {
                 source: None,
@@ -1118,6 +1183,57 @@ enum Loaded {
 }
 
 /// Writes run-log rows with `runtime.run_log`.
+/// Each metric's last refresh instant (`metric_refresh.as_of`).
+pub fn metric_as_of(db: &mut dyn Backend) -> Result<BTreeMap<String, NaiveDateTime>> {
+    let rows = db.query("SELECT metric, as_of FROM metric_refresh")?;
+    let mut out = BTreeMap::new();
+    for i in 0..rows.rows.len() {
+        let metric = rows.get(i, "metric").and_then(Value::as_str).unwrap_or_default();
+        let as_of = rows.get(i, "as_of").map(ToString::to_string).unwrap_or_default();
+        out.insert(metric.to_owned(), parse_time(&as_of)?);
+    }
+    Ok(out)
+}
+
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Deletes the `metric_refresh` rows of `metrics`: they are stale until refreshed again.
+pub(crate) fn forget_refreshes(
+    db: &mut dyn Backend,
+    metrics: &[&crate::plan::MetricPlan],
+) -> Result<()> {
+    for chunk in metrics.chunks(200) {
+        let names: Vec<String> = chunk.iter().map(|m| quote(&m.name)).collect();
+        db.execute(&format!("DELETE FROM metric_refresh WHERE metric IN ({})", names.join(", ")))?;
+    }
+    Ok(())
+}
+
+/// Replaces the `metric_refresh` rows of `metrics`: as of `now`, through `batch`.
+fn record_refresh(
+    db: &mut dyn Backend,
+    metrics: &[&crate::plan::MetricPlan],
+    now: NaiveDateTime,
+    batch: i64,
+    at: NaiveDateTime,
+) -> Result<()> {
+    let stamp = |t: NaiveDateTime| format!("TIMESTAMP '{}'", timestamp_text(t));
+    forget_refreshes(db, metrics)?;
+    for chunk in metrics.chunks(200) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|m| format!("({}, {}, {batch}, {})", quote(&m.name), stamp(now), stamp(at)))
+            .collect();
+        db.execute(&format!(
+            "INSERT INTO metric_refresh (metric, as_of, batch, refreshed_at) VALUES {}",
+            rows.join(", ")
+        ))?;
+    }
+    Ok(())
+}
+
 fn write_log(
     db: &mut dyn Backend,
     runtime: &RuntimeSql,

@@ -125,8 +125,9 @@ pub struct SourceSummary {
     pub deletions: u64,
     /// Rows the loader must reject.
     pub bad_rows: u64,
-    /// Rows `cur_<source>` holds once every file is loaded: what was written, less updates,
-    /// deletions (their rows and the rows they delete) and rejected rows.
+    /// Rows `cur_<source>` holds once every file is loaded: what was written, less updates
+    /// (for an append source, each is a deletion line and the corrected row), deletions (their
+    /// rows and the rows they delete) and rejected rows.
     pub current_rows: u64,
 }
 
@@ -287,7 +288,9 @@ pub fn generate(
         summary.current_rows = if matches!(source.load, Load::Snapshot) {
             last_rows - summary.bad_rows
         } else {
-            summary.rows - summary.updates - 2 * summary.deletions - summary.bad_rows
+            // An append source's correction is two lines: the deletion, then the row.
+            let per_update = if matches!(source.load, Load::Append { .. }) { 2 } else { 1 };
+            summary.rows - per_update * summary.updates - 2 * summary.deletions - summary.bad_rows
         };
         report.sources.push(summary);
     }
@@ -406,9 +409,10 @@ fn bad_row_plan(plan: &Plan, n: u32, suppliers: &BTreeMap<&str, &str>) -> BTreeM
 /// The watermark column of an incremental source and the delete marker of a cdc one.
 fn load_columns(source: &SourcePlan) -> (Option<&str>, Option<&str>) {
     match &source.load {
-        Load::Incremental { column, .. } => (Some(column.as_str()), None),
-        Load::Cdc { delete_marker } => (None, Some(delete_marker.as_str())),
-        Load::Snapshot | Load::Append => (None, None),
+        Load::Incremental { column, .. } => (Some(column.as_str()), source.load.delete_marker()),
+        Load::Cdc { .. } | Load::Snapshot | Load::Append { .. } => {
+            (None, source.load.delete_marker())
+        }
     }
 }
 

@@ -596,8 +596,11 @@ impl<'a> SourcePlanner<'a> {
         let mut sequence = 0i64;
         let mut pool: Vec<Vec<Val>> = Vec::new();
         let mode = self.source.load.mode();
-        let deletes = if mode == "cdc" { self.deletes } else { 0.0 };
-        let updates = if mode == "append" { 0.0 } else { self.updates };
+        // Deletions reach every source with a delete marker. An append source's rows never
+        // change: its corrections are a deletion of the row, then the corrected row.
+        let marked = self.source.load.delete_marker().is_some();
+        let deletes = if marked { self.deletes } else { 0.0 };
+        let updates = if mode == "append" && !marked { 0.0 } else { self.updates };
         let pool_share = updates + deletes;
         let mut all_keys = Vec::new();
         let mut first_row: Option<Vec<Val>> = None;
@@ -642,6 +645,9 @@ impl<'a> SourcePlanner<'a> {
             self.mutate(rng, &mut row);
             let at = self.ctx.sample_time(rng, p.cutoff, follow_end, false);
             self.set_watermark(&mut row, at);
+            if mode == "append" {
+                rows.push(self.deleted(original));
+            }
             rows.push(row);
             updated += 1;
         }
@@ -664,11 +670,17 @@ impl<'a> SourcePlanner<'a> {
             deletions: 0,
             bad_rows: bad,
         })?;
-        if mode == "cdc" {
+        if marked {
             let mut rows: Vec<Vec<Val>> =
                 pool.iter().skip(update_count).map(|r| self.deleted(r)).collect();
             if rows.is_empty() {
                 rows.extend(first_row.take().map(|r| self.deleted(&r)));
+            }
+            // An incremental source's deletions are changes too: after the follow-up's, so that
+            // they are not late.
+            for row in &mut rows {
+                let at = self.ctx.sample_time(rng, follow_end, p.end, false);
+                self.set_watermark(row, at);
             }
             let deletions = rows.len() as u64;
             sink(Batch {

@@ -148,7 +148,7 @@ source activities {
   title "Activities"
   refresh daily
   landing "activities/act_*.csv" as csv
-  load append
+  load append delete_marker withdrawn
   key activity_id
   retain 6 years by opened_at
   columns {
@@ -157,6 +157,7 @@ source activities {
     opened_at   timestamp not null
     items       int not null
     flagged     bool not null default false
+    withdrawn   bool not null default false
   }
 }
 "#;
@@ -389,10 +390,12 @@ fn keys_are_unique_within_the_initial_batch_and_for_new_rows() {
         for row in &rows {
             assert!(seen.insert(key_of(row)), "{name}: key {:?} twice", key_of(row));
         }
-        // Rows of the follow-up that are not updates have new keys.
+        // Rows of the follow-up that are not updates have new keys; an append source's update
+        // is two lines (the deletion, then the corrected row).
         let follow = g.rows(name, Some("follow-up"));
         let new = follow.iter().filter(|r| !seen.contains(&key_of(r))).count() as u64;
-        assert_eq!(new + g.summary(name).updates, follow.len() as u64, "{name}");
+        let per_update = if name == "activities" { 2 } else { 1 };
+        assert_eq!(new + per_update * g.summary(name).updates, follow.len() as u64, "{name}");
     }
     // Snapshot lists: each snapshot lists a key once.
     for name in ["accounts", "pay"] {
@@ -663,6 +666,25 @@ fn follow_ups_update_and_delete() {
         .count();
     assert_eq!(missing as u64, g.summary("accounts").deletions);
     assert!(value(&second[0], "extracted_on") > value(&first[0], "extracted_on"));
+    // append with a delete marker: a correction is the deletion of the row just before the
+    // corrected row; then a file of deletions of earlier keys.
+    let initial = values(&g.rows("activities", Some("initial")), "activity_id");
+    let follow = g.rows("activities", Some("follow-up"));
+    let mut corrections = 0;
+    for pair in follow.windows(2) {
+        if value(&pair[0], "withdrawn") == Some("true") {
+            assert_eq!(value(&pair[1], "withdrawn"), Some("false"), "{pair:?}");
+            assert_eq!(value(&pair[0], "activity_id"), value(&pair[1], "activity_id"));
+            assert!(initial.contains(value(&pair[0], "activity_id").unwrap_or("")));
+            corrections += 1;
+        }
+    }
+    assert_eq!(corrections as u64, g.summary("activities").updates);
+    assert!(corrections > 0, "some activities are corrected");
+    let deleted = g.rows("activities", Some("deletions"));
+    assert!(!deleted.is_empty());
+    assert!(deleted.iter().all(|r| value(r, "withdrawn") == Some("true")
+        && initial.contains(value(r, "activity_id").unwrap_or(""))));
 }
 
 #[test]

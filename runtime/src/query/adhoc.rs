@@ -538,5 +538,6 @@ pub(crate) fn answer(
             })
             .collect(),
         sources: super::source_titles(db, &metrics)?,
+        as_of: None,
     })
 }

@@ -54,6 +54,7 @@ use sql::{Condition, From, Literal, Select};
 use std::collections::{BTreeMap, BTreeSet};
 use suppress::Status;
 use tally_contract::period::compare_shift;
+use tally_contract::plan::CompareSpan;
 use viewer::{Role, Scope, Viewer};
 
 /// Rows a drill-down returns unless `--limit` says otherwise.
@@ -197,6 +198,9 @@ pub struct Answer {
     pub rows: Vec<Row>,
     /// The titles of the source systems the numbers come from.
     pub sources: Vec<String>,
+    /// For metrics whose values depend on the clock (`now()`, `age(...)`): the instant they
+    /// are counted from, their last refresh (`metric_refresh.as_of`); `None` otherwise.
+    pub as_of: Option<String>,
 }
 
 impl Answer {
@@ -667,6 +671,11 @@ struct Stored {
     member: Value,
     value: Value,
     rows: i64,
+    /// Whether the period had not ended at the refresh (`NULL` without a grain).
+    partial: Value,
+    /// A `to date` comparison's earlier value and the rows behind it, as refreshed.
+    previous_value: Value,
+    previous_rows: i64,
 }
 
 /// What identifies a stored cell: metric, period, levels, members, bucket, top member.
@@ -724,7 +733,10 @@ fn read_cut(
     let mut columns: Vec<String> =
         ["metric", "grain", "period_start", "levels"].map(String::from).to_vec();
     columns.extend(t.columns.iter().map(|c| c.name.clone()));
-    columns.extend(["bucket", "member", "value", "cell_rows"].map(String::from));
+    columns.extend(
+        ["bucket", "member", "value", "cell_rows", "partial", "previous_value", "previous_rows"]
+            .map(String::from),
+    );
     let metrics: Vec<Literal> = cut.metrics.iter().cloned().map(Literal::Text).collect();
     let mut select = Select::new(From::Table(t.table.clone()), columns)
         .filter(Condition::In("metric".into(), metrics));
@@ -738,6 +750,14 @@ fn read_cut(
         .metrics
         .iter()
         .filter_map(|m| Some((m.as_str(), catalog.metric(m)?.compare.as_deref()?)))
+        .collect();
+    // A `to date` comparison's earlier value is no published cell: it is refreshed into each
+    // row (`previous_value`, over `previous_rows` rows) and suppressed on its own.
+    let to_date: BTreeSet<&str> = cut
+        .metrics
+        .iter()
+        .filter(|m| catalog.metric(m).and_then(|m| m.compare_span) == Some(CompareSpan::ToDate))
+        .map(String::as_str)
         .collect();
     let shift_of = |metric: &str| {
         let grain = cut.grain.as_deref()?;
@@ -788,6 +808,9 @@ fn read_cut(
                 member: row[5 + n].clone(),
                 value: row[6 + n].clone(),
                 rows: row[7 + n].as_i64().unwrap_or(0),
+                partial: row[8 + n].clone(),
+                previous_value: row[9 + n].clone(),
+                previous_rows: row[10 + n].as_i64().unwrap_or(0),
             }
         })
         .collect();
@@ -897,6 +920,7 @@ fn read_cut(
             let mut cells = vec![Out::Value(Value::Text(s.metric.clone()))];
             if cut.grain.is_some() {
                 cells.push(Out::Value(s.period.clone()));
+                cells.push(Out::Value(s.partial.clone()));
             }
             for &d in &dims {
                 cells.push(if s.levels & (1 << d) == 0 {
@@ -917,11 +941,12 @@ fn read_cut(
                 Out::Value(display_decimal(&s.value))
             });
             if comparing {
-                cells.extend(comparison(
-                    s,
-                    status[i],
-                    previous_of(s).map(|j| (&stored[j], status[j])),
-                ));
+                let previous = if to_date.contains(s.metric.as_str()) {
+                    to_date_previous(s, role.min_cell_size, counts.contains(s.metric.as_str()))
+                } else {
+                    previous_of(s).map(|j| (stored[j].value.clone(), status[j]))
+                };
+                cells.extend(comparison(s, status[i], previous));
             }
             Row { cells, levels: Some(s.levels_text.clone()), status: Some(status[i]) }
         })
@@ -929,22 +954,39 @@ fn read_cut(
     Ok((header, rows))
 }
 
+/// A `to date` comparison's earlier value, as refreshed into the cell's row, hidden as a
+/// cell of its own would be: over fewer than `min_cell_size` rows, or (a count) below it.
+/// `None` when the earlier span had no rows.
+fn to_date_previous(cell: &Stored, min_cell_size: i64, counts: bool) -> Option<(Value, Status)> {
+    if cell.previous_value.is_null() {
+        return None;
+    }
+    let small_value =
+        counts && number(&cell.previous_value).is_some_and(|v| v < min_cell_size as f64);
+    let status = if cell.previous_rows < min_cell_size || small_value {
+        Status::Primary
+    } else {
+        Status::Shown
+    };
+    Some((cell.previous_value.clone(), status))
+}
+
 /// The columns of a metric answer.
 /// A compared cell's `previous`, `change` and `change_percent`: the previous period's value
 /// as published (hidden when that cell is suppressed, and then no change either), the
 /// difference, and the difference as a percentage of the previous value (none from zero).
 /// Cells without a comparison, or without a previous period, get nulls.
-fn comparison(cell: &Stored, status: Status, previous: Option<(&Stored, Status)>) -> [Out; 3] {
+fn comparison(cell: &Stored, status: Status, previous: Option<(Value, Status)>) -> [Out; 3] {
     let null = || Out::Value(Value::Null);
     let Some((previous, previous_status)) = previous else { return [null(), null(), null()] };
     if previous_status.hidden() {
         return [Out::Suppressed, Out::Suppressed, Out::Suppressed];
     }
-    let shown = Out::Value(display_decimal(&previous.value));
+    let shown = Out::Value(display_decimal(&previous));
     if status.hidden() {
         return [shown, Out::Suppressed, Out::Suppressed];
     }
-    let (Some(now), Some(before)) = (number(&cell.value), number(&previous.value)) else {
+    let (Some(now), Some(before)) = (number(&cell.value), number(&previous)) else {
         return [shown, null(), null()];
     };
     let round = |x: f64, places: i32| {
@@ -973,6 +1015,7 @@ fn header(t: &Table, timed: bool, dims: &[usize], bucket: bool, member: bool) ->
     let mut header = vec!["metric".to_string()];
     if timed {
         header.push("period_start".into());
+        header.push("partial".into());
     }
     header.extend(dims.iter().map(|&i| t.columns[i].name.clone()));
     if bucket {
@@ -1138,6 +1181,7 @@ fn metric_answer(
                     columns,
                     rows,
                     sources: sources(db, "metric", &[name.to_string()])?,
+                    as_of: as_of(db, catalog, &[name.to_string()])?,
                 });
             }
             // Refusals that another role cannot lift are final.
@@ -1217,7 +1261,25 @@ fn report_answer(
         columns,
         rows,
         sources: sources(db, "metric", &report.metrics)?,
+        as_of: as_of(db, catalog, &report.metrics)?,
     })
+}
+
+/// When the values of `metrics` that depend on the clock were counted: the earliest
+/// `metric_refresh.as_of` among them; `None` when none depends on the clock.
+fn as_of(db: &mut dyn Backend, catalog: &Catalog, metrics: &[String]) -> Result<Option<String>> {
+    let clock: Vec<&String> =
+        metrics.iter().filter(|m| catalog.metric(m).is_some_and(|p| p.clock)).collect();
+    if clock.is_empty() {
+        return Ok(None);
+    }
+    let all = crate::etl::metric_as_of(db)?;
+    Ok(clock
+        .iter()
+        .map(|m| all.get(m.as_str()).copied())
+        .min()
+        .flatten()
+        .map(crate::value::timestamp_text))
 }
 
 /// The marts through which `role` may drill into the rows of `source` behind `metric`: marts
@@ -1461,6 +1523,7 @@ fn drill_answer(
             })
             .collect(),
         sources: title.into_iter().collect(),
+        as_of: None,
     })
 }
 

@@ -5,12 +5,14 @@
 //!   line saying how many cells are suppressed and why.
 //! - **csv**: a header row and the rows (`*` suppressed, empty for `(all)` and NULL, the
 //!   `levels` column telling a total from a NULL member), then trailing comment lines
-//!   `# sources: A; B`, `# from: mart M (table)` (and `# suppressed: ...` when cells are):
+//!   `# sources: A; B`, `# from: mart M (table)` (and `# suppressed: ...` when cells are,
+//!   `# as of: T` for values that depend on the clock):
 //!   readers that take `#` as a comment (`pandas.read_csv(comment="#")`) skip them.
 //! - **json**: one object: what was asked and how it was answered (`mart`: which mart),
 //!   `columns`, `rows` (objects by column; a suppressed value is `null` with
 //!   `"suppressed": true`; a total's column is `null`, its `levels` saying which columns it is
-//!   cut by), and `sources`.
+//!   cut by), `sources`, and `as_of` (the instant values that depend on the clock are counted
+//!   from, else `null`).
 
 use super::suppress::Status;
 use super::{Answer, Out};
@@ -67,6 +69,9 @@ pub fn table(answer: &Answer) -> String {
     }
     if let Some(from) = answered_from(answer) {
         out.push_str(&format!("\nfrom {from}"));
+    }
+    if let Some(as_of) = &answer.as_of {
+        out.push_str(&format!("\nas of {as_of} (the values depend on the clock)"));
     }
     out.push_str("\n\n");
     let rows: Vec<Vec<String>> =
@@ -165,6 +170,9 @@ pub fn csv(answer: &Answer) -> String {
     if let Some(from) = answered_from(answer) {
         out.push_str(&format!("# from: {from}\n"));
     }
+    if let Some(as_of) = &answer.as_of {
+        out.push_str(&format!("# as of: {as_of}\n"));
+    }
     if let Some(note) = footnote(answer) {
         out.push_str(&format!("# suppressed: {note} (shown as {SUPPRESSED})\n"));
     }
@@ -229,6 +237,7 @@ pub fn json_answer(answer: &Answer) -> serde_json::Value {
             "complementary": answer.suppressed(Status::Complementary),
         },
         "sources": answer.sources,
+        "as_of": answer.as_of,
     })
 }
 

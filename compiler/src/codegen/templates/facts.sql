@@ -5,7 +5,7 @@ FROM {{ table }} AS f
 {{ join }}
 {% endfor %}
 {% if grains %}
-CROSS JOIN (VALUES {{ grains }}) AS g (grain)
+CROSS JOIN (VALUES {{ grains }}) AS g ({{ grain_columns }})
 {% endif %}
 {% if filter %}
 WHERE {{ filter }}

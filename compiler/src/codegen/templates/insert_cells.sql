@@ -4,6 +4,6 @@ SELECT
 FROM (
   {{ cells }}
 ) AS c
-{% if top %}
-WHERE c._tally_rank <= {{ top }}
-{% endif %}
+{% for condition in conditions %}
+{% if loop.first %}WHERE{% else %}  AND{% endif %} {{ condition }}
+{% endfor %}
