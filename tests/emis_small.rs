@@ -33,7 +33,7 @@ use tally_runtime::backend::{self, Backend};
 use tally_runtime::etl::{self, Quiet, RunOptions};
 use tally_runtime::generated::Generated;
 use tally_runtime::migrate;
-use tally_runtime::testing::TestDatabase;
+use tally_runtime::testing::{SparkDatabase, TestDatabase};
 use tally_runtime::value::Value;
 use tempfile::TempDir;
 
@@ -421,4 +421,10 @@ fn emis_small_on_duckdb() {
 fn emis_small_on_postgres() {
     let db = TestDatabase::create("emis_small");
     emis_small(&db.url, "postgres");
+}
+
+#[test]
+fn emis_small_on_spark() {
+    let db = SparkDatabase::create("emis_small");
+    emis_small(&db.url, "spark");
 }
