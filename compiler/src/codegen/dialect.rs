@@ -135,6 +135,12 @@ pub trait Dialect: std::fmt::Debug + Sync {
         true
     }
 
+    /// A subquery may read a column of a query two levels out (Spark resolves outer
+    /// references one level out only).
+    fn deep_correlation(&self) -> bool {
+        true
+    }
+
     /// A `PRIMARY KEY` constraint in `CREATE TABLE`. Without it the key is kept by the
     /// statements that write the table (the merge keeps one row per key).
     fn supports_primary_keys(&self) -> bool {
@@ -442,6 +448,10 @@ impl Dialect for Spark {
     }
 
     fn row_mutations(&self) -> bool {
+        false
+    }
+
+    fn deep_correlation(&self) -> bool {
         false
     }
 

@@ -572,7 +572,24 @@ impl Gen<'_> {
         if let Some(marker) = marker {
             conditions.push(format!("{} IS NOT TRUE", typed_col("r", marker)?));
             // The previous kept line with the key is a deletion: a correction.
-            conditions.push(format!(
+            if !d.deep_correlation() {
+                // The kept lines, each with the next kept line of its key: the one before `r`
+                // is the one whose next is `r`.
+                let keys: Vec<String> = self
+                    .source
+                    .key
+                    .iter()
+                    .map(|k| typed_col("p", k))
+                    .collect::<Result<_, String>>()?;
+                conditions.push(format!(
+                    "NOT EXISTS (\n    SELECT 1\n    FROM (\n      SELECT\n        p.*,\n        lead(p._tally_line) OVER (PARTITION BY {keys} ORDER BY p._tally_line) AS _tally_next\n      FROM {raw} AS p\n      WHERE {kept_p}\n    ) AS p\n    WHERE p._tally_next = r._tally_line\n      AND {marker_p} IS TRUE\n  )",
+                    keys = keys.join(", "),
+                    raw = self.raw(),
+                    kept_p = kept("p"),
+                    marker_p = typed_col("p", marker)?,
+                ));
+            } else {
+                conditions.push(format!(
                 "NOT EXISTS (\n    SELECT 1\n    FROM {raw} AS p\n    WHERE {same_p}\n      AND p._tally_line < r._tally_line\n      AND {kept_p}\n      AND {marker_p} IS TRUE\n      AND NOT EXISTS (\n        SELECT 1\n        FROM {raw} AS q\n        WHERE {same_q}\n          AND q._tally_line > p._tally_line\n          AND q._tally_line < r._tally_line\n          AND {kept_q}\n      )\n  )",
                 raw = self.raw(),
                 same_p = same_key("p", "r")?,
@@ -581,6 +598,7 @@ impl Gen<'_> {
                 same_q = same_key("q", "r")?,
                 kept_q = kept("q"),
             ));
+            }
         }
         let first_key = self.source.key.first().ok_or("source without a key")?;
         Ok(Statement::new(

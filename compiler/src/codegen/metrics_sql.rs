@@ -206,7 +206,8 @@ impl<'a> Gen<'a> {
                 indent(&cells, 2)
             ));
             for (i, condition) in conditions.iter().enumerate() {
-                query.push_str(&format!("\n{} {condition}", if i == 0 { "WHERE" } else { "  AND" }));
+                query
+                    .push_str(&format!("\n{} {condition}", if i == 0 { "WHERE" } else { "  AND" }));
             }
             let mut texts = rewrite::replace(self.dialect, &self.table.name, Some(&all), &query);
             // An empty result must still empty the partition, which an overwrite of the

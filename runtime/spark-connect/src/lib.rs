@@ -13,8 +13,8 @@ pub mod proto;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use proto::{
-    Command, CommandType, ExecutePlanRequest, ExecutePlanResponse, OpType, Plan, RelType,
-    Relation, ResponseType, Sql, SqlCommand, UserContext,
+    Command, CommandType, ExecutePlanRequest, ExecutePlanResponse, OpType, Plan, RelType, Relation,
+    ResponseType, Sql, SqlCommand, UserContext,
 };
 use std::fmt;
 use std::time::Duration;
@@ -70,7 +70,10 @@ impl Address {
     /// Parses `sc://host[:port][/][;key=value]*`; the port defaults to 15002, Spark's.
     pub fn parse(url: &str) -> Result<Address> {
         let rest = url.strip_prefix("sc://").ok_or_else(|| {
-            error(ErrorKind::Address, format!("`{url}` is not a Spark Connect address (sc://host:port)"))
+            error(
+                ErrorKind::Address,
+                format!("`{url}` is not a Spark Connect address (sc://host:port)"),
+            )
         })?;
         let (server, params) = match rest.split_once(';') {
             Some((server, params)) => (server, params),
@@ -135,7 +138,10 @@ impl Client {
             .map_err(|e| error(ErrorKind::Address, format!("`{url}`: {e}")))?
             .connect_timeout(Duration::from_secs(10));
         let channel = runtime.block_on(endpoint.connect()).map_err(|e| {
-            error(ErrorKind::Connect, format!("cannot reach the Spark Connect server at {uri}: {e}"))
+            error(
+                ErrorKind::Connect,
+                format!("cannot reach the Spark Connect server at {uri}: {e}"),
+            )
         })?;
         // Large answers: a batch of rows may exceed tonic's 4 MiB default.
         let grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(256 << 20);
@@ -150,7 +156,9 @@ impl Client {
     /// Runs a statement (DDL, `INSERT`, `SET`...) to its end.
     pub fn execute(&mut self, sql: &str) -> Result<()> {
         let plan = OpType::Command(Command {
-            command_type: Some(CommandType::SqlCommand(SqlCommand { input: Some(sql_relation(sql)) })),
+            command_type: Some(CommandType::SqlCommand(SqlCommand {
+                input: Some(sql_relation(sql)),
+            })),
         });
         self.run(plan).map(|_| ())
     }
@@ -163,7 +171,10 @@ impl Client {
     fn run(&mut self, op: OpType) -> Result<Answer> {
         let request = ExecutePlanRequest {
             session_id: self.session_id.clone(),
-            user_context: Some(UserContext { user_id: self.user_id.clone(), user_name: String::new() }),
+            user_context: Some(UserContext {
+                user_id: self.user_id.clone(),
+                user_name: String::new(),
+            }),
             plan: Some(Plan { op_type: Some(op) }),
             client_type: Some("tally".to_string()),
             operation_id: None,
@@ -173,7 +184,8 @@ impl Client {
             grpc.ready()
                 .await
                 .map_err(|e| error(ErrorKind::Connect, format!("Spark Connect server: {e}")))?;
-            let codec = tonic_prost::ProstCodec::<ExecutePlanRequest, ExecutePlanResponse>::default();
+            let codec =
+                tonic_prost::ProstCodec::<ExecutePlanRequest, ExecutePlanResponse>::default();
             let path = PathAndQuery::from_static(EXECUTE_PLAN);
             let response = grpc
                 .server_streaming(tonic::Request::new(request), path, codec)

@@ -16,8 +16,11 @@ fn server() -> String {
 #[test]
 fn statements_run_and_queries_return_arrow_rows() {
     let mut client = Client::connect(&server()).expect("connects");
-    client.execute("CREATE OR REPLACE TEMPORARY VIEW sc_test_v AS SELECT id FROM range(5)").expect("runs");
-    let answer = client.query("SELECT sum(id) AS total, count(*) AS n FROM sc_test_v").expect("queries");
+    client
+        .execute("CREATE OR REPLACE TEMPORARY VIEW sc_test_v AS SELECT id FROM range(5)")
+        .expect("runs");
+    let answer =
+        client.query("SELECT sum(id) AS total, count(*) AS n FROM sc_test_v").expect("queries");
     let schema = answer.schema.expect("schema");
     assert_eq!(schema.field(0).name(), "total");
     let rows: usize = answer.batches.iter().map(|b| b.num_rows()).sum();

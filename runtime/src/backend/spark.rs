@@ -168,8 +168,11 @@ impl Backend for Spark {
 
 /// Appends a record batch's rows as engine-independent values.
 fn append(rows: &mut Rows, batch: &RecordBatch) -> std::result::Result<(), String> {
-    let columns: Vec<Vec<Value>> =
-        batch.columns().iter().map(|c| values(c.as_ref())).collect::<std::result::Result<_, _>>()?;
+    let columns: Vec<Vec<Value>> = batch
+        .columns()
+        .iter()
+        .map(|c| values(c.as_ref()))
+        .collect::<std::result::Result<_, _>>()?;
     for row in 0..batch.num_rows() {
         rows.rows.push(columns.iter().map(|c| c[row].clone()).collect());
     }
@@ -185,26 +188,18 @@ fn values(array: &dyn Array) -> std::result::Result<Vec<Value>, String> {
         DataType::Null => vec![Value::Null; n],
         DataType::Boolean => each(&|i| Value::Bool(array.as_boolean().value(i))),
         DataType::Int8 => each(&|i| Value::Int(array.as_primitive::<Int8Type>().value(i).into())),
-        DataType::Int16 => {
-            each(&|i| Value::Int(array.as_primitive::<Int16Type>().value(i).into()))
-        }
-        DataType::Int32 => {
-            each(&|i| Value::Int(array.as_primitive::<Int32Type>().value(i).into()))
-        }
+        DataType::Int16 => each(&|i| Value::Int(array.as_primitive::<Int16Type>().value(i).into())),
+        DataType::Int32 => each(&|i| Value::Int(array.as_primitive::<Int32Type>().value(i).into())),
         DataType::Int64 => each(&|i| Value::Int(array.as_primitive::<Int64Type>().value(i))),
         DataType::Float32 => {
             each(&|i| Value::Float(array.as_primitive::<Float32Type>().value(i).into()))
         }
-        DataType::Float64 => {
-            each(&|i| Value::Float(array.as_primitive::<Float64Type>().value(i)))
-        }
+        DataType::Float64 => each(&|i| Value::Float(array.as_primitive::<Float64Type>().value(i))),
         DataType::Decimal128(_, _) => each(&|i| {
             Value::Decimal(decimal_text(&array.as_primitive::<Decimal128Type>().value_as_string(i)))
         }),
         DataType::Utf8 => each(&|i| Value::Text(array.as_string::<i32>().value(i).to_owned())),
-        DataType::LargeUtf8 => {
-            each(&|i| Value::Text(array.as_string::<i64>().value(i).to_owned()))
-        }
+        DataType::LargeUtf8 => each(&|i| Value::Text(array.as_string::<i64>().value(i).to_owned())),
         DataType::Date32 => each(&|i| {
             let days = array.as_primitive::<Date32Type>().value(i);
             let date = chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163);
@@ -216,6 +211,10 @@ fn values(array: &dyn Array) -> std::result::Result<Vec<Value>, String> {
             let time = chrono::DateTime::from_timestamp_micros(micros).map(|t| t.naive_utc());
             Value::Timestamp(time.map(timestamp_text).unwrap_or_default())
         }),
-        other => return Err(format!("Spark returned a column of type {other}, which Tally does not read")),
+        other => {
+            return Err(format!(
+                "Spark returned a column of type {other}, which Tally does not read"
+            ))
+        }
     })
 }
