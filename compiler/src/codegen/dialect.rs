@@ -135,6 +135,11 @@ pub trait Dialect: std::fmt::Debug + Sync {
         true
     }
 
+    /// The whole days from date `start` to date `end` (Spark subtracts dates into an interval).
+    fn days_between(&self, start: &str, end: &str) -> String {
+        format!("{end} - {start}")
+    }
+
     /// A subquery may read a column of a query two levels out (Spark resolves outer
     /// references one level out only).
     fn deep_correlation(&self) -> bool {
@@ -453,6 +458,10 @@ impl Dialect for Spark {
 
     fn deep_correlation(&self) -> bool {
         false
+    }
+
+    fn days_between(&self, start: &str, end: &str) -> String {
+        format!("datediff({end}, {start})")
     }
 
     fn supports_primary_keys(&self) -> bool {

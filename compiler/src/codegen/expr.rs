@@ -518,11 +518,15 @@ pub fn calendar_days(dialect: &dyn Dialect, row: &str) -> String {
     let grain = column_text(dialect, row, "grain");
     let end = period_end(dialect, row);
     let date = dialect.type_name(SqlType::Date);
+    let to_now = dialect
+        .days_between(&format!("CAST({start} AS {date})"), &format!("CAST({{now}} AS {date})"));
+    let whole = dialect
+        .days_between(&format!("CAST({start} AS {date})"), &format!("CAST({end} AS {date})"));
     format!(
         "CASE WHEN {grain} IN ('quarter_hour', 'hour') THEN NULL \
          WHEN {start} <= {{now}} AND {end} > {{now}} \
-         THEN CAST({{now}} AS {date}) - CAST({start} AS {date}) + 1 \
-         ELSE CAST({end} AS {date}) - CAST({start} AS {date}) END"
+         THEN {to_now} + 1 \
+         ELSE {whole} END"
     )
 }
 
