@@ -6,7 +6,7 @@
 //! values were derived from the rows, not copied from a run.
 //!
 //! The test compiles `metrics-dsl` with the real binary, migrates a fresh warehouse on DuckDB
-//! and on PostgreSQL, lands the files, runs the ETL once at a fixed time (which refreshes every
+//! on PostgreSQL and on Spark (`TALLY_TEST_SPARK`), lands the files, runs the ETL once at a fixed time (which refreshes every
 //! metric) and reads each expected cell with plain SQL. It reports every mismatch at once.
 //!
 //! `expected.tsv` columns (tab-separated, `#` lines are comments):
