@@ -5,9 +5,9 @@
 //! aggregate tables that give the line and the value each must have, with the reasoning. The
 //! values were derived from the rows, not copied from a run.
 //!
-//! The test compiles `metrics-dsl` with the real binary, migrates a fresh warehouse on DuckDB
-//! on PostgreSQL and on Spark (`TALLY_TEST_SPARK`), lands the files, runs the ETL once at a fixed time (which refreshes every
-//! metric) and reads each expected cell with plain SQL. It reports every mismatch at once.
+//! The test compiles `metrics-dsl` with the real binary, migrates a fresh warehouse on DuckDB,
+//! on PostgreSQL and on Spark (`TALLY_TEST_SPARK`), lands the files, runs the ETL once at a
+//! fixed time (which refreshes every metric) and reads each expected cell with plain SQL. It reports every mismatch at once.
 //!
 //! `expected.tsv` columns (tab-separated, `#` lines are comments):
 //! - `id`: the Appendix A id;
