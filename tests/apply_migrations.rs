@@ -336,6 +336,7 @@ fn views(db: &mut dyn Backend) -> Vec<(String, String)> {
             "SELECT CAST(table_name AS TEXT), CAST(view_definition AS TEXT) \
              FROM information_schema.views WHERE table_schema = current_schema() ORDER BY 1"
         }
+        Dialect::Spark => unreachable!("the runtime opens no Spark Connect target yet"),
     };
     query(db, sql).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect()
 }

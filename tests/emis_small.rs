@@ -5,9 +5,9 @@
 //! aggregate tables that give the line and the value each must have, with the reasoning. The
 //! values were derived from the rows, not copied from a run.
 //!
-//! The test compiles `metrics-dsl` with the real binary, migrates a fresh warehouse on DuckDB
-//! and on PostgreSQL, lands the files, runs the ETL once at a fixed time (which refreshes every
-//! metric) and reads each expected cell with plain SQL. It reports every mismatch at once.
+//! The test compiles `metrics-dsl` with the real binary, migrates a fresh warehouse on DuckDB,
+//! on PostgreSQL and on Spark (`TALLY_TEST_SPARK`), lands the files, runs the ETL once at a
+//! fixed time (which refreshes every metric) and reads each expected cell with plain SQL. It reports every mismatch at once.
 //!
 //! `expected.tsv` columns (tab-separated, `#` lines are comments):
 //! - `id`: the Appendix A id;
@@ -33,7 +33,7 @@ use tally_runtime::backend::{self, Backend};
 use tally_runtime::etl::{self, Quiet, RunOptions};
 use tally_runtime::generated::Generated;
 use tally_runtime::migrate;
-use tally_runtime::testing::TestDatabase;
+use tally_runtime::testing::{SparkDatabase, TestDatabase};
 use tally_runtime::value::Value;
 use tempfile::TempDir;
 
@@ -421,4 +421,10 @@ fn emis_small_on_duckdb() {
 fn emis_small_on_postgres() {
     let db = TestDatabase::create("emis_small");
     emis_small(&db.url, "postgres");
+}
+
+#[test]
+fn emis_small_on_spark() {
+    let db = SparkDatabase::create("emis_small");
+    emis_small(&db.url, "spark");
 }

@@ -38,6 +38,7 @@ pub enum Dialect {
     #[default]
     Duckdb,
     Postgres,
+    Spark,
 }
 
 /// A loaded and parsed project.

@@ -25,6 +25,14 @@ const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS tally_migrations (
   applied_at TIMESTAMP NOT NULL
 )";
 
+/// Spark (Parquet): no `TEXT`, no constraints.
+const CREATE_LEDGER_SPARK: &str = "CREATE TABLE IF NOT EXISTS tally_migrations (
+  name STRING NOT NULL,
+  chain_hash STRING NOT NULL,
+  statements BIGINT NOT NULL,
+  applied_at TIMESTAMP NOT NULL
+) USING PARQUET";
+
 /// A ledger row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -108,9 +116,10 @@ pub fn applied(db: &mut dyn Backend) -> Result<Vec<Applied>> {
     if !db.table_exists(LEDGER)? {
         return Ok(Vec::new());
     }
-    let rows = db.query(
-        "SELECT name, chain_hash, CAST(applied_at AS TEXT) AS applied_at FROM tally_migrations ORDER BY name",
-    )?;
+    let text = if db.dialect() == crate::backend::Dialect::Spark { "STRING" } else { "TEXT" };
+    let rows = db.query(&format!(
+        "SELECT name, chain_hash, CAST(applied_at AS {text}) AS applied_at FROM tally_migrations ORDER BY name"
+    ))?;
     Ok(rows
         .rows
         .iter()
@@ -162,7 +171,10 @@ fn migrate_locked(
     if dry_run {
         return Ok(Outcome { applied: status.pending, already });
     }
-    db.execute(CREATE_LEDGER)?;
+    db.execute(match db.dialect() {
+        crate::backend::Dialect::Spark => CREATE_LEDGER_SPARK,
+        _ => CREATE_LEDGER,
+    })?;
     let mut done = Vec::new();
     for name in status.pending {
         let Some(migration) = migrations.iter().find(|m| m.name == name) else { continue };

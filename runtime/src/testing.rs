@@ -182,3 +182,64 @@ mod tests {
         );
     }
 }
+
+/// A database of its own for one test on the Spark Connect server `TALLY_TEST_SPARK` names
+/// (`sc://127.0.0.1:PORT`); dropped with it, tables and files.
+#[derive(Debug)]
+pub struct SparkDatabase {
+    pub url: String,
+    server: String,
+    name: String,
+}
+
+impl SparkDatabase {
+    /// A fresh, empty database. Panics (the test fails) without a server: a skipped backend
+    /// would be an untested backend.
+    pub fn create(label: &str) -> SparkDatabase {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let server = spark_server();
+        let label: String = label
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .take(30)
+            .collect();
+        let name = format!(
+            "tally_{label}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = backend::open(&server).unwrap_or_else(|e| panic!("{e}"));
+        admin
+            .execute(&format!("DROP DATABASE IF EXISTS {name} CASCADE"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("{}/;database={name}", server.trim_end_matches('/'));
+        SparkDatabase { url, server, name }
+    }
+
+    pub fn open(&self) -> Box<dyn Backend> {
+        backend::open(&self.url).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for SparkDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = backend::open(&self.server) {
+            let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}
+
+/// The Spark Connect server of the tests: `TALLY_TEST_SPARK`, or a failing test that says
+/// how to start one.
+pub fn spark_server() -> String {
+    match std::env::var("TALLY_TEST_SPARK") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "no Spark Connect server for the tests: set TALLY_TEST_SPARK=sc://127.0.0.1:PORT to a \
+             running one. Start one with pyspark 4 installed (pip install pyspark): \
+             spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer \
+             --master 'local[2]' --conf spark.connect.grpc.binding.address=127.0.0.1 \
+             --conf spark.connect.grpc.binding.port=PORT (.ci/run does this)"
+        ),
+    }
+}

@@ -163,7 +163,8 @@ pub fn json_schema() -> String {
     text
 }
 
-/// A SQL dialect the compiler emits.
+/// A SQL dialect the compiler emits (`spark`: Spark SQL through Spark Connect, tables as
+/// Parquet files in the session catalog).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
@@ -171,15 +172,17 @@ pub fn json_schema() -> String {
 pub enum Dialect {
     Duckdb,
     Postgres,
+    Spark,
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 2] = [Dialect::Duckdb, Dialect::Postgres];
+    pub const ALL: [Dialect; 3] = [Dialect::Duckdb, Dialect::Postgres, Dialect::Spark];
 
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Duckdb => "duckdb",
             Dialect::Postgres => "postgres",
+            Dialect::Spark => "spark",
         }
     }
 }

@@ -242,7 +242,7 @@ impl ExprSql<'_> {
         let prec = Prec::of(op);
         if op == BinaryOp::Div {
             // Inside `CAST(...)` and `NULLIF(...)` any operand stands on its own.
-            let exact = cast(left.expr, self.sql_type(EXACT)?);
+            let exact = cast(left.expr, self.sql_type(self.dialect.fraction_type(EXACT))?);
             let divisor = call("NULLIF", vec![right.expr, number("0")]);
             let expr = SqlExpr::BinaryOp {
                 left: Box::new(exact),
@@ -281,7 +281,11 @@ impl ExprSql<'_> {
             Function::Min => function("MIN", vec![FunctionArgExpr::Expr(one()?)], false),
             Function::Max => function("MAX", vec![FunctionArgExpr::Expr(one()?)], false),
             Function::Share => {
-                let case = case(vec![(one()?, number("1.0"))], Some(number("0.0")));
+                let mut case = case(vec![(one()?, number("1.0"))], Some(number("0.0")));
+                let fraction = self.dialect.fraction_type(EXACT);
+                if fraction != EXACT {
+                    case = cast(case, self.sql_type(fraction)?);
+                }
                 function("AVG", vec![FunctionArgExpr::Expr(case)], false)
             }
             other => return Err(format!("`{}` is not an aggregate", other.word())),
@@ -514,11 +518,15 @@ pub fn calendar_days(dialect: &dyn Dialect, row: &str) -> String {
     let grain = column_text(dialect, row, "grain");
     let end = period_end(dialect, row);
     let date = dialect.type_name(SqlType::Date);
+    let to_now = dialect
+        .days_between(&format!("CAST({start} AS {date})"), &format!("CAST({{now}} AS {date})"));
+    let whole = dialect
+        .days_between(&format!("CAST({start} AS {date})"), &format!("CAST({end} AS {date})"));
     format!(
         "CASE WHEN {grain} IN ('quarter_hour', 'hour') THEN NULL \
          WHEN {start} <= {{now}} AND {end} > {{now}} \
-         THEN CAST({{now}} AS {date}) - CAST({start} AS {date}) + 1 \
-         ELSE CAST({end} AS {date}) - CAST({start} AS {date}) END"
+         THEN {to_now} + 1 \
+         ELSE {whole} END"
     )
 }
 

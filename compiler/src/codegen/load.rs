@@ -32,6 +32,7 @@
 
 use super::dialect::{BulkLoad, Dialect};
 use super::expr::interval;
+use super::rewrite;
 use super::schema::SqlType;
 use super::templates::{text_literal, Ctx, Sql};
 use crate::graph::{archive_table, current_table, staging_table};
@@ -86,6 +87,17 @@ struct Gen<'a> {
 /// A condition on current rows, given the name they are read under (an alias or the table).
 type Condition<'a> = dyn Fn(&str) -> String + 'a;
 
+/// The rows a file step merges: the staged rows ranked per key, with their columns.
+struct Staged<'a> {
+    /// The current table's columns the merge writes (quoted).
+    columns: &'a [String],
+    /// The expressions over the staged row `s`, one per column.
+    select: &'a [String],
+    /// Which line of a key wins: `DESC` the last, `ASC` the first.
+    order: &'a str,
+    conditions: Vec<String>,
+}
+
 /// A column with its type resolved.
 struct Col<'a> {
     name: &'a str,
@@ -122,16 +134,9 @@ impl Gen<'_> {
         out.merge = self.merge(sql, &columns)?;
         out.archive_deleted = self.archive_deleted(sql, &columns)?;
         out.record = vec![Statement::new(Role::Record, self.record(sql))];
-        out.clear_staging = vec![
-            Statement::new(
-                Role::Clear,
-                sql.check(
-                    self.dialect,
-                    format!("DELETE FROM {}", self.q(&staging_table(self.name))),
-                ),
-            ),
-            Statement::new(Role::Clear, sql.check(self.dialect, self.drop_raw())),
-        ];
+        out.clear_staging = self.delete(sql, Role::Clear, &staging_table(self.name), None);
+        out.clear_staging
+            .push(Statement::new(Role::Clear, sql.check(self.dialect, self.drop_raw())));
         out.retention = self.retention(sql, &columns)?;
         Ok(out)
     }
@@ -142,7 +147,29 @@ impl Gen<'_> {
 
     fn drop_raw(&self) -> String {
         // Qualified with the temporary schema, so it can never drop a real table.
-        format!("DROP TABLE IF EXISTS {}.{}", self.dialect.temporary_schema(), self.raw())
+        self.dialect.drop_scratch(&self.raw())
+    }
+
+    /// `DELETE FROM <name> [WHERE condition]` as statements of `role`; where rows cannot be
+    /// deleted, the table's replacement ([`rewrite::delete`]).
+    fn delete(
+        &self,
+        sql: &mut Sql,
+        role: Role,
+        name: &str,
+        condition: Option<String>,
+    ) -> Vec<Statement> {
+        let d = self.dialect;
+        let texts = if d.row_mutations() {
+            let table = self.q(name);
+            vec![match condition {
+                Some(condition) => format!("DELETE FROM {table}\nWHERE {condition}"),
+                None => format!("DELETE FROM {table}"),
+            }]
+        } else {
+            rewrite::delete(d, name, condition.as_deref())
+        };
+        texts.into_iter().map(|text| Statement::new(role, sql.check(d, text))).collect()
     }
 
     fn load(&self, sql: &mut Sql, columns: &[Col<'_>], out: &mut SourceSql) -> Result<(), String> {
@@ -150,42 +177,25 @@ impl Gen<'_> {
         let landing = self.source.landing.as_ref().ok_or("source without landing")?;
         let text = d.type_name(SqlType::Text);
         let names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
-        let staging = self.q(&staging_table(self.name));
-        let mut load = vec![
-            // Leftovers of an attempt that did not commit.
-            Statement::new(Role::Clear, sql.check(d, format!("DELETE FROM {staging}"))),
-            Statement::new(
-                Role::Clear,
-                sql.check(
-                    d,
-                    format!(
-                        "DELETE FROM etl_rejects\nWHERE source = {}\n  AND batch = {{batch}}",
-                        self.source_literal()
-                    ),
-                ),
-            ),
-            Statement::new(Role::Clear, sql.check(d, self.drop_raw())),
-        ];
+        let of_batch = format!("source = {}\n  AND batch = {{batch}}", self.source_literal());
+        // Leftovers of an attempt that did not commit.
+        let mut load = self.delete(sql, Role::Clear, &staging_table(self.name), None);
+        load.extend(self.delete(sql, Role::Clear, "etl_rejects", Some(of_batch.clone())));
         if self.incremental().is_some() {
-            load.insert(
-                2,
-                Statement::new(
-                    Role::Clear,
-                    sql.check(
-                        d,
-                        format!(
-                            "DELETE FROM etl_late\nWHERE source = {}\n  AND batch = {{batch}}",
-                            self.source_literal()
-                        ),
-                    ),
-                ),
-            );
+            load.extend(self.delete(sql, Role::Clear, "etl_late", Some(of_batch)));
+        }
+        load.push(Statement::new(Role::Clear, sql.check(d, self.drop_raw())));
+        if d.bulk_load() == BulkLoad::DataSourceViews {
+            load.push(self.read_into_view(sql, columns, landing)?);
+            out.load = load;
+            return Ok(());
         }
         let json_doc =
             landing.format == LandingFormat::Jsonl && d.bulk_load() == BulkLoad::CopyFromStdin;
         let mut raw_columns = vec![format!(
             "_tally_line {}",
             match d.bulk_load() {
+                BulkLoad::DataSourceViews => d.type_name(SqlType::BigInt),
                 BulkLoad::ReadFunctions => d.type_name(SqlType::BigInt),
                 // COPY cannot number lines; a sequence counts records in file order.
                 BulkLoad::CopyFromStdin => "BIGSERIAL".to_string(),
@@ -264,6 +274,9 @@ impl Gen<'_> {
                             .set("select", &self.cast_to_varchar(&names, "VARCHAR").join(",\n  ")),
                     ),
                 ));
+            }
+            (BulkLoad::DataSourceViews, _) => {
+                return Err("a data source view is read above".to_string())
             }
             (BulkLoad::CopyFromStdin, format) => {
                 let (copy_columns, options) = match format {
@@ -359,6 +372,60 @@ impl Gen<'_> {
         }
         out.load = load;
         Ok(())
+    }
+
+    /// Spark: the raw rows as a cached temporary view over the landed file, every column as
+    /// text and `_tally_line` the line (CSV, JSON lines) or the record (Parquet), read once.
+    fn read_into_view(
+        &self,
+        sql: &mut Sql,
+        columns: &[Col<'_>],
+        landing: &crate::semantic::Landing,
+    ) -> Result<Statement, String> {
+        let d = self.dialect;
+        let text = d.type_name(SqlType::Text);
+        let names: Vec<String> = columns.iter().map(|c| self.q(c.name)).collect();
+        // Rows in file order: one file's splits are numbered in order.
+        let line = "row_number() OVER (ORDER BY monotonically_increasing_id())";
+        let file = |format: &str| format!("IDENTIFIER('{format}.`' || {{file}} || '`')");
+        let schema: Vec<String> =
+            columns.iter().map(|c| format!("`{}` {text}", c.name.replace('`', "``"))).collect();
+        let schema = text_literal(&schema.join(", "));
+        let fields: Vec<String> = names.iter().map(|n| format!("l.r.{n} AS {n}")).collect();
+        let query = match landing.format {
+            LandingFormat::Csv => {
+                let csv = landing.csv.clone().unwrap_or_default();
+                // Lines before the first record: skipped lines and the header.
+                let offset = csv.skip + u64::from(csv.header);
+                let options = [
+                    ("sep", csv.delimiter.to_string()),
+                    ("quote", csv.quote.to_string()),
+                    ("escape", csv.quote.to_string()),
+                    ("nullValue", csv.null.clone()),
+                ]
+                .map(|(k, v)| format!("{}, {}", text_literal(k), text_literal(&v)));
+                format!(
+                    "SELECT\n  l._tally_line,\n  {}\nFROM (\n  SELECT\n    {line} AS _tally_line,\n    from_csv(value, {schema}, map({})) AS r\n  FROM {}\n) AS l\nWHERE l._tally_line > {offset}",
+                    fields.join(",\n  "),
+                    options.join(", "),
+                    file("text")
+                )
+            }
+            LandingFormat::Jsonl => format!(
+                "SELECT\n  l._tally_line,\n  {}\nFROM (\n  SELECT\n    {line} AS _tally_line,\n    from_json(value, {schema}) AS r\n  FROM {}\n) AS l",
+                fields.join(",\n  "),
+                file("text")
+            ),
+            LandingFormat::Parquet => format!(
+                "SELECT\n  {line} AS _tally_line,\n  {}\nFROM {}",
+                self.cast_to_varchar(&names, &text).join(",\n  "),
+                file("parquet")
+            ),
+        };
+        Ok(Statement::new(
+            Role::ReadFile,
+            sql.check(d, format!("CACHE TABLE {} AS\n{query}", self.raw())),
+        ))
     }
 
     /// `{'a': 'VARCHAR', ...}`: DuckDB reads every column as text.
@@ -505,7 +572,24 @@ impl Gen<'_> {
         if let Some(marker) = marker {
             conditions.push(format!("{} IS NOT TRUE", typed_col("r", marker)?));
             // The previous kept line with the key is a deletion: a correction.
-            conditions.push(format!(
+            if !d.deep_correlation() {
+                // The kept lines, each with the next kept line of its key: the one before `r`
+                // is the one whose next is `r`.
+                let keys: Vec<String> = self
+                    .source
+                    .key
+                    .iter()
+                    .map(|k| typed_col("p", k))
+                    .collect::<Result<_, String>>()?;
+                conditions.push(format!(
+                    "NOT EXISTS (\n    SELECT 1\n    FROM (\n      SELECT\n        p.*,\n        lead(p._tally_line) OVER (PARTITION BY {keys} ORDER BY p._tally_line) AS _tally_next\n      FROM {raw} AS p\n      WHERE {kept_p}\n    ) AS p\n    WHERE p._tally_next = r._tally_line\n      AND {marker_p} IS TRUE\n  )",
+                    keys = keys.join(", "),
+                    raw = self.raw(),
+                    kept_p = kept("p"),
+                    marker_p = typed_col("p", marker)?,
+                ));
+            } else {
+                conditions.push(format!(
                 "NOT EXISTS (\n    SELECT 1\n    FROM {raw} AS p\n    WHERE {same_p}\n      AND p._tally_line < r._tally_line\n      AND {kept_p}\n      AND {marker_p} IS TRUE\n      AND NOT EXISTS (\n        SELECT 1\n        FROM {raw} AS q\n        WHERE {same_q}\n          AND q._tally_line > p._tally_line\n          AND q._tally_line < r._tally_line\n          AND {kept_q}\n      )\n  )",
                 raw = self.raw(),
                 same_p = same_key("p", "r")?,
@@ -514,6 +598,7 @@ impl Gen<'_> {
                 same_q = same_key("q", "r")?,
                 kept_q = kept("q"),
             ));
+            }
         }
         let first_key = self.source.key.first().ok_or("source without a key")?;
         Ok(Statement::new(
@@ -628,6 +713,32 @@ impl Gen<'_> {
         if let Some(delete_marker) = mode.delete_marker() {
             conditions.push(format!("s.{} IS NOT TRUE", self.q(delete_marker)));
         }
+        // Append: a key the file deletes leaves (for the archive) before its corrected row, if
+        // any, is inserted.
+        // A key the file deletes for good is archived `deleted_upstream`; one it deletes and
+        // brings back (a correction) `corrected_upstream`.
+        let mut statements = match mode {
+            LoadMode::Append { delete_marker: Some(marker) } => {
+                let mut moves =
+                    self.move_to_archive(sql, columns, "deleted_upstream", &|row: &str| {
+                        self.deleted_in_file(row, marker, true)
+                    });
+                moves.extend(self.move_to_archive(sql, columns, "corrected_upstream", &|row| {
+                    format!(
+                        "{}\n  AND NOT {}",
+                        self.deleted_in_file(row, marker, false),
+                        self.deleted_in_file(row, marker, true)
+                    )
+                }));
+                moves
+            }
+            _ => Vec::new(),
+        };
+        if !d.row_mutations() {
+            let new = Staged { columns: &insert_columns, select: &select, order, conditions };
+            statements.extend(self.merge_by_replacement(sql, mode, &key, &new)?);
+            return Ok(statements);
+        }
         let action = match mode {
             LoadMode::Append { .. } => "NOTHING".to_string(),
             _ => {
@@ -652,27 +763,6 @@ impl Gen<'_> {
                     _ => set,
                 }
             }
-        };
-        // Append: a key the file deletes leaves (for the archive) before its corrected row, if
-        // any, is inserted.
-        // A key the file deletes for good is archived `deleted_upstream`; one it deletes and
-        // brings back (a correction) `corrected_upstream`.
-        let mut statements = match mode {
-            LoadMode::Append { delete_marker: Some(marker) } => {
-                let mut moves =
-                    self.move_to_archive(sql, columns, "deleted_upstream", &|row: &str| {
-                        self.deleted_in_file(row, marker, true)
-                    });
-                moves.extend(self.move_to_archive(sql, columns, "corrected_upstream", &|row| {
-                    format!(
-                        "{}\n  AND NOT {}",
-                        self.deleted_in_file(row, marker, false),
-                        self.deleted_in_file(row, marker, true)
-                    )
-                }));
-                moves
-            }
-            _ => Vec::new(),
         };
         statements.push(Statement::new(
             Role::Merge,
@@ -706,6 +796,89 @@ impl Gen<'_> {
                         .set("type", &ty),
                 ),
             ));
+        }
+        Ok(statements)
+    }
+
+    /// Where rows cannot be updated in place: the current table replaced by its rows whose
+    /// key the file does not have, and the staged rows merged with the current row of their
+    /// key as `ON CONFLICT` would (the first load time kept; an append never replaces; an
+    /// incremental row never replaces a newer version). The watermark likewise.
+    fn merge_by_replacement(
+        &self,
+        sql: &mut Sql,
+        mode: &LoadMode,
+        key: &[String],
+        new: &Staged<'_>,
+    ) -> Result<Vec<Statement>, String> {
+        let d = self.dialect;
+        let current_name = current_table(self.name);
+        let current = self.q(&current_name);
+        let staging = self.q(&staging_table(self.name));
+        let first_key = key.first().ok_or("source without a key")?;
+        let matched = format!("c.{first_key} IS NOT NULL");
+        let keep_current = match mode {
+            LoadMode::Append { .. } => Some(matched.clone()),
+            LoadMode::Incremental { by, .. } => {
+                let by = self.q(by);
+                Some(format!(
+                    "{matched} AND NOT (c.{by} IS NULL OR n.{by} IS NULL OR c.{by} <= n.{by})"
+                ))
+            }
+            LoadMode::Snapshot | LoadMode::Cdc { .. } => None,
+        };
+        let merged: Vec<String> = new
+            .columns
+            .iter()
+            .map(|c| {
+                if key.contains(c) {
+                    format!("n.{c}")
+                } else if c == "_tally_loaded_at" {
+                    format!("CASE WHEN {matched} THEN c.{c} ELSE n.{c} END AS {c}")
+                } else {
+                    match &keep_current {
+                        Some(keep) => format!("CASE WHEN {keep} THEN c.{c} ELSE n.{c} END AS {c}"),
+                        None => format!("n.{c}"),
+                    }
+                }
+            })
+            .collect();
+        let staged: Vec<String> =
+            new.select.iter().zip(new.columns).map(|(e, c)| format!("{e} AS {c}")).collect();
+        let mut filter = vec!["s._tally_rank = 1".to_string()];
+        filter.extend(new.conditions.iter().cloned());
+        let same: Vec<String> = key.iter().map(|k| format!("n.{k} = c.{k}")).collect();
+        let query = format!(
+            "WITH n AS (\n  SELECT\n    {staged}\n  FROM (\n    SELECT\n      s.*,\n      row_number() OVER (PARTITION BY {key} ORDER BY s._tally_line {order}) AS _tally_rank\n    FROM {staging} AS s\n  ) AS s\n  WHERE {filter}\n)\nSELECT\n  {kept}\nFROM {current} AS c\nWHERE NOT EXISTS (\n  SELECT 1\n  FROM n\n  WHERE {same}\n)\nUNION ALL\nSELECT\n  {merged}\nFROM n\nLEFT JOIN {current} AS c\n  ON {same}",
+            staged = staged.join(",\n    "),
+            key = key.join(", "),
+            order = new.order,
+            filter = filter.join("\n    AND "),
+            kept = new.columns.iter().map(|c| format!("c.{c}")).collect::<Vec<_>>().join(",\n  "),
+            merged = merged.join(",\n  "),
+            same = same.join("\n    AND "),
+        );
+        let mut statements: Vec<Statement> =
+            rewrite::replace(d, &current_name, Some(new.columns), &query)
+                .into_iter()
+                .map(|text| Statement::new(Role::Merge, sql.check(d, text)))
+                .collect();
+        if let LoadMode::Incremental { by, .. } = mode {
+            let ty = d.type_name(self.column_sql_type(by)?);
+            let source = self.source_literal();
+            let older = format!("COALESCE(CAST(o.value AS {ty}) < CAST(n.value AS {ty}), FALSE)");
+            let query = format!(
+                "WITH n AS (\n  SELECT\n    {source} AS source,\n    {column} AS column_name,\n    CAST(max(s.{by}) AS {text}) AS value,\n    {{now}} AS updated_at\n  FROM {staging} AS s\n  HAVING max(s.{by}) IS NOT NULL\n),\no AS (\n  SELECT source, column_name, value, updated_at\n  FROM etl_watermark\n  WHERE source = {source}\n)\nSELECT source, column_name, value, updated_at\nFROM etl_watermark\nWHERE source <> {source}\nUNION ALL\nSELECT o.*\nFROM o\nWHERE NOT EXISTS (SELECT 1 FROM n WHERE {older})\nUNION ALL\nSELECT n.*\nFROM n\nWHERE NOT EXISTS (SELECT 1 FROM o WHERE NOT {older})",
+                column = text_literal(by),
+                by = self.q(by),
+                text = d.type_name(SqlType::Text),
+            );
+            let columns = ["source", "column_name", "value", "updated_at"].map(String::from);
+            statements.extend(
+                rewrite::replace(d, "etl_watermark", Some(&columns), &query)
+                    .into_iter()
+                    .map(|text| Statement::new(Role::Watermark, sql.check(d, text))),
+            );
         }
         Ok(statements)
     }
@@ -825,19 +998,37 @@ impl Gen<'_> {
             text_literal(reason),
             self.purge_after("c"),
         ]);
+        let archive = self.q(&archive_table(self.name));
+        let mut archived = condition("c");
+        if !d.row_mutations() {
+            // Without a transaction the archive copy and the delete are apart: a rerun after a
+            // crash between them must not copy the rows again.
+            let same: Vec<String> = self.key().iter().map(|k| format!("a.{k} = c.{k}")).collect();
+            archived = format!(
+                "({archived})\n  AND NOT EXISTS (\n    SELECT 1\n    FROM {archive} AS a\n    WHERE {}\n      AND a._tally_batch = c._tally_batch\n      AND a._tally_archive_reason = {}\n  )",
+                same.join("\n      AND "),
+                text_literal(reason)
+            );
+        }
         let insert = sql.statement(
             d,
             "archive.sql",
             Ctx::new()
-                .set("archive", &self.q(&archive_table(self.name)))
+                .set("archive", &archive)
                 .set("columns", &names.join(", "))
                 .set("select", &select.join(",\n  "))
                 .set("current", &current)
-                .set("condition", &condition("c")),
+                .set("condition", &archived),
         );
+        let mut statements = vec![Statement::new(Role::Archive, insert)];
         // DELETE cannot alias its table in DuckDB, so the condition reads the table's name.
-        let delete = sql.check(d, format!("DELETE FROM {current}\nWHERE {}", condition(&current)));
-        vec![Statement::new(Role::Archive, insert), Statement::new(Role::Expire, delete)]
+        statements.extend(self.delete(
+            sql,
+            Role::Expire,
+            &current_table(self.name),
+            Some(condition(&current)),
+        ));
+        statements
     }
 
     /// When a row's age starts: its `retain ... by` column, else when it was loaded.
@@ -894,15 +1085,11 @@ impl Gen<'_> {
             let condition = |row: &str| self.past_retention(row, true).unwrap_or_default();
             statements.extend(self.move_to_archive(sql, columns, "past_retention", &condition));
         }
-        statements.push(Statement::new(
+        statements.extend(self.delete(
+            sql,
             Role::Purge,
-            sql.check(
-                self.dialect,
-                format!(
-                    "DELETE FROM {}\nWHERE _tally_purge_after <= {{now}}",
-                    self.q(&archive_table(self.name))
-                ),
-            ),
+            &archive_table(self.name),
+            Some("_tally_purge_after <= {now}".to_string()),
         ));
         Ok(statements)
     }
@@ -1045,7 +1232,8 @@ pub fn typed(d: &dyn Dialect, value: &str, ty: &ColumnType) -> String {
         ColumnType::String | ColumnType::Enum(_) => return value.to_string(),
         ColumnType::Bool => format!("lower({trimmed}) IN ({TRUE_WORDS})"),
         ColumnType::Timestamp => {
-            cast(&format!("replace(rtrim({trimmed}, 'Z'), 'T', ' ')"), SqlType::Timestamp)
+            let zone_dropped = d.trim_trailing(&trimmed, "'Z'");
+            cast(&format!("replace({zone_dropped}, 'T', ' ')"), SqlType::Timestamp)
         }
         other => cast(&trimmed, sql_type(other)),
     };

@@ -41,6 +41,7 @@
 use super::cuts::{self, CutDimension, CutTable};
 use super::dialect::Dialect;
 use super::expr::{self, edge_label, interval, is_additive, ExprSql, SqlExpr};
+use super::rewrite;
 use super::schema::SqlType;
 use super::templates::{indent, text_literal, Ctx, Sql};
 use crate::graph::current_table;
@@ -165,19 +166,64 @@ impl<'a> Gen<'a> {
                 text_literal(name)
             ));
         }
-        let mut statements =
-            vec![Statement::new(Role::ClearCells, self.sql.check(self.dialect, delete))];
-        let insert = self.sql.statement(
-            self.dialect,
-            "insert_cells.sql",
-            Ctx::new()
-                .set("table", &t)
-                .set("columns", &quoted.join(", "))
-                .set("select", &select.join(",\n  "))
-                .set("cells", &indent(&cells, 2))
-                .set_list("conditions", conditions),
-        );
-        statements.push(Statement::new(Role::InsertCells, insert));
+        let mut statements = Vec::new();
+        if self.dialect.row_mutations() {
+            statements.push(Statement::new(Role::ClearCells, self.sql.check(self.dialect, delete)));
+            let insert = self.sql.statement(
+                self.dialect,
+                "insert_cells.sql",
+                Ctx::new()
+                    .set("table", &t)
+                    .set("columns", &quoted.join(", "))
+                    .set("select", &select.join(",\n  "))
+                    .set("cells", &indent(&cells, 2))
+                    .set_list("conditions", conditions),
+            );
+            statements.push(Statement::new(Role::InsertCells, insert));
+        } else {
+            // Where rows cannot be deleted (Spark), mart and aggregate tables are partitioned
+            // by metric and the metric's partition is replaced by what `DELETE` and `INSERT`
+            // would leave: its frozen cells as they were, and the recomputed ones.
+            let mut all = quoted.clone();
+            all.extend(["previous_value", "previous_rows"].map(|c| self.q(c)));
+            let mut recomputed: Vec<String> =
+                select.iter().zip(&quoted).map(|(e, c)| format!("{e} AS {c}")).collect();
+            recomputed.push(format!("CAST(NULL AS {value_type}) AS {}", self.q("previous_value")));
+            let bigint = self.dialect.type_name(SqlType::BigInt);
+            recomputed.push(format!("CAST(NULL AS {bigint}) AS {}", self.q("previous_rows")));
+            let mut query = String::new();
+            if let Some(live) = &live {
+                query.push_str(&format!(
+                    "SELECT\n  {}\nFROM {t}\nWHERE metric = {}\n  AND period_start IS NOT NULL\n  AND NOT {}\nUNION ALL\n",
+                    all.join(",\n  "),
+                    text_literal(name),
+                    live("period_start")
+                ));
+            }
+            query.push_str(&format!(
+                "SELECT\n  {}\nFROM (\n  {}\n) AS c",
+                recomputed.join(",\n  "),
+                indent(&cells, 2)
+            ));
+            for (i, condition) in conditions.iter().enumerate() {
+                query
+                    .push_str(&format!("\n{} {condition}", if i == 0 { "WHERE" } else { "  AND" }));
+            }
+            let mut texts = rewrite::replace(self.dialect, &self.table.name, Some(&all), &query);
+            // An empty result must still empty the partition, which an overwrite of the
+            // partitions the scratch table has rows in would not do.
+            texts.insert(
+                1,
+                format!(
+                    "ALTER TABLE {t} DROP IF EXISTS PARTITION (metric = {})",
+                    text_literal(name)
+                ),
+            );
+            let roles = [Role::InsertCells, Role::ClearCells, Role::InsertCells, Role::Clear];
+            for (role, text) in roles.into_iter().zip(texts) {
+                statements.push(Statement::new(role, self.sql.check(self.dialect, text)));
+            }
+        }
         if let (Some(compare), false) = (metric.compare, self.table.grains.is_empty()) {
             let grain = compare.grain;
             let mut keys = vec!["levels".to_string()];
@@ -196,6 +242,47 @@ impl<'a> Gen<'a> {
                 })
                 .collect();
             let previous = previous_start(grain, &t, &self.table.grains);
+            if !self.dialect.row_mutations() {
+                // The metric's partition replaced by its rows with the values they are
+                // compared with; a row without one keeps what it had, as with `UPDATE`.
+                let metric_literal = text_literal(name);
+                let (source, on_metric, value, rows) = match compare.kind {
+                    CompareKind::Whole => (
+                        t.clone(),
+                        format!("p.metric = {metric_literal}\n  AND "),
+                        "p.value".to_string(),
+                        format!("{t}.previous_rows"),
+                    ),
+                    CompareKind::ToDate => {
+                        self.cutoff = Some(grain);
+                        let cells = self.cells(name, member.as_ref(), 0);
+                        self.cutoff = None;
+                        (
+                            format!("(\n  {}\n)", indent(&cells?, 2)),
+                            String::new(),
+                            format!("CAST(p.value AS {value_type})"),
+                            format!("CASE WHEN p.grain IS NULL THEN {t}.previous_rows ELSE p.cell_rows END"),
+                        )
+                    }
+                };
+                let mut all = quoted.clone();
+                all.extend(["previous_value", "previous_rows"].map(|c| self.q(c)));
+                let mut select: Vec<String> = quoted.iter().map(|c| format!("{t}.{c}")).collect();
+                select.push(format!(
+                    "CASE WHEN p.grain IS NULL THEN {t}.previous_value ELSE {value} END AS previous_value"
+                ));
+                select.push(format!("{rows} AS previous_rows"));
+                let query = format!(
+                    "SELECT\n  {}\nFROM {t}\nLEFT JOIN {source} AS p\n  ON {on_metric}p.grain = {t}.grain\n  AND p.period_start = {previous}\n  AND {}\nWHERE {t}.metric = {metric_literal}",
+                    select.join(",\n  "),
+                    same.join("\n  AND "),
+                );
+                for text in rewrite::replace(self.dialect, &self.table.name, Some(&all), &query) {
+                    let checked = self.sql.check(self.dialect, text);
+                    statements.push(Statement::new(Role::Compare, checked));
+                }
+                return Ok(statements);
+            }
             let update = match compare.kind {
                 CompareKind::Whole => self.sql.statement(
                     self.dialect,
@@ -663,7 +750,14 @@ impl<'a> Gen<'a> {
                     };
                     let having = windowed.sql(&per.having)?;
                     flags.push(format!("{having} AS _tally_keep_{i}"));
-                    flags.push(format!("row_number() OVER ({window}) = 1 AS _tally_first_{i}"));
+                    // Any row of a group may be its first.
+                    let first = match partition.first() {
+                        Some(any) if self.dialect.row_number_needs_order() => {
+                            format!("{window} ORDER BY {any}")
+                        }
+                        _ => window.clone(),
+                    };
+                    flags.push(format!("row_number() OVER ({first}) = 1 AS _tally_first_{i}"));
                     let keep = f(&format!("_tally_keep_{i}"));
                     values.push(if measure.expr.is_count_rows() {
                         // `count(*)` counts the kept groups: their first rows.
@@ -697,8 +791,8 @@ impl<'a> Gen<'a> {
                         })
                         .collect();
                     format!(
-                        "CASE GROUPING({})\n    {}\n  END",
-                        args.join(", "),
+                        "CASE {}\n    {}\n  END",
+                        self.dialect.grouping_bits(&args),
                         whens.join("\n    ")
                     )
                 };
@@ -762,6 +856,24 @@ impl<'a> Gen<'a> {
                 })
                 .collect()
         };
+        if !having.is_empty() && !self.dialect.having_reads_grouping() {
+            let names: Vec<String> =
+                out.iter().map(|o| format!("g.{}", o.rsplit(" AS ").next().unwrap_or(o))).collect();
+            out.push(format!("{having} AS _tally_having"));
+            let grouped = self.sql.fragment(
+                "cells_base.sql",
+                Ctx::new()
+                    .set("select", &out.join(",\n  "))
+                    .set("facts", &indent(&facts, 2))
+                    .set_list("sets", group_by)
+                    .set("having", ""),
+            );
+            return Ok(format!(
+                "SELECT\n  {}\nFROM (\n  {}\n) AS g\nWHERE g._tally_having",
+                names.join(",\n  "),
+                indent(&grouped, 2)
+            ));
+        }
         Ok(self.sql.fragment(
             "cells_base.sql",
             Ctx::new()

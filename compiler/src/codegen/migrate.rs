@@ -17,6 +17,7 @@
 //! with sqlparser in the dialect ([`sql::validate`]) before it is returned.
 
 use super::dialect::{standard_type_name, Dialect};
+use super::rewrite;
 use super::schema::{Column, Extra, Schema, Table, Value, View};
 use super::sql;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -335,6 +336,54 @@ impl Planner<'_> {
         Ok(Statement { comment, sql })
     }
 
+    /// `DELETE FROM t [WHERE condition]`, or its replacement where rows cannot be deleted.
+    fn delete_rows(&self, name: &str, condition: Option<&str>) -> Result<Vec<Statement>, String> {
+        if self.dialect.row_mutations() {
+            let t = self.q(name);
+            let sql = match condition {
+                Some(condition) => format!("DELETE FROM {t} WHERE {condition}"),
+                None => format!("DELETE FROM {t}"),
+            };
+            return Ok(vec![self.stmt(None, sql)?]);
+        }
+        rewrite::delete(self.dialect, name, condition)
+            .into_iter()
+            .map(|sql| self.stmt(None, sql))
+            .collect()
+    }
+
+    /// `UPDATE t SET ... WHERE condition`, or its replacement where rows cannot be updated:
+    /// every column of `table` selected, the set ones under the condition.
+    fn update_rows(
+        &self,
+        table: &Table,
+        set: &[(String, String)],
+        condition: &str,
+    ) -> Result<Vec<Statement>, String> {
+        let t = self.q(&table.name);
+        if self.dialect.row_mutations() {
+            let set: Vec<String> = set.iter().map(|(c, v)| format!("{c} = {v}")).collect();
+            return self
+                .stmt(None, format!("UPDATE {t} SET {} WHERE {condition}", set.join(", ")))
+                .map(|s| vec![s]);
+        }
+        let columns: Vec<String> = table.columns.iter().map(|c| self.q(&c.name)).collect();
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| match set.iter().find(|(s, _)| s == c) {
+                Some((_, value)) => {
+                    format!("CASE WHEN {condition} THEN {value} ELSE {c} END AS {c}")
+                }
+                None => c.clone(),
+            })
+            .collect();
+        let query = format!("SELECT {}\nFROM {t}", select.join(", "));
+        rewrite::replace(self.dialect, &table.name, Some(&columns), &query)
+            .into_iter()
+            .map(|sql| self.stmt(None, sql))
+            .collect()
+    }
+
     fn run(mut self, old: &Schema, new: &Schema) -> Result<Planned, String> {
         let mut phases = Phases::default();
 
@@ -510,13 +559,18 @@ impl Planner<'_> {
     fn create_table(&self, table: &Table, name: &str) -> Result<Statement, String> {
         let mut lines: Vec<String> =
             table.columns.iter().map(|c| format!("    {}", self.column_def(c, true))).collect();
-        if !table.primary_key.is_empty() {
+        if !table.primary_key.is_empty() && self.dialect.supports_primary_keys() {
             let key: Vec<String> = table.primary_key.iter().map(|k| self.q(k)).collect();
             lines.push(format!("    PRIMARY KEY ({})", key.join(", ")));
         }
         let comment =
             (!table.comment.is_empty()).then(|| format!("{}: {}", table.name, table.comment));
-        self.stmt(comment, format!("CREATE TABLE {} (\n{}\n)", self.q(name), lines.join(",\n")))
+        let storage = self.dialect.table_storage(table);
+        let storage = if storage.is_empty() { storage } else { format!("\n{storage}") };
+        self.stmt(
+            comment,
+            format!("CREATE TABLE {} (\n{}\n){storage}", self.q(name), lines.join(",\n")),
+        )
     }
 
     fn create_view(&self, view: &View) -> Result<Statement, String> {
@@ -564,6 +618,8 @@ impl Planner<'_> {
         let mut alters: Vec<Statement> = Vec::new();
         let mut drops: Vec<Statement> = Vec::new();
         let mut key_column_altered = false;
+        // Whether an existing column is dropped or changed (not only columns added).
+        let mut column_altered = false;
         let table = self.q(t);
 
         for old_column in &have.columns {
@@ -580,6 +636,7 @@ impl Planner<'_> {
                     .primary_key
                     .iter()
                     .any(|k| k == c || have.columns.iter().position(|x| x.name == *k) > position);
+                column_altered = true;
                 drops.push(
                     self.stmt(None, format!("ALTER TABLE {table} DROP COLUMN {}", self.q(c)))?,
                 );
@@ -729,6 +786,7 @@ impl Planner<'_> {
                 )?);
             }
             if changed {
+                column_altered = true;
                 self.change("change", "column", format!("{t}.{c}"));
             }
         }
@@ -737,6 +795,9 @@ impl Planner<'_> {
         // rebuilt instead, which is what a key change does anyway.
         let renames_key = renamed.keys().any(|c| want.primary_key.contains(c));
         if !self.dialect.alters_key_columns() && (key_column_altered || renames_key) {
+            rebuild = true;
+        }
+        if !self.dialect.alters_columns() && (column_altered || !renamed.is_empty()) {
             rebuild = true;
         }
 
@@ -923,14 +984,12 @@ impl Planner<'_> {
             if key_changed && !before.is_empty() {
                 // Rows keyed by the old key cannot be matched to the new; reference rows are
                 // entirely the compiler's, so they are replaced.
-                phases.rows.push(self.stmt(None, format!("DELETE FROM {t}"))?);
+                phases.rows.extend(self.delete_rows(&name, None)?);
                 inserts.extend(after.iter());
             } else {
                 for key in before.keys() {
                     if !after.contains_key(key) {
-                        phases.rows.push(
-                            self.stmt(None, format!("DELETE FROM {t} WHERE {}", where_key(key)))?,
-                        );
+                        phases.rows.extend(self.delete_rows(&name, Some(&where_key(key)))?);
                     }
                 }
                 for (key, row) in after {
@@ -951,19 +1010,16 @@ impl Planner<'_> {
                                 .unwrap_or(Value::Null)
                         });
                         if had != *value {
-                            set.push(format!("{} = {}", q(column), self.dialect.literal(value)));
+                            set.push((q(column), self.dialect.literal(value)));
                         }
                     }
                     for column in old_row.keys() {
                         if !row.contains_key(column) && table.column(column).is_some() {
-                            set.push(format!("{} = NULL", q(column)));
+                            set.push((q(column), "NULL".to_string()));
                         }
                     }
                     if !set.is_empty() {
-                        phases.rows.push(self.stmt(
-                            None,
-                            format!("UPDATE {t} SET {} WHERE {}", set.join(", "), where_key(key)),
-                        )?);
+                        phases.rows.extend(self.update_rows(table, &set, &where_key(key))?);
                     }
                 }
             }
@@ -1296,7 +1352,7 @@ fn sanitize(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codegen::dialect::{DuckDb, Postgres};
+    use crate::codegen::dialect::{DuckDb, Postgres, Spark};
     use crate::codegen::schema::{SqlType, TableKind};
 
     fn col(name: &str, ty: SqlType, nullable: bool) -> Column {
@@ -1713,6 +1769,69 @@ mod tests {
                 "DELETE FROM pol_role WHERE role = 'auditor'",
                 "UPDATE pol_role SET min_cell = 20 WHERE role = 'analyst'",
                 "INSERT INTO pol_role (role, min_cell) VALUES\n    ('officer', 3)",
+            ]
+        );
+    }
+
+    #[test]
+    fn spark_changes_reference_rows_by_replacing_the_table() {
+        let roles = table(
+            "pol_role",
+            vec![col("role", SqlType::Text, false), col("min_cell", SqlType::BigInt, true)],
+            &["role"],
+        );
+        let row = |name: &str, min: i64| {
+            (
+                vec![Value::Text(name.into())],
+                BTreeMap::from([("min_cell".to_string(), Value::Int(min))]),
+            )
+        };
+        let mut old = schema(vec![roles]);
+        old.rows.insert("pol_role".into(), [row("analyst", 11), row("auditor", 5)].into());
+        let mut new = old.clone();
+        new.rows.insert("pol_role".into(), [row("analyst", 20), row("officer", 3)].into());
+        let planned = plan(&old, &new, &Spark, &[]).expect("plans");
+        assert_eq!(
+            sql(&planned),
+            [
+                "CREATE TABLE _tally_rw__pol_role\nUSING PARQUET\nAS SELECT *\nFROM pol_role\nWHERE NOT COALESCE(role = 'auditor', FALSE)",
+                "INSERT OVERWRITE TABLE pol_role\nSELECT *\nFROM _tally_rw__pol_role",
+                "DROP TABLE _tally_rw__pol_role",
+                "CREATE TABLE _tally_rw__pol_role\nUSING PARQUET\nAS SELECT role, CASE WHEN role = 'analyst' THEN 20 ELSE min_cell END AS min_cell\nFROM pol_role",
+                "INSERT OVERWRITE TABLE pol_role (role, min_cell)\nSELECT role, min_cell\nFROM _tally_rw__pol_role",
+                "DROP TABLE _tally_rw__pol_role",
+                "INSERT INTO pol_role (role, min_cell) VALUES\n    ('officer', 3)",
+            ]
+        );
+    }
+
+    #[test]
+    fn spark_tables_are_parquet_without_keys_and_only_add_columns_in_place() {
+        let created =
+            plan(&Schema::default(), &schema(vec![seacats()]), &Spark, &[]).expect("plans");
+        let create = &sql(&created)[0];
+        assert!(create.ends_with(")\nUSING PARQUET"), "{create}");
+        assert!(!create.contains("PRIMARY KEY"), "{create}");
+        assert!(create.contains("seizure_id BIGINT NOT NULL"), "{create}");
+
+        let old = schema(vec![seacats()]);
+        let mut added = seacats();
+        added.columns.push(col("flag", SqlType::Boolean, true));
+        let planned = plan(&old, &schema(vec![added]), &Spark, &[]).expect("plans");
+        assert_eq!(sql(&planned), ["ALTER TABLE cur_seacats ADD COLUMN flag BOOLEAN"]);
+
+        // A wider type is a rebuild: Parquet tables cannot change a column.
+        let mut wider = seacats();
+        wider.columns[1].ty = SqlType::Decimal { precision: 18, scale: 4 };
+        let planned = plan(&old, &schema(vec![wider]), &Spark, &[]).expect("plans");
+        let statements = sql(&planned);
+        assert!(statements[0].starts_with("CREATE TABLE cur_seacats__rebuild ("), "{statements:?}");
+        assert_eq!(
+            statements[1..],
+            [
+                "INSERT INTO cur_seacats__rebuild (seizure_id, amount, port) SELECT seizure_id, CAST(amount AS DECIMAL(18, 4)), port FROM cur_seacats",
+                "DROP TABLE cur_seacats",
+                "ALTER TABLE cur_seacats__rebuild RENAME TO cur_seacats"
             ]
         );
     }

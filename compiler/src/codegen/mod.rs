@@ -15,6 +15,7 @@
 //! | [`expr`]     | the model's typed expressions → `sqlparser::ast` expressions      |
 //! | [`templates`] | minijinja templates, placeholders, the check of every statement  |
 //! | [`migrate`]  | lock schema vs desired schema → the migration's statements        |
+//! | [`rewrite`]  | row changes as table or partition replacements (Spark over Parquet) |
 //! | [`integrity`]| `migrations/tally.sum`: the hash chain over emitted migrations    |
 //! | [`compile`]  | all of the above → every file of `generated/` (`tally compile`)   |
 
@@ -29,6 +30,7 @@ pub mod metrics_sql;
 pub mod migrate;
 pub mod plan;
 pub mod policy;
+pub mod rewrite;
 pub mod schema;
 pub mod sql;
 pub mod templates;

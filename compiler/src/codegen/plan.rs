@@ -553,6 +553,45 @@ fn table_retention(model: &Model, t: &CutTable, sql: &mut Sql) -> Option<TableRe
             names.join(",\n  "),
             q(&t.name)
         );
+        if !d.row_mutations() {
+            // Spark: without a transaction the copy and the expiry are apart, so a rerun
+            // copies no period the archive already has (a period moves in one statement).
+            let copy = format!(
+                "{copy}\n  AND NOT EXISTS (\n    SELECT 1\n    FROM {archive} AS a\n    WHERE a.metric = {table}.metric\n      AND a.grain = {table}.grain\n      AND a.period_start = {table}.period_start\n  )",
+                table = q(&t.name)
+            );
+            let mut list = vec![Statement::new(StatementRole::Archive, sql.check(d, copy))];
+            // The table is partitioned by metric: the replacement overwrites every partition
+            // (static mode), so a metric with no cell left ends empty.
+            let expire = super::rewrite::delete(d, &t.name, Some(&old));
+            let purge = super::rewrite::delete(d, &archive, Some("_tally_purge_after <= {now}"));
+            let (static_mode, dynamic_mode) = (
+                "SET spark.sql.sources.partitionOverwriteMode = static",
+                "SET spark.sql.sources.partitionOverwriteMode = dynamic",
+            );
+            for (i, text) in expire.into_iter().enumerate() {
+                if i == 1 {
+                    list.push(Statement::new(
+                        StatementRole::Expire,
+                        sql.check(d, static_mode.to_string()),
+                    ));
+                }
+                list.push(Statement::new(StatementRole::Expire, sql.check(d, text)));
+                if i == 1 {
+                    list.push(Statement::new(
+                        StatementRole::Expire,
+                        sql.check(d, dynamic_mode.to_string()),
+                    ));
+                }
+            }
+            list.extend(
+                purge
+                    .into_iter()
+                    .map(|text| Statement::new(StatementRole::Purge, sql.check(d, text))),
+            );
+            statements.insert(d.id(), list);
+            continue;
+        }
         let expire = format!("DELETE FROM {}\nWHERE {old}", q(&t.name));
         let purge = format!("DELETE FROM {archive}\nWHERE _tally_purge_after <= {{now}}");
         statements.insert(

@@ -37,7 +37,7 @@ pub fn validate(dialect: &dyn Dialect, sql: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codegen::dialect::{DuckDb, Postgres};
+    use crate::codegen::dialect::{DuckDb, Postgres, Spark};
 
     #[test]
     fn valid_sql_passes_and_invalid_sql_is_named() {
@@ -45,6 +45,23 @@ mod tests {
         assert!(validate(&Postgres, "CREATE TABLE t (a NUMERIC(12, 3))").is_ok());
         let error = validate(&DuckDb, "CREATE TABEL t (a BIGINT)").expect_err("does not parse");
         assert!(error.contains("duckdb") && error.contains("CREATE TABEL"), "{error}");
+    }
+
+    #[test]
+    fn spark_reads_what_spark_accepts() {
+        for ok in [
+            "CREATE TABLE t (\n    metric STRING NOT NULL,\n    v DECIMAL(38, 6)\n)\nUSING PARQUET\nPARTITIONED BY (metric)",
+            "CREATE TABLE s\nUSING PARQUET\nAS SELECT * FROM t",
+            "SELECT x - INTERVAL '84 months', 'a\\'b', `select` FROM t WHERE y RLIKE '^a$'",
+            "CACHE TABLE raw_x AS\nSELECT * FROM IDENTIFIER('text.`' || '/x.csv' || '`')",
+            "ALTER TABLE t DROP IF EXISTS PARTITION (metric = 'm')",
+            "INSERT OVERWRITE TABLE t (a, b)\nSELECT a, b\nFROM s",
+        ] {
+            validate(&Spark, ok).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let error = validate(&Spark, "CREATE TABLE t (a STRING) USING PARQUET PARTITIONED BY a")
+            .expect_err("a partition list is parenthesized");
+        assert!(error.contains("spark"), "{error}");
     }
 
     #[test]

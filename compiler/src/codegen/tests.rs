@@ -2,7 +2,7 @@
 //! snapshotted, every statement re-parses, output is deterministic, and the plan has the
 //! shape `docs/plan.schema.json` describes and reads back through the contract's reader.
 
-use super::dialect::{self, DuckDb, Postgres};
+use super::dialect::{self, Dialect as _, DuckDb, Postgres};
 use super::{build, plan, sql};
 use crate::source::MemoryFs;
 use crate::Checked;
@@ -128,6 +128,70 @@ fn every_statement_parses() {
             }
         }
         assert!(count > 50, "only {count} statements checked");
+    }
+}
+
+/// Spark over Parquet has no `DELETE`, `UPDATE`, `MERGE`, `ON CONFLICT`, `COPY` or temporary
+/// tables: none of its statements, in the plan or the initial migration, use them; a change of
+/// rows goes through a scratch table, which the same statements create and drop.
+#[test]
+fn spark_statements_change_rows_only_by_replacement() {
+    let spark = &dialect::Spark;
+    for fs in [everything(), quickstart()] {
+        let (checked, order) = checked(&fs);
+        let text = plan::plan(&checked.model, &order).expect("plan builds");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("plan is JSON");
+        let mut statements: Vec<String> = Vec::new();
+        let mut collect = |list: &serde_json::Value| {
+            for s in list.as_array().expect("a list of statements") {
+                statements.push(s["sql"].as_str().expect("a statement").to_string());
+            }
+        };
+        for source in value["sources"].as_array().expect("sources") {
+            for list in source["sql"]["spark"].as_object().expect("steps").values() {
+                collect(list);
+            }
+        }
+        for metric in value["metrics"].as_array().expect("metrics") {
+            for refresh in metric["refresh"].as_array().expect("refresh") {
+                collect(&refresh["sql"]["spark"]);
+            }
+        }
+        let schema = build::schema(&checked.model, spark).expect("schema builds");
+        let migration =
+            super::migrate::plan(&super::schema::Schema::default(), &schema, spark, &[])
+                .expect("the initial migration plans");
+        statements.extend(migration.statements.iter().map(|s| s.sql.clone()));
+        let mut scratch = 0;
+        for s in &statements {
+            let upper = s.to_uppercase();
+            for word in [
+                "DELETE FROM",
+                "UPDATE ",
+                "ON CONFLICT",
+                "MERGE INTO",
+                "COPY ",
+                "TEMPORARY TABLE",
+                "PRIMARY KEY",
+            ] {
+                assert!(!upper.contains(word), "a Spark statement uses {word}:\n{s}");
+            }
+            if s.starts_with("CREATE TABLE _tally_rw__") {
+                scratch += 1;
+                let name = s.split_whitespace().nth(2).expect("a name");
+                assert!(
+                    statements.contains(&format!("DROP TABLE {name}")),
+                    "{name} is never dropped"
+                );
+            }
+        }
+        assert!(scratch > 5, "only {scratch} replacements");
+        let cells = schema
+            .tables
+            .values()
+            .find(|t| t.name.starts_with("agg_") || t.name.starts_with("mart_"))
+            .expect("a mart or aggregate table");
+        assert_eq!(spark.table_storage(cells), "USING PARQUET\nPARTITIONED BY (metric)");
     }
 }
 

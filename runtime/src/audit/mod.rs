@@ -320,16 +320,41 @@ pub fn append(db: &mut dyn Backend, entry: &Entry) -> Result<Head> {
     .map_err(|e| {
         e.context(format!("appending to the audit trail of {} (seq {seq})", db.describe()))
     })?;
-    db.execute(&format!(
-        "UPDATE {ANCHOR_TABLE} SET seq = {seq}, hash = '{hash}', updated_at = TIMESTAMP '{occurred_at}' WHERE chain = '{CHAIN}'"
-    ))?;
+    db.execute(&match db.dialect() {
+        // Parquet rows cannot be updated; the anchor holds the one chain's row.
+        Dialect::Spark => format!(
+            "INSERT OVERWRITE TABLE {ANCHOR_TABLE} (chain, seq, hash, updated_at) VALUES ('{CHAIN}', {seq}, '{hash}', TIMESTAMP '{occurred_at}')"
+        ),
+        Dialect::Duckdb | Dialect::Postgres => format!(
+            "UPDATE {ANCHOR_TABLE} SET seq = {seq}, hash = '{hash}', updated_at = TIMESTAMP '{occurred_at}' WHERE chain = '{CHAIN}'"
+        ),
+    })?;
     Ok(Head { seq, hash: Some(hash) })
 }
 
 /// Reads the head from the anchor, creating the anchor row from the trail's last record when
 /// it is missing, and locks it (PostgreSQL) until the transaction ends.
 fn lock_head(db: &mut dyn Backend, now: NaiveDateTime) -> Result<Head> {
-    if anchor(db)?.is_none() {
+    if db.dialect() == Dialect::Spark {
+        // No transactions: a crash between a record and the anchor's overwrite leaves the
+        // anchor one behind, so the trail's last record is the head when it is further on.
+        let anchored = anchor(db)?;
+        let last = last_record(db)?;
+        let behind = match (&anchored, &last) {
+            (None, _) => true,
+            (Some(a), Some(l)) => l.seq > a.seq,
+            (Some(_), None) => false,
+        };
+        if behind {
+            let last = last.unwrap_or(Head { seq: 0, hash: None });
+            db.execute(&format!(
+                "INSERT OVERWRITE TABLE {ANCHOR_TABLE} (chain, seq, hash, updated_at) VALUES ('{CHAIN}', {}, {}, TIMESTAMP '{}')",
+                last.seq,
+                literal(last.hash.as_deref()),
+                timestamp_text(micros(now))
+            ))?;
+        }
+    } else if anchor(db)?.is_none() {
         let last = last_record(db)?.unwrap_or(Head { seq: 0, hash: None });
         db.execute(&format!(
             "INSERT INTO {ANCHOR_TABLE} (chain, seq, hash, updated_at) VALUES ('{CHAIN}', {}, {}, TIMESTAMP '{}') \
@@ -341,7 +366,7 @@ fn lock_head(db: &mut dyn Backend, now: NaiveDateTime) -> Result<Head> {
     }
     let lock = match db.dialect() {
         Dialect::Postgres => " FOR UPDATE",
-        Dialect::Duckdb => "",
+        Dialect::Duckdb | Dialect::Spark => "",
     };
     let rows =
         db.query(&format!("SELECT seq, hash FROM {ANCHOR_TABLE} WHERE chain = '{CHAIN}'{lock}"))?;

@@ -6,9 +6,11 @@
 
 mod duck;
 mod pg;
+mod spark;
 
 pub use duck::DuckDb;
 pub use pg::Postgres;
+pub use spark::Spark;
 
 use crate::error::{codes, Error, Result};
 use crate::value::Rows;
@@ -54,11 +56,13 @@ pub trait Backend: std::fmt::Debug {
     }
 }
 
-/// Opens the database `target` names: a `postgres://` or `postgresql://` URL, or the path of a
-/// DuckDB file (created when missing).
+/// Opens the database `target` names: a `postgres://` or `postgresql://` URL, a Spark Connect
+/// `sc://host:port` address, or the path of a DuckDB file (created when missing).
 pub fn open(target: &str) -> Result<Box<dyn Backend>> {
     if target.starts_with("postgres://") || target.starts_with("postgresql://") {
         Ok(Box::new(Postgres::connect(target)?))
+    } else if target.starts_with("sc://") {
+        Ok(Box::new(Spark::connect(target)?))
     } else {
         Ok(Box::new(DuckDb::open(std::path::Path::new(target))?))
     }
@@ -87,4 +91,20 @@ pub fn in_transaction<T>(
 
 pub(crate) fn connect_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(codes::CANNOT_CONNECT, format!("cannot open {what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spark_connect_target_is_a_server_not_a_file() {
+        // Nothing listens on port 1: a connection error naming the target, and no file `sc:`.
+        let error = open("sc://127.0.0.1:1").expect_err("no server there");
+        assert_eq!(error.code, codes::CANNOT_CONNECT);
+        assert!(error.to_string().contains("sc://127.0.0.1:1"), "{error}");
+        assert!(!std::path::Path::new("sc:").exists());
+        let error = open("sc://127.0.0.1:port").expect_err("not an address");
+        assert_eq!(error.code, codes::CANNOT_CONNECT);
+    }
 }

@@ -1206,7 +1206,20 @@ pub(crate) fn forget_refreshes(
 ) -> Result<()> {
     for chunk in metrics.chunks(200) {
         let names: Vec<String> = chunk.iter().map(|m| quote(&m.name)).collect();
-        db.execute(&format!("DELETE FROM metric_refresh WHERE metric IN ({})", names.join(", ")))?;
+        let names = names.join(", ");
+        if db.dialect() == crate::backend::Dialect::Spark {
+            // No DELETE on Parquet: the table replaced through a scratch table, which the
+            // backend rolls forward after a crash (as the plan's replacements).
+            db.execute(&format!(
+                "CREATE TABLE _tally_rw__metric_refresh USING PARQUET AS SELECT * FROM metric_refresh WHERE metric NOT IN ({names})"
+            ))?;
+            db.execute(
+                "INSERT OVERWRITE TABLE metric_refresh SELECT * FROM _tally_rw__metric_refresh",
+            )?;
+            db.execute("DROP TABLE _tally_rw__metric_refresh")?;
+        } else {
+            db.execute(&format!("DELETE FROM metric_refresh WHERE metric IN ({names})"))?;
+        }
     }
     Ok(())
 }

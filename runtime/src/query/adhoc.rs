@@ -85,6 +85,7 @@ fn parse(dialect: Dialect, text: &str) -> Result<Vec<Statement>> {
     let parsed = match dialect {
         Dialect::Duckdb => Parser::parse_sql(&DuckDbDialect {}, text),
         Dialect::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, text),
+        Dialect::Spark => Parser::parse_sql(&sqlparser::dialect::SparkSqlDialect, text),
     };
     parsed.map_err(|e| {
         refuse(

@@ -11,7 +11,7 @@
 use crate::backend::Dialect;
 use crate::error::{codes, Error, Result};
 use chrono::NaiveDateTime;
-use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
+use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect, SparkSqlDialect};
 use sqlparser::parser::Parser;
 use tally_contract::plan::SQL_RECURSION_LIMIT;
 
@@ -145,10 +145,11 @@ impl Select {
 pub fn check(dialect: Dialect, sql: &str) -> Result<()> {
     // A drill-down relation carries a metric's `where`, which nests as deep as the compiler
     // allows: read it with the limit the compiler checked it with.
-    let (duckdb, postgres) = (DuckDbDialect {}, PostgreSqlDialect {});
+    let (duckdb, postgres, spark) = (DuckDbDialect {}, PostgreSqlDialect {}, SparkSqlDialect);
     let parser_dialect: &dyn sqlparser::dialect::Dialect = match dialect {
         Dialect::Duckdb => &duckdb,
         Dialect::Postgres => &postgres,
+        Dialect::Spark => &spark,
     };
     let parsed = Parser::new(parser_dialect)
         .with_recursion_limit(SQL_RECURSION_LIMIT)
