@@ -1,0 +1,233 @@
+//! The audit: what an attacker who knows every published cell and every relation can prove
+//! about each hidden primary cell, and the repair loop that hides more until every primary
+//! cell's interval covers its protection.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use crate::lp::{self, Equation, NoOptimum};
+use crate::model::{Interval, Params, Pattern, Problem, Stats, Status};
+use crate::protect::{Layout, State, UnionFind};
+
+pub(crate) struct Audited {
+    pub intervals: Vec<Option<Interval>>,
+    pub unprotected: Vec<usize>,
+    pub stats: Stats,
+}
+
+/// The linked components of hidden cells: hidden cells sharing a relation are linked (a
+/// relation's shown members are constants to the attacker). Sorted, by smallest cell.
+pub(crate) fn components(problem: &Problem, status: &[Status]) -> Vec<Vec<usize>> {
+    let mut uf = UnionFind::new(problem.cells.len());
+    for rel in &problem.relations {
+        let mut hidden = rel.members().filter(|&m| status[m].hidden());
+        if let Some(first) = hidden.next() {
+            for m in hidden {
+                uf.union(first, m);
+            }
+        }
+    }
+    let mut out: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for c in (0..problem.cells.len()).filter(|&c| status[c].hidden()) {
+        out.entry(uf.find(c)).or_default().push(c);
+    }
+    out.into_values().collect()
+}
+
+/// The attacker's interval of every primary cell of one component: two linear programs each,
+/// over the component's cells within their a-priori bounds and every relation they are in,
+/// with the shown cells at their published values.
+pub(crate) fn solve_component(
+    problem: &Problem,
+    layout: &Layout,
+    status: &[Status],
+    component: &[usize],
+) -> (Vec<(usize, Interval)>, usize) {
+    let local = |c: usize| component.binary_search(&c).ok();
+    let mut relations: Vec<usize> =
+        component.iter().flat_map(|&c| layout.cell_relations[c].iter().copied()).collect();
+    relations.sort_unstable();
+    relations.dedup();
+    let equations: Vec<Equation> = relations
+        .iter()
+        .map(|&r| {
+            let mut terms = Vec::new();
+            let mut rhs = 0.0;
+            for (m, a) in problem.relations[r].signed() {
+                match local(m) {
+                    Some(i) => terms.push((i, a)),
+                    None => rhs -= a * problem.cells[m].value,
+                }
+            }
+            Equation { terms, rhs }
+        })
+        .collect();
+    let bounds: Vec<(f64, f64)> =
+        component.iter().map(|&c| (problem.cells[c].lower, problem.cells[c].upper)).collect();
+    let mut out = Vec::new();
+    let mut lps = 0;
+    for (i, &c) in component.iter().enumerate() {
+        if status[c] != Status::Primary {
+            continue;
+        }
+        let value = problem.cells[c].value;
+        if equations.is_empty() {
+            out.push((c, Interval { min: bounds[i].0, max: bounds[i].1 }));
+            continue;
+        }
+        lps += 2;
+        // An infeasible program can only come from rounding in inconsistent totals: count the
+        // cell as pinned to its value, which the repair loop answers by hiding more.
+        let min = match lp::extreme(&bounds, &equations, i, false) {
+            Ok(v) => v,
+            Err(NoOptimum::Unbounded) => f64::NEG_INFINITY,
+            Err(NoOptimum::Infeasible) => value,
+        };
+        let max = match lp::extreme(&bounds, &equations, i, true) {
+            Ok(v) => v,
+            Err(NoOptimum::Unbounded) => f64::INFINITY,
+            Err(NoOptimum::Infeasible) => value,
+        };
+        out.push((c, Interval { min, max }));
+    }
+    (out, lps)
+}
+
+/// Audit the components next to a `dirty` cell (all when `None`), then, while some primary cell's
+/// interval does not cover its protection, hide the cheapest shown cell of one of its relations
+/// (one per component and round) and audit the components that changed again.
+pub(crate) fn audit_and_repair(
+    problem: &Problem,
+    params: &Params,
+    layout: &Layout,
+    state: &mut State,
+    dirty: Option<&[bool]>,
+    previous: Option<&Pattern>,
+) -> Audited {
+    let started = Instant::now();
+    let n = problem.cells.len();
+    let mut stats = Stats::default();
+    let mut intervals: Vec<Option<Interval>> = match previous {
+        Some(p) => p.intervals.clone(),
+        None => vec![None; n],
+    };
+    let mut unprotected: BTreeSet<usize> =
+        previous.map(|p| p.unprotected.iter().copied().collect()).unwrap_or_default();
+    let mut dirty: Vec<bool> = dirty.map_or_else(|| vec![true; n], <[bool]>::to_vec);
+    loop {
+        let relation_dirty: Vec<bool> =
+            problem.relations.iter().map(|r| r.members().any(|m| dirty[m])).collect();
+        let affected: Vec<Vec<usize>> = components(problem, &state.status)
+            .into_iter()
+            .filter(|comp| {
+                comp.iter().any(|&c| state.status[c] == Status::Primary)
+                    && comp.iter().any(|&c| {
+                        dirty[c] || layout.cell_relations[c].iter().any(|&r| relation_dirty[r])
+                    })
+            })
+            .collect();
+        stats.components += affected.len();
+        let solved = solve_all(problem, params, layout, &state.status, &affected);
+        for (found, lps) in solved {
+            stats.audit_lps += lps;
+            for (c, interval) in found {
+                intervals[c] = Some(interval);
+            }
+        }
+        let mut newly = Vec::new();
+        for comp in &affected {
+            let failing: Vec<usize> = comp
+                .iter()
+                .copied()
+                .filter(|&c| state.status[c] == Status::Primary)
+                .filter(|&c| {
+                    let cell = &problem.cells[c];
+                    let covered = intervals[c]
+                        .is_some_and(|i| params.protection(cell).covered_by(cell.value, i));
+                    if covered {
+                        unprotected.remove(&c);
+                    }
+                    !covered
+                })
+                .collect();
+            let Some(&first) = failing.first() else { continue };
+            match repair_candidate(problem, params, layout, &state.status, first, comp) {
+                Some(extra) => newly.push(extra),
+                None => unprotected.extend(failing),
+            }
+        }
+        if newly.is_empty() {
+            break;
+        }
+        newly.sort_unstable();
+        newly.dedup();
+        dirty = vec![false; n];
+        for &c in &newly {
+            state.status[c] = Status::Secondary;
+            dirty[c] = true;
+            stats.repairs += 1;
+        }
+    }
+    for (c, interval) in intervals.iter_mut().enumerate() {
+        if state.status[c] != Status::Primary {
+            *interval = None;
+        }
+    }
+    unprotected.retain(|&c| state.status[c] == Status::Primary);
+    stats.audit_time = started.elapsed();
+    Audited { intervals, unprotected: unprotected.into_iter().collect(), stats }
+}
+
+/// The shown cell to hide for a primary cell whose interval is too narrow: the cheapest shown
+/// member of one of its relations, else of a relation of its component.
+fn repair_candidate(
+    problem: &Problem,
+    params: &Params,
+    layout: &Layout,
+    status: &[Status],
+    cell: usize,
+    component: &[usize],
+) -> Option<usize> {
+    let cheapest = |cells: &mut dyn Iterator<Item = usize>| {
+        cells.filter(|&m| !status[m].hidden()).min_by(|&a, &b| {
+            let (wa, wb) = (params.weight(&problem.cells[a]), params.weight(&problem.cells[b]));
+            wa.total_cmp(&wb).then(a.cmp(&b))
+        })
+    };
+    let around = |c: usize| {
+        layout.cell_relations[c].iter().flat_map(|&r| problem.relations[r].members())
+    };
+    cheapest(&mut around(cell)).or_else(|| cheapest(&mut component.iter().flat_map(|&c| around(c))))
+}
+
+fn solve_all(
+    problem: &Problem,
+    params: &Params,
+    layout: &Layout,
+    status: &[Status],
+    components: &[Vec<usize>],
+) -> Vec<(Vec<(usize, Interval)>, usize)> {
+    let workers = params.workers().min(components.len()).max(1);
+    if workers == 1 {
+        return components.iter().map(|c| solve_component(problem, layout, status, c)).collect();
+    }
+    // Deal the components out round robin so that the large ones spread over the workers.
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                scope.spawn(move || {
+                    components
+                        .iter()
+                        .enumerate()
+                        .skip(w)
+                        .step_by(workers)
+                        .map(|(i, c)| (i, solve_component(problem, layout, status, c)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<_> = handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, r)| r).collect()
+    })
+}

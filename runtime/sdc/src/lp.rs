@@ -1,0 +1,136 @@
+//! The two linear programs of the crate, over good_lp with the microlp backend.
+//!
+//! Both work on local variable numbers `0..n` (a subtable's cells, or one linked component of
+//! hidden cells); callers map cells to them.
+
+use good_lp::{
+    microlp, variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel,
+    Variable,
+};
+
+/// A linear equation `Σ coefficient · x[local] = rhs`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Equation {
+    pub terms: Vec<(usize, f64)>,
+    pub rhs: f64,
+}
+
+/// Why a program has no optimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoOptimum {
+    Unbounded,
+    Infeasible,
+}
+
+fn failure(e: ResolutionError) -> NoOptimum {
+    match e {
+        ResolutionError::Unbounded => NoOptimum::Unbounded,
+        _ => NoOptimum::Infeasible,
+    }
+}
+
+/// The attacker's program: the minimum (or maximum) of `x[target]` over `bounds` and the
+/// equations.
+pub(crate) fn extreme(
+    bounds: &[(f64, f64)],
+    equations: &[Equation],
+    target: usize,
+    maximise: bool,
+) -> Result<f64, NoOptimum> {
+    let mut vars = ProblemVariables::new();
+    let x: Vec<Variable> =
+        bounds.iter().map(|&(lo, hi)| vars.add(variable().min(lo).max(hi))).collect();
+    let objective: Expression = x[target].into();
+    let unsolved = if maximise { vars.maximise(objective) } else { vars.minimise(objective) };
+    let mut model = unsolved.using(microlp);
+    for e in equations {
+        let mut lhs = Expression::with_capacity(e.terms.len());
+        for &(i, a) in &e.terms {
+            lhs.add_mul(a, x[i]);
+        }
+        model.add_constraint(lhs.eq(e.rhs));
+    }
+    let solution = model.solve().map_err(failure)?;
+    Ok(solution.value(x[target]))
+}
+
+/// One variable of the deviation program: how far the cell may move up and down, and what a
+/// unit of movement costs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Room {
+    pub up: f64,
+    pub down: f64,
+    pub weight: f64,
+}
+
+/// The protection heuristic's program: the cheapest movement `y - z` of the cells that keeps
+/// every (homogeneous) equation balanced while the target moves by exactly `amount` (up when
+/// `up`, else down). Returns each cell's (up, down) movement.
+pub(crate) fn deviation(
+    rooms: &[Room],
+    equations: &[Vec<(usize, f64)>],
+    target: usize,
+    amount: f64,
+    up: bool,
+) -> Result<Vec<(f64, f64)>, NoOptimum> {
+    let mut vars = ProblemVariables::new();
+    let mut objective = Expression::with_capacity(2 * rooms.len());
+    let mut pairs = Vec::with_capacity(rooms.len());
+    for (i, room) in rooms.iter().enumerate() {
+        let (up_range, down_range) = if i == target {
+            if up {
+                ((amount, amount), (0.0, 0.0))
+            } else {
+                ((0.0, 0.0), (amount, amount))
+            }
+        } else {
+            ((0.0, room.up), (0.0, room.down))
+        };
+        let y = vars.add(variable().min(up_range.0).max(up_range.1));
+        let z = vars.add(variable().min(down_range.0).max(down_range.1));
+        objective.add_mul(room.weight, y);
+        objective.add_mul(room.weight, z);
+        pairs.push((y, z));
+    }
+    let mut model = vars.minimise(objective).using(microlp);
+    for e in equations {
+        let mut lhs = Expression::with_capacity(2 * e.len());
+        for &(i, a) in e {
+            lhs.add_mul(a, pairs[i].0);
+            lhs.add_mul(-a, pairs[i].1);
+        }
+        model.add_constraint(lhs.eq(0.0));
+    }
+    let solution = model.solve().map_err(failure)?;
+    Ok(pairs.iter().map(|&(y, z)| (solution.value(y), solution.value(z))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extremes_of_a_total_with_two_unknowns() {
+        // a + b = 10, a in [0, inf), b in [0, 4].
+        let eq = [Equation { terms: vec![(0, 1.0), (1, 1.0)], rhs: 10.0 }];
+        let bounds = [(0.0, f64::INFINITY), (0.0, 4.0)];
+        assert!((extreme(&bounds, &eq, 0, false).unwrap() - 6.0).abs() < 1e-9);
+        assert!((extreme(&bounds, &eq, 0, true).unwrap() - 10.0).abs() < 1e-9);
+        let free = [(0.0, f64::INFINITY), (0.0, f64::INFINITY)];
+        assert_eq!(extreme(&free, &[], 0, true), Err(NoOptimum::Unbounded));
+    }
+
+    #[test]
+    fn a_deviation_takes_the_cheapest_partner() {
+        // p = a + b: moving a up by 3 needs p up or b down; b is cheaper.
+        let rooms = [
+            Room { up: f64::INFINITY, down: 100.0, weight: 50.0 },
+            Room { up: f64::INFINITY, down: 4.0, weight: 1.0 },
+            Room { up: f64::INFINITY, down: 30.0, weight: 2.0 },
+        ];
+        let eq = vec![vec![(0, 1.0), (1, -1.0), (2, -1.0)]];
+        let moved = deviation(&rooms, &eq, 1, 3.0, true).unwrap();
+        assert!((moved[2].1 - 3.0).abs() < 1e-9, "{moved:?}");
+        assert!(moved[0].0.abs() < 1e-9 && moved[0].1.abs() < 1e-9);
+    }
+}
