@@ -55,12 +55,29 @@ pub(crate) fn extreme(
 }
 
 /// One variable of the deviation program: how far the cell may move up and down, and what a
-/// unit of movement costs.
+/// unit of movement costs in each direction.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Room {
     pub up: f64,
     pub down: f64,
-    pub weight: f64,
+    pub weight_up: f64,
+    pub weight_down: f64,
+}
+
+impl Room {
+    /// A cell whose hiding costs `cost`, in a program that moves its target by `amount`: the
+    /// fixed charge spread over the most movement the cell can give (the usual linear
+    /// relaxation of a fixed charge: `cost / min(room, amount)` per unit, times `amount` so
+    /// that weights stay comparable to `cost`).
+    pub fn charged(up: f64, down: f64, cost: f64, amount: f64) -> Room {
+        let per_unit = |room: f64| if room > 0.0 { cost * amount / room.min(amount) } else { cost };
+        Room { up, down, weight_up: per_unit(up), weight_down: per_unit(down) }
+    }
+
+    /// A cell that is hidden already: moving it costs `weight` a unit, next to nothing.
+    pub fn free(up: f64, down: f64, weight: f64) -> Room {
+        Room { up, down, weight_up: weight, weight_down: weight }
+    }
 }
 
 /// The protection heuristic's program: the cheapest movement `y - z` of the cells that keeps
@@ -88,8 +105,8 @@ pub(crate) fn deviation(
         };
         let y = vars.add(variable().min(up_range.0).max(up_range.1));
         let z = vars.add(variable().min(down_range.0).max(down_range.1));
-        objective.add_mul(room.weight, y);
-        objective.add_mul(room.weight, z);
+        objective.add_mul(room.weight_up, y);
+        objective.add_mul(room.weight_down, z);
         pairs.push((y, z));
     }
     let mut model = vars.minimise(objective).using(microlp);
@@ -124,9 +141,9 @@ mod tests {
     fn a_deviation_takes_the_cheapest_partner() {
         // p = a + b: moving a up by 3 needs p up or b down; b is cheaper.
         let rooms = [
-            Room { up: f64::INFINITY, down: 100.0, weight: 50.0 },
-            Room { up: f64::INFINITY, down: 4.0, weight: 1.0 },
-            Room { up: f64::INFINITY, down: 30.0, weight: 2.0 },
+            Room::charged(f64::INFINITY, 100.0, 50.0, 3.0),
+            Room::free(f64::INFINITY, 4.0, 1e-3),
+            Room::charged(f64::INFINITY, 30.0, 2.0, 3.0),
         ];
         let eq = vec![vec![(0, 1.0), (1, -1.0), (2, -1.0)]];
         let moved = deviation(&rooms, &eq, 1, 3.0, true).unwrap();

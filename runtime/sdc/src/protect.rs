@@ -174,11 +174,12 @@ fn protect_subtable(
     let mut status: Vec<Status> = sub.cells.iter().map(|&c| state.status[c]).collect();
     let mut need: Vec<(f64, f64)> = sub.cells.iter().map(|&c| state.need[c]).collect();
     let decided: Vec<bool> = sub.cells.iter().map(|&c| layout.decider[c] < index).collect();
-    let scale = sub
-        .cells
-        .iter()
-        .map(|&c| params.weight(&problem.cells[c]))
-        .fold(1.0_f64, f64::max);
+    // Costs relative to the subtable's largest; moving a hidden cell costs a thousandth of the
+    // cheapest shown cell, a shown margin a thousand times the dearest.
+    let weights: Vec<f64> = sub.cells.iter().map(|&c| params.weight(&problem.cells[c])).collect();
+    let scale = weights.iter().copied().fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
+    let cheapest = weights.iter().map(|w| w / scale).filter(|&w| w > 0.0).fold(1.0_f64, f64::min);
+    let free = 1e-3 * cheapest;
     let targets: Vec<usize> = (0..sub.cells.len())
         .filter(|&i| status[i].hidden() && (need[i].0 > 0.0 || need[i].1 > 0.0))
         .collect();
@@ -199,16 +200,16 @@ fn protect_subtable(
                     if status[i].hidden() {
                         if decided[i] && state.status[c].hidden() {
                             // A hidden margin moves only as far as the stage above allowed.
-                            Room { up: up.min(need[i].0), down: down.min(need[i].1), weight: 1e-4 }
+                            Room::free(up.min(need[i].0), down.min(need[i].1), free)
                         } else {
-                            Room { up, down, weight: 1e-4 }
+                            Room::free(up, down, free)
                         }
                     } else if decided[i] {
                         // A shown margin is fixed; hiding it reopens the stage above, so only
                         // as the last resort.
-                        Room { up, down, weight: 1e3 }
+                        Room::charged(up, down, 1e3, amount)
                     } else {
-                        Room { up, down, weight: params.weight(cell) / scale }
+                        Room::charged(up, down, weights[i] / scale, amount)
                     }
                 })
                 .collect();
