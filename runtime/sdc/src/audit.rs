@@ -179,7 +179,8 @@ pub(crate) fn audit_and_repair(
 }
 
 /// The shown cell to hide for a primary cell whose interval is too narrow: the cheapest shown
-/// member of one of its relations, else of a relation of its component.
+/// member of one of its relations, else of a relation of its component (a cell the attacker
+/// knows exactly a priori is no help).
 fn repair_candidate(
     problem: &Problem,
     params: &Params,
@@ -189,7 +190,7 @@ fn repair_candidate(
     component: &[usize],
 ) -> Option<usize> {
     let cheapest = |cells: &mut dyn Iterator<Item = usize>| {
-        cells.filter(|&m| !status[m].hidden()).min_by(|&a, &b| {
+        cells.filter(|&m| !status[m].hidden() && problem.cells[m].upper > problem.cells[m].lower).min_by(|&a, &b| {
             let (wa, wb) = (params.weight(&problem.cells[a]), params.weight(&problem.cells[b]));
             wa.total_cmp(&wb).then(a.cmp(&b))
         })
