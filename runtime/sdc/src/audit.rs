@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use crate::lp::{self, Equation, NoOptimum};
+use crate::lp::{self, Equation, NoOptimum, Room};
 use crate::model::{Interval, Params, Pattern, Problem, Stats, Status};
 use crate::protect::{Layout, State, UnionFind};
 
@@ -151,9 +151,12 @@ pub(crate) fn audit_and_repair(
                 })
                 .collect();
             let Some(&first) = failing.first() else { continue };
-            match repair_candidate(problem, params, layout, &state.status, first, comp) {
-                Some(extra) => newly.push(extra),
-                None => unprotected.extend(failing),
+            let interval = intervals[first].unwrap_or(Interval { min: f64::NAN, max: f64::NAN });
+            let (extra, lps) = repair(problem, params, layout, &state.status, first, interval);
+            stats.audit_lps += lps;
+            match extra {
+                Some(extra) if !extra.is_empty() => newly.extend(extra),
+                _ => unprotected.extend(failing),
             }
         }
         if newly.is_empty() {
@@ -178,27 +181,81 @@ pub(crate) fn audit_and_repair(
     Audited { intervals, unprotected: unprotected.into_iter().collect(), stats }
 }
 
-/// The shown cell to hide for a primary cell whose interval is too narrow: the cheapest shown
-/// member of one of its relations, else of a relation of its component (a cell the attacker
-/// knows exactly a priori is no help).
-fn repair_candidate(
+/// The cells to hide for a primary cell whose interval is too narrow: for each direction in
+/// which it falls short, the cheapest deviation over every relation of its block (the whole
+/// table, all levels), as in the protection heuristic but unrestricted: every shown cell the
+/// deviation moves is hidden. The deviation is then a point the attacker cannot exclude, so the
+/// cell's interval reaches it. `None` when no deviation exists (its a-priori bounds forbid).
+fn repair(
     problem: &Problem,
     params: &Params,
     layout: &Layout,
     status: &[Status],
     cell: usize,
-    component: &[usize],
-) -> Option<usize> {
-    let cheapest = |cells: &mut dyn Iterator<Item = usize>| {
-        cells.filter(|&m| !status[m].hidden() && problem.cells[m].upper > problem.cells[m].lower).min_by(|&a, &b| {
-            let (wa, wb) = (params.weight(&problem.cells[a]), params.weight(&problem.cells[b]));
-            wa.total_cmp(&wb).then(a.cmp(&b))
-        })
-    };
-    let around = |c: usize| {
-        layout.cell_relations[c].iter().flat_map(|&r| problem.relations[r].members())
-    };
-    cheapest(&mut around(cell)).or_else(|| cheapest(&mut component.iter().flat_map(|&c| around(c))))
+    interval: Interval,
+) -> (Option<Vec<usize>>, usize) {
+    let target = &problem.cells[cell];
+    let p = params.protection(target);
+    let tol = 1e-6 * (1.0 + target.value.abs());
+    let v = target.value;
+    // What is missing in each direction (an unknown interval: all of it).
+    let known = !interval.min.is_nan();
+    let mut up = if known && interval.max >= v + p.upper - tol { 0.0 } else { p.upper };
+    let down = if known && interval.min <= v - p.lower + tol { 0.0 } else { p.lower };
+    if !known || interval.max - interval.min < p.sliding - tol {
+        up = up.max(p.sliding);
+    }
+    let b = layout.block[cell];
+    if b == usize::MAX {
+        return (None, 0);
+    }
+    let relations = &layout.block_relations[b];
+    let mut cells: Vec<usize> =
+        relations.iter().flat_map(|&r| problem.relations[r].members()).collect();
+    cells.sort_unstable();
+    cells.dedup();
+    let local = |c: usize| cells.binary_search(&c).unwrap_or(usize::MAX);
+    let equations: Vec<Vec<(usize, f64)>> = relations
+        .iter()
+        .map(|&r| problem.relations[r].signed().map(|(c, a)| (local(c), a)).collect())
+        .collect();
+    let weights: Vec<f64> = cells.iter().map(|&c| params.weight(&problem.cells[c])).collect();
+    let scale = weights.iter().copied().fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
+    let cheapest = weights.iter().map(|w| w / scale).filter(|&w| w > 0.0).fold(1.0_f64, f64::min);
+    let mut hidden: Vec<bool> = cells.iter().map(|&c| status[c].hidden()).collect();
+    let mut extra = Vec::new();
+    let mut lps = 0;
+    let t = local(cell);
+    for (amount, is_up) in [(up, true), (down, false)] {
+        if amount <= 0.0 {
+            continue;
+        }
+        let rooms: Vec<Room> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let cell = &problem.cells[c];
+                let (up, down) = (cell.upper - cell.value, cell.value - cell.lower);
+                if hidden[i] {
+                    Room::free(up, down, 1e-3 * cheapest)
+                } else {
+                    Room::charged(up, down, weights[i] / scale, amount)
+                }
+            })
+            .collect();
+        lps += 1;
+        let Ok(moves) = lp::deviation(&rooms, &equations, t, amount, is_up) else {
+            return (None, lps);
+        };
+        let tol = 1e-7 * (1.0 + amount);
+        for (i, &(y, z)) in moves.iter().enumerate() {
+            if !hidden[i] && (y > tol || z > tol) {
+                hidden[i] = true;
+                extra.push(cells[i]);
+            }
+        }
+    }
+    (Some(extra), lps)
 }
 
 fn solve_all(

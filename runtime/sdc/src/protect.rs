@@ -27,6 +27,10 @@ pub(crate) struct Layout {
     pub decider: Vec<usize>,
     /// The relations each cell is a member of.
     pub cell_relations: Vec<Vec<usize>>,
+    /// The block of each cell: cells linked by relations of any stage (a table with all its
+    /// levels; `usize::MAX` for a cell in no relation), and each block's relations.
+    pub block: Vec<usize>,
+    pub block_relations: Vec<Vec<usize>>,
 }
 
 impl Layout {
@@ -82,7 +86,28 @@ impl Layout {
                 }
             }
         }
-        Layout { subtables, stages, decider, cell_relations }
+        let mut uf = UnionFind::new(n);
+        for rel in &problem.relations {
+            for &c in &rel.children {
+                uf.union(rel.parent, c);
+            }
+        }
+        let mut block = vec![usize::MAX; n];
+        let mut block_relations: Vec<Vec<usize>> = Vec::new();
+        let mut numbers: BTreeMap<usize, usize> = BTreeMap::new();
+        for (r, rel) in problem.relations.iter().enumerate() {
+            let root = uf.find(rel.parent);
+            let next = numbers.len();
+            let b = *numbers.entry(root).or_insert(next);
+            if b == block_relations.len() {
+                block_relations.push(Vec::new());
+            }
+            block_relations[b].push(r);
+            for m in rel.members() {
+                block[m] = b;
+            }
+        }
+        Layout { subtables, stages, decider, cell_relations, block, block_relations }
     }
 }
 

@@ -47,6 +47,9 @@ proptest! {
         let params = Params::new(spec.threshold);
         let pattern = keyed::protect_keyed(&cells, &params);
         assert_safe(&keyed::problem(&cells), &params, &pattern);
+        if std::env::var("SDC_TRACE").is_ok() {
+            eprintln!("TRACE cells {} primary {} secondary {} repairs {} {:?}", cells.len(), pattern.count(tally_sdc::Status::Primary), pattern.count(tally_sdc::Status::Secondary), pattern.stats.repairs, spec);
+        }
     }
 
     #[test]
