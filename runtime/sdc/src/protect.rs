@@ -190,10 +190,34 @@ fn protect_subtable(
     state: &State,
 ) -> Update {
     let sub = &layout.subtables[index];
-    let local = |c: usize| sub.cells.binary_search(&c).unwrap_or(usize::MAX);
+    let stage = problem.cells[problem.relations[sub.relations[0]].parent].stage;
+    // The relations above the subtable that hold one of its hidden margins: a margin's movement
+    // must balance there too, with the shown cells there fixed and the hidden ones moving
+    // within what their own stage allowed. Their other cells come after the subtable's.
+    let mut above: Vec<usize> = sub
+        .cells
+        .iter()
+        .filter(|&&c| layout.decider[c] < index && state.status[c].hidden())
+        .flat_map(|&c| layout.cell_relations[c].iter().copied())
+        .filter(|&r| problem.cells[problem.relations[r].parent].stage < stage)
+        .collect();
+    above.sort_unstable();
+    above.dedup();
+    let mut outside: Vec<usize> = above
+        .iter()
+        .flat_map(|&r| problem.relations[r].members())
+        .filter(|c| sub.cells.binary_search(c).is_err())
+        .collect();
+    outside.sort_unstable();
+    outside.dedup();
+    let local = |c: usize| match sub.cells.binary_search(&c) {
+        Ok(i) => i,
+        Err(_) => sub.cells.len() + outside.binary_search(&c).unwrap_or(0),
+    };
     let equations: Vec<Vec<(usize, f64)>> = sub
         .relations
         .iter()
+        .chain(&above)
         .map(|&r| problem.relations[r].signed().map(|(c, a)| (local(c), a)).collect())
         .collect();
     let mut status: Vec<Status> = sub.cells.iter().map(|&c| state.status[c]).collect();
@@ -237,6 +261,15 @@ fn protect_subtable(
                         Room::charged(up, down, weights[i] / scale, amount)
                     }
                 })
+                .chain(outside.iter().map(|&c| {
+                    let cell = &problem.cells[c];
+                    if state.status[c].hidden() {
+                        let (up, down) = (cell.upper - cell.value, cell.value - cell.lower);
+                        Room::free(up.min(state.need[c].0), down.min(state.need[c].1), free)
+                    } else {
+                        Room::free(0.0, 0.0, free)
+                    }
+                }))
                 .collect();
             lps += 1;
             let Ok(moves) = lp::deviation(&rooms, &equations, t, amount, up) else {
@@ -244,7 +277,7 @@ fn protect_subtable(
                 continue;
             };
             let tol = 1e-7 * (1.0 + amount);
-            for (i, &(y, z)) in moves.iter().enumerate() {
+            for (i, &(y, z)) in moves.iter().enumerate().take(sub.cells.len()) {
                 if i == t || (y <= tol && z <= tol) {
                     continue;
                 }
