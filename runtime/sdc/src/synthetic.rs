@@ -20,12 +20,16 @@ pub struct Shape {
     pub small_share: f64,
     /// A further share of leaf cells that are zero.
     pub zero_share: f64,
+    /// The share of offices (per period) that are tiny: every leaf 0 to 3 rows, so their
+    /// category subtotals are small too and suppression starts above the leaves.
+    pub tiny_share: f64,
     pub min_cell_size: i64,
     pub seed: u64,
 }
 
 impl Shape {
-    /// 111 locations x 31 categories x 30 periods = 103,230 cells, about 10% of them primary.
+    /// 111 locations x 31 categories x 30 periods = 103,230 cells, about 10% of them primary
+    /// (mostly leaves; 5% of offices are tiny, so some of their subtotals are primary too).
     pub fn large() -> Shape {
         Shape {
             regions: 10,
@@ -33,8 +37,9 @@ impl Shape {
             groups: 5,
             items: 5,
             periods: 30,
-            small_share: 0.135,
+            small_share: 0.10,
             zero_share: 0.03,
+            tiny_share: 0.05,
             min_cell_size: 11,
             seed: 14,
         }
@@ -104,10 +109,17 @@ pub fn table(shape: &Shape) -> Vec<Keyed> {
     let mut out = Vec::with_capacity(shape.cells());
     for period in 0..shape.periods {
         // Leaf rows by (region, office, group, item).
-        let mut leaf = vec![0i64; shape.regions * shape.offices * shape.groups * shape.items];
-        for rows in leaf.iter_mut() {
+        let per_office = shape.groups * shape.items;
+        let mut leaf = vec![0i64; shape.regions * shape.offices * per_office];
+        let mut tiny = false;
+        for (k, rows) in leaf.iter_mut().enumerate() {
+            if k % per_office == 0 {
+                tiny = rng.unit() < shape.tiny_share;
+            }
             let u = rng.unit();
-            *rows = if u < shape.small_share {
+            *rows = if tiny {
+                rng.range(0, 4)
+            } else if u < shape.small_share {
                 rng.range(1, n)
             } else if u < shape.small_share + shape.zero_share {
                 0
