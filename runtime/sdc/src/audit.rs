@@ -34,11 +34,16 @@ pub(crate) fn components(problem: &Problem, status: &[Status]) -> Vec<Vec<usize>
     out.into_values().collect()
 }
 
-/// The attacker's interval of every primary cell of one component: two linear programs each,
-/// over the component's cells within their a-priori bounds and every relation they are in,
-/// with the shown cells at their published values.
+/// An attacker interval of every primary cell of one component: values the attacker cannot
+/// exclude, over the component's cells within their a-priori bounds and every relation they are
+/// in, with the shown cells at their published values. First one program per direction pushes
+/// every primary cell to its protection's end at once; a cell that point does not take far
+/// enough gets its own program (its exact minimum or maximum), whose point may serve the
+/// others. So the interval is inside the attacker's (every end is a feasible point) and covers
+/// the protection exactly when the attacker's does.
 pub(crate) fn solve_component(
     problem: &Problem,
+    params: &Params,
     layout: &Layout,
     status: &[Status],
     component: &[usize],
@@ -64,32 +69,73 @@ pub(crate) fn solve_component(
         .collect();
     let bounds: Vec<(f64, f64)> =
         component.iter().map(|&c| (problem.cells[c].lower, problem.cells[c].upper)).collect();
-    let mut out = Vec::new();
-    let mut lps = 0;
-    for (i, &c) in component.iter().enumerate() {
-        if status[c] != Status::Primary {
-            continue;
-        }
-        let value = problem.cells[c].value;
-        if equations.is_empty() {
-            out.push((c, Interval { min: bounds[i].0, max: bounds[i].1 }));
-            continue;
-        }
-        lps += 2;
-        // An infeasible program can only come from rounding in inconsistent totals: count the
-        // cell as pinned to its value, which the repair loop answers by hiding more.
-        let min = match lp::extreme(&bounds, &equations, i, false) {
-            Ok(v) => v,
-            Err(NoOptimum::Unbounded) => f64::NEG_INFINITY,
-            Err(NoOptimum::Infeasible) => value,
-        };
-        let max = match lp::extreme(&bounds, &equations, i, true) {
-            Ok(v) => v,
-            Err(NoOptimum::Unbounded) => f64::INFINITY,
-            Err(NoOptimum::Infeasible) => value,
-        };
-        out.push((c, Interval { min, max }));
+    let primaries: Vec<usize> =
+        (0..component.len()).filter(|&i| status[component[i]] == Status::Primary).collect();
+    if equations.is_empty() {
+        let out = primaries
+            .iter()
+            .map(|&i| (component[i], Interval { min: bounds[i].0, max: bounds[i].1 }))
+            .collect();
+        return (out, 0);
     }
+    let mut lps = 0;
+    // Per primary cell: (local, value, goal up, goal down), and the ends found so far.
+    let goals: Vec<(usize, f64, f64, f64)> = primaries
+        .iter()
+        .map(|&i| {
+            let cell = &problem.cells[component[i]];
+            let p = params.protection(cell);
+            let v = cell.value;
+            (i, v, v + p.upper.max(p.sliding), v - p.lower)
+        })
+        .collect();
+    let mut ends: Vec<Interval> = goals.iter().map(|g| Interval { min: g.1, max: g.1 }).collect();
+    let tol = |v: f64| 1e-6 * (1.0 + v.abs());
+    for up in [true, false] {
+        let short = |ends: &[Interval], k: usize| {
+            let (_, v, goal_up, goal_down) = goals[k];
+            if up {
+                ends[k].max < goal_up - tol(v)
+            } else {
+                ends[k].min > goal_down + tol(v)
+            }
+        };
+        let take = |ends: &mut [Interval], point: &[f64]| {
+            for (k, g) in goals.iter().enumerate() {
+                ends[k].max = ends[k].max.max(point[g.0]);
+                ends[k].min = ends[k].min.min(point[g.0]);
+            }
+        };
+        let wanted: Vec<(usize, f64, f64)> = (0..goals.len())
+            .filter(|&k| short(&ends, k))
+            .map(|k| {
+                let (i, v, goal_up, goal_down) = goals[k];
+                let goal = if up { goal_up } else { goal_down };
+                (i, goal, (goal - v).abs().max(1e-9))
+            })
+            .collect();
+        if wanted.len() > 1 {
+            lps += 1;
+            if let Ok(point) = lp::reach(&bounds, &equations, &wanted, up) {
+                take(&mut ends, &point);
+            }
+        }
+        for k in 0..goals.len() {
+            if !short(&ends, k) {
+                continue;
+            }
+            lps += 1;
+            match lp::extreme(&bounds, &equations, goals[k].0, up) {
+                Ok((_, point)) => take(&mut ends, &point),
+                Err(NoOptimum::Unbounded) if up => ends[k].max = f64::INFINITY,
+                Err(NoOptimum::Unbounded) => ends[k].min = f64::NEG_INFINITY,
+                // An infeasible program can only come from rounding in inconsistent totals:
+                // the cell keeps its value as both ends, which the repair loop answers.
+                Err(NoOptimum::Infeasible) => {}
+            }
+        }
+    }
+    let out = goals.iter().zip(ends).map(|(g, e)| (component[g.0], e)).collect();
     (out, lps)
 }
 
@@ -267,7 +313,7 @@ fn solve_all(
 ) -> Vec<(Vec<(usize, Interval)>, usize)> {
     let workers = params.workers().min(components.len()).max(1);
     if workers == 1 {
-        return components.iter().map(|c| solve_component(problem, layout, status, c)).collect();
+        return components.iter().map(|c| solve_component(problem, params, layout, status, c)).collect();
     }
     // Deal the components out round robin so that the large ones spread over the workers.
     std::thread::scope(|scope| {
@@ -279,7 +325,7 @@ fn solve_all(
                         .enumerate()
                         .skip(w)
                         .step_by(workers)
-                        .map(|(i, c)| (i, solve_component(problem, layout, status, c)))
+                        .map(|(i, c)| (i, solve_component(problem, params, layout, status, c)))
                         .collect::<Vec<_>>()
                 })
             })

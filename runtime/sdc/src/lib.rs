@@ -47,14 +47,17 @@
 //! table is split by its hierarchy, never by hiding a whole group.
 //!
 //! **Audit.** The hidden cells fall into linked components (hidden cells sharing a relation).
-//! For every primary cell, two linear programs over its component, the minimum and the maximum
-//! of the cell with every shown cell at its value, every hidden cell within its a-priori bounds
-//! and every relation holding, give the attacker's [`Interval`]. A pattern is accepted only when
-//! every interval covers its protection; otherwise the cheapest shown cell of a relation of the
-//! failing cell is hidden (one per component and round) and the components that changed are
-//! audited again, until none fails. The answer is always audited; a primary cell that cannot
-//! be protected even with everything around it hidden (a-priori bounds tighter than its
-//! protection) is listed in [`Pattern::unprotected`].
+//! The attacker's programs run over a component: every shown cell at its value, every hidden
+//! cell within its a-priori bounds, every relation holding. Per direction, one program pushes
+//! every primary cell of the component towards its protection's end at once; each cell that
+//! point leaves short gets its own program, the exact minimum or maximum of the cell (at most
+//! two per primary cell, as in τ-ARGUS's audit, usually two per component). Each end of a
+//! cell's [`Interval`] is thus a value the attacker cannot exclude. A pattern is accepted only
+//! when every interval covers its protection; otherwise the cheapest deviation over the failing
+//! cell's whole table (every shown cell hideable) is hidden, which the attacker then cannot
+//! exclude, and the components that changed are audited again, until none fails. The answer is
+//! always audited; a primary cell that cannot be protected even with everything around it
+//! hidden is listed in [`Pattern::unprotected`].
 //!
 //! **Incremental** ([`reprotect`]): after a refresh changed some cells, only the subtables
 //! holding a changed cell are protected again, then, stage by stage down, those holding a cell

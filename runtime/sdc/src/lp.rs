@@ -30,19 +30,63 @@ fn failure(e: ResolutionError) -> NoOptimum {
 }
 
 /// The attacker's program: the minimum (or maximum) of `x[target]` over `bounds` and the
-/// equations.
+/// equations, with the point that attains it.
 pub(crate) fn extreme(
     bounds: &[(f64, f64)],
     equations: &[Equation],
     target: usize,
     maximise: bool,
-) -> Result<f64, NoOptimum> {
+) -> Result<(f64, Vec<f64>), NoOptimum> {
     let mut vars = ProblemVariables::new();
     let x: Vec<Variable> =
         bounds.iter().map(|&(lo, hi)| vars.add(variable().min(lo).max(hi))).collect();
     let objective: Expression = x[target].into();
     let unsolved = if maximise { vars.maximise(objective) } else { vars.minimise(objective) };
     let mut model = unsolved.using(microlp);
+    add_equations(&mut model, &x, equations);
+    let solution = model.solve().map_err(failure)?;
+    let point: Vec<f64> = x.iter().map(|&v| solution.value(v)).collect();
+    Ok((point[target], point))
+}
+
+/// One attacker's point that pushes every goal cell towards its goal at once: up to `goal`
+/// (or down to it, when not `up`), each cell's shortfall weighted by `1 / weight`. The point
+/// shows which goals the attacker can reach together (usually all of them); the others need a
+/// program of their own.
+pub(crate) fn reach(
+    bounds: &[(f64, f64)],
+    equations: &[Equation],
+    goals: &[(usize, f64, f64)],
+    up: bool,
+) -> Result<Vec<f64>, NoOptimum> {
+    let mut vars = ProblemVariables::new();
+    let x: Vec<Variable> =
+        bounds.iter().map(|&(lo, hi)| vars.add(variable().min(lo).max(hi))).collect();
+    let mut objective = Expression::with_capacity(goals.len());
+    let mut capped = Vec::with_capacity(goals.len());
+    for &(i, goal, weight) in goals {
+        // t <= goal and t <= x (up), or t >= goal and t >= x (down).
+        let t = if up {
+            vars.add(variable().max(goal))
+        } else {
+            vars.add(variable().min(goal))
+        };
+        objective.add_mul(1.0 / weight, t);
+        capped.push((t, x[i]));
+    }
+    let unsolved = if up { vars.maximise(objective) } else { vars.minimise(objective) };
+    let mut model = unsolved.using(microlp);
+    add_equations(&mut model, &x, equations);
+    for (t, xi) in capped {
+        let mut gap = Expression::from(t);
+        gap.add_mul(-1.0, xi);
+        model.add_constraint(if up { gap.leq(0.0) } else { gap.geq(0.0) });
+    }
+    let solution = model.solve().map_err(failure)?;
+    Ok(x.iter().map(|&v| solution.value(v)).collect())
+}
+
+fn add_equations(model: &mut impl SolverModel, x: &[Variable], equations: &[Equation]) {
     for e in equations {
         let mut lhs = Expression::with_capacity(e.terms.len());
         for &(i, a) in &e.terms {
@@ -50,8 +94,6 @@ pub(crate) fn extreme(
         }
         model.add_constraint(lhs.eq(e.rhs));
     }
-    let solution = model.solve().map_err(failure)?;
-    Ok(solution.value(x[target]))
 }
 
 /// One variable of the deviation program: how far the cell may move up and down, and what a
@@ -131,10 +173,14 @@ mod tests {
         // a + b = 10, a in [0, inf), b in [0, 4].
         let eq = [Equation { terms: vec![(0, 1.0), (1, 1.0)], rhs: 10.0 }];
         let bounds = [(0.0, f64::INFINITY), (0.0, 4.0)];
-        assert!((extreme(&bounds, &eq, 0, false).unwrap() - 6.0).abs() < 1e-9);
-        assert!((extreme(&bounds, &eq, 0, true).unwrap() - 10.0).abs() < 1e-9);
+        assert!((extreme(&bounds, &eq, 0, false).unwrap().0 - 6.0).abs() < 1e-9);
+        assert!((extreme(&bounds, &eq, 0, true).unwrap().0 - 10.0).abs() < 1e-9);
         let free = [(0.0, f64::INFINITY), (0.0, f64::INFINITY)];
         assert_eq!(extreme(&free, &[], 0, true), Err(NoOptimum::Unbounded));
+        // a and b both up to 7 is not possible together (a + b = 10): one point reaches
+        // a's goal only when b's weight is the smaller.
+        let point = reach(&free, &eq, &[(0, 7.0, 1.0), (1, 7.0, 100.0)], true).unwrap();
+        assert!((point[0] - 7.0).abs() < 1e-9 && (point[1] - 3.0).abs() < 1e-9, "{point:?}");
     }
 
     #[test]

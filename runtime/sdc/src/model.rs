@@ -195,7 +195,10 @@ pub struct Interval {
 pub struct Pattern {
     /// One per cell, in the problem's order.
     pub status: Vec<Status>,
-    /// For every primary cell, the attacker interval the audit proved (`None` for the others).
+    /// For every primary cell, an interval the audit proved the attacker cannot narrow: both
+    /// ends are values consistent with everything published (`None` for the other cells). It
+    /// reaches the protection's ends, or the exact extreme where the cell needed a program of
+    /// its own.
     pub intervals: Vec<Option<Interval>>,
     /// Primary cells whose interval does not cover their protection even with everything
     /// around them hidden (their a-priori bounds are too tight, say). Empty normally.
