@@ -102,7 +102,9 @@ fn change(cells: &[Keyed], periods: usize) -> (Vec<Keyed>, Vec<usize>) {
         let group = format!("p{p:03}");
         let leaves: Vec<usize> = (0..out.len())
             .filter(|&i| {
-                out[i].key.group == group && out[i].key.levels == 0b1111 && out[i].cell.value >= 40.0
+                out[i].key.group == group
+                    && out[i].key.levels == 0b1111
+                    && out[i].cell.value >= 40.0
             })
             .take(2)
             .collect();

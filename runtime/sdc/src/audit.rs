@@ -313,7 +313,10 @@ fn solve_all(
 ) -> Vec<(Vec<(usize, Interval)>, usize)> {
     let workers = params.workers().min(components.len()).max(1);
     if workers == 1 {
-        return components.iter().map(|c| solve_component(problem, params, layout, status, c)).collect();
+        return components
+            .iter()
+            .map(|c| solve_component(problem, params, layout, status, c))
+            .collect();
     }
     // Deal the components out round robin so that the large ones spread over the workers.
     std::thread::scope(|scope| {
@@ -330,7 +333,10 @@ fn solve_all(
                 })
             })
             .collect();
-        let mut all: Vec<_> = handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
+        let mut all: Vec<_> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
         all.sort_by_key(|(i, _)| *i);
         all.into_iter().map(|(_, r)| r).collect()
     })

@@ -66,11 +66,7 @@ pub(crate) fn reach(
     let mut capped = Vec::with_capacity(goals.len());
     for &(i, goal, weight) in goals {
         // t <= goal and t <= x (up), or t >= goal and t >= x (down).
-        let t = if up {
-            vars.add(variable().max(goal))
-        } else {
-            vars.add(variable().min(goal))
-        };
+        let t = if up { vars.add(variable().max(goal)) } else { vars.add(variable().min(goal)) };
         objective.add_mul(1.0 / weight, t);
         capped.push((t, x[i]));
     }
@@ -173,13 +169,13 @@ mod tests {
         // a + b = 10, a in [0, inf), b in [0, 4].
         let eq = [Equation { terms: vec![(0, 1.0), (1, 1.0)], rhs: 10.0 }];
         let bounds = [(0.0, f64::INFINITY), (0.0, 4.0)];
-        assert!((extreme(&bounds, &eq, 0, false).unwrap().0 - 6.0).abs() < 1e-9);
-        assert!((extreme(&bounds, &eq, 0, true).unwrap().0 - 10.0).abs() < 1e-9);
+        assert!((extreme(&bounds, &eq, 0, false).expect("an optimum").0 - 6.0).abs() < 1e-9);
+        assert!((extreme(&bounds, &eq, 0, true).expect("an optimum").0 - 10.0).abs() < 1e-9);
         let free = [(0.0, f64::INFINITY), (0.0, f64::INFINITY)];
         assert_eq!(extreme(&free, &[], 0, true), Err(NoOptimum::Unbounded));
         // a and b both up to 7 is not possible together (a + b = 10): one point reaches
         // a's goal only when b's weight is the smaller.
-        let point = reach(&free, &eq, &[(0, 7.0, 1.0), (1, 7.0, 100.0)], true).unwrap();
+        let point = reach(&free, &eq, &[(0, 7.0, 1.0), (1, 7.0, 100.0)], true).expect("a point");
         assert!((point[0] - 7.0).abs() < 1e-9 && (point[1] - 3.0).abs() < 1e-9, "{point:?}");
     }
 
@@ -192,7 +188,7 @@ mod tests {
             Room::charged(f64::INFINITY, 30.0, 2.0, 3.0),
         ];
         let eq = vec![vec![(0, 1.0), (1, -1.0), (2, -1.0)]];
-        let moved = deviation(&rooms, &eq, 1, 3.0, true).unwrap();
+        let moved = deviation(&rooms, &eq, 1, 3.0, true).expect("a deviation");
         assert!((moved[2].1 - 3.0).abs() < 1e-9, "{moved:?}");
         assert!(moved[0].0.abs() < 1e-9 && moved[0].1.abs() < 1e-9);
     }

@@ -327,7 +327,10 @@ fn protect_stage(
                     })
                 })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
         })
     };
     let mut changed = Vec::new();
@@ -387,8 +390,10 @@ pub fn reprotect(
         }
     }
     for range in &layout.stages {
-        let redo: Vec<usize> =
-            range.clone().filter(|&s| layout.subtables[s].cells.iter().any(|&c| dirty[c])).collect();
+        let redo: Vec<usize> = range
+            .clone()
+            .filter(|&s| layout.subtables[s].cells.iter().any(|&c| dirty[c]))
+            .collect();
         if redo.is_empty() {
             continue;
         }

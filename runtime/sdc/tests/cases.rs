@@ -26,7 +26,7 @@ fn a_total_with_one_small_child_hides_its_cheapest_sibling() {
     use Status::*;
     assert_eq!(pattern.status, vec![Shown, Primary, Secondary, Shown]);
     // a + b = 43: a can be anything from 0 to 43, which covers [0, 3 + 10].
-    let a = pattern.intervals[1].unwrap();
+    let a = pattern.intervals[1].expect("an audited interval");
     assert!(a.min.abs() < 1e-9 && (a.max - 43.0).abs() < 1e-9, "{a:?}");
     assert_safe(&problem, &params, &pattern);
 }
@@ -152,10 +152,11 @@ fn a_small_sum_is_protected_by_a_share_of_its_value() {
     assert_eq!(params.protection(&problem.cells[1]).upper, 100.0);
     let pattern = protect(&problem, &params);
     assert_eq!(pattern.status[1], Status::Primary);
-    let room: f64 = (2..6).filter(|&c| pattern.status[c].hidden()).map(|c| problem.cells[c].value).sum();
+    let room: f64 =
+        (2..6).filter(|&c| pattern.status[c].hidden()).map(|c| problem.cells[c].value).sum();
     assert!(room >= 100.0, "{:?}", pattern.status);
     assert!(!pattern.status[5].hidden(), "the large sibling is the dearest: {:?}", pattern.status);
-    let p = pattern.intervals[1].unwrap();
+    let p = pattern.intervals[1].expect("an audited interval");
     assert!(p.min <= 900.0 + 1e-6 && p.max >= 1100.0 - 1e-6, "{p:?}");
     assert_safe(&problem, &params, &pattern);
 }

@@ -57,7 +57,7 @@ fn a_cell_turning_small_is_protected_again() {
     let leaf = leaves(&cells)
         .into_iter()
         .find(|&i| cells[i].key.group == "p001" && cells[i].cell.value >= 40.0)
-        .unwrap();
+        .expect("a large leaf in the second period");
     assert!(!previous.status[leaf].hidden());
     let drop = 2.0 - cells[leaf].cell.value;
     let changed = bump(&mut cells, leaf, drop);

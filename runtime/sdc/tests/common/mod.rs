@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
-use good_lp::{microlp, variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel};
+use good_lp::{
+    microlp, variable, Expression, ProblemVariables, ResolutionError, Solution, SolverModel,
+};
 use tally_sdc::keyed::{Key, Keyed};
 use tally_sdc::synthetic::Rng;
 use tally_sdc::{Cell, Params, Pattern, Problem, Status};
@@ -26,9 +28,10 @@ pub fn attack(problem: &Problem, status: &[Status]) -> Vec<(usize, f64, f64)> {
                     vars.add(variable().min(cell.lower).max(cell.upper))
                 })
                 .collect();
-            let objective: Expression = x[column(target).unwrap()].into();
-            let mut model = if maximise { vars.maximise(objective) } else { vars.minimise(objective) }
-                .using(microlp);
+            let objective: Expression = x[column(target).expect("hidden")].into();
+            let mut model =
+                if maximise { vars.maximise(objective) } else { vars.minimise(objective) }
+                    .using(microlp);
             for rel in &problem.relations {
                 let mut lhs = Expression::from(0.0);
                 let mut rhs = 0.0;
@@ -49,7 +52,7 @@ pub fn attack(problem: &Problem, status: &[Status]) -> Vec<(usize, f64, f64)> {
                 }
             }
             extremes[k] = match model.solve() {
-                Ok(s) => s.value(x[column(target).unwrap()]),
+                Ok(s) => s.value(x[column(target).expect("hidden")]),
                 Err(ResolutionError::Unbounded) => {
                     if maximise {
                         f64::INFINITY
@@ -133,7 +136,7 @@ pub fn random_table(spec: &Spec, max_cells: usize) -> Vec<Keyed> {
             .flat_map(|(d, f)| f.iter().enumerate().map(move |(l, &k)| (k, d, l)))
             .max()
             .map(|(_, d, l)| (d, l))
-            .unwrap();
+            .expect("a level to cut");
         if fanouts[d][l] == 1 {
             fanouts[d].pop();
         } else {
@@ -176,7 +179,8 @@ pub fn random_table(spec: &Spec, max_cells: usize) -> Vec<Keyed> {
             .flat_map(|c| p.iter().map(move |q| [c.clone(), vec![q]].concat()))
             .collect();
     }
-    let is_leaf = |combo: &[&Vec<usize>]| combo.iter().zip(&fanouts).all(|(p, f)| p.len() == f.len());
+    let is_leaf =
+        |combo: &[&Vec<usize>]| combo.iter().zip(&fanouts).all(|(p, f)| p.len() == f.len());
     let mut leaves: Vec<(Vec<&Vec<usize>>, i64, f64)> = Vec::new();
     for combo in combos.iter().filter(|c| is_leaf(c)) {
         let u = rng.unit();
