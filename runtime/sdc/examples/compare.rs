@@ -47,8 +47,17 @@ fn main() {
         let started = Instant::now();
         let old = legacy::suppress(&synthetic::legacy_cells(&cells), shape.min_cell_size);
         let old_time = started.elapsed().as_secs_f64();
+        // The earlier pattern under this crate's audit: its primary cells an attacker narrows
+        // below their protection (the earlier audit only excluded exact recovery).
+        let old_status: Vec<Status> = old
+            .iter()
+            .map(|s| if s.hidden() { Status::Secondary } else { Status::Shown })
+            .collect();
+        let problem = keyed::problem(&cells);
+        let old_audit = tally_sdc::audit(&problem, &params, &old_status);
         println!(
-            "{first} | legacy (exact recovery only) | {old_time:.2} s | (included) | {} | | |",
+            "{first} | legacy (exact recovery only; {} primary cells narrowed below their protection) | {old_time:.2} s | (included) | {} | | |",
+            old_audit.exposed.len(),
             summary(&|i| old[i].hidden())
         );
 
@@ -59,6 +68,7 @@ fn main() {
         let new = protect(&problem, &params);
         let time = started.elapsed().as_secs_f64();
         assert!(new.unprotected.is_empty());
+        assert!(tally_sdc::audit(&problem, &params, &new.status).exposed.is_empty());
         println!(
             "{first} | top-down + LP audit (relations built in {build:.2} s) | {time:.2} s | {:.2} s | {} | {} + {} | {} |",
             new.stats.audit_time.as_secs_f64(),

@@ -139,9 +139,52 @@ pub(crate) fn solve_component(
     (out, lps)
 }
 
+/// The audit of a pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audit {
+    /// For every hidden primary cell, an interval the attacker cannot narrow (see
+    /// [`Pattern::intervals`]); `None` for the other cells.
+    pub intervals: Vec<Option<Interval>>,
+    /// The primary cells (by the parameters' rule) that are shown, or whose interval does not
+    /// cover their protection.
+    pub exposed: Vec<usize>,
+}
+
+/// Audit any pattern, without changing it: a stored one, or another algorithm's (the
+/// benchmarks audit the earlier algorithm's patterns with it).
+pub fn audit(problem: &Problem, params: &Params, status: &[Status]) -> Audit {
+    let layout = Layout::new(problem);
+    let mut status = status.to_vec();
+    for (c, cell) in problem.cells.iter().enumerate() {
+        // The rule decides which hidden cells are primary, whatever the pattern says.
+        if status[c].hidden() {
+            status[c] = if params.primary(cell) { Status::Primary } else { Status::Secondary };
+        }
+    }
+    let comps: Vec<Vec<usize>> = components(problem, &status)
+        .into_iter()
+        .filter(|comp| comp.iter().any(|&c| status[c] == Status::Primary))
+        .collect();
+    let mut intervals = vec![None; problem.cells.len()];
+    for (found, _) in solve_all(problem, params, &layout, &status, &comps) {
+        for (c, interval) in found {
+            intervals[c] = Some(interval);
+        }
+    }
+    let exposed = (0..problem.cells.len())
+        .filter(|&c| {
+            let cell = &problem.cells[c];
+            params.primary(cell)
+                && intervals[c]
+                    .is_none_or(|i: Interval| !params.protection(cell).covered_by(cell.value, i))
+        })
+        .collect();
+    Audit { intervals, exposed }
+}
+
 /// Audit the components next to a `dirty` cell (all when `None`), then, while some primary cell's
-/// interval does not cover its protection, hide the cheapest shown cell of one of its relations
-/// (one per component and round) and audit the components that changed again.
+/// interval does not cover its protection, hide the cheapest deviation of its table that gives
+/// it (one per component and round) and audit the components that changed again.
 pub(crate) fn audit_and_repair(
     problem: &Problem,
     params: &Params,

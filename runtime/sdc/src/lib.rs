@@ -74,6 +74,7 @@ mod model;
 mod protect;
 pub mod synthetic;
 
+pub use audit::{audit, Audit};
 pub use model::{
     Cell, Cost, Interval, Params, Pattern, Problem, Protection, Relation, Stats, Status,
 };

@@ -71,6 +71,8 @@ fn a_two_way_table_is_safe_from_differencing_rows_and_columns() {
     let found = attack(&problem, &naive);
     assert_eq!(found.len(), 1);
     assert!((found[0].1 - 4.0).abs() < 1e-9 && (found[0].2 - 4.0).abs() < 1e-9, "{found:?}");
+    // The crate's audit of that pattern says the same.
+    assert_eq!(tally_sdc::audit(&problem, &params, &naive).exposed, vec![7]);
 
     let pattern = protect(&problem, &params);
     assert_eq!(pattern.status[7], Status::Primary);
