@@ -70,7 +70,8 @@ fn main() {
         assert!(new.unprotected.is_empty());
         assert!(tally_sdc::audit(&problem, &params, &new.status).exposed.is_empty());
         println!(
-            "{first} | top-down + LP audit (relations built in {build:.2} s) | {time:.2} s | {:.2} s | {} | {} + {} | {} |",
+            "{first} | top-down + LP audit ({} subtables; relations built in {build:.2} s) | {time:.2} s | {:.2} s | {} | {} + {} | {} |",
+            new.stats.subtables,
             new.stats.audit_time.as_secs_f64(),
             summary(&|i| new.status[i].hidden()),
             new.stats.protect_lps,
