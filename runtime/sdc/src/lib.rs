@@ -39,9 +39,11 @@
 //! above relied on. Every hidden cell with a need (primary cells: their protection; hidden
 //! margins: the movement asked of them) gets, in each direction, the cheapest *deviation* the
 //! subtable's relations allow: a linear program over each cell's up and down movement, with the
-//! relations balanced, the target moved by its need, shown margins fixed, each cell moving
-//! within its bounds, and each unit of movement of a shown cell costing its cost (hidden cells
-//! almost nothing). Every shown cell that moves is hidden (a *secondary* cell), and the movement
+//! relations balanced (the subtable's, and the relations above that hold its hidden margins),
+//! the target moved by its need, shown margins fixed, each cell moving within its bounds, and
+//! each unit of movement of a shown cell costing its cost spread over the room it offers (the
+//! linear relaxation of a fixed charge; hidden cells cost almost nothing). Every shown cell that
+//! moves is hidden (a *secondary* cell), and the movement
 //! of each cell the subtable decides becomes its need in the stages below. So the pattern moves
 //! down the hierarchy: a middle-level suppression is carried into the leaves under it. A large
 //! table is split by its hierarchy, never by hiding a whole group.
