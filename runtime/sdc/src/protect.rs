@@ -369,7 +369,8 @@ pub fn protect(problem: &Problem, params: &Params) -> Pattern {
 /// The guarantee is the one of [`protect`]: every primary cell's interval is audited.
 ///
 /// # Panics
-/// When `previous` is not a pattern of a problem with as many cells.
+/// When `previous` is not a pattern of a problem with as many cells, or a changed index is not
+/// a cell (both are the caller's bookkeeping, not data).
 pub fn reprotect(
     problem: &Problem,
     previous: &Pattern,
