@@ -197,3 +197,27 @@ fn protection_levels_follow_the_parameters() {
     let p = params.protection(&bounded);
     assert_eq!((p.upper, p.lower), (5.0, 2.0), "within the a-priori bounds");
 }
+
+#[test]
+fn a_declared_cost_and_a_sliding_protection_change_the_choice() {
+    // T 100 = a 3 + b 40 + c 57, as above, but b is declared dear to hide: c goes instead.
+    let mut cells = vec![count(100.0, 0), count(3.0, 1), count(40.0, 1), count(57.0, 1)];
+    cells[2].cost = Some(1e6);
+    let problem = Problem { cells, relations: vec![rel(0, &[1, 2, 3])] };
+    let params = Params::new(10);
+    let pattern = protect(&problem, &params);
+    use Status::*;
+    assert_eq!(pattern.status, vec![Shown, Primary, Shown, Secondary]);
+    assert_safe(&problem, &params, &pattern);
+
+    // With b cheap again and a sliding protection of 50, a + b = 43 is too narrow: a third
+    // cell has to go (the total, or c), and the attacker's interval is at least 50 wide.
+    let mut problem = problem;
+    problem.cells[2].cost = None;
+    let params = Params { sliding: 50.0, ..Params::new(10) };
+    let pattern = protect(&problem, &params);
+    assert!(pattern.hidden() >= 3, "{:?}", pattern.status);
+    let a = pattern.intervals[1].expect("an audited interval");
+    assert!(a.max - a.min >= 50.0 - 1e-6, "{a:?}");
+    assert_safe(&problem, &params, &pattern);
+}
