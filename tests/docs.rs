@@ -226,7 +226,7 @@ fn source_files() -> Vec<String> {
         }
     }
     let mut files = Vec::new();
-    for dir in ["src", "compiler/src", "compiler/contract/src", "runtime/src"] {
+    for dir in ["src", "compiler/src", "compiler/contract/src", "runtime/src", "runtime/sdc/src"] {
         walk(&root().join(dir), &mut files);
     }
     let mut files: Vec<String> = files
