@@ -747,6 +747,11 @@ pub struct MetricPlan {
     /// say as of when (`metric_refresh`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub clock: bool,
+    /// Whether it is computed by an approximate percentile (`approx_median`,
+    /// `approx_percentile`, or a metric that reads one): a dialect without one (PostgreSQL)
+    /// has no refresh statements for it, and the runtime refuses to refresh it there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
     /// One entry per table that publishes the metric.
     pub refresh: Vec<Refresh>,
     /// The personal-data-free rows behind the metric, for drill-down; `None` for a derived

@@ -5,6 +5,7 @@
 //! new implementation of [`Dialect`], with defaults for what most engines share.
 
 use super::schema::{SqlType, Value};
+use crate::diagnostic::{codes, Diagnostic};
 use crate::project;
 
 pub trait Dialect: std::fmt::Debug + Sync {
@@ -92,6 +93,27 @@ pub trait Dialect: std::fmt::Debug + Sync {
     fn temporary_schema(&self) -> &'static str {
         "pg_temp"
     }
+
+    /// How an exact percentile is written: the SQL standard's ordered-set aggregates
+    /// (`percentile_cont(0.9) WITHIN GROUP (ORDER BY x)`) unless the engine says otherwise.
+    fn exact_percentile(&self) -> PercentileSyntax {
+        PercentileSyntax::WithinGroup { continuous: "percentile_cont", discrete: "percentile_disc" }
+    }
+
+    /// The engine's approximate percentile, called as `f(x, fraction)`, if it has one. Without
+    /// it `approx_median` and `approx_percentile` are refused (T0316), never computed exactly.
+    fn approx_percentile(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// How an engine writes an exact percentile of `x` at a fraction `p`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PercentileSyntax {
+    /// `name(p) WITHIN GROUP (ORDER BY x)`.
+    WithinGroup { continuous: &'static str, discrete: &'static str },
+    /// `name(x, p)`.
+    Call { continuous: &'static str, discrete: &'static str },
 }
 
 /// The engine's bulk path for landed files.
@@ -205,6 +227,15 @@ impl Dialect for DuckDb {
         "temp"
     }
 
+    fn exact_percentile(&self) -> PercentileSyntax {
+        PercentileSyntax::Call { continuous: "quantile_cont", discrete: "quantile_disc" }
+    }
+
+    // A t-digest sketch.
+    fn approx_percentile(&self) -> Option<&'static str> {
+        Some("approx_quantile")
+    }
+
     // DuckDB's parser rejects constraints in `ADD COLUMN` ("Adding columns with constraints
     // not yet supported").
     fn supports_add_column_not_null(&self) -> bool {
@@ -269,6 +300,44 @@ pub fn standard_type_name(ty: SqlType) -> String {
 /// Every dialect Tally compiles for, in output order.
 pub fn all() -> [&'static dyn Dialect; 2] {
     [&DuckDb, &Postgres]
+}
+
+/// What the project's own engine cannot compute, each at the expression that asks for it:
+/// an approximate percentile where the engine has none (T0316). The other dialects'
+/// artifacts leave such a metric out, and their runtime refuses it by name.
+pub fn refusals(model: &crate::semantic::Model, dialect: &dyn Dialect) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if dialect.approx_percentile().is_some() {
+        return out;
+    }
+    for (name, metric) in &model.metrics {
+        let Some(measure) = &metric.measure else { continue };
+        measure.expr.walk(|e| {
+            let Some(aggregate) = e.as_aggregate().filter(|a| a.function.is_approximate()) else {
+                return;
+            };
+            let exact = match aggregate.function {
+                crate::semantic::Function::ApproxMedian => "median",
+                _ => "percentile",
+            };
+            out.push(
+                Diagnostic::error(
+                    codes::APPROXIMATE_UNAVAILABLE,
+                    format!(
+                        "Metric `{name}` asks for `{}`, which {} does not compute",
+                        aggregate.function.word(),
+                        dialect.name()
+                    ),
+                    e.span,
+                )
+                .label("an approximation")
+                .help(format!(
+                    "use the exact `{exact}`, or run the warehouse on an engine with approximate percentiles (`dialect: duckdb`)"
+                )),
+            );
+        });
+    }
+    out
 }
 
 /// The dialect a project names in `tally.yaml`.

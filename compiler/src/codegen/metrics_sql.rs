@@ -638,6 +638,13 @@ impl<'a> Gen<'a> {
             })
             .collect();
 
+        // The rows a cell's value comes from, which suppression counts: every row, but for a
+        // lone percentile only the rows with a value (a median of one value among ten rows
+        // is that one value).
+        let counted = match lone_percentile(&measure.expr) {
+            Some(arg) => row.sql(arg)?,
+            None => "*".to_string(),
+        };
         let (facts, value, cell_rows, having) = match &metric.per {
             // Groups are formed per grouping set: a flight is one group in the total even
             // when its passengers fall into several admission classes. So each set has its
@@ -678,7 +685,7 @@ impl<'a> Gen<'a> {
                         }
                         .sql(&measure.expr)?
                     });
-                    counts.push(format!("COUNT(*) FILTER (WHERE {keep})"));
+                    counts.push(format!("COUNT({counted}) FILTER (WHERE {keep})"));
                 }
                 let facts = self.sql.fragment(
                     "facts_per.sql",
@@ -705,6 +712,13 @@ impl<'a> Gen<'a> {
                 let cell_rows = by_set(&counts);
                 // Cells with no kept group are left out, as cells with no rows are.
                 (facts, by_set(&values), cell_rows.clone(), format!("{cell_rows} > 0"))
+            }
+            // A percentile over no values has none: such a cell is left out, as a cell with
+            // no rows is, rather than published empty.
+            None if counted != "*" => {
+                let cell_rows = format!("COUNT({counted})");
+                let having = format!("{cell_rows} > 0");
+                (facts, row.sql(&measure.expr)?, cell_rows, having)
             }
             None => (facts, row.sql(&measure.expr)?, "COUNT(*)".to_string(), String::new()),
         };
@@ -916,6 +930,16 @@ impl Joins {
                 )
             })
             .collect()
+    }
+}
+
+/// The argument of the measure's one aggregate when that aggregate is a percentile.
+fn lone_percentile(expr: &crate::semantic::expr::Expr) -> Option<&crate::semantic::expr::Expr> {
+    let mut aggregates = Vec::new();
+    expr.walk(|e| aggregates.extend(e.as_aggregate()));
+    match aggregates.as_slice() {
+        [one] if one.is_percentile() => one.arg.as_deref(),
+        _ => None,
     }
 }
 

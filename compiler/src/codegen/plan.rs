@@ -472,12 +472,19 @@ fn metric_plan(
             inputs.push(m.name.clone());
         }
     }
+    // An approximate percentile is computed only where the engine has one: never exactly
+    // in its place (the project's own dialect is checked by `dialect::refusals`).
+    let approximate = metric.measure.as_ref().is_some_and(|m| reads_approximation(&m.expr))
+        || earlier.iter().any(|m| m.approximate && inputs.contains(&m.name));
     let refresh = tables
         .iter()
         .filter(|t| t.metrics.iter().any(|m| m == name))
         .map(|t| {
             let mut statements = BTreeMap::new();
             for d in dialect::all() {
+                if approximate && d.approx_percentile().is_none() {
+                    continue;
+                }
                 statements.insert(d.id(), metrics_sql::refresh(model, d, sql, t, name));
             }
             Refresh { table: t.name.clone(), sql: statements }
@@ -513,9 +520,17 @@ fn metric_plan(
             crate::semantic::CompareKind::Whole => tally_contract::plan::CompareSpan::Whole,
         }),
         clock,
+        approximate,
         refresh,
         drill: drill::drill(model, name, sql),
     }
+}
+
+/// Whether an expression computes an approximate percentile.
+fn reads_approximation(expr: &crate::semantic::expr::Expr) -> bool {
+    let mut found = false;
+    expr.walk(|e| found |= e.as_aggregate().is_some_and(|a| a.function.is_approximate()));
+    found
 }
 
 /// An axis as written in the DSL.

@@ -368,6 +368,33 @@ codes! {
         "Put the window on the metric that reads the source (`metric visits_ytd { measure \
          count(*) time visits.at window to date fiscal_year }`) and combine that metric; give \
          the metric a `time` column; count the window in days or longer.";
+    PERCENTILE_NOT_ADDITIVE = "T0314", "percentile-not-additive",
+        "A percentile (`median`, `percentile`, `percentile_disc` and their `approx_` forms) is \
+         not additive: the median of a field office is not the sum, nor any other combination, \
+         of its ports' medians, so Tally computes each cell's percentile from the source rows \
+         of that cell, never from other cells. For the same reason a percentile cannot be added \
+         to another value that varies by cell (`median(a.x) + median(a.y)`, `median_wait + \
+         arrivals`): the sum is the percentile of no set of rows. Nor can it be divided by \
+         `calendar_days()`: a per-day rate spreads a total over the days of a period, and a \
+         percentile is no total. (A percentile may be subtracted from another, `p90 - p10`, \
+         scaled by a constant, or compared with a constant.)",
+        "Publish each percentile as a metric of its own, or take one percentile over the rows \
+         you mean together; divide counts and sums, not percentiles, by `calendar_days()`.";
+    PERCENTILE_IN_HAVING = "T0315", "percentile-in-having",
+        "`per ... having` tests each group by aggregates computed over the group's rows as \
+         window functions, and PostgreSQL computes no percentile (an ordered-set aggregate) as a \
+         window function. Rather than test groups by a percentile on one engine only, Tally \
+         refuses it everywhere.",
+        "Test the group with `avg`, `min`, `max`, `share` or a count (`per x.flight_id having \
+         max(x.wait_minutes) > 60`), or publish the percentile as a metric of its own.";
+    APPROXIMATE_UNAVAILABLE = "T0316", "approximate-percentile-unavailable",
+        "`approx_median` and `approx_percentile` ask for an approximation (DuckDB's \
+         `approx_quantile`, a t-digest sketch) that is cheaper than the exact value over many \
+         rows. The project's `dialect` has no such function, and Tally never computes an exact \
+         value where an approximate one was asked for (or the reverse): the two differ, and a \
+         reader must know which one a number is.",
+        "Use the exact `median(x)` or `percentile(x, p)`, which every engine computes, or run \
+         the warehouse on an engine that has approximate percentiles (`dialect: duckdb`).";
     METRIC_CYCLE = "T0401", "metric-cycle",
         "A derived metric is computed from the values of the metrics it names, so those must be \
          computed first. Here metrics use one another in a circle (`metric a = b * 2` and \

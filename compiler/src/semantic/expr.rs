@@ -117,6 +117,17 @@ pub struct Aggregate {
     pub distinct: bool,
     /// `None` for `count(*)`, which counts rows.
     pub arg: Option<Box<Expr>>,
+    /// For a percentile, the fraction as an exact decimal from 0 to 1 (`"0.9"`; `"0.5"` for a
+    /// median).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<String>,
+}
+
+impl Aggregate {
+    /// Whether this is a percentile or median.
+    pub fn is_percentile(&self) -> bool {
+        self.function.is_percentile()
+    }
 }
 
 /// A constant.

@@ -28,6 +28,11 @@ const FUNCTION_ALIASES: &[(&str, &str)] = &[
     ("fraction", "share"),
     ("ratio", "share"),
     ("current_timestamp", "now"),
+    ("quantile", "percentile"),
+    ("quantile_cont", "percentile"),
+    ("percentile_cont", "percentile"),
+    ("quantile_disc", "percentile_disc"),
+    ("approx_quantile", "approx_percentile"),
 ];
 
 /// What an expression reads, gathered while resolving it.
@@ -498,8 +503,35 @@ impl Analyzer<'_> {
             return Node::Invalid(args);
         }
         if f.is_aggregate() {
+            let fraction = match f {
+                Function::Median | Function::ApproxMedian => Some("0.5".to_string()),
+                _ if f.takes_fraction() => {
+                    let given = args.get(1);
+                    match given.and_then(fraction) {
+                        Some(fraction) => Some(fraction),
+                        None => {
+                            let at = given.map_or(span, |g| g.span);
+                            self.push(
+                                Diagnostic::error(
+                                    codes::INVALID_CALL,
+                                    format!("The fraction of `{}` is not a constant from 0 to 1", f.word()),
+                                    at,
+                                )
+                                .label("not a constant fraction")
+                                .help(format!(
+                                    "write the fraction as a percentage or a decimal: `{}(x.wait_minutes, 90%)` or `{}(x.wait_minutes, 0.9)`",
+                                    f.word(),
+                                    f.word()
+                                )),
+                            );
+                            return Node::Invalid(args);
+                        }
+                    }
+                }
+                _ => None,
+            };
             let arg = args.into_iter().next().map(Box::new);
-            Node::Aggregate(Aggregate { function: f, distinct, arg })
+            Node::Aggregate(Aggregate { function: f, distinct, arg, fraction })
         } else {
             Node::Call { function: f, args }
         }
@@ -621,6 +653,35 @@ pub(super) fn unknown_local_column(
     Some(unknown_column(source, column, &names))
 }
 
+/// A percentile's fraction as an exact decimal from 0 to 1: `90%` is `0.9`, `0.25` stays,
+/// `0` and `1` are the smallest and largest values. `None` for anything else.
+fn fraction(expr: &expr::Expr) -> Option<String> {
+    let (digits, shift) = match &expr.node {
+        Node::Literal(expr::Literal::Int(i)) if (0..=1).contains(i) => return Some(i.to_string()),
+        Node::Literal(expr::Literal::Decimal(d)) => (d.as_str(), 0),
+        Node::Literal(expr::Literal::Percent(d)) => (d.as_str(), 2),
+        _ => return None,
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Move the point `shift` places left.
+    let padded = format!("{whole:0>width$}", width = shift + 1);
+    let (int, moved) = padded.split_at(padded.len() - shift);
+    let int = int.trim_start_matches('0');
+    let fraction = format!("{moved}{fraction}");
+    let fraction = fraction.trim_end_matches('0');
+    let text = match (int.is_empty(), fraction.is_empty()) {
+        (true, true) => "0".to_string(),
+        (false, true) => int.to_string(),
+        (true, false) => format!("0.{fraction}"),
+        (false, false) => format!("{int}.{fraction}"),
+    };
+    let within = int.is_empty() || (int == "1" && fraction.is_empty());
+    within.then_some(text)
+}
+
 /// Why a call of `f` with these arguments has the wrong shape (T0305), if it does.
 fn call_shape(f: Function, distinct: bool, star: bool, args: usize) -> Option<String> {
     let name = f.word();
@@ -637,6 +698,7 @@ fn call_shape(f: Function, distinct: bool, star: bool, args: usize) -> Option<St
         Function::Now | Function::CalendarDays => (0, 0),
         Function::Coalesce => (2, usize::MAX),
         Function::Round => (1, 2),
+        Function::Percentile | Function::PercentileDisc | Function::ApproxPercentile => (2, 2),
         _ => (1, 1),
     };
     (args < min || args > max).then(|| {
@@ -659,6 +721,11 @@ fn usage(f: Function) -> &'static str {
         Function::Min => "`min(x)`",
         Function::Max => "`max(x)`",
         Function::Share => "`share(condition)`",
+        Function::Median => "`median(x)`",
+        Function::Percentile => "`percentile(x, 90%)`",
+        Function::PercentileDisc => "`percentile_disc(x, 90%)`",
+        Function::ApproxMedian => "`approx_median(x)`",
+        Function::ApproxPercentile => "`approx_percentile(x, 90%)`",
         Function::Age => "`age(timestamp)`",
         Function::Now => "`now()`",
         Function::CalendarDays => "`calendar_days()`",

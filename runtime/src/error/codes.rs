@@ -75,6 +75,9 @@ codes! {
     APPLIED_MIGRATION_DIFFERS = "R0103",
         "the database applied a migration that differs from `generated/`";
     DATABASE_AHEAD = "R0104", "the database is ahead of `generated/` (unknown applied migration)";
+    ENGINE_LACKS_FUNCTION = "R0105",
+        "a metric needs a function this engine does not have (an approximate percentile on \
+         PostgreSQL)";
     LANDING_UNREADABLE = "R0201", "a landing file (or the landing area) cannot be read";
     LANDED_FILE_CHANGED = "R0202", "a landed file changed after it was loaded";
     NOT_MIGRATED = "R0203",
