@@ -763,30 +763,35 @@ impl Checker<'_, '_> {
     /// T0314: a percentile is not additive. Added to another value that varies by cell (a sum
     /// of medians is the median of nothing), or divided by `calendar_days()` (a per-day rate
     /// needs a total to spread over the days), it would publish a number that means nothing.
-    fn additivity(&mut self, op: BinaryOp, (left, l): (Side<'_>, &Value), (right, r): (&Expr, &Value)) {
-        let problem = match op {
-            BinaryOp::Add if l.percentile && r.varies || r.percentile && l.varies => Some((
-                "Percentiles do not add up",
-                "a sum of percentiles is the percentile of no set of rows",
-                "show each percentile as a metric of its own, or take one percentile of the \
-                 rows together (`percentile(x.wait_minutes, 90%)` over one source)",
-            )),
-            BinaryOp::Div if l.percentile && calls_calendar_days(right) => Some((
+    fn additivity(
+        &mut self,
+        op: BinaryOp,
+        (left, l): (Side<'_>, &Value),
+        (right, r): (&Expr, &Value),
+    ) {
+        let what = |v: &Value| if v.percentile { "a percentile" } else { "a value per cell" };
+        let d = match op {
+            BinaryOp::Add if l.percentile && r.varies || r.percentile && l.varies => {
+                Diagnostic::error(codes::PERCENTILE_NOT_ADDITIVE, "Percentiles do not add up", right.span)
+                    .label(format!("{}, added", what(r)))
+                    .secondary(left.span, format!("to {}", what(l)))
+                    .help(
+                        "a sum of percentiles is the percentile of no set of rows: show each \
+                         percentile as a metric of its own, or take one percentile over the rows \
+                         meant together (`percentile(x.wait_minutes, 90%)`)",
+                    )
+            }
+            BinaryOp::Div if l.percentile && calls_calendar_days(right) => Diagnostic::error(
+                codes::PERCENTILE_NOT_ADDITIVE,
                 "A percentile cannot be spread over the days of a period",
-                "a per-day rate divides a total; a percentile is no total",
-                "divide a count or a sum by `calendar_days()`, and show the percentile as it is",
-            )),
-            _ => None,
+                right.span,
+            )
+            .label("per calendar day")
+            .secondary(left.span, "a percentile, not a total")
+            .help("a per-day rate divides a total: divide a count or a sum by `calendar_days()`, and show the percentile as it is"),
+            _ => return,
         };
-        if let Some((message, label, help)) = problem {
-            let percentile_side = if l.percentile { left.span } else { right.span };
-            self.push(
-                Diagnostic::error(codes::PERCENTILE_NOT_ADDITIVE, message, left.span.to(right.span))
-                    .label(label)
-                    .secondary(percentile_side, "a percentile")
-                    .help(help),
-            );
-        }
+        self.push(d);
     }
 
     /// An aggregate: T0306 inside another, T0308 in a row context, then its argument's type.
