@@ -752,6 +752,11 @@ pub struct MetricPlan {
     /// has no refresh statements for it, and the runtime refuses to refresh it there.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub approximate: bool,
+    /// When not empty, the only grains its values exist at: it is a target set per the
+    /// finest of them, or reads one (`target month`: month and the grains made of whole
+    /// months). A query at another grain is refused (`R0427`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grains: Vec<String>,
     /// One entry per table that publishes the metric.
     pub refresh: Vec<Refresh>,
     /// The personal-data-free rows behind the metric, for drill-down; `None` for a derived

@@ -355,10 +355,13 @@ impl<'a> Gen<'a> {
                 indent(&cells, 2)
             ));
         }
+        // A missing count or sum is 0; a missing target is no target, not a target of 0.
         let mut additive = BTreeSet::new();
         for input in &inputs {
             let m = self.metric(input)?;
-            if m.measure.as_ref().is_some_and(|x| !m.is_derived() && is_additive(&x.expr)) {
+            if m.target.is_none()
+                && m.measure.as_ref().is_some_and(|x| !m.is_derived() && is_additive(&x.expr))
+            {
                 additive.insert(input.clone());
             }
         }
@@ -385,14 +388,47 @@ impl<'a> Gen<'a> {
         keys.extend(self.table.columns.iter().map(|c| c.name.clone()));
         keys.extend(["bucket", "member"].map(String::from));
         let keys: Vec<String> = keys.iter().map(|k| format!("i.{}", self.q(k))).collect();
-        Ok(self.sql.fragment(
+        let cells = self.sql.fragment(
             "cells_derived.sql",
             Ctx::new()
                 .set("keys", &keys.join(",\n  "))
                 .set("formula", &formula)
                 .set("inputs", &indent(&union.join("\nUNION ALL\n"), 2))
                 .set("group_by", &keys.join(", ")),
-        ))
+        );
+        Ok(self.within_targets(metric, cells))
+    }
+
+    /// A derived metric that reads targets keeps only the cells its targets have values in:
+    /// the grains they cover, and no cut by a column they are not cut by.
+    fn within_targets(&self, metric: &Metric, cells: String) -> String {
+        let name = metric.meta.name.as_str();
+        let Some(grains) = crate::semantic::targets::grains(self.model, name) else {
+            return cells;
+        };
+        let mut conditions = Vec::new();
+        if !self.table.grains.is_empty() {
+            let words: Vec<String> = grains.iter().map(|g| text_literal(g.word())).collect();
+            conditions.push(if words.is_empty() {
+                "FALSE".to_string()
+            } else {
+                format!("d.grain IN ({})", words.join(", "))
+            });
+        }
+        let allowed = super::plan::metric_columns(self.model, self.table, name, 0);
+        for c in &self.table.columns {
+            if !allowed.contains(&c.name) {
+                conditions.push(format!("d.{} IS NULL", self.q(&c.name)));
+            }
+        }
+        if conditions.is_empty() {
+            return cells;
+        }
+        format!(
+            "SELECT d.*\nFROM (\n  {}\n) AS d\nWHERE {}",
+            indent(&cells, 2),
+            conditions.join("\n  AND ")
+        )
     }
 
     fn base_cells(&mut self, metric: &Metric, member: Option<&Axis>) -> Result<String, String> {
@@ -409,10 +445,16 @@ impl<'a> Gen<'a> {
         let window = metric.window.filter(|_| timed);
         // The grains cells are made at: every kept one, or for a window those it is defined
         // at (a day or coarser; `to date <grain>` no coarser than its grain).
-        let grains_kept: Vec<Grain> = match window {
+        let mut grains_kept: Vec<Grain> = match window {
             None => self.table.grains.clone(),
             Some(w) => self.table.grains.iter().copied().filter(|g| window_grain(w, *g)).collect(),
         };
+        // A target has cells only at its grain and the coarser ones made of whole periods of
+        // it: a month's target is no day's.
+        if let Some(target) = metric.target {
+            let covered = crate::semantic::targets::grains_covered(target, &model.calendar);
+            grains_kept.retain(|g| covered.contains(g));
+        }
         if let Some(time) = metric.time.as_ref().filter(|_| timed) {
             let t = format!("CAST(f.{} AS TIMESTAMP)", self.q(&time.column));
             let whens: Vec<String> = grains_kept

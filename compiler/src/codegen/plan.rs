@@ -521,6 +521,9 @@ fn metric_plan(
         }),
         clock,
         approximate,
+        grains: crate::semantic::targets::grains(model, name)
+            .map(|g| g.iter().map(|g| g.word().to_owned()).collect())
+            .unwrap_or_default(),
         refresh,
         drill: drill::drill(model, name, sql),
     }
@@ -658,14 +661,28 @@ fn table_plan(model: &Model, t: &CutTable, sql: &mut Sql) -> TablePlan {
 /// its source's rows (`metrics_sql`), the keyed levels its source reaches in each kept
 /// dimension and the column axes of its own source; a derived metric's cells are its inputs'
 /// together.
-fn metric_columns(model: &Model, t: &CutTable, metric: &str, depth: usize) -> BTreeSet<String> {
+pub(super) fn metric_columns(
+    model: &Model,
+    t: &CutTable,
+    metric: &str,
+    depth: usize,
+) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let Some(m) = model.metrics.get(metric) else { return out };
     if m.is_derived() {
         // Derived metrics nest at most a few levels (the graph stage refuses deeper ones).
         if depth < 64 {
+            let mut limits = Vec::new();
             for input in m.measure.iter().flat_map(|x| &x.metrics) {
-                out.extend(metric_columns(model, t, &input.name, depth + 1));
+                let columns = metric_columns(model, t, &input.name, depth + 1);
+                // A target limits what the metric is cut by: its cells have no value finer.
+                if !crate::semantic::targets::targets_read(model, &input.name).is_empty() {
+                    limits.push(columns.clone());
+                }
+                out.extend(columns);
+            }
+            for limit in limits {
+                out.retain(|c| limit.contains(c));
             }
         }
         return out;

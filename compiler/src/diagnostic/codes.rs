@@ -395,6 +395,27 @@ codes! {
          reader must know which one a number is.",
         "Use the exact `median(x)` or `percentile(x, p)`, which every engine computes, or run \
          the warehouse on an engine that has approximate percentiles (`dialect: duckdb`).";
+    INVALID_TARGET = "T0317", "invalid-target",
+        "`target <grain>` says a metric is a target set per that grain (a month, a quarter) \
+         and per the dimension levels its source names, read from a source of targets and \
+         compared with actuals by derived metrics (`metric hours_vs_target = hours_flown - \
+         hours_target`). A target is a total per period of its source's rows: it needs a \
+         `time` column that dates each target, it is not derived (a metric derived from a \
+         target is limited by it already), and it has no `window`, `per`, `buckets` or `top`.",
+        "Put `target <grain>` on a metric that sums the targets' source (`measure \
+         sum(amo_targets.flight_hours)`) with a `time` column, and derive comparisons from it.";
+    FINER_THAN_TARGET = "T0318", "finer-than-target",
+        "A target set per month by branch has no value per day, per week or per asset: \
+         spreading a month's target over its days, or a branch's over its assets, would \
+         publish numbers nobody set. So a target, and every metric derived from one, exists \
+         only at its grain and the coarser grains made of whole periods of it (a month \
+         target gives quarters and years; fiscal ones when the fiscal year starts on a \
+         month's first day), and by the levels its source names and the levels above them. \
+         A report, or a metric's own `by` or `grain`, that asks for it finer is refused; a \
+         query that does is refused by the runtime (`R0427`).",
+        "Show the target at its grain or a coarser one, by the levels its source names or \
+         above (`grain month`, `by location.branch`); show the actuals alone where a finer cut \
+         is wanted.";
     METRIC_CYCLE = "T0401", "metric-cycle",
         "A derived metric is computed from the values of the metrics it names, so those must be \
          computed first. Here metrics use one another in a circle (`metric a = b * 2` and \

@@ -665,6 +665,12 @@ pub struct Metric {
     pub per: Option<Per>,
     /// `window to date fiscal_year`, `window last 28 days`
     pub window: Option<Window>,
+    /// `target month`: the metric is a target set per that grain (see [`super::targets`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Grain>,
+    /// Where `target` is written.
+    #[serde(skip)]
+    pub target_span: Option<Span>,
     /// The unit as declared or, for a derived metric without `unit`, as carried through its
     /// formula (`kg / incidents` is `kg per incidents`; see [`super::types`]).
     pub unit: Option<String>,

@@ -106,6 +106,9 @@ codes! {
     AD_HOC_PERSON_SEARCH = "R0425",
         "ad hoc SQL compares text with a name-like column (a person search)";
     QUERY_OPTIONS = "R0426", "query options that are malformed or do not go together";
+    FINER_THAN_TARGET = "R0427",
+        "a query asks for a target (or a metric derived from one) at a grain finer than the \
+         target's";
     QUERY_INTERNAL = "R0449", "internal error in a query (a bug)";
     NO_AUDIT_TRAIL = "R0451", "the database has no audit trail yet (run `tally migrate`)";
     AUDIT_TAMPERED = "R0452", "the audit trail was tampered with (`tally audit verify` says how)";
