@@ -50,7 +50,7 @@ pub fn grains_covered(target: Grain, calendar: &Calendar) -> Vec<Grain> {
             FiscalYear => g == FiscalYear || (g == Year && fiscal_is_calendar),
         }
     };
-    Grain::ALL.iter().copied().filter(|g| covered(*g)).collect()
+    calendar.grains.iter().copied().filter(|g| covered(*g)).collect()
 }
 
 /// The target metrics `metric` reads: itself when it is one, else those of its inputs.
@@ -79,7 +79,7 @@ pub fn grains(model: &Model, metric: &str) -> Option<Vec<Grain>> {
     if targets.is_empty() {
         return None;
     }
-    let mut grains: Vec<Grain> = Grain::ALL.to_vec();
+    let mut grains: Vec<Grain> = model.calendar.grains.clone();
     for t in targets {
         let Some(grain) = model.metrics.get(t).and_then(|m| m.target) else { continue };
         let covered = grains_covered(grain, &model.calendar);
@@ -124,7 +124,7 @@ pub(super) fn check(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
         let own: Vec<(&Axis, String)> = metric.by.iter().map(|a| (a, format!("metric `{name}`"))).collect();
-        finer(model, name, &own, metric.grain.map(|g| (g, metric_grain_span(metric))), &format!("metric `{name}`"), diagnostics);
+        finer(model, name, &own, metric.grain.map(|g| (g, metric_grain_span(metric))), &format!("Metric `{name}`"), diagnostics);
     }
     for (name, report) in &model.reports {
         for metric in &report.metrics {
@@ -134,7 +134,7 @@ pub(super) fn check(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
                 &metric.name,
                 &axes,
                 report.grain.map(|g| (g, report.meta.span)),
-                &format!("report `{name}`"),
+                &format!("Report `{name}`"),
                 diagnostics,
             );
         }
@@ -190,7 +190,14 @@ fn finer(
                     push(*span, format!("by {}", g.word()), format!("ask for a grain the target has values at: {}", words.join(", ")));
                 }
                 Axis::Level { dimension, level, span } if !reaches(model, target, dimension, level) => {
-                    push(*span, format!("by {dimension}.{level}"), "cut it by a level the targets' source names, or one above it".to_string());
+                    let named = model
+                        .metrics
+                        .get(target)
+                        .and_then(|m| m.source.as_deref())
+                        .and_then(|s| cuts::fact_level(model, s, dimension))
+                        .map(|(_, l)| format!("`{dimension}.{l}`"))
+                        .unwrap_or_else(|| format!("no level of `{dimension}`"));
+                    push(*span, format!("by {dimension}.{level}"), format!("the targets are set by {named}: cut it by that level or one above it, and show the actuals alone by `{dimension}.{level}`"));
                 }
                 _ => {}
             }
