@@ -161,6 +161,11 @@ impl ExprSql<'_> {
                     format!("`{}` is not a metric this expression may read", m.name)
                 })?)
             }
+            Node::Total(total) => {
+                let key = total.key();
+                let read = self.metric.and_then(|read| read(&key));
+                Lowered::atom(read.ok_or_else(|| format!("`{key}` is not readable here"))?)
+            }
             Node::Aggregate(aggregate) => Lowered::atom(self.aggregate(aggregate)?),
             Node::Call { function, args } => self.call(*function, args)?,
             Node::Neg(inner) => {

@@ -355,6 +355,19 @@ impl<'a> Gen<'a> {
                 indent(&cells, 2)
             ));
         }
+        // Each `total(m, ...)`: m's cells, each given the value of its total cell.
+        let mut totals: Vec<&crate::semantic::expr::Total> = Vec::new();
+        measure.expr.walk(|e| {
+            if let crate::semantic::expr::Node::Total(t) = &e.node {
+                if !totals.iter().any(|x| x.key() == t.key()) {
+                    totals.push(t);
+                }
+            }
+        });
+        for total in totals {
+            let cells = self.cells(&total.metric.name, member, depth + 1)?;
+            union.push(self.total_cells(total, &cells));
+        }
         // A missing count or sum is 0; a missing target is no target, not a target of 0.
         let mut additive = BTreeSet::new();
         for input in &inputs {
@@ -397,6 +410,73 @@ impl<'a> Gen<'a> {
                 .set("group_by", &keys.join(", ")),
         );
         Ok(self.within_targets(metric, cells))
+    }
+
+    /// The cells of a metric (`cells`), each with the value and rows of its total over the
+    /// axes of `total`: the cell with the same grain, period, bucket, member and members of
+    /// the other columns, whose `levels` are the cell's less the columns the total leaves out.
+    fn total_cells(&self, total: &crate::semantic::expr::Total, cells: &str) -> String {
+        let removed: BTreeSet<String> = self
+            .table
+            .columns
+            .iter()
+            .filter(|c| {
+                total.over.iter().any(|axis| match (axis, &c.origin) {
+                    (Axis::Dimension { dimension, .. }, cuts::Origin::Level { dimension: d, .. }) => {
+                        d == dimension
+                    }
+                    (
+                        Axis::Level { dimension, level, .. },
+                        cuts::Origin::Level { dimension: d, level: l },
+                    ) => {
+                        d == dimension
+                            && l != level
+                            && !cuts::ancestors(self.model, dimension, level).contains(l)
+                    }
+                    (
+                        Axis::Column { source, column, .. },
+                        cuts::Origin::Column { source: s, column: col },
+                    ) => s == source && col == column,
+                    _ => false,
+                })
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        // `levels` lists a row's columns, comma-separated in table order: wrapped in commas,
+        // a column leaves by one `replace`, and the empty list reads `,,`.
+        let mut levels = "',' || c.levels || ','".to_string();
+        for name in &removed {
+            levels = format!("replace({levels}, {}, ',')", text_literal(&format!(",{name},")));
+        }
+        let mut on = vec![
+            "COALESCE(t.grain, '') = COALESCE(c.grain, '')".to_string(),
+            "(t.period_start = c.period_start OR (t.period_start IS NULL AND c.period_start IS NULL))"
+                .to_string(),
+            format!("replace(',' || t.levels || ',', ',,', ',') = replace({levels}, ',,', ',')"),
+        ];
+        for c in &self.table.columns {
+            if !removed.contains(&c.name) {
+                let k = self.q(&c.name);
+                on.push(format!("COALESCE(t.{k}, '') = COALESCE(c.{k}, '')"));
+            }
+        }
+        on.push("COALESCE(t.bucket, '') = COALESCE(c.bucket, '')".to_string());
+        on.push("COALESCE(t.member, '') = COALESCE(c.member, '')".to_string());
+        let mut select = vec![
+            format!("{} AS input", text_literal(&total.key())),
+            "c.grain".to_string(),
+            "c.period_start".to_string(),
+            "c.levels".to_string(),
+        ];
+        select.extend(self.table.columns.iter().map(|c| format!("c.{}", self.q(&c.name))));
+        select.extend(["c.bucket", "c.member", "t.value", "t.cell_rows"].map(String::from));
+        format!(
+            "SELECT {}\nFROM (\n  {}\n) AS c\nJOIN (\n  {}\n) AS t\n  ON {}",
+            select.join(", "),
+            indent(cells, 2),
+            indent(cells, 2),
+            on.join("\n  AND ")
+        )
     }
 
     /// A derived metric that reads targets keeps only the cells its targets have values in:

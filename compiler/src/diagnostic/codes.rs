@@ -416,6 +416,15 @@ codes! {
         "Show the target at its grain or a coarser one, by the levels its source names or \
          above (`grain month`, `by location.branch`); show the actuals alone where a finer cut \
          is wanted.";
+    INVALID_TOTAL = "T0319", "invalid-total",
+        "`total(m, axis, ...)` is the value of metric `m` in the cell's total over the axes \
+         named: the denominator of a share (`metric port_share = seizures / total(seizures, \
+         location)`). It reads a metric, so it belongs in a derived metric's measure; its \
+         first argument is a metric's name and the others are dimensions, levels or columns \
+         (at least one). A total over time is a `window`, not a `total`.",
+        "Write `total(<metric>, <dimension>)` in a derived metric, naming what the total leaves \
+         out: `location` (every member), `location.field_office` (the cell's field office), \
+         `seacats.seizure_type`.";
     METRIC_CYCLE = "T0401", "metric-cycle",
         "A derived metric is computed from the values of the metrics it names, so those must be \
          computed first. Here metrics use one another in a circle (`metric a = b * 2` and \

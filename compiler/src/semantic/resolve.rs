@@ -385,6 +385,9 @@ impl Analyzer<'_> {
         let node = match &expr.kind {
             ExprKind::Literal(literal) => self.literal(literal, span),
             ExprKind::Path(path) => self.value_path(path, place, reads),
+            ExprKind::Call { function, args, .. } if function.name == "total" => {
+                self.total(args, place, reads, span)
+            }
             ExprKind::Call { function, distinct, star, args } => {
                 let args: Vec<Expr> = args.iter().map(|a| self.expr(a, place, reads)).collect();
                 let node = self.call(function, *distinct, *star, args, span);
@@ -446,6 +449,56 @@ impl Analyzer<'_> {
             },
         };
         Expr::untyped(node, span)
+    }
+
+    /// `total(metric, axis, ...)` (T0319 when it is not that, or not in a measure).
+    fn total(&mut self, args: &[ast::Expr], place: Place, reads: &mut Reads, span: Span) -> Node {
+        let refuse = |this: &mut Self, at: Span, message: String, label: &str| {
+            this.push(
+                Diagnostic::error(codes::INVALID_TOTAL, message, at)
+                    .label(label)
+                    .help("write `total(<metric>, <dimension or level or column>, ...)` in a derived metric: `metric port_share = seizures / total(seizures, location)`"),
+            );
+            Node::Invalid(Vec::new())
+        };
+        if place != Place::Measure {
+            return refuse(self, span, format!("`total` has no value in {}", place.describe()), "a total of a metric per cell");
+        }
+        let Some((first, rest)) = args.split_first() else {
+            return refuse(self, span, "`total` names no metric".to_string(), "a metric and the axes it is totalled over");
+        };
+        let metric = match &first.kind {
+            ExprKind::Path(path) if path.segments.len() == 1 => {
+                let name = &path.segments[0];
+                match self.names.get(&name.name) {
+                    Some(entry) if entry.kind == DeclKind::Metric => {
+                        NameRef { name: name.name.clone(), span: name.span }
+                    }
+                    _ => {
+                        return refuse(self, first.span, format!("`total` totals a metric, and `{}` is not one", name.name), "not a metric")
+                    }
+                }
+            }
+            _ => return refuse(self, first.span, "`total` totals a metric by its name".to_string(), "not a metric name"),
+        };
+        if rest.is_empty() {
+            return refuse(self, span, format!("`total({})` names nothing to total over", metric.name), "which dimension does the total leave out?");
+        }
+        let mut over = Vec::new();
+        for arg in rest {
+            let ExprKind::Path(path) = &arg.kind else {
+                return refuse(self, arg.span, "`total` is over dimensions, levels or columns".to_string(), "not an axis");
+            };
+            match self.axis(path) {
+                Some(Axis::Time { .. }) => {
+                    return refuse(self, arg.span, "`total` is not over time".to_string(), "a total over periods is a window: `window to date <grain>`")
+                }
+                Some(axis) => over.push(axis),
+                None => return Node::Invalid(Vec::new()),
+            }
+        }
+        reads.metrics.push(metric.clone());
+        Node::Total(expr::Total { metric, over })
     }
 
     /// A literal as a value. Numbers keep their digits in the syntax tree; whole ones must fit

@@ -664,6 +664,12 @@ impl Checker<'_, '_> {
                 value.varies = true;
                 value
             }
+            Node::Total(total) => {
+                cx.aggregated = true;
+                let mut value = self.done.get(&total.metric.name).cloned().unwrap_or_default();
+                value.varies = true;
+                value
+            }
             Node::Aggregate(aggregate) => self.aggregate(aggregate, span, cx),
             Node::Call { function, args } => {
                 let values: Vec<Value> = args.iter_mut().map(|arg| self.expr(arg, cx)).collect();
