@@ -315,7 +315,14 @@ fn scenario(engine: Engine) {
     let rows = s.query("median_wait", "cal", "month");
     for port in ["B", "C"] {
         let r = row(&rows, m, None, Some(port))
-            .or_else(|| rows.iter().find(|r| r["port"] == port && r["period_start"].as_str().is_some_and(|p| p.starts_with(m))).cloned())
+            .or_else(|| {
+                rows.iter()
+                    .find(|r| {
+                        r["port"] == port
+                            && r["period_start"].as_str().is_some_and(|p| p.starts_with(m))
+                    })
+                    .cloned()
+            })
             .expect("a row for the port");
         assert_eq!(r["suppressed"], Value::Bool(true), "{port}: {r}");
         assert!(r["value"].is_null(), "{port}: {r}");
@@ -340,7 +347,15 @@ fn percentiles_on_postgres() {
 fn an_approximate_median_on_duckdb() {
     let s = Setup::new(Engine::DuckDb, &format!("{PROJECT}{APPROXIMATE}"), "approx");
     succeeded(&s.run());
-    succeeded(&s.command(&["user", "add", "ada", "--role", "approx_analyst", "--now", "2024-03-15"]));
+    succeeded(&s.command(&[
+        "user",
+        "add",
+        "ada",
+        "--role",
+        "approx_analyst",
+        "--now",
+        "2024-03-15",
+    ]));
     let rows = s.query("approx_median_wait", "ada", "month");
     let national = value(&rows, "2024-03-01", None, None).expect("a national value");
     assert!((national - 35.0).abs() < 1e-6, "{national}");

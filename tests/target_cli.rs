@@ -241,10 +241,7 @@ fn scenario(engine: Engine) {
     // default day.
     let answer = json(&succeeded(&query(&["hours_target"])));
     let rows = answer["rows"].as_array().expect("rows");
-    assert!(
-        rows.iter().all(|r| r["grain"].as_str().is_none_or(|g| g == "month")),
-        "{answer}"
-    );
+    assert!(rows.iter().all(|r| r["grain"].as_str().is_none_or(|g| g == "month")), "{answer}");
     assert_eq!(rows.len(), 3, "{answer}");
 
     // The report: by branch and month, each metric beside the others.

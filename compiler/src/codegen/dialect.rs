@@ -94,6 +94,17 @@ pub trait Dialect: std::fmt::Debug + Sync {
         "pg_temp"
     }
 
+    /// Text with every occurrence of `from` replaced by `to` (all three SQL text expressions):
+    /// how a total's cell finds its `levels` (`total(m, ...)` in a derived metric).
+    fn replace_text(&self, text: &str, from: &str, to: &str) -> String {
+        format!("replace({text}, {from}, {to})")
+    }
+
+    /// Text expressions joined end to end.
+    fn concat_text(&self, parts: &[&str]) -> String {
+        parts.join(" || ")
+    }
+
     /// How an exact percentile is written: the SQL standard's ordered-set aggregates
     /// (`percentile_cont(0.9) WITHIN GROUP (ORDER BY x)`) unless the engine says otherwise.
     fn exact_percentile(&self) -> PercentileSyntax {

@@ -422,9 +422,10 @@ impl<'a> Gen<'a> {
             .iter()
             .filter(|c| {
                 total.over.iter().any(|axis| match (axis, &c.origin) {
-                    (Axis::Dimension { dimension, .. }, cuts::Origin::Level { dimension: d, .. }) => {
-                        d == dimension
-                    }
+                    (
+                        Axis::Dimension { dimension, .. },
+                        cuts::Origin::Level { dimension: d, .. },
+                    ) => d == dimension,
                     (
                         Axis::Level { dimension, level, .. },
                         cuts::Origin::Level { dimension: d, level: l },
@@ -444,15 +445,21 @@ impl<'a> Gen<'a> {
             .collect();
         // `levels` lists a row's columns, comma-separated in table order: wrapped in commas,
         // a column leaves by one `replace`, and the empty list reads `,,`.
-        let mut levels = "',' || c.levels || ','".to_string();
+        let d = self.dialect;
+        let wrapped = |levels: &str| d.concat_text(&["','", levels, "','"]);
+        let mut levels = wrapped("c.levels");
         for name in &removed {
-            levels = format!("replace({levels}, {}, ',')", text_literal(&format!(",{name},")));
+            levels = d.replace_text(&levels, &text_literal(&format!(",{name},")), "','");
         }
         let mut on = vec![
             "COALESCE(t.grain, '') = COALESCE(c.grain, '')".to_string(),
             "(t.period_start = c.period_start OR (t.period_start IS NULL AND c.period_start IS NULL))"
                 .to_string(),
-            format!("replace(',' || t.levels || ',', ',,', ',') = replace({levels}, ',,', ',')"),
+            format!(
+                "{} = {}",
+                d.replace_text(&wrapped("t.levels"), "',,'", "','"),
+                d.replace_text(&levels, "',,'", "','")
+            ),
         ];
         for c in &self.table.columns {
             if !removed.contains(&c.name) {

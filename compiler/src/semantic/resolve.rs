@@ -462,10 +462,20 @@ impl Analyzer<'_> {
             Node::Invalid(Vec::new())
         };
         if place != Place::Measure {
-            return refuse(self, span, format!("`total` has no value in {}", place.describe()), "a total of a metric per cell");
+            return refuse(
+                self,
+                span,
+                format!("`total` has no value in {}", place.describe()),
+                "a total of a metric per cell",
+            );
         }
         let Some((first, rest)) = args.split_first() else {
-            return refuse(self, span, "`total` names no metric".to_string(), "a metric and the axes it is totalled over");
+            return refuse(
+                self,
+                span,
+                "`total` names no metric".to_string(),
+                "a metric and the axes it is totalled over",
+            );
         };
         let metric = match &first.kind {
             ExprKind::Path(path) if path.segments.len() == 1 => {
@@ -475,23 +485,50 @@ impl Analyzer<'_> {
                         NameRef { name: name.name.clone(), span: name.span }
                     }
                     _ => {
-                        return refuse(self, first.span, format!("`total` totals a metric, and `{}` is not one", name.name), "not a metric")
+                        return refuse(
+                            self,
+                            first.span,
+                            format!("`total` totals a metric, and `{}` is not one", name.name),
+                            "not a metric",
+                        )
                     }
                 }
             }
-            _ => return refuse(self, first.span, "`total` totals a metric by its name".to_string(), "not a metric name"),
+            _ => {
+                return refuse(
+                    self,
+                    first.span,
+                    "`total` totals a metric by its name".to_string(),
+                    "not a metric name",
+                )
+            }
         };
         if rest.is_empty() {
-            return refuse(self, span, format!("`total({})` names nothing to total over", metric.name), "which dimension does the total leave out?");
+            return refuse(
+                self,
+                span,
+                format!("`total({})` names nothing to total over", metric.name),
+                "which dimension does the total leave out?",
+            );
         }
         let mut over = Vec::new();
         for arg in rest {
             let ExprKind::Path(path) = &arg.kind else {
-                return refuse(self, arg.span, "`total` is over dimensions, levels or columns".to_string(), "not an axis");
+                return refuse(
+                    self,
+                    arg.span,
+                    "`total` is over dimensions, levels or columns".to_string(),
+                    "not an axis",
+                );
             };
             match self.axis(path) {
                 Some(Axis::Time { .. }) => {
-                    return refuse(self, arg.span, "`total` is not over time".to_string(), "a total over periods is a window: `window to date <grain>`")
+                    return refuse(
+                        self,
+                        arg.span,
+                        "`total` is not over time".to_string(),
+                        "a total over periods is a window: `window to date <grain>`",
+                    )
                 }
                 Some(axis) => over.push(axis),
                 None => return Node::Invalid(Vec::new()),

@@ -107,11 +107,20 @@ pub(super) fn check(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
             let problem = if metric.is_derived() {
                 Some(("A derived metric cannot be a target", "a target is read from a source of targets", format!("put `target {}` on the metric that reads the targets' source, and derive from it", grain.word())))
             } else if metric.time.is_none() {
-                Some(("A target needs a `time` column", "which period is each target for?", "name the column that dates each target, e.g. `time amo_targets.month_start`".to_string()))
+                Some((
+                    "A target needs a `time` column",
+                    "which period is each target for?",
+                    "name the column that dates each target, e.g. `time amo_targets.month_start`"
+                        .to_string(),
+                ))
             } else if metric.window.is_some() {
                 Some(("A target has no `window`", "a target is set per period", "compare the actuals' window with a target set for the same span, or drop the window".to_string()))
             } else if metric.per.is_some() || metric.buckets.is_some() || metric.top.is_some() {
-                Some(("A target is a total per period", "`per`, `buckets` and `top` split it", "sum the targets' source: `measure sum(amo_targets.flight_hours)`".to_string()))
+                Some((
+                    "A target is a total per period",
+                    "`per`, `buckets` and `top` split it",
+                    "sum the targets' source: `measure sum(amo_targets.flight_hours)`".to_string(),
+                ))
             } else {
                 None
             };
@@ -123,12 +132,21 @@ pub(super) fn check(model: &Model, diagnostics: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        let own: Vec<(&Axis, String)> = metric.by.iter().map(|a| (a, format!("metric `{name}`"))).collect();
-        finer(model, name, &own, metric.grain.map(|g| (g, metric_grain_span(metric))), &format!("Metric `{name}`"), diagnostics);
+        let own: Vec<(&Axis, String)> =
+            metric.by.iter().map(|a| (a, format!("metric `{name}`"))).collect();
+        finer(
+            model,
+            name,
+            &own,
+            metric.grain.map(|g| (g, metric_grain_span(metric))),
+            &format!("Metric `{name}`"),
+            diagnostics,
+        );
     }
     for (name, report) in &model.reports {
         for metric in &report.metrics {
-            let axes: Vec<(&Axis, String)> = report.by.iter().map(|a| (a, format!("report `{name}`"))).collect();
+            let axes: Vec<(&Axis, String)> =
+                report.by.iter().map(|a| (a, format!("report `{name}`"))).collect();
             finer(
                 model,
                 &metric.name,
@@ -180,16 +198,26 @@ fn finer(
         if let Some((g, span)) = grain {
             if !covered.contains(&g) {
                 let words: Vec<&str> = covered.iter().map(|g| g.word()).collect();
-                push(span, format!("by {}", g.word()), format!("ask for a grain the target has values at: {}", words.join(", ")));
+                push(
+                    span,
+                    format!("by {}", g.word()),
+                    format!("ask for a grain the target has values at: {}", words.join(", ")),
+                );
             }
         }
         for (axis, _) in axes {
             match axis {
                 Axis::Time { grain: Some(g), span } if !covered.contains(g) => {
                     let words: Vec<&str> = covered.iter().map(|g| g.word()).collect();
-                    push(*span, format!("by {}", g.word()), format!("ask for a grain the target has values at: {}", words.join(", ")));
+                    push(
+                        *span,
+                        format!("by {}", g.word()),
+                        format!("ask for a grain the target has values at: {}", words.join(", ")),
+                    );
                 }
-                Axis::Level { dimension, level, span } if !reaches(model, target, dimension, level) => {
+                Axis::Level { dimension, level, span }
+                    if !reaches(model, target, dimension, level) =>
+                {
                     let named = model
                         .metrics
                         .get(target)

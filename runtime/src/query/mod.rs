@@ -620,12 +620,8 @@ fn plan_cut<'c>(
         let allowed = |g: &str| target_grains.iter().all(|gs| gs.iter().any(|x| x == g));
         let grain = match (&grain, table.grains.is_empty()) {
             (Some(g), false) if table.grains.iter().any(|k| k.word() == g) && !allowed(g) => {
-                let coarser: Vec<&str> = table
-                    .grains
-                    .iter()
-                    .map(|k| k.word())
-                    .filter(|k| allowed(k))
-                    .collect();
+                let coarser: Vec<&str> =
+                    table.grains.iter().map(|k| k.word()).filter(|k| allowed(k)).collect();
                 return Err(Error::new(
                     codes::FINER_THAN_TARGET,
                     format!("{what} has no value by {g}: it is a target, or reads one, set per a coarser period"),
