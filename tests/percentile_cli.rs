@@ -249,6 +249,10 @@ fn value(rows: &[Value], period: &str, office: Option<&str>, port: Option<&str>)
     row(rows, period, office, port).and_then(|r| r["value"].as_f64())
 }
 
+/// A metric, a period, an office and a port (`None`: the total over it), and the value there
+/// (`None`: no value).
+type Expected<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, Option<f64>);
+
 fn scenario(engine: Engine) {
     let s = Setup::new(engine, PROJECT, "percentile");
     succeeded(&s.run());
@@ -258,7 +262,7 @@ fn scenario(engine: Engine) {
     let m = "2024-03-01";
     let f = "2024-02-01";
     // (metric, period, office, port, value): `None` for no value.
-    let expected: &[(&str, &str, Option<&str>, Option<&str>, Option<f64>)] = &[
+    let expected: &[Expected] = &[
         // Medians: each cell from its own rows. March nationally: 10 20 30 40 70 100 → 35.
         ("median_wait", m, None, None, Some(35.0)),
         ("median_wait", m, Some("E"), None, Some(30.0)),

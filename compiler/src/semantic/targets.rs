@@ -190,7 +190,7 @@ fn finer(
                     format!("{place} asks for `{metric}` {asked}, finer than its target"),
                     span,
                 )
-                .label(format!("{asked}"))
+                .label(asked.clone())
                 .secondary(at, format!("{through} is set per {}", target_grain.word()))
                 .help(help),
             );
