@@ -757,6 +757,11 @@ pub struct MetricPlan {
     /// months). A query at another grain is refused (`R0427`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grains: Vec<String>,
+    /// `target <grain>`: the metric is a target set per that grain. Its rows are plans, not
+    /// people, so its cells are never suppressed for being small; a metric derived from it
+    /// counts its other inputs' rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// One entry per table that publishes the metric.
     pub refresh: Vec<Refresh>,
     /// The personal-data-free rows behind the metric, for drill-down; `None` for a derived

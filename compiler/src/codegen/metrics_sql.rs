@@ -401,9 +401,25 @@ impl<'a> Gen<'a> {
         keys.extend(self.table.columns.iter().map(|c| c.name.clone()));
         keys.extend(["bucket", "member"].map(String::from));
         let keys: Vec<String> = keys.iter().map(|k| format!("i.{}", self.q(k))).collect();
+        // The rows behind a cell: the fewest of its inputs', a target's not counted (its rows
+        // are plans, not people).
+        let targets: Vec<String> = inputs
+            .iter()
+            .filter(|i| self.model.metrics.get(*i).is_some_and(|m| m.target.is_some()))
+            .map(|i| text_literal(i))
+            .collect();
+        let cell_rows = if targets.is_empty() || targets.len() == inputs.len() {
+            "MIN(i.cell_rows)".to_string()
+        } else {
+            format!(
+                "MIN(CASE WHEN i.input IN ({}) THEN NULL ELSE i.cell_rows END)",
+                targets.join(", ")
+            )
+        };
         let cells = self.sql.fragment(
             "cells_derived.sql",
             Ctx::new()
+                .set("cell_rows", &cell_rows)
                 .set("keys", &keys.join(",\n  "))
                 .set("formula", &formula)
                 .set("inputs", &indent(&union.join("\nUNION ALL\n"), 2))

@@ -524,6 +524,7 @@ fn metric_plan(
         grains: crate::semantic::targets::grains(model, name)
             .map(|g| g.iter().map(|g| g.word().to_owned()).collect())
             .unwrap_or_default(),
+        target: metric.target.map(|g| g.word().to_owned()),
         refresh,
         drill: drill::drill(model, name, sql),
     }

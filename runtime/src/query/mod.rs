@@ -839,6 +839,9 @@ fn read_cut(
 
     let counts: BTreeSet<&str> =
         catalog.metrics.iter().filter(|m| m.counts).map(|m| m.name.as_str()).collect();
+    // A target's rows are plans, not people: its cells are never too small to show.
+    let targets: BTreeSet<&str> =
+        catalog.metrics.iter().filter(|m| m.target.is_some()).map(|m| m.name.as_str()).collect();
     let cells: Vec<suppress::Cell> = stored
         .iter()
         .map(|s| suppress::Cell {
@@ -846,7 +849,7 @@ fn read_cut(
             levels: s.levels,
             coords: s.coords.clone(),
             value: number(&s.value),
-            rows: s.rows,
+            rows: if targets.contains(s.metric.as_str()) { i64::MAX } else { s.rows },
             counts: counts.contains(s.metric.as_str()),
         })
         .collect();
