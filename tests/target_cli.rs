@@ -118,6 +118,13 @@ role analyst {
   scope national
   min_cell_size 1
 }
+
+role careful {
+  title "Careful"
+  marts operations
+  scope national
+  min_cell_size 3
+}
 "#;
 
 const ASSETS: &str = "asset_id,branch_code\nN1,N\nN2,N\nS1,S\nW1,W\n";
@@ -243,6 +250,35 @@ fn scenario(engine: Engine) {
     let rows = answer["rows"].as_array().expect("rows");
     assert!(rows.iter().all(|r| r["grain"].as_str().is_none_or(|g| g == "month")), "{answer}");
     assert_eq!(rows.len(), 3, "{answer}");
+
+    // A target's rows are plans, not people: a branch-month target (one row) is shown under
+    // a minimum cell size of 3, while the comparison counts the missions' rows: N in January
+    // (two missions) is hidden, N in February (one mission) too.
+    succeeded(&command(&["user", "add", "cal", "--role", "careful", "--now", "2024-03-15"]));
+    let careful = |metric: &str| -> Vec<Value> {
+        let args = ["query", metric, "--as", "cal", "--grain", "month", "--by", "fleet.branch"];
+        let mut args = args.to_vec();
+        args.extend(["--now", "2024-03-15", "--format", "json", "--from", "2024-01-01"]);
+        let answer = json(&succeeded(&command(&args)));
+        answer["rows"].as_array().expect("rows").clone()
+    };
+    let at = |rows: &[Value], period: &str, branch: &str| -> Value {
+        rows.iter()
+            .find(|r| {
+                r["branch"] == branch
+                    && r["period_start"].as_str().is_some_and(|p| p.starts_with(period))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no {branch} {period}: {rows:?}"))
+    };
+    let targets = careful("hours_target");
+    assert_eq!(at(&targets, jan, "N")["value"].as_f64(), Some(10.0));
+    assert_eq!(at(&targets, feb, "S")["value"].as_f64(), Some(6.0));
+    let versus = careful("hours_vs_target");
+    for period in [jan, feb] {
+        let n = at(&versus, period, "N");
+        assert_eq!(n["suppressed"], Value::Bool(true), "{n}");
+    }
 
     // The report: by branch and month, each metric beside the others.
     let answer = json(&succeeded(&query(&["--report", "hours_against_targets"])));

@@ -412,7 +412,8 @@ impl<'a> Gen<'a> {
             "MIN(i.cell_rows)".to_string()
         } else {
             format!(
-                "MIN(CASE WHEN i.input IN ({}) THEN NULL ELSE i.cell_rows END)",
+                // A cell with a target and nothing else counts the target's rows.
+                "COALESCE(MIN(CASE WHEN i.input IN ({}) THEN NULL ELSE i.cell_rows END), MIN(i.cell_rows))",
                 targets.join(", ")
             )
         };
