@@ -22,8 +22,10 @@ fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
     ] {
         assert!(stdout.contains(step), "no {step:?} in\n{stdout}");
     }
-    // The eight dashboards of the seed, each followed by the systems its numbers come from.
+    // The eight dashboards of Appendix A and Qlik AMO's of Appendix D, each followed by the
+    // systems its numbers come from.
     for title in [
+        "AMO operations against targets",
         "BorderStat",
         "Airport Wait Time",
         "Western Hemisphere Travel Initiative (WHTI)",
@@ -37,7 +39,7 @@ fn the_demo_runs_end_to_end_and_names_every_dashboard_s_sources() {
     }
     let sources: Vec<&str> =
         stdout.lines().filter(|l| l.starts_with("  Source systems: ")).collect();
-    assert_eq!(sources.len(), 8, "{stdout}");
+    assert_eq!(sources.len(), 9, "{stdout}");
     assert!(
         stdout.contains("  Source systems: Seized Currency and Asset Tracking System (SEACATS)"),
         "{stdout}"

@@ -54,6 +54,10 @@ pub fn check(fs: &dyn source::FileSystem, display_root: &str) -> Checked {
     let mut project = project::load(fs, display_root);
     let (model, diagnostics) = semantic::analyze(&project.modules);
     project.diagnostics.extend(diagnostics);
+    if let Some(config) = &project.config {
+        let dialect = codegen::dialect::for_project(config.dialect);
+        project.diagnostics.extend(codegen::dialect::refusals(&model, dialect));
+    }
     let (profile, profile_diagnostics) = gendata::check(&project, &model);
     project.diagnostics.extend(profile_diagnostics);
     // Only the cycles are wanted here; `tally graph` and code generation build the graph again.

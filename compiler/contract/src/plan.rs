@@ -750,6 +750,21 @@ pub struct MetricPlan {
     /// say as of when (`metric_refresh`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub clock: bool,
+    /// Whether it is computed by an approximate percentile (`approx_median`,
+    /// `approx_percentile`, or a metric that reads one): a dialect without one (PostgreSQL)
+    /// has no refresh statements for it, and the runtime refuses to refresh it there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
+    /// When not empty, the only grains its values exist at: it is a target set per the
+    /// finest of them, or reads one (`target month`: month and the grains made of whole
+    /// months). A query at another grain is refused (`R0427`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grains: Vec<String>,
+    /// `target <grain>`: the metric is a target set per that grain. Its rows are plans, not
+    /// people, so its cells are never suppressed for being small; a metric derived from it
+    /// counts its other inputs' rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// One entry per table that publishes the metric.
     pub refresh: Vec<Refresh>,
     /// The personal-data-free rows behind the metric, for drill-down; `None` for a derived

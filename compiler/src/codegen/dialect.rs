@@ -5,6 +5,7 @@
 //! new implementation of [`Dialect`], with defaults for what most engines share.
 
 use super::schema::{SqlType, Table, TableKind, Value};
+use crate::diagnostic::{codes, Diagnostic};
 use crate::project;
 
 pub trait Dialect: std::fmt::Debug + Sync {
@@ -169,6 +170,37 @@ pub trait Dialect: std::fmt::Debug + Sync {
     fn partition_columns(&self, _table: &Table) -> Vec<&'static str> {
         Vec::new()
     }
+    /// Text with every occurrence of `from` replaced by `to` (all three SQL text expressions):
+    /// how a total's cell finds its `levels` (`total(m, ...)` in a derived metric).
+    fn replace_text(&self, text: &str, from: &str, to: &str) -> String {
+        format!("replace({text}, {from}, {to})")
+    }
+
+    /// Text expressions joined end to end.
+    fn concat_text(&self, parts: &[&str]) -> String {
+        parts.join(" || ")
+    }
+
+    /// How an exact percentile is written: the SQL standard's ordered-set aggregates
+    /// (`percentile_cont(0.9) WITHIN GROUP (ORDER BY x)`) unless the engine says otherwise.
+    fn exact_percentile(&self) -> PercentileSyntax {
+        PercentileSyntax::WithinGroup { continuous: "percentile_cont", discrete: "percentile_disc" }
+    }
+
+    /// The engine's approximate percentile, called as `f(x, fraction)`, if it has one. Without
+    /// it `approx_median` and `approx_percentile` are refused (T0316), never computed exactly.
+    fn approx_percentile(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// How an engine writes an exact percentile of `x` at a fraction `p`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PercentileSyntax {
+    /// `name(p) WITHIN GROUP (ORDER BY x)`.
+    WithinGroup { continuous: &'static str, discrete: &'static str },
+    /// `name(x, p)`.
+    Call { continuous: &'static str, discrete: &'static str },
 }
 
 /// The engine's bulk path for landed files.
@@ -286,6 +318,15 @@ impl Dialect for DuckDb {
         "temp"
     }
 
+    fn exact_percentile(&self) -> PercentileSyntax {
+        PercentileSyntax::Call { continuous: "quantile_cont", discrete: "quantile_disc" }
+    }
+
+    // A t-digest sketch.
+    fn approx_percentile(&self) -> Option<&'static str> {
+        Some("approx_quantile")
+    }
+
     // DuckDB's parser rejects constraints in `ADD COLUMN` ("Adding columns with constraints
     // not yet supported").
     fn supports_add_column_not_null(&self) -> bool {
@@ -343,6 +384,11 @@ impl Dialect for Postgres {
 pub struct Spark;
 
 impl Dialect for Spark {
+    // `approx_percentile(x, p)`: Greenwald-Khanna with a bounded error.
+    fn approx_percentile(&self) -> Option<&'static str> {
+        Some("approx_percentile")
+    }
+
     fn name(&self) -> &'static str {
         "spark"
     }
@@ -592,6 +638,44 @@ pub fn standard_type_name(ty: SqlType) -> String {
 /// Every dialect Tally compiles for, in output order.
 pub fn all() -> [&'static dyn Dialect; 3] {
     [&DuckDb, &Postgres, &Spark]
+}
+
+/// What the project's own engine cannot compute, each at the expression that asks for it:
+/// an approximate percentile where the engine has none (T0316). The other dialects'
+/// artifacts leave such a metric out, and their runtime refuses it by name.
+pub fn refusals(model: &crate::semantic::Model, dialect: &dyn Dialect) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if dialect.approx_percentile().is_some() {
+        return out;
+    }
+    for (name, metric) in &model.metrics {
+        let Some(measure) = &metric.measure else { continue };
+        measure.expr.walk(|e| {
+            let Some(aggregate) = e.as_aggregate().filter(|a| a.function.is_approximate()) else {
+                return;
+            };
+            let exact = match aggregate.function {
+                crate::semantic::Function::ApproxMedian => "median",
+                _ => "percentile",
+            };
+            out.push(
+                Diagnostic::error(
+                    codes::APPROXIMATE_UNAVAILABLE,
+                    format!(
+                        "Metric `{name}` asks for `{}`, which {} does not compute",
+                        aggregate.function.word(),
+                        dialect.name()
+                    ),
+                    e.span,
+                )
+                .label("an approximation")
+                .help(format!(
+                    "use the exact `{exact}`, or run the warehouse on an engine with approximate percentiles (`dialect: duckdb`)"
+                )),
+            );
+        });
+    }
+    out
 }
 
 /// The dialect a project names in `tally.yaml`.

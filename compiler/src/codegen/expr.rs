@@ -28,7 +28,7 @@
 //! [`text_literal`], a `{now}` placeholder) goes in as [`verbatim`]: sqlparser's own string
 //! quoting treats `\'` and `''` in a value as already escaped, which user text must never be.
 
-use super::dialect::Dialect;
+use super::dialect::{Dialect, PercentileSyntax};
 use super::schema::SqlType;
 use super::templates::text_literal;
 use crate::semantic::expr::{Aggregate, Expr, Literal, Node};
@@ -161,6 +161,11 @@ impl ExprSql<'_> {
                     format!("`{}` is not a metric this expression may read", m.name)
                 })?)
             }
+            Node::Total(total) => {
+                let key = total.key();
+                let read = self.metric.and_then(|read| read(&key));
+                Lowered::atom(read.ok_or_else(|| format!("`{key}` is not readable here"))?)
+            }
             Node::Aggregate(aggregate) => Lowered::atom(self.aggregate(aggregate)?),
             Node::Call { function, args } => self.call(*function, args)?,
             Node::Neg(inner) => {
@@ -288,6 +293,7 @@ impl ExprSql<'_> {
                 }
                 function("AVG", vec![FunctionArgExpr::Expr(case)], false)
             }
+            f if f.is_percentile() => self.percentile(aggregate, one()?)?,
             other => return Err(format!("`{}` is not an aggregate", other.word())),
         };
         function.filter = self.filter.map(|f| Box::new(f.clone()));
@@ -300,6 +306,39 @@ impl ExprSql<'_> {
             })
         });
         Ok(SqlExpr::Function(function))
+    }
+
+    /// A percentile the engine's way: exact unless `approx_` asked otherwise, and an
+    /// approximation only where the engine has one (the semantic check refuses it elsewhere).
+    fn percentile(&self, aggregate: &Aggregate, arg: SqlExpr) -> Result<sql::Function, String> {
+        let name = aggregate.function.word();
+        let fraction = number(
+            aggregate.fraction.as_deref().ok_or_else(|| format!("`{name}` without a fraction"))?,
+        );
+        if aggregate.function.is_approximate() {
+            let approx = self.dialect.approx_percentile().ok_or_else(|| {
+                format!("`{name}` on {}, which has no approximate percentile", self.dialect.name())
+            })?;
+            let args = vec![FunctionArgExpr::Expr(arg), FunctionArgExpr::Expr(fraction)];
+            return Ok(function(approx, args, false));
+        }
+        let discrete = aggregate.function == Function::PercentileDisc;
+        Ok(match self.dialect.exact_percentile() {
+            PercentileSyntax::Call { continuous, discrete: disc } => {
+                let args = vec![FunctionArgExpr::Expr(arg), FunctionArgExpr::Expr(fraction)];
+                function(if discrete { disc } else { continuous }, args, false)
+            }
+            PercentileSyntax::WithinGroup { continuous, discrete: disc } => {
+                let name = if discrete { disc } else { continuous };
+                let mut f = function(name, vec![FunctionArgExpr::Expr(fraction)], false);
+                f.within_group = vec![sql::OrderByExpr {
+                    expr: arg,
+                    options: sql::OrderByOptions { sort: None, nulls_first: None },
+                    with_fill: None,
+                }];
+                f
+            }
+        })
     }
 
     fn call(&self, f: Function, args: &[Expr]) -> Result<Lowered, String> {

@@ -442,10 +442,26 @@ impl<'a> Gen<'a> {
                 indent(&cells, 2)
             ));
         }
+        // Each `total(m, ...)`: m's cells, each given the value of its total cell.
+        let mut totals: Vec<&crate::semantic::expr::Total> = Vec::new();
+        measure.expr.walk(|e| {
+            if let crate::semantic::expr::Node::Total(t) = &e.node {
+                if !totals.iter().any(|x| x.key() == t.key()) {
+                    totals.push(t);
+                }
+            }
+        });
+        for total in totals {
+            let cells = self.cells(&total.metric.name, member, depth + 1)?;
+            union.push(self.total_cells(total, &cells));
+        }
+        // A missing count or sum is 0; a missing target is no target, not a target of 0.
         let mut additive = BTreeSet::new();
         for input in &inputs {
             let m = self.metric(input)?;
-            if m.measure.as_ref().is_some_and(|x| !m.is_derived() && is_additive(&x.expr)) {
+            if m.target.is_none()
+                && m.measure.as_ref().is_some_and(|x| !m.is_derived() && is_additive(&x.expr))
+            {
                 additive.insert(input.clone());
             }
         }
@@ -472,14 +488,138 @@ impl<'a> Gen<'a> {
         keys.extend(self.table.columns.iter().map(|c| c.name.clone()));
         keys.extend(["bucket", "member"].map(String::from));
         let keys: Vec<String> = keys.iter().map(|k| format!("i.{}", self.q(k))).collect();
-        Ok(self.sql.fragment(
+        // The rows behind a cell: the fewest of its inputs', a target's not counted (its rows
+        // are plans, not people).
+        let targets: Vec<String> = inputs
+            .iter()
+            .filter(|i| self.model.metrics.get(*i).is_some_and(|m| m.target.is_some()))
+            .map(|i| text_literal(i))
+            .collect();
+        let cell_rows = if targets.is_empty() || targets.len() == inputs.len() {
+            "MIN(i.cell_rows)".to_string()
+        } else {
+            format!(
+                // A cell with a target and nothing else counts the target's rows.
+                "COALESCE(MIN(CASE WHEN i.input IN ({}) THEN NULL ELSE i.cell_rows END), MIN(i.cell_rows))",
+                targets.join(", ")
+            )
+        };
+        let cells = self.sql.fragment(
             "cells_derived.sql",
             Ctx::new()
+                .set("cell_rows", &cell_rows)
                 .set("keys", &keys.join(",\n  "))
                 .set("formula", &formula)
                 .set("inputs", &indent(&union.join("\nUNION ALL\n"), 2))
                 .set("group_by", &keys.join(", ")),
-        ))
+        );
+        Ok(self.within_targets(metric, cells))
+    }
+
+    /// The cells of a metric (`cells`), each with the value and rows of its total over the
+    /// axes of `total`: the cell with the same grain, period, bucket, member and members of
+    /// the other columns, whose `levels` are the cell's less the columns the total leaves out.
+    fn total_cells(&self, total: &crate::semantic::expr::Total, cells: &str) -> String {
+        let removed: BTreeSet<String> = self
+            .table
+            .columns
+            .iter()
+            .filter(|c| {
+                total.over.iter().any(|axis| match (axis, &c.origin) {
+                    (
+                        Axis::Dimension { dimension, .. },
+                        cuts::Origin::Level { dimension: d, .. },
+                    ) => d == dimension,
+                    (
+                        Axis::Level { dimension, level, .. },
+                        cuts::Origin::Level { dimension: d, level: l },
+                    ) => {
+                        d == dimension
+                            && l != level
+                            && !cuts::ancestors(self.model, dimension, level).contains(l)
+                    }
+                    (
+                        Axis::Column { source, column, .. },
+                        cuts::Origin::Column { source: s, column: col },
+                    ) => s == source && col == column,
+                    _ => false,
+                })
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        // `levels` lists a row's columns, comma-separated in table order: wrapped in commas,
+        // a column leaves by one `replace`, and the empty list reads `,,`.
+        let d = self.dialect;
+        let wrapped = |levels: &str| d.concat_text(&["','", levels, "','"]);
+        let mut levels = wrapped("c.levels");
+        for name in &removed {
+            levels = d.replace_text(&levels, &text_literal(&format!(",{name},")), "','");
+        }
+        let mut on = vec![
+            "COALESCE(t.grain, '') = COALESCE(c.grain, '')".to_string(),
+            "(t.period_start = c.period_start OR (t.period_start IS NULL AND c.period_start IS NULL))"
+                .to_string(),
+            format!(
+                "{} = {}",
+                d.replace_text(&wrapped("t.levels"), "',,'", "','"),
+                d.replace_text(&levels, "',,'", "','")
+            ),
+        ];
+        for c in &self.table.columns {
+            if !removed.contains(&c.name) {
+                let k = self.q(&c.name);
+                on.push(format!("COALESCE(t.{k}, '') = COALESCE(c.{k}, '')"));
+            }
+        }
+        on.push("COALESCE(t.bucket, '') = COALESCE(c.bucket, '')".to_string());
+        on.push("COALESCE(t.member, '') = COALESCE(c.member, '')".to_string());
+        let mut select = vec![
+            format!("{} AS input", text_literal(&total.key())),
+            "c.grain".to_string(),
+            "c.period_start".to_string(),
+            "c.levels".to_string(),
+        ];
+        select.extend(self.table.columns.iter().map(|c| format!("c.{}", self.q(&c.name))));
+        select.extend(["c.bucket", "c.member", "t.value", "t.cell_rows"].map(String::from));
+        format!(
+            "SELECT {}\nFROM (\n  {}\n) AS c\nJOIN (\n  {}\n) AS t\n  ON {}",
+            select.join(", "),
+            indent(cells, 2),
+            indent(cells, 2),
+            on.join("\n  AND ")
+        )
+    }
+
+    /// A derived metric that reads targets keeps only the cells its targets have values in:
+    /// the grains they cover, and no cut by a column they are not cut by.
+    fn within_targets(&self, metric: &Metric, cells: String) -> String {
+        let name = metric.meta.name.as_str();
+        let Some(grains) = crate::semantic::targets::grains(self.model, name) else {
+            return cells;
+        };
+        let mut conditions = Vec::new();
+        if !self.table.grains.is_empty() {
+            let words: Vec<String> = grains.iter().map(|g| text_literal(g.word())).collect();
+            conditions.push(if words.is_empty() {
+                "FALSE".to_string()
+            } else {
+                format!("d.grain IN ({})", words.join(", "))
+            });
+        }
+        let allowed = super::plan::metric_columns(self.model, self.table, name, 0);
+        for c in &self.table.columns {
+            if !allowed.contains(&c.name) {
+                conditions.push(format!("d.{} IS NULL", self.q(&c.name)));
+            }
+        }
+        if conditions.is_empty() {
+            return cells;
+        }
+        format!(
+            "SELECT d.*\nFROM (\n  {}\n) AS d\nWHERE {}",
+            indent(&cells, 2),
+            conditions.join("\n  AND ")
+        )
     }
 
     fn base_cells(&mut self, metric: &Metric, member: Option<&Axis>) -> Result<String, String> {
@@ -496,10 +636,16 @@ impl<'a> Gen<'a> {
         let window = metric.window.filter(|_| timed);
         // The grains cells are made at: every kept one, or for a window those it is defined
         // at (a day or coarser; `to date <grain>` no coarser than its grain).
-        let grains_kept: Vec<Grain> = match window {
+        let mut grains_kept: Vec<Grain> = match window {
             None => self.table.grains.clone(),
             Some(w) => self.table.grains.iter().copied().filter(|g| window_grain(w, *g)).collect(),
         };
+        // A target has cells only at its grain and the coarser ones made of whole periods of
+        // it: a month's target is no day's.
+        if let Some(target) = metric.target {
+            let covered = crate::semantic::targets::grains_covered(target, &model.calendar);
+            grains_kept.retain(|g| covered.contains(g));
+        }
         if let Some(time) = metric.time.as_ref().filter(|_| timed) {
             let t = format!("CAST(f.{} AS TIMESTAMP)", self.q(&time.column));
             let whens: Vec<String> = grains_kept
@@ -725,6 +871,13 @@ impl<'a> Gen<'a> {
             })
             .collect();
 
+        // The rows a cell's value comes from, which suppression counts: every row, but for a
+        // lone percentile only the rows with a value (a median of one value among ten rows
+        // is that one value).
+        let counted = match lone_percentile(&measure.expr) {
+            Some(arg) => row.sql(arg)?,
+            None => "*".to_string(),
+        };
         let (facts, value, cell_rows, having) = match &metric.per {
             // Groups are formed per grouping set: a flight is one group in the total even
             // when its passengers fall into several admission classes. So each set has its
@@ -772,7 +925,7 @@ impl<'a> Gen<'a> {
                         }
                         .sql(&measure.expr)?
                     });
-                    counts.push(format!("COUNT(*) FILTER (WHERE {keep})"));
+                    counts.push(format!("COUNT({counted}) FILTER (WHERE {keep})"));
                 }
                 let facts = self.sql.fragment(
                     "facts_per.sql",
@@ -799,6 +952,13 @@ impl<'a> Gen<'a> {
                 let cell_rows = by_set(&counts);
                 // Cells with no kept group are left out, as cells with no rows are.
                 (facts, by_set(&values), cell_rows.clone(), format!("{cell_rows} > 0"))
+            }
+            // A percentile over no values has none: such a cell is left out, as a cell with
+            // no rows is, rather than published empty.
+            None if counted != "*" => {
+                let cell_rows = format!("COUNT({counted})");
+                let having = format!("{cell_rows} > 0");
+                (facts, row.sql(&measure.expr)?, cell_rows, having)
             }
             None => (facts, row.sql(&measure.expr)?, "COUNT(*)".to_string(), String::new()),
         };
@@ -1028,6 +1188,16 @@ impl Joins {
                 )
             })
             .collect()
+    }
+}
+
+/// The argument of the measure's one aggregate when that aggregate is a percentile.
+fn lone_percentile(expr: &crate::semantic::expr::Expr) -> Option<&crate::semantic::expr::Expr> {
+    let mut aggregates = Vec::new();
+    expr.walk(|e| aggregates.extend(e.as_aggregate()));
+    match aggregates.as_slice() {
+        [one] if one.is_percentile() => one.arg.as_deref(),
+        _ => None,
     }
 }
 

@@ -472,12 +472,19 @@ fn metric_plan(
             inputs.push(m.name.clone());
         }
     }
+    // An approximate percentile is computed only where the engine has one: never exactly
+    // in its place (the project's own dialect is checked by `dialect::refusals`).
+    let approximate = metric.measure.as_ref().is_some_and(|m| reads_approximation(&m.expr))
+        || earlier.iter().any(|m| m.approximate && inputs.contains(&m.name));
     let refresh = tables
         .iter()
         .filter(|t| t.metrics.iter().any(|m| m == name))
         .map(|t| {
             let mut statements = BTreeMap::new();
             for d in dialect::all() {
+                if approximate && d.approx_percentile().is_none() {
+                    continue;
+                }
                 statements.insert(d.id(), metrics_sql::refresh(model, d, sql, t, name));
             }
             Refresh { table: t.name.clone(), sql: statements }
@@ -513,9 +520,21 @@ fn metric_plan(
             crate::semantic::CompareKind::Whole => tally_contract::plan::CompareSpan::Whole,
         }),
         clock,
+        approximate,
+        grains: crate::semantic::targets::grains(model, name)
+            .map(|g| g.iter().map(|g| g.word().to_owned()).collect())
+            .unwrap_or_default(),
+        target: metric.target.map(|g| g.word().to_owned()),
         refresh,
         drill: drill::drill(model, name, sql),
     }
+}
+
+/// Whether an expression computes an approximate percentile.
+fn reads_approximation(expr: &crate::semantic::expr::Expr) -> bool {
+    let mut found = false;
+    expr.walk(|e| found |= e.as_aggregate().is_some_and(|a| a.function.is_approximate()));
+    found
 }
 
 /// An axis as written in the DSL.
@@ -682,14 +701,28 @@ fn table_plan(model: &Model, t: &CutTable, sql: &mut Sql) -> TablePlan {
 /// its source's rows (`metrics_sql`), the keyed levels its source reaches in each kept
 /// dimension and the column axes of its own source; a derived metric's cells are its inputs'
 /// together.
-fn metric_columns(model: &Model, t: &CutTable, metric: &str, depth: usize) -> BTreeSet<String> {
+pub(super) fn metric_columns(
+    model: &Model,
+    t: &CutTable,
+    metric: &str,
+    depth: usize,
+) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let Some(m) = model.metrics.get(metric) else { return out };
     if m.is_derived() {
         // Derived metrics nest at most a few levels (the graph stage refuses deeper ones).
         if depth < 64 {
+            let mut limits = Vec::new();
             for input in m.measure.iter().flat_map(|x| &x.metrics) {
-                out.extend(metric_columns(model, t, &input.name, depth + 1));
+                let columns = metric_columns(model, t, &input.name, depth + 1);
+                // A target limits what the metric is cut by: its cells have no value finer.
+                if !crate::semantic::targets::targets_read(model, &input.name).is_empty() {
+                    limits.push(columns.clone());
+                }
+                out.extend(columns);
+            }
+            for limit in limits {
+                out.retain(|c| limit.contains(c));
             }
         }
         return out;

@@ -368,6 +368,63 @@ codes! {
         "Put the window on the metric that reads the source (`metric visits_ytd { measure \
          count(*) time visits.at window to date fiscal_year }`) and combine that metric; give \
          the metric a `time` column; count the window in days or longer.";
+    PERCENTILE_NOT_ADDITIVE = "T0314", "percentile-not-additive",
+        "A percentile (`median`, `percentile`, `percentile_disc` and their `approx_` forms) is \
+         not additive: the median of a field office is not the sum, nor any other combination, \
+         of its ports' medians, so Tally computes each cell's percentile from the source rows \
+         of that cell, never from other cells. For the same reason a percentile cannot be added \
+         to another value that varies by cell (`median(a.x) + median(a.y)`, `median_wait + \
+         arrivals`): the sum is the percentile of no set of rows. Nor can it be divided by \
+         `calendar_days()`: a per-day rate spreads a total over the days of a period, and a \
+         percentile is no total. (A percentile may be subtracted from another, `p90 - p10`, \
+         scaled by a constant, or compared with a constant.)",
+        "Publish each percentile as a metric of its own, or take one percentile over the rows \
+         you mean together; divide counts and sums, not percentiles, by `calendar_days()`.";
+    PERCENTILE_IN_HAVING = "T0315", "percentile-in-having",
+        "`per ... having` tests each group by aggregates computed over the group's rows as \
+         window functions, and PostgreSQL computes no percentile (an ordered-set aggregate) as a \
+         window function. Rather than test groups by a percentile on one engine only, Tally \
+         refuses it everywhere.",
+        "Test the group with `avg`, `min`, `max`, `share` or a count (`per x.flight_id having \
+         max(x.wait_minutes) > 60`), or publish the percentile as a metric of its own.";
+    APPROXIMATE_UNAVAILABLE = "T0316", "approximate-percentile-unavailable",
+        "`approx_median` and `approx_percentile` ask for an approximation (DuckDB's \
+         `approx_quantile`, a t-digest sketch) that is cheaper than the exact value over many \
+         rows. The project's `dialect` has no such function, and Tally never computes an exact \
+         value where an approximate one was asked for (or the reverse): the two differ, and a \
+         reader must know which one a number is.",
+        "Use the exact `median(x)` or `percentile(x, p)`, which every engine computes, or run \
+         the warehouse on an engine that has approximate percentiles (`dialect: duckdb`).";
+    INVALID_TARGET = "T0317", "invalid-target",
+        "`target <grain>` says a metric is a target set per that grain (a month, a quarter) \
+         and per the dimension levels its source names, read from a source of targets and \
+         compared with actuals by derived metrics (`metric hours_vs_target = hours_flown - \
+         hours_target`). A target is a total per period of its source's rows: it needs a \
+         `time` column that dates each target, it is not derived (a metric derived from a \
+         target is limited by it already), and it has no `window`, `per`, `buckets` or `top`.",
+        "Put `target <grain>` on a metric that sums the targets' source (`measure \
+         sum(amo_targets.flight_hours)`) with a `time` column, and derive comparisons from it.";
+    FINER_THAN_TARGET = "T0318", "finer-than-target",
+        "A target set per month by branch has no value per day, per week or per asset: \
+         spreading a month's target over its days, or a branch's over its assets, would \
+         publish numbers nobody set. So a target, and every metric derived from one, exists \
+         only at its grain and the coarser grains made of whole periods of it (a month \
+         target gives quarters and years; fiscal ones when the fiscal year starts on a \
+         month's first day), and by the levels its source names and the levels above them. \
+         A report, or a metric's own `by` or `grain`, that asks for it finer is refused; a \
+         query that does is refused by the runtime (`R0427`).",
+        "Show the target at its grain or a coarser one, by the levels its source names or \
+         above (`grain month`, `by location.branch`); show the actuals alone where a finer cut \
+         is wanted.";
+    INVALID_TOTAL = "T0319", "invalid-total",
+        "`total(m, axis, ...)` is the value of metric `m` in the cell's total over the axes \
+         named: the denominator of a share (`metric port_share = seizures / total(seizures, \
+         location)`). It reads a metric, so it belongs in a derived metric's measure; its \
+         first argument is a metric's name and the others are dimensions, levels or columns \
+         (at least one). A total over time is a `window`, not a `total`.",
+        "Write `total(<metric>, <dimension>)` in a derived metric, naming what the total leaves \
+         out: `location` (every member), `location.field_office` (the cell's field office), \
+         `seacats.seizure_type`.";
     METRIC_CYCLE = "T0401", "metric-cycle",
         "A derived metric is computed from the values of the metrics it names, so those must be \
          computed first. Here metrics use one another in a circle (`metric a = b * 2` and \

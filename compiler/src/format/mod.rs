@@ -470,6 +470,7 @@ fn property_lines(value: &PropertyValue, depth: usize) -> Vec<String> {
         ),
         P::Window(WindowSpec::ToDate(grain)) => format!("to date {}", grain.name),
         P::Window(WindowSpec::Last(length)) => format!("last {}", duration(length)),
+        P::Target(grain) => grain.name.clone(),
         P::Buckets { expr: bucketed, edges } => {
             let edges: Vec<String> = edges.iter().map(expr).collect();
             format!("{} [{}]", expr(bucketed), edges.join(", "))

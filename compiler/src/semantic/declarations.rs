@@ -884,6 +884,10 @@ impl Analyzer<'_> {
                 metric.compare = grain.zip(kind).map(|(grain, kind)| Compare { grain, kind });
             }
             P::Window(spec) => metric.window = self.window(spec),
+            P::Target(grain) => {
+                metric.target = self.calendar_grain(grain);
+                metric.target_span = Some(grain.span);
+            }
             P::Buckets { expr, edges } => {
                 let mut reads = Reads::default();
                 let expr = self.expr(expr, Place::Buckets, &mut reads);

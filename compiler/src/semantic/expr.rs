@@ -28,7 +28,7 @@
 //! expression reads, its aggregates) keep working unchanged; [`Expr::walk`] visits a whole tree
 //! without recursion.
 
-use super::model::{ColumnRef, Function, NameRef, Type};
+use super::model::{Axis, ColumnRef, Function, NameRef, Type};
 use crate::span::Span;
 use crate::syntax::ast::{BinaryOp, TimeUnit};
 use serde::Serialize;
@@ -52,6 +52,9 @@ pub enum Node {
     Column(ColumnRef),
     /// A metric's value in the cell, in a derived metric's formula.
     Metric(NameRef),
+    /// `total(m, location)`: metric `m` in the cell's total over the axes named, in a derived
+    /// metric's formula (the denominator of a share).
+    Total(Total),
     /// An aggregate over the rows of a cell.
     Aggregate(Aggregate),
     /// A scalar function: `age(x)`, `coalesce(a, b)`, `round(x, 2)`.
@@ -101,6 +104,32 @@ pub enum Node {
     Invalid(Vec<Expr>),
 }
 
+/// `total(m, axis, ...)`: the value of `m` in the cell that has the same coordinates but for
+/// the named axes: a dimension is rolled up whole, a level keeps that level and those above
+/// it (`location.field_office`: the cell's field office), a column is rolled up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Total {
+    pub metric: NameRef,
+    pub over: Vec<Axis>,
+}
+
+impl Total {
+    /// A name for the total among a formula's inputs: `total(m; location, x.kind)`.
+    pub fn key(&self) -> String {
+        let axes: Vec<String> = self
+            .over
+            .iter()
+            .map(|a| match a {
+                Axis::Dimension { dimension, .. } => dimension.clone(),
+                Axis::Level { dimension, level, .. } => format!("{dimension}.{level}"),
+                Axis::Time { .. } => "time".to_string(),
+                Axis::Column { source, column, .. } => format!("{source}.{column}"),
+            })
+            .collect();
+        format!("total({}; {})", self.metric.name, axes.join(", "))
+    }
+}
+
 /// One step of a [`Node::Chain`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Link {
@@ -117,6 +146,17 @@ pub struct Aggregate {
     pub distinct: bool,
     /// `None` for `count(*)`, which counts rows.
     pub arg: Option<Box<Expr>>,
+    /// For a percentile, the fraction as an exact decimal from 0 to 1 (`"0.9"`; `"0.5"` for a
+    /// median).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<String>,
+}
+
+impl Aggregate {
+    /// Whether this is a percentile or median.
+    pub fn is_percentile(&self) -> bool {
+        self.function.is_percentile()
+    }
 }
 
 /// A constant.
@@ -161,7 +201,7 @@ impl Expr {
     /// The direct sub-expressions, in the order they were written.
     pub fn children(&self) -> Vec<&Expr> {
         match &self.node {
-            Node::Literal(_) | Node::Column(_) | Node::Metric(_) => Vec::new(),
+            Node::Literal(_) | Node::Column(_) | Node::Metric(_) | Node::Total(_) => Vec::new(),
             Node::Aggregate(aggregate) => aggregate.arg.iter().map(Box::as_ref).collect(),
             Node::Call { args: parts, .. } | Node::Invalid(parts) => parts.iter().collect(),
             Node::Neg(inner) | Node::Not(inner) | Node::IsNull { expr: inner, .. } => {

@@ -175,7 +175,7 @@ fn walk<'m>(
             }
         }
         // What did not resolve was reported; its parts are judged once it does.
-        Node::Literal(_) | Node::Metric(_) | Node::Invalid(_) => {}
+        Node::Literal(_) | Node::Metric(_) | Node::Total(_) | Node::Invalid(_) => {}
         Node::Neg(_)
         | Node::Not(_)
         | Node::IsNull { .. }

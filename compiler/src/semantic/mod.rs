@@ -71,6 +71,7 @@ pub mod model;
 mod names;
 mod pii;
 mod resolve;
+pub mod targets;
 mod tokens;
 pub mod types;
 
@@ -152,6 +153,7 @@ impl<'a> Analyzer<'a> {
         // Types and personal data are judged on the whole model, once every name resolves.
         types::check(&mut self.model, &mut self.diagnostics);
         pii::check(&self.model, &mut self.diagnostics);
+        targets::check(&self.model, &mut self.diagnostics);
     }
 
     /// Builds every declaration of `kind` in project order. Only the declaration that owns its

@@ -281,6 +281,16 @@ words! {
         Max = "max",
         /// The fraction of rows for which a condition holds.
         Share = "share",
+        /// The exact median: `percentile(x, 50%)`.
+        Median = "median",
+        /// The exact percentile, interpolated between the two nearest values.
+        Percentile = "percentile",
+        /// The exact percentile, the first value at or past the fraction (a value of the data).
+        PercentileDisc = "percentile_disc",
+        /// An approximate median, where the engine has one.
+        ApproxMedian = "approx_median",
+        /// An approximate percentile, where the engine has one.
+        ApproxPercentile = "approx_percentile",
         /// Time elapsed since a timestamp.
         Age = "age",
         Now = "now",
@@ -306,7 +316,35 @@ impl Function {
                 | Function::Min
                 | Function::Max
                 | Function::Share
+                | Function::Median
+                | Function::Percentile
+                | Function::PercentileDisc
+                | Function::ApproxMedian
+                | Function::ApproxPercentile
         )
+    }
+
+    /// Whether the function is a percentile (the median included): not additive, so its
+    /// values never add up, cumulate or divide into per-day rates.
+    pub fn is_percentile(self) -> bool {
+        matches!(
+            self,
+            Function::Median
+                | Function::Percentile
+                | Function::PercentileDisc
+                | Function::ApproxMedian
+                | Function::ApproxPercentile
+        )
+    }
+
+    /// Whether the function is an approximation, which only some engines compute.
+    pub fn is_approximate(self) -> bool {
+        matches!(self, Function::ApproxMedian | Function::ApproxPercentile)
+    }
+
+    /// Whether the function takes the fraction as a second argument (`percentile(x, 90%)`).
+    pub fn takes_fraction(self) -> bool {
+        matches!(self, Function::Percentile | Function::PercentileDisc | Function::ApproxPercentile)
     }
 }
 
@@ -627,6 +665,12 @@ pub struct Metric {
     pub per: Option<Per>,
     /// `window to date fiscal_year`, `window last 28 days`
     pub window: Option<Window>,
+    /// `target month`: the metric is a target set per that grain (see [`super::targets`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Grain>,
+    /// Where `target` is written.
+    #[serde(skip)]
+    pub target_span: Option<Span>,
     /// The unit as declared or, for a derived metric without `unit`, as carried through its
     /// formula (`kg / incidents` is `kg per incidents`; see [`super::types`]).
     pub unit: Option<String>,

@@ -28,6 +28,11 @@ const FUNCTION_ALIASES: &[(&str, &str)] = &[
     ("fraction", "share"),
     ("ratio", "share"),
     ("current_timestamp", "now"),
+    ("quantile", "percentile"),
+    ("quantile_cont", "percentile"),
+    ("percentile_cont", "percentile"),
+    ("quantile_disc", "percentile_disc"),
+    ("approx_quantile", "approx_percentile"),
 ];
 
 /// What an expression reads, gathered while resolving it.
@@ -380,6 +385,9 @@ impl Analyzer<'_> {
         let node = match &expr.kind {
             ExprKind::Literal(literal) => self.literal(literal, span),
             ExprKind::Path(path) => self.value_path(path, place, reads),
+            ExprKind::Call { function, args, .. } if function.name == "total" => {
+                self.total(args, place, reads, span)
+            }
             ExprKind::Call { function, distinct, star, args } => {
                 let args: Vec<Expr> = args.iter().map(|a| self.expr(a, place, reads)).collect();
                 let node = self.call(function, *distinct, *star, args, span);
@@ -443,6 +451,93 @@ impl Analyzer<'_> {
         Expr::untyped(node, span)
     }
 
+    /// `total(metric, axis, ...)` (T0319 when it is not that, or not in a measure).
+    fn total(&mut self, args: &[ast::Expr], place: Place, reads: &mut Reads, span: Span) -> Node {
+        let refuse = |this: &mut Self, at: Span, message: String, label: &str| {
+            this.push(
+                Diagnostic::error(codes::INVALID_TOTAL, message, at)
+                    .label(label)
+                    .help("write `total(<metric>, <dimension or level or column>, ...)` in a derived metric: `metric port_share = seizures / total(seizures, location)`"),
+            );
+            Node::Invalid(Vec::new())
+        };
+        if place != Place::Measure {
+            return refuse(
+                self,
+                span,
+                format!("`total` has no value in {}", place.describe()),
+                "a total of a metric per cell",
+            );
+        }
+        let Some((first, rest)) = args.split_first() else {
+            return refuse(
+                self,
+                span,
+                "`total` names no metric".to_string(),
+                "a metric and the axes it is totalled over",
+            );
+        };
+        let metric = match &first.kind {
+            ExprKind::Path(path) if path.segments.len() == 1 => {
+                let name = &path.segments[0];
+                match self.names.get(&name.name) {
+                    Some(entry) if entry.kind == DeclKind::Metric => {
+                        NameRef { name: name.name.clone(), span: name.span }
+                    }
+                    _ => {
+                        return refuse(
+                            self,
+                            first.span,
+                            format!("`total` totals a metric, and `{}` is not one", name.name),
+                            "not a metric",
+                        )
+                    }
+                }
+            }
+            _ => {
+                return refuse(
+                    self,
+                    first.span,
+                    "`total` totals a metric by its name".to_string(),
+                    "not a metric name",
+                )
+            }
+        };
+        if rest.is_empty() {
+            return refuse(
+                self,
+                span,
+                format!("`total({})` names nothing to total over", metric.name),
+                "which dimension does the total leave out?",
+            );
+        }
+        let mut over = Vec::new();
+        for arg in rest {
+            let ExprKind::Path(path) = &arg.kind else {
+                return refuse(
+                    self,
+                    arg.span,
+                    "`total` is over dimensions, levels or columns".to_string(),
+                    "not an axis",
+                );
+            };
+            match self.axis(path) {
+                Some(Axis::Time { .. }) => {
+                    return refuse(
+                        self,
+                        arg.span,
+                        "`total` is not over time".to_string(),
+                        "a total over periods is a window: `window to date <grain>`",
+                    )
+                }
+                Some(axis) => over.push(axis),
+                None => return Node::Invalid(Vec::new()),
+            }
+        }
+        reads.metrics.push(metric.clone());
+        Node::Total(expr::Total { metric, over })
+    }
+
     /// A literal as a value. Numbers keep their digits in the syntax tree; whole ones must fit
     /// the engines' 64-bit integers.
     pub(super) fn literal(&mut self, literal: &Literal, span: Span) -> Node {
@@ -498,8 +593,35 @@ impl Analyzer<'_> {
             return Node::Invalid(args);
         }
         if f.is_aggregate() {
+            let fraction = match f {
+                Function::Median | Function::ApproxMedian => Some("0.5".to_string()),
+                _ if f.takes_fraction() => {
+                    let given = args.get(1);
+                    match given.and_then(fraction) {
+                        Some(fraction) => Some(fraction),
+                        None => {
+                            let at = given.map_or(span, |g| g.span);
+                            self.push(
+                                Diagnostic::error(
+                                    codes::INVALID_CALL,
+                                    format!("The fraction of `{}` is not a constant from 0 to 1", f.word()),
+                                    at,
+                                )
+                                .label("not a constant fraction")
+                                .help(format!(
+                                    "write the fraction as a percentage or a decimal: `{}(x.wait_minutes, 90%)` or `{}(x.wait_minutes, 0.9)`",
+                                    f.word(),
+                                    f.word()
+                                )),
+                            );
+                            return Node::Invalid(args);
+                        }
+                    }
+                }
+                _ => None,
+            };
             let arg = args.into_iter().next().map(Box::new);
-            Node::Aggregate(Aggregate { function: f, distinct, arg })
+            Node::Aggregate(Aggregate { function: f, distinct, arg, fraction })
         } else {
             Node::Call { function: f, args }
         }
@@ -621,6 +743,35 @@ pub(super) fn unknown_local_column(
     Some(unknown_column(source, column, &names))
 }
 
+/// A percentile's fraction as an exact decimal from 0 to 1: `90%` is `0.9`, `0.25` stays,
+/// `0` and `1` are the smallest and largest values. `None` for anything else.
+fn fraction(expr: &expr::Expr) -> Option<String> {
+    let (digits, shift) = match &expr.node {
+        Node::Literal(expr::Literal::Int(i)) if (0..=1).contains(i) => return Some(i.to_string()),
+        Node::Literal(expr::Literal::Decimal(d)) => (d.as_str(), 0),
+        Node::Literal(expr::Literal::Percent(d)) => (d.as_str(), 2),
+        _ => return None,
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Move the point `shift` places left.
+    let padded = format!("{whole:0>width$}", width = shift + 1);
+    let (int, moved) = padded.split_at(padded.len() - shift);
+    let int = int.trim_start_matches('0');
+    let fraction = format!("{moved}{fraction}");
+    let fraction = fraction.trim_end_matches('0');
+    let text = match (int.is_empty(), fraction.is_empty()) {
+        (true, true) => "0".to_string(),
+        (false, true) => int.to_string(),
+        (true, false) => format!("0.{fraction}"),
+        (false, false) => format!("{int}.{fraction}"),
+    };
+    let within = int.is_empty() || (int == "1" && fraction.is_empty());
+    within.then_some(text)
+}
+
 /// Why a call of `f` with these arguments has the wrong shape (T0305), if it does.
 fn call_shape(f: Function, distinct: bool, star: bool, args: usize) -> Option<String> {
     let name = f.word();
@@ -637,6 +788,7 @@ fn call_shape(f: Function, distinct: bool, star: bool, args: usize) -> Option<St
         Function::Now | Function::CalendarDays => (0, 0),
         Function::Coalesce => (2, usize::MAX),
         Function::Round => (1, 2),
+        Function::Percentile | Function::PercentileDisc | Function::ApproxPercentile => (2, 2),
         _ => (1, 1),
     };
     (args < min || args > max).then(|| {
@@ -659,6 +811,11 @@ fn usage(f: Function) -> &'static str {
         Function::Min => "`min(x)`",
         Function::Max => "`max(x)`",
         Function::Share => "`share(condition)`",
+        Function::Median => "`median(x)`",
+        Function::Percentile => "`percentile(x, 90%)`",
+        Function::PercentileDisc => "`percentile_disc(x, 90%)`",
+        Function::ApproxMedian => "`approx_median(x)`",
+        Function::ApproxPercentile => "`approx_percentile(x, 90%)`",
         Function::Age => "`age(timestamp)`",
         Function::Now => "`now()`",
         Function::CalendarDays => "`calendar_days()`",

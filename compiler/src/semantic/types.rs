@@ -273,11 +273,15 @@ impl Cx {
 struct Value {
     ty: Option<Type>,
     unit: Option<String>,
+    /// A percentile (or median), or a value computed from one: not additive (T0314).
+    percentile: bool,
+    /// Reads an aggregate or a metric: one value per cell, not a constant.
+    varies: bool,
 }
 
 impl Value {
     fn of(ty: Type) -> Value {
-        Value { ty: Some(ty), unit: None }
+        Value { ty: Some(ty), ..Value::default() }
     }
 }
 
@@ -400,7 +404,12 @@ impl Checker<'_, '_> {
             self.aggregation(name, &per.having, &cx);
         }
         let carried = if derived { value.unit } else { None };
-        Value { ty: value.ty, unit: metric.unit.clone().or(carried) }
+        Value {
+            ty: value.ty,
+            unit: metric.unit.clone().or(carried),
+            percentile: value.percentile,
+            varies: true,
+        }
     }
 
     /// T0307: a measure or `having` that reads columns outside aggregates, or a measure that
@@ -634,7 +643,7 @@ impl Checker<'_, '_> {
                 if cx.aggregate.is_none() && matches!(cx.place, Place::Measure | Place::Having) {
                     cx.bare.push(column.clone());
                 }
-                Value { ty, unit: None }
+                Value { ty, ..Value::default() }
             }
             Node::Metric(metric) => {
                 cx.aggregated = true;
@@ -651,12 +660,23 @@ impl Checker<'_, '_> {
                     );
                 }
                 // Not typed yet: a cycle of derived metrics, reported by the graph stage.
-                self.done.get(&metric.name).cloned().unwrap_or_default()
+                let mut value = self.done.get(&metric.name).cloned().unwrap_or_default();
+                value.varies = true;
+                value
+            }
+            Node::Total(total) => {
+                cx.aggregated = true;
+                let mut value = self.done.get(&total.metric.name).cloned().unwrap_or_default();
+                value.varies = true;
+                value
             }
             Node::Aggregate(aggregate) => self.aggregate(aggregate, span, cx),
             Node::Call { function, args } => {
                 let values: Vec<Value> = args.iter_mut().map(|arg| self.expr(arg, cx)).collect();
-                self.scalar(*function, args, values)
+                let percentile = values.iter().any(|v| v.percentile);
+                let varies = values.iter().any(|v| v.varies);
+                let value = self.scalar(*function, args, values);
+                Value { percentile, varies, ..value }
             }
             Node::Invalid(parts) => {
                 // Already reported; what is inside is still checked.
@@ -687,7 +707,12 @@ impl Checker<'_, '_> {
                 for link in rest {
                     let right_value = self.expr(&mut link.operand, cx);
                     let right = Side::of(&link.operand);
+                    self.additivity(link.op, (left, &value), (&link.operand, &right_value));
+                    let percentile = value.percentile || right_value.percentile;
+                    let varies = value.varies || right_value.varies;
                     value = self.binary(link.op, (left, value), (right, right_value));
+                    value.percentile = percentile;
+                    value.varies = varies;
                     left = Side { span: left.span.to(right.span), expr: None };
                 }
                 value
@@ -741,6 +766,40 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// T0314: a percentile is not additive. Added to another value that varies by cell (a sum
+    /// of medians is the median of nothing), or divided by `calendar_days()` (a per-day rate
+    /// needs a total to spread over the days), it would publish a number that means nothing.
+    fn additivity(
+        &mut self,
+        op: BinaryOp,
+        (left, l): (Side<'_>, &Value),
+        (right, r): (&Expr, &Value),
+    ) {
+        let what = |v: &Value| if v.percentile { "a percentile" } else { "a value per cell" };
+        let d = match op {
+            BinaryOp::Add if l.percentile && r.varies || r.percentile && l.varies => {
+                Diagnostic::error(codes::PERCENTILE_NOT_ADDITIVE, "Percentiles do not add up", right.span)
+                    .label(format!("{}, added", what(r)))
+                    .secondary(left.span, format!("to {}", what(l)))
+                    .help(
+                        "a sum of percentiles is the percentile of no set of rows: show each \
+                         percentile as a metric of its own, or take one percentile over the rows \
+                         meant together (`percentile(x.wait_minutes, 90%)`)",
+                    )
+            }
+            BinaryOp::Div if l.percentile && calls_calendar_days(right) => Diagnostic::error(
+                codes::PERCENTILE_NOT_ADDITIVE,
+                "A percentile cannot be spread over the days of a period",
+                right.span,
+            )
+            .label("per calendar day")
+            .secondary(left.span, "a percentile, not a total")
+            .help("a per-day rate divides a total: divide a count or a sum by `calendar_days()`, and show the percentile as it is"),
+            _ => return,
+        };
+        self.push(d);
+    }
+
     /// An aggregate: T0306 inside another, T0308 in a row context, then its argument's type.
     fn aggregate(&mut self, aggregate: &mut Aggregate, span: Span, cx: &mut Cx) -> Value {
         let f = aggregate.function;
@@ -777,6 +836,17 @@ impl Checker<'_, '_> {
             }
             None => {}
         }
+        if f.is_percentile() && cx.place == Place::Having && cx.aggregate.is_none() {
+            self.push(
+                Diagnostic::error(
+                    codes::PERCENTILE_IN_HAVING,
+                    format!("Percentile `{name}` in `having`"),
+                    span,
+                )
+                .label("tests each group by a percentile of its rows")
+                .help("test the group with `avg`, `min`, `max`, `share` or a count, or publish the percentile as a metric of its own"),
+            );
+        }
         cx.aggregated = true;
         let outer = cx.aggregate.replace((name, span));
         let argument = aggregate.arg.as_mut().map(|arg| {
@@ -784,18 +854,19 @@ impl Checker<'_, '_> {
             (arg.span, value)
         });
         cx.aggregate = outer;
+        let percentile = f.is_percentile();
         let Some((arg_span, value)) = argument else {
             return match f {
-                Function::Count => Value::of(Type::Int),
-                _ => Value::default(),
+                Function::Count => Value { varies: true, ..Value::of(Type::Int) },
+                _ => Value { varies: true, percentile, ..Value::default() },
             };
         };
         let unit = value.unit;
         let Some(ty) = value.ty else {
             return match f {
-                Function::Count => Value::of(Type::Int),
-                Function::Share => Value::of(Type::Decimal(None)),
-                _ => Value::default(),
+                Function::Count => Value { varies: true, ..Value::of(Type::Int) },
+                Function::Share => Value { varies: true, ..Value::of(Type::Decimal(None)) },
+                _ => Value { varies: true, percentile, ..Value::default() },
             };
         };
         let result = match (f, &ty) {
@@ -809,6 +880,11 @@ impl Checker<'_, '_> {
             (Function::Avg, Type::Duration) => Some(Type::Duration),
             (Function::Min | Function::Max, t) if t.is_orderable() => Some(ty.clone()),
             (Function::Share, Type::Bool | Type::Null) => Some(Type::Decimal(None)),
+            // A discrete percentile is one of the values; the others interpolate.
+            (Function::PercentileDisc, t) if t.is_numeric() => Some(ty.clone()),
+            (_, t) if f.is_percentile() && (t.is_numeric() || *t == Type::Null) => {
+                Some(Type::Decimal(None))
+            }
             _ => None,
         };
         if result.is_none() {
@@ -817,6 +893,10 @@ impl Checker<'_, '_> {
                     ("a number", Some("to count values, use `count(x)` or `count(distinct x)`"))
                 }
                 Function::Avg => ("a number or a duration", None),
+                _ if f.is_percentile() => (
+                    "a number",
+                    Some("take the percentile of a number column, e.g. `percentile(x.wait_minutes, 90%)`"),
+                ),
                 Function::Share => (
                     "a condition (`bool`)",
                     Some("write a condition, e.g. `share(x.wait_minutes > 60)`"),
@@ -828,7 +908,7 @@ impl Checker<'_, '_> {
             self.wrong_operand(name, wanted, arg_span, &ty, help);
         }
         let unit = if matches!(f, Function::Count | Function::Share) { None } else { unit };
-        Value { ty: result, unit }
+        Value { ty: result, unit, percentile, varies: true }
     }
 
     fn scalar(&mut self, f: Function, args: &[Expr], values: Vec<Value>) -> Value {
@@ -896,7 +976,7 @@ impl Checker<'_, '_> {
             Function::CalendarDays => Some("day".to_string()),
             _ => None,
         };
-        Value { ty, unit }
+        Value { ty, unit, ..Value::default() }
     }
 
     /// The common type of `coalesce`'s arguments (T0301 when two do not go together).
@@ -961,9 +1041,13 @@ impl Checker<'_, '_> {
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
                 let unit = combine_units(op, l.unit, r.unit);
                 let (Some(lt), Some(rt)) = (&l.ty, &r.ty) else {
-                    return Value { ty: None, unit };
+                    return Value { ty: None, unit, ..Value::default() };
                 };
-                Value { ty: self.arithmetic(op, (left.span, lt), (right.span, rt)), unit }
+                Value {
+                    ty: self.arithmetic(op, (left.span, lt), (right.span, rt)),
+                    unit,
+                    ..Value::default()
+                }
             }
         }
     }

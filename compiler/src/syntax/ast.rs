@@ -207,6 +207,8 @@ pub enum PropertyValue {
         to_date: Option<Marker>,
     },
     Window(WindowSpec),
+    /// `target <grain>`: a target set per `<grain>`.
+    Target(Ident),
     Buckets {
         expr: Expr,
         edges: Vec<Expr>,
@@ -265,6 +267,7 @@ impl PropertyValue {
             P::Top { .. } => "top",
             P::Compare { .. } => "compare",
             P::Window(_) => "window",
+            P::Target(_) => "target",
             P::Buckets { .. } => "buckets",
             P::Per { .. } => "per",
             P::Format(_) => "format",

@@ -664,6 +664,7 @@ impl<'a> Lowering<'a> {
                     WindowSpec::Last(self.duration(part)?)
                 })
             }
+            Rule::target => P::Target(self.ident(expect(&mut inner, "grain")?)?),
             Rule::buckets => {
                 let expr = self.top_expr(expect(&mut inner, "bucketed expression")?)?;
                 let edges = inner.map(|p| self.literal(p)).collect::<Result<Vec<_>>>()?;
@@ -1126,6 +1127,7 @@ fn is_keyword(rule: Rule) -> bool {
             | Rule::kw_where
             | Rule::kw_whole
             | Rule::kw_window
+            | Rule::kw_target
             | Rule::kw_last
             | Rule::kw_to
             | Rule::kw_date

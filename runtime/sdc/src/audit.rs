@@ -259,9 +259,11 @@ impl Certificate<'_> {
             let mark = self.moved.len();
             if self.shift(m, part, Some(r), depth + 1) {
                 // The moves below may touch `r` again: recount it then, not per member.
-                imbalance = if self.moved[mark..].iter().skip(1).any(|(x, _)| {
-                    self.problem.relations[r].members().any(|y| y == *x)
-                }) {
+                imbalance = if self.moved[mark..]
+                    .iter()
+                    .skip(1)
+                    .any(|(x, _)| self.problem.relations[r].members().any(|y| y == *x))
+                {
                     self.imbalance(r)
                 } else {
                     imbalance + sign * part

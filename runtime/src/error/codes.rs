@@ -75,6 +75,9 @@ codes! {
     APPLIED_MIGRATION_DIFFERS = "R0103",
         "the database applied a migration that differs from `generated/`";
     DATABASE_AHEAD = "R0104", "the database is ahead of `generated/` (unknown applied migration)";
+    ENGINE_LACKS_FUNCTION = "R0105",
+        "a metric needs a function this engine does not have (an approximate percentile on \
+         PostgreSQL)";
     LANDING_UNREADABLE = "R0201", "a landing file (or the landing area) cannot be read";
     LANDED_FILE_CHANGED = "R0202", "a landed file changed after it was loaded";
     NOT_MIGRATED = "R0203",
@@ -103,6 +106,9 @@ codes! {
     AD_HOC_PERSON_SEARCH = "R0425",
         "ad hoc SQL compares text with a name-like column (a person search)";
     QUERY_OPTIONS = "R0426", "query options that are malformed or do not go together";
+    FINER_THAN_TARGET = "R0427",
+        "a query asks for a target (or a metric derived from one) at a grain finer than the \
+         target's";
     QUERY_INTERNAL = "R0449", "internal error in a query (a bug)";
     NO_AUDIT_TRAIL = "R0451", "the database has no audit trail yet (run `tally migrate`)";
     AUDIT_TAMPERED = "R0452", "the audit trail was tampered with (`tally audit verify` says how)";

@@ -1116,8 +1116,20 @@ impl Run<'_> {
         let mut work = || -> Result<()> {
             for metric in &stale {
                 for refresh in &metric.refresh {
-                    let statements =
-                        refresh.sql.get(&dialect).ok_or_else(|| plan_error(&metric.name))?;
+                    let statements = refresh.sql.get(&dialect).ok_or_else(|| {
+                        if metric.approximate {
+                            Error::new(
+                                codes::ENGINE_LACKS_FUNCTION,
+                                format!(
+                                    "metric `{}` is an approximate percentile, which {dialect} does not compute",
+                                    metric.name
+                                ),
+                            )
+                            .help("use the exact `median` or `percentile` in the metric, or run the warehouse on DuckDB")
+                        } else {
+                            plan_error(&metric.name)
+                        }
+                    })?;
                     for statement in statements {
                         rows_out +=
                             self.db.execute(&params.render(&statement.sql)?).map_err(|e| {

@@ -70,6 +70,12 @@ impl Catalog {
         self.metric(name).is_none_or(|m| m.timed)
     }
 
+    /// The only grains `name` has values at (a target, or a metric derived from one); `None`
+    /// when it has values at every grain its tables keep.
+    pub fn target_grains(&self, name: &str) -> Option<&[String]> {
+        self.metric(name).map(|m| m.grains.as_slice()).filter(|g| !g.is_empty())
+    }
+
     pub fn table(&self, table: &str) -> Option<&Table> {
         self.tables().find(|t| t.table == table)
     }

@@ -614,12 +614,34 @@ fn plan_cut<'c>(
                 continue;
             }
         };
+        // Targets have values only at their own grain and coarser ones (`grains` in the plan).
+        let target_grains: Vec<&[String]> =
+            metrics.iter().filter_map(|m| catalog.target_grains(m)).collect();
+        let allowed = |g: &str| target_grains.iter().all(|gs| gs.iter().any(|x| x == g));
         let grain = match (&grain, table.grains.is_empty()) {
+            (Some(g), false) if table.grains.iter().any(|k| k.word() == g) && !allowed(g) => {
+                let coarser: Vec<&str> =
+                    table.grains.iter().map(|k| k.word()).filter(|k| allowed(k)).collect();
+                return Err(Error::new(
+                    codes::FINER_THAN_TARGET,
+                    format!("{what} has no value by {g}: it is a target, or reads one, set per a coarser period"),
+                )
+                .help(if coarser.is_empty() {
+                    format!("{} keeps no grain the target has values at", table.table)
+                } else {
+                    format!("ask for a grain it has values at: --grain {}", coarser.join(" | "))
+                }));
+            }
             (Some(g), false) if table.grains.iter().any(|k| k.word() == g) => Some(g.clone()),
             // Metrics without time keep their rows without a grain.
             (None, false) if !metrics.iter().any(|m| catalog.timed(m)) => None,
             (None, false) => {
-                table.grain.or_else(|| table.grains.first().copied()).map(|g| g.word().to_owned())
+                // The table's default grain, or the finest it keeps that a target has values at.
+                let default = table.grain.or_else(|| table.grains.first().copied());
+                default
+                    .filter(|g| allowed(g.word()))
+                    .or_else(|| table.grains.iter().copied().find(|g| allowed(g.word())))
+                    .map(|g| g.word().to_owned())
             }
             (None, true) => None,
             (Some(g), _) => {
@@ -817,6 +839,9 @@ fn read_cut(
 
     let counts: BTreeSet<&str> =
         catalog.metrics.iter().filter(|m| m.counts).map(|m| m.name.as_str()).collect();
+    // A target's rows are plans, not people: its cells are never too small to show.
+    let targets: BTreeSet<&str> =
+        catalog.metrics.iter().filter(|m| m.target.is_some()).map(|m| m.name.as_str()).collect();
     let cells: Vec<suppress::Cell> = stored
         .iter()
         .map(|s| suppress::Cell {
@@ -824,7 +849,7 @@ fn read_cut(
             levels: s.levels,
             coords: s.coords.clone(),
             value: number(&s.value),
-            rows: s.rows,
+            rows: if targets.contains(s.metric.as_str()) { i64::MAX } else { s.rows },
             counts: counts.contains(s.metric.as_str()),
         })
         .collect();

@@ -1,7 +1,7 @@
 SELECT
   {{ keys }},
   {{ formula }} AS value,
-  MIN(i.cell_rows) AS cell_rows
+  {{ cell_rows }} AS cell_rows
 FROM (
   {{ inputs }}
 ) AS i
