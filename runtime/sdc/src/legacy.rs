@@ -1,6 +1,6 @@
-//! The runtime's suppression before this crate (`runtime/src/query/suppress.rs` at the time of
-//! the site), kept with its tests, same semantics, only so that benchmarks compare the two
-//! algorithms in the same run. Its description, as it was:
+//! The runtime's suppression before the audited method: what the query path uses today
+//! (`runtime/src/query/suppress.rs` re-exports it), kept here with its tests so that it has one
+//! home and the benchmarks compare the two algorithms in the same run. Its description:
 //!
 //! Small-cell suppression: which cells of a result are hidden, and why.
 //!

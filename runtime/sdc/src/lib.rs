@@ -66,7 +66,8 @@
 //! whose status or need changed; only the components next to a changed cell are audited again.
 //!
 //! The linear programs are solved by microlp (a pure-Rust sparse simplex) through good_lp.
-//! [`legacy`] is the runtime's earlier algorithm, kept for the benchmarks' comparison only.
+//! [`legacy`] is the earlier algorithm: the runtime's query path still uses it (until the
+//! protected publication moves to this method), and the benchmarks compare against it.
 
 mod audit;
 pub mod keyed;
