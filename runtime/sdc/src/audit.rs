@@ -94,10 +94,10 @@ pub(crate) fn solve_component(
     // is then at hand without a program (see [`sibling_certificate`]).
     for (k, &(i, v, goal_up, goal_down)) in goals.iter().enumerate() {
         let c = component[i];
-        if sibling_certificate(problem, layout, status, c, goal_up - v, true) {
+        if sibling_certificate(problem, layout, &|m| status[m].hidden(), c, goal_up - v, true) {
             ends[k].max = goal_up;
         }
-        if sibling_certificate(problem, layout, status, c, v - goal_down, false) {
+        if sibling_certificate(problem, layout, &|m| status[m].hidden(), c, v - goal_down, false) {
             ends[k].min = goal_down;
         }
     }
@@ -158,11 +158,12 @@ pub(crate) fn solve_component(
 /// found. The point found is then checked exactly: every relation of a moved cell balanced,
 /// every moved cell within its a-priori bounds, every shown cell unmoved. Such a point keeps
 /// everything published, so the attacker's interval reaches at least that far; when none is
-/// found the programs decide.
-fn sibling_certificate(
+/// found the programs decide. `hidden` tells the cells hidden now: since a pattern only ever
+/// hides more, a point found now stays one the attacker cannot exclude.
+pub(crate) fn sibling_certificate(
     problem: &Problem,
     layout: &Layout,
-    status: &[Status],
+    hidden: &dyn Fn(usize) -> bool,
     c: usize,
     amount: f64,
     up: bool,
@@ -170,7 +171,7 @@ fn sibling_certificate(
     if amount <= 0.0 {
         return true;
     }
-    let mut search = Certificate { problem, layout, status, moved: Vec::new(), steps: 0 };
+    let mut search = Certificate { problem, layout, hidden, moved: Vec::new(), steps: 0 };
     let delta = if up { amount } else { -amount };
     search.shift(c, delta, None, 0) && search.verified()
 }
@@ -179,7 +180,7 @@ fn sibling_certificate(
 struct Certificate<'a> {
     problem: &'a Problem,
     layout: &'a Layout,
-    status: &'a [Status],
+    hidden: &'a dyn Fn(usize) -> bool,
     moved: Vec<(usize, f64)>,
     /// Members tried so far: the search gives up (to the programs) past [`Self::STEPS`].
     steps: usize,
@@ -187,6 +188,10 @@ struct Certificate<'a> {
 
 impl Certificate<'_> {
     const STEPS: usize = 512;
+
+    fn is_hidden(&self, c: usize) -> bool {
+        (self.hidden)(c)
+    }
 
     fn delta(&self, c: usize) -> f64 {
         self.moved.iter().find(|(m, _)| *m == c).map_or(0.0, |(_, d)| *d)
@@ -208,12 +213,13 @@ impl Certificate<'_> {
         const DEPTH: u32 = 8;
         const CELLS: usize = 96;
         let cell = &self.problem.cells[c];
+        let room = (cell.upper - cell.value, cell.value - cell.lower);
         if depth > DEPTH
             || self.moved.len() >= CELLS
-            || !self.status[c].hidden()
+            || !self.is_hidden(c)
             || self.moved.iter().any(|(m, _)| *m == c)
-            || cell.value + delta > cell.upper
-            || cell.value + delta < cell.lower
+            || delta > room.0
+            || -delta > room.1
         {
             return false;
         }
@@ -233,31 +239,43 @@ impl Certificate<'_> {
     fn balance(&mut self, r: usize, from: usize, depth: u32) -> bool {
         let tol = self.tolerance(r);
         let members: Vec<(usize, f64)> = self.problem.relations[r].signed().collect();
-        // Children first (they are hidden more often than totals), then the parent.
         let mut imbalance = self.imbalance(r);
-        for &(m, sign) in members.iter().rev() {
-            if imbalance.abs() <= tol {
+        // Hidden members that close the point's cycle first (see `closing`), then children
+        // before the parent (children are hidden more often than totals); past the first few
+        // that fail, the others are not tried: a search through many hidden members each
+        // opening relations of their own does not come back.
+        let mut hidden: Vec<(bool, usize, f64)> = {
+            let open = self.open_relations(r);
+            members
+                .iter()
+                .rev()
+                .filter(|&&(m, _)| {
+                    m != from && self.is_hidden(m) && !self.moved.iter().any(|(x, _)| *x == m)
+                })
+                .map(|&(m, sign)| (!self.closing(&open, m, -imbalance / sign), m, sign))
+                .collect()
+        };
+        hidden.sort_by_key(|&(opens, _, _)| opens);
+        let mut failed = 0;
+        for (_, m, sign) in hidden {
+            if imbalance.abs() <= tol || failed >= 4 {
                 break;
-            }
-            if m == from || !self.status[m].hidden() || self.moved.iter().any(|(x, _)| *x == m) {
-                continue;
             }
             self.steps += 1;
             if self.steps > Self::STEPS {
                 return false;
             }
             let cell = &self.problem.cells[m];
+            let room = (cell.upper - cell.value, cell.value - cell.lower);
             let want = -imbalance / sign;
-            let part = if want > 0.0 {
-                want.min(cell.upper - cell.value)
-            } else {
-                want.max(cell.lower - cell.value)
-            };
+            let part = if want > 0.0 { want.min(room.0) } else { want.max(-room.1) };
             if part.abs() <= tol {
                 continue;
             }
             let mark = self.moved.len();
+            failed += 1;
             if self.shift(m, part, Some(r), depth + 1) {
+                failed -= 1;
                 // The moves below may touch `r` again: recount it then, not per member.
                 imbalance = if self.moved[mark..]
                     .iter()
@@ -272,14 +290,46 @@ impl Certificate<'_> {
                 self.moved.truncate(mark);
             }
         }
-        self.imbalance(r).abs() <= tol
+        imbalance.abs() <= tol && self.imbalance(r).abs() <= tol
+    }
+
+    /// Whether moving `m` in `direction` would also rebalance a relation in `open`: it closes
+    /// the point's cycle (the fourth corner of a rectangle, across a table's columns or its
+    /// grains) instead of opening relations of its own.
+    fn closing(
+        &self,
+        open: &std::collections::HashMap<usize, f64>,
+        m: usize,
+        direction: f64,
+    ) -> bool {
+        self.layout.cell_relations[m].iter().any(|&r2| {
+            let a = if self.problem.relations[r2].parent == m { 1.0 } else { -1.0 };
+            open.get(&r2).is_some_and(|&imbalance| imbalance * a * direction < 0.0)
+        })
+    }
+
+    /// The relations, but `except`, that the moves so far leave unbalanced, with
+    /// their imbalance.
+    fn open_relations(&self, except: usize) -> std::collections::HashMap<usize, f64> {
+        let mut open = std::collections::HashMap::new();
+        for &(c, d) in &self.moved {
+            for &r in &self.layout.cell_relations[c] {
+                if r == except {
+                    continue;
+                }
+                let a = if self.problem.relations[r].parent == c { 1.0 } else { -1.0 };
+                *open.entry(r).or_insert(0.0) += a * d;
+            }
+        }
+        open.retain(|&r, v: &mut f64| v.abs() > self.tolerance(r));
+        open
     }
 
     /// Every relation of every moved cell holds and every move is within bounds.
     fn verified(&self) -> bool {
         self.moved.iter().all(|&(c, d)| {
             let cell = &self.problem.cells[c];
-            self.status[c].hidden()
+            self.is_hidden(c)
                 && cell.value + d <= cell.upper
                 && cell.value + d >= cell.lower
                 && self.layout.cell_relations[c]

@@ -226,6 +226,9 @@ pub struct Stats {
     pub subtables: usize,
     /// Linear programs solved by the protection heuristic.
     pub protect_lps: usize,
+    /// Movements the protection heuristic found certified without a program (see
+    /// `audit::sibling_certificate`).
+    pub protect_certified: usize,
     pub protect_time: Duration,
     /// Linked components of hidden cells audited, and the audit's linear programs.
     pub components: usize,

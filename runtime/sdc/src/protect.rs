@@ -175,6 +175,7 @@ impl State {
 struct Update {
     cells: Vec<(usize, Status, (f64, f64))>,
     lps: usize,
+    certified: usize,
 }
 
 /// Protect one subtable given the state of the cells decided before it: every hidden cell of
@@ -232,11 +233,34 @@ fn protect_subtable(
     let targets: Vec<usize> = (0..sub.cells.len())
         .filter(|&i| status[i].hidden() && (need[i].0 > 0.0 || need[i].1 > 0.0))
         .collect();
+    let stage_start = layout
+        .stages
+        .iter()
+        .find(|range| range.contains(&index))
+        .map_or(index, |range| range.start);
     let mut lps = 0;
+    let mut certified = 0;
     for &t in &targets {
         for up in [true, false] {
             let amount = if up { need[t].0 } else { need[t].1 };
             if amount <= 0.0 {
+                continue;
+            }
+            // A point moving only hidden cells that keeps every relation of the whole table
+            // balanced already gives the cell its protection this way, and keeps giving it (a
+            // pattern only hides more): no program, and nothing more to hide.
+            // What is hidden as far as this subtable may know: its own cells as it has them,
+            // cells decided by an earlier stage, and every other cell as it starts (primary or
+            // shown). So the pattern does not depend on the order subtables of one stage run
+            // in, nor on what a previous pattern hid below (re-protection finds what
+            // protection does).
+            let hidden = |c: usize| match sub.cells.binary_search(&c) {
+                Ok(i) => status[i].hidden(),
+                Err(_) if layout.decider[c] < stage_start => state.status[c].hidden(),
+                Err(_) => params.primary(&problem.cells[c]),
+            };
+            if audit::sibling_certificate(problem, layout, &hidden, sub.cells[t], amount, up) {
+                certified += 1;
                 continue;
             }
             let rooms: Vec<Room> = sub
@@ -298,7 +322,7 @@ fn protect_subtable(
         .filter(|&(i, &c)| status[i] != state.status[c] || need[i] != state.need[c])
         .map(|(i, &c)| (c, status[i], need[i]))
         .collect();
-    Update { cells, lps }
+    Update { cells, lps, certified }
 }
 
 /// Protect the given subtables of one stage, spread over the workers, and apply their changes.
@@ -336,6 +360,7 @@ fn protect_stage(
     let mut changed = Vec::new();
     for update in updates {
         stats.protect_lps += update.lps;
+        stats.protect_certified += update.certified;
         for (c, s, n) in update.cells {
             state.status[c] = s;
             state.need[c] = n;
