@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::cli::{compile, succeeded, tally, temp_project, Engine, Warehouse};
+use common::cli::{succeeded, tally, temp_project, Engine, Setup};
 use serde_json::Value;
 
 const PROJECT: &str = r#"
@@ -167,67 +167,33 @@ fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
-/// A compiled project with its landing files, a migrated warehouse and `--db`.
-struct Setup {
-    dir: tempfile::TempDir,
-    generated: std::path::PathBuf,
-    warehouse: Warehouse,
+/// The percentile scenario's warehouse.
+fn setup(engine: Engine, text: &str, label: &str) -> Setup {
+    Setup::new(engine, text, &[("ports", "ports.csv", PORTS), ("waits", "w1.csv", WAITS)], label)
 }
 
-impl Setup {
-    fn new(engine: Engine, text: &str, label: &str) -> Setup {
-        let project = temp_project(&[("main.tally", text)]);
-        let dir = tempfile::tempdir().expect("temp dir");
-        let generated = compile(project.path().to_str().expect("UTF-8 path"), dir.path());
-        let landing = dir.path().join("landing");
-        for (folder, file, content) in [("ports", "ports.csv", PORTS), ("waits", "w1.csv", WAITS)] {
-            std::fs::create_dir_all(landing.join(folder)).expect("landing");
-            std::fs::write(landing.join(folder).join(file), content).expect("write");
-        }
-        let warehouse = Warehouse::new(engine, dir.path(), label);
-        let setup = Setup { dir, generated, warehouse };
-        succeeded(&setup.command(&["migrate"]));
-        setup
-    }
-
-    fn command(&self, args: &[&str]) -> std::process::Output {
-        tally()
-            .args(args)
-            .args(["--db", &self.warehouse.target, "--generated"])
-            .arg(&self.generated)
-            .output()
-            .expect("runs")
-    }
-
-    fn run(&self) -> std::process::Output {
-        let landing = self.dir.path().join("landing");
-        let landing = landing.to_str().expect("UTF-8");
-        self.command(&["run", "--once", "--landing", landing, "--now", "2024-03-15 12:00:00"])
-    }
-
-    /// The rows of `metric` by port (with the office and national totals) at `grain`.
-    fn query(&self, metric: &str, user: &str, grain: &str) -> Vec<Value> {
-        let args = [
-            "query",
-            metric,
-            "--as",
-            user,
-            "--grain",
-            grain,
-            "--by",
-            "location.port",
-            "--from",
-            "2023-10-01",
-            "--to",
-            "2024-04-01",
-            "--format",
-            "json",
-            "--now",
-            "2024-03-15",
-        ];
-        let answer = json(&succeeded(&self.command(&args)));
-        answer["rows"].as_array().expect("rows").clone()
-    }
+/// The rows of `metric` by port (with the office and national totals) at `grain`.
+fn query(setup: &Setup, metric: &str, user: &str, grain: &str) -> Vec<Value> {
+    let args = [
+        "query",
+        metric,
+        "--as",
+        user,
+        "--grain",
+        grain,
+        "--by",
+        "location.port",
+        "--from",
+        "2023-10-01",
+        "--to",
+        "2024-04-01",
+        "--format",
+        "json",
+        "--now",
+        "2024-03-15",
+    ];
+    let answer = json(&succeeded(&setup.command(&args)));
+    answer["rows"].as_array().expect("rows").clone()
 }
 
 /// The row of `period` (`YYYY-MM-DD`) at `office`/`port` (`None`: the total over it).
@@ -254,8 +220,8 @@ fn value(rows: &[Value], period: &str, office: Option<&str>, port: Option<&str>)
 type Expected<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, Option<f64>);
 
 fn scenario(engine: Engine) {
-    let s = Setup::new(engine, PROJECT, "percentile");
-    succeeded(&s.run());
+    let s = setup(engine, PROJECT, "percentile");
+    succeeded(&s.run("2024-03-15 12:00:00"));
     for (user, role) in [("ana", "analyst"), ("cal", "careful")] {
         succeeded(&s.command(&["user", "add", user, "--role", role, "--now", "2024-03-15"]));
     }
@@ -295,7 +261,7 @@ fn scenario(engine: Engine) {
         ("wait_spread", m, Some("W"), Some("D"), None),
     ];
     for (metric, period, office, port, want) in expected {
-        let rows = s.query(metric, "ana", "month");
+        let rows = query(&s, metric, "ana", "month");
         let got = value(&rows, period, *office, *port);
         match (got, want) {
             (Some(g), Some(w)) => {
@@ -308,7 +274,7 @@ fn scenario(engine: Engine) {
 
     // A to-date comparison: March to the 15th at noon against February to the 15th at noon
     // (F1 alone, 50), not the whole of February (55).
-    let rows = s.query("median_wait", "ana", "month");
+    let rows = query(&s, "median_wait", "ana", "month");
     let a = row(&rows, m, Some("E"), Some("A")).expect("A in March");
     assert_eq!((num(&a["value"]), num(&a["previous"])), (25.0, 50.0), "{a}");
     let b = row(&rows, m, Some("E"), Some("B")).expect("B in March");
@@ -316,7 +282,7 @@ fn scenario(engine: Engine) {
 
     // Suppression counts the rows with a value: under a minimum of 2, B (one row) and C
     // (three rows, one value) are hidden, A (four values) is not.
-    let rows = s.query("median_wait", "cal", "month");
+    let rows = query(&s, "median_wait", "cal", "month");
     for port in ["B", "C"] {
         let r = row(&rows, m, None, Some(port))
             .or_else(|| {
@@ -349,8 +315,8 @@ fn percentiles_on_postgres() {
 /// over a handful of values it meets the exact one).
 #[test]
 fn an_approximate_median_on_duckdb() {
-    let s = Setup::new(Engine::DuckDb, &format!("{PROJECT}{APPROXIMATE}"), "approx");
-    succeeded(&s.run());
+    let s = setup(Engine::DuckDb, &format!("{PROJECT}{APPROXIMATE}"), "approx");
+    succeeded(&s.run("2024-03-15 12:00:00"));
     succeeded(&s.command(&[
         "user",
         "add",
@@ -360,7 +326,7 @@ fn an_approximate_median_on_duckdb() {
         "--now",
         "2024-03-15",
     ]));
-    let rows = s.query("approx_median_wait", "ada", "month");
+    let rows = query(&s, "approx_median_wait", "ada", "month");
     let national = value(&rows, "2024-03-01", None, None).expect("a national value");
     assert!((national - 35.0).abs() < 1e-6, "{national}");
 }
@@ -380,8 +346,8 @@ fn an_approximate_median_is_refused_on_postgres() {
     assert!(err.contains("use the exact `median`"), "{err}");
 
     // `tally run` reports each step on stdout, the refresh's refusal among them.
-    let s = Setup::new(Engine::Postgres, &format!("{PROJECT}{APPROXIMATE}"), "approx");
-    let output = s.run();
+    let s = setup(Engine::Postgres, &format!("{PROJECT}{APPROXIMATE}"), "approx");
+    let output = s.run("2024-03-15 12:00:00");
     assert_eq!(output.status.code(), Some(1));
     let report = common::cli::stdout(&output);
     assert!(report.contains("error[R0105]") && report.contains("`approx_median_wait`"), "{report}");

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::cli::{compile, succeeded, tally, temp_project, Engine, Warehouse};
+use common::cli::{succeeded, Engine, Setup};
 use serde_json::Value;
 
 const PROJECT: &str = r#"calendar time {
@@ -127,26 +127,14 @@ fn json(text: &str) -> Value {
 }
 
 fn scenario(engine: Engine) {
-    let project = temp_project(&[("main.tally", PROJECT)]);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let generated = compile(project.path().to_str().expect("UTF-8 path"), dir.path());
-    let landing = dir.path().join("landing");
-    for (folder, content) in [("ports", PORTS), ("seizures", SEIZURES)] {
-        std::fs::create_dir_all(landing.join(folder)).expect("landing");
-        std::fs::write(landing.join(folder).join("1.csv"), content).expect("write");
-    }
-    let warehouse = Warehouse::new(engine, dir.path(), "shares");
-    let command = |args: &[&str]| {
-        tally()
-            .args(args)
-            .args(["--db", warehouse.target.as_str(), "--generated"])
-            .arg(&generated)
-            .output()
-            .expect("runs")
-    };
-    succeeded(&command(&["migrate"]));
-    let landing = landing.to_str().expect("UTF-8");
-    succeeded(&command(&["run", "--once", "--landing", landing, "--now", "2024-03-15 12:00:00"]));
+    let setup = Setup::new(
+        engine,
+        PROJECT,
+        &[("ports", "1.csv", PORTS), ("seizures", "1.csv", SEIZURES)],
+        "shares",
+    );
+    succeeded(&setup.run("2024-03-15 12:00:00"));
+    let command = |args: &[&str]| setup.command(args);
     succeeded(&command(&["user", "add", "ana", "--role", "analyst", "--now", "2024-03-15"]));
     // March's rows of `metric` by port, with `filters` (`--where`).
     let rows = |metric: &str, filters: &[&str]| -> Vec<Value> {

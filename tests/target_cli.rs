@@ -17,7 +17,7 @@
 
 mod common;
 
-use common::cli::{compile, succeeded, tally, temp_project, Engine, Warehouse};
+use common::cli::{succeeded, Engine, Setup};
 use serde_json::Value;
 
 const PROJECT: &str = r#"calendar time {
@@ -151,28 +151,18 @@ fn json(text: &str) -> Value {
 }
 
 fn scenario(engine: Engine) {
-    let project = temp_project(&[("main.tally", PROJECT)]);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let generated = compile(project.path().to_str().expect("UTF-8 path"), dir.path());
-    let landing = dir.path().join("landing");
-    for (folder, content) in
-        [("assets", ASSETS), ("mission_targets", TARGETS), ("missions", MISSIONS)]
-    {
-        std::fs::create_dir_all(landing.join(folder)).expect("landing");
-        std::fs::write(landing.join(folder).join("1.csv"), content).expect("write");
-    }
-    let warehouse = Warehouse::new(engine, dir.path(), "targets");
-    let command = |args: &[&str]| {
-        tally()
-            .args(args)
-            .args(["--db", warehouse.target.as_str(), "--generated"])
-            .arg(&generated)
-            .output()
-            .expect("runs")
-    };
-    succeeded(&command(&["migrate"]));
-    let landing = landing.to_str().expect("UTF-8");
-    succeeded(&command(&["run", "--once", "--landing", landing, "--now", "2024-03-15 12:00:00"]));
+    let setup = Setup::new(
+        engine,
+        PROJECT,
+        &[
+            ("assets", "1.csv", ASSETS),
+            ("mission_targets", "1.csv", TARGETS),
+            ("missions", "1.csv", MISSIONS),
+        ],
+        "targets",
+    );
+    succeeded(&setup.run("2024-03-15 12:00:00"));
+    let command = |args: &[&str]| setup.command(args);
     succeeded(&command(&["user", "add", "ana", "--role", "analyst", "--now", "2024-03-15"]));
     let query = |extra: &[&str]| -> std::process::Output {
         let mut args = vec!["query"];

@@ -135,3 +135,49 @@ impl Warehouse {
         }
     }
 }
+
+/// A project compiled from one file, its landing files written, and a fresh warehouse
+/// migrated: where a CLI scenario starts.
+#[derive(Debug)]
+pub struct Setup {
+    pub dir: TempDir,
+    pub generated: PathBuf,
+    pub warehouse: Warehouse,
+}
+
+impl Setup {
+    /// `main.tally` holding `text`; `files` as (landing folder, file name, content); a
+    /// PostgreSQL database named with `label`.
+    #[track_caller]
+    pub fn new(engine: Engine, text: &str, files: &[(&str, &str, &str)], label: &str) -> Setup {
+        let project = temp_project(&[("main.tally", text)]);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let generated = compile(project.path().to_str().expect("UTF-8 path"), dir.path());
+        let landing = dir.path().join("landing");
+        for (folder, file, content) in files {
+            std::fs::create_dir_all(landing.join(folder)).expect("landing");
+            std::fs::write(landing.join(folder).join(file), content).expect("write");
+        }
+        let warehouse = Warehouse::new(engine, dir.path(), label);
+        let setup = Setup { dir, generated, warehouse };
+        succeeded(&setup.command(&["migrate"]));
+        setup
+    }
+
+    /// `tally ARGS --db <the warehouse> --generated <the compile>`.
+    pub fn command(&self, args: &[&str]) -> Output {
+        tally()
+            .args(args)
+            .args(["--db", &self.warehouse.target, "--generated"])
+            .arg(&self.generated)
+            .output()
+            .expect("runs")
+    }
+
+    /// `tally run --once` over the landing files at `now`.
+    pub fn run(&self, now: &str) -> Output {
+        let landing = self.dir.path().join("landing");
+        let landing = landing.to_str().expect("UTF-8");
+        self.command(&["run", "--once", "--landing", landing, "--now", now])
+    }
+}
