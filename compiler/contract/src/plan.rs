@@ -477,6 +477,8 @@ pub struct Landing {
     pub format: LandingFormat,
     /// Present exactly when `format` is `csv`.
     pub csv: Option<Csv>,
+    /// Present exactly when `format` is `xlsx`.
+    pub xlsx: Option<Xlsx>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -485,6 +487,9 @@ pub enum LandingFormat {
     Csv,
     Jsonl,
     Parquet,
+    /// A spreadsheet (Office Open XML workbook): one sheet's rows, converted by the runtime to
+    /// the CSV of [`Xlsx::converted`] before the engine reads it.
+    Xlsx,
 }
 
 impl LandingFormat {
@@ -493,6 +498,30 @@ impl LandingFormat {
             LandingFormat::Csv => "csv",
             LandingFormat::Jsonl => "jsonl",
             LandingFormat::Parquet => "parquet",
+            LandingFormat::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// Which rows of a workbook are the source's: one sheet, its header row after `skip` rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Xlsx {
+    /// The sheet by name; `None`: the first sheet.
+    pub sheet: Option<String>,
+    /// Rows above the header row (a title, a banner), dropped.
+    pub skip: u64,
+}
+
+impl Xlsx {
+    /// How the runtime writes a sheet as CSV for the engines (and the load statements read
+    /// it): a header line, comma-separated, double quotes, an empty field for an empty cell.
+    pub fn converted() -> Csv {
+        Csv {
+            delimiter: ",".to_owned(),
+            header: true,
+            quote: "\"".to_owned(),
+            null: String::new(),
+            skip: 0,
         }
     }
 }

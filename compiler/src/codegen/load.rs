@@ -248,6 +248,36 @@ impl Gen<'_> {
                     ),
                 ));
             }
+            // The runtime converts the sheet to CSV first, each record's sheet row as its first
+            // field (`_tally_row`): see `runtime/src/etl/xlsx.rs`.
+            (BulkLoad::ReadFunctions, LandingFormat::Xlsx) => {
+                let converted = tally_contract::plan::Xlsx::converted();
+                let mut fields = vec!["'_tally_row': 'VARCHAR'".to_string()];
+                fields
+                    .extend(columns.iter().map(|c| format!("{}: 'VARCHAR'", text_literal(c.name))));
+                let options = [
+                    "header = true".to_string(),
+                    format!("delim = {}", text_literal(&converted.delimiter)),
+                    format!("quote = {}", text_literal(&converted.quote)),
+                    format!("escape = {}", text_literal(&converted.quote)),
+                    format!("nullstr = {}", text_literal(&converted.null)),
+                    "auto_detect = false".to_string(),
+                    format!("columns = {{{}}}", fields.join(", ")),
+                ];
+                load.push(Statement::new(
+                    Role::ReadFile,
+                    sql.statement(
+                        d,
+                        "read_csv.sql",
+                        Ctx::new()
+                            .set("raw", &self.raw())
+                            .set("columns", &names.join(", "))
+                            .set("line", "CAST(_tally_row AS BIGINT)")
+                            .set("select", &names.join(",\n  "))
+                            .set("options", &options.join(",\n  ")),
+                    ),
+                ));
+            }
             (BulkLoad::ReadFunctions, LandingFormat::Jsonl) => {
                 load.push(Statement::new(
                     Role::ReadFile,
@@ -300,6 +330,20 @@ impl Gen<'_> {
                             "QUOTE E'\\x02'".to_string(),
                         ],
                     ),
+                    // The sheet converted to CSV by the runtime, its row numbers first.
+                    LandingFormat::Xlsx => {
+                        let converted = tally_contract::plan::Xlsx::converted();
+                        (
+                            format!("_tally_line, {}", names.join(", ")),
+                            vec![
+                                "FORMAT csv".to_string(),
+                                "HEADER true".to_string(),
+                                format!("DELIMITER {}", text_literal(&converted.delimiter)),
+                                format!("QUOTE {}", text_literal(&converted.quote)),
+                                format!("NULL {}", text_literal(&converted.null)),
+                            ],
+                        )
+                    }
                     // Converted to CSV by `convert` first, with DuckDB's defaults.
                     LandingFormat::Parquet => (
                         names.join(", "),
@@ -416,6 +460,29 @@ impl Gen<'_> {
                 fields.join(",\n  "),
                 file("text")
             ),
+            LandingFormat::Xlsx => {
+                // The sheet converted to CSV by the runtime: a header line, then each record
+                // with its sheet row first.
+                let converted = tally_contract::plan::Xlsx::converted();
+                let mut schema: Vec<String> = vec![format!("`_tally_row` {text}")];
+                schema.extend(
+                    columns.iter().map(|c| format!("`{}` {text}", c.name.replace('`', "``"))),
+                );
+                let schema = text_literal(&schema.join(", "));
+                let options = [
+                    ("sep", converted.delimiter.clone()),
+                    ("quote", converted.quote.clone()),
+                    ("escape", converted.quote.clone()),
+                    ("nullValue", converted.null.clone()),
+                ]
+                .map(|(k, v)| format!("{}, {}", text_literal(k), text_literal(&v)));
+                format!(
+                    "SELECT\n  CAST(l.r._tally_row AS BIGINT) AS _tally_line,\n  {}\nFROM (\n  SELECT\n    {line} AS n,\n    from_csv(value, {schema}, map({})) AS r\n  FROM {}\n) AS l\nWHERE l.n > 1",
+                    fields.join(",\n  "),
+                    options.join(", "),
+                    file("text")
+                )
+            }
             LandingFormat::Parquet => format!(
                 "SELECT\n  {line} AS _tally_line,\n  {}\nFROM {}",
                 self.cast_to_varchar(&names, &text).join(",\n  "),

@@ -249,6 +249,7 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Opt
         format: match landing.map(|l| l.format) {
             Some(LandingFormat::Jsonl) => contract::LandingFormat::Jsonl,
             Some(LandingFormat::Parquet) => contract::LandingFormat::Parquet,
+            Some(LandingFormat::Xlsx) => contract::LandingFormat::Xlsx,
             Some(LandingFormat::Csv) | None => contract::LandingFormat::Csv,
         },
         csv: landing.and_then(|l| l.csv.as_ref()).map(|c| contract::Csv {
@@ -258,6 +259,9 @@ fn source_plan(model: &Model, name: &str, source: &Source, sql: &mut Sql) -> Opt
             null: c.null.clone(),
             skip: c.skip,
         }),
+        xlsx: landing
+            .and_then(|l| l.xlsx.as_ref())
+            .map(|x| contract::Xlsx { sheet: x.sheet.clone(), skip: x.skip }),
     };
     if source.landing.as_ref().is_some_and(|l| l.format == LandingFormat::Csv && l.csv.is_none()) {
         sql.bug(format!("source `{name}` lands CSV without CSV options"));

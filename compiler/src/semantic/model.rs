@@ -241,6 +241,7 @@ words! {
         Csv = "csv",
         Jsonl = "jsonl",
         Parquet = "parquet",
+        Xlsx = "xlsx",
     }
 }
 
@@ -370,6 +371,17 @@ pub struct Landing {
     pub format: LandingFormat,
     /// Present exactly when `format` is CSV (defaults filled in).
     pub csv: Option<CsvOptions>,
+    /// Present exactly when `format` is xlsx (defaults filled in).
+    pub xlsx: Option<XlsxOptions>,
+}
+
+/// `landing "x/*.xlsx" as xlsx (sheet = "Fear claims", skip = 2)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct XlsxOptions {
+    /// The sheet by name; `None`: the first sheet.
+    pub sheet: Option<String>,
+    /// Rows above the header row.
+    pub skip: u64,
 }
 
 /// `landing "x/*.csv" as csv (delimiter = "|", header = false)`.

@@ -644,7 +644,14 @@ fn landing_is_checked() {
     assert_eq!(found, Vec::<&str>::new());
     let csv = parsed.and_then(|l| l.csv).expect("csv options");
     assert_eq!((csv.delimiter, csv.skip, csv.header), (';', 2, false));
-    assert_eq!(landing("landing \"x/*\" as xlsx").1, ["T0104"]);
+    assert_eq!(landing("landing \"x/*\" as xls").1, ["T0104"]);
+    let (parsed, found) = landing("landing \"x/*.xlsx\" as xlsx (sheet = \"Claims\", skip = 2)");
+    assert_eq!(found, Vec::<&str>::new());
+    let xlsx = parsed.and_then(|l| l.xlsx).expect("xlsx options");
+    assert_eq!((xlsx.sheet.as_deref(), xlsx.skip), (Some("Claims"), 2));
+    assert_eq!(landing("landing \"x/*\" as xlsx (delimiter = \";\")").1, ["T0113"]);
+    assert_eq!(landing("landing \"x/*\" as xlsx (sheet = \"\")").1, ["T0113"]);
+    assert_eq!(landing("landing \"x/*\" as xlsx (sheet = 2)").1, ["T0113"]);
     assert_eq!(landing("landing \"x/*\" as parquet (header = true)").1, ["T0113"]);
     assert_eq!(landing("landing \"x/*\" as csv (delimeter = \";\")").1, ["T0113"]);
     assert_eq!(landing("landing \"x/*\" as csv (header = \"yes\")").1, ["T0113"]);

@@ -44,6 +44,7 @@ const TYPE_ALIASES: &[(&str, &str)] = &[
 const MAX_PRECISION: u64 = 38;
 
 const CSV_OPTIONS: &[&str] = &["delimiter", "header", "quote", "null", "skip"];
+const XLSX_OPTIONS: &[&str] = &["sheet", "skip"];
 
 /// Retention periods are counted in days or more: rows are purged by a daily job.
 const RETENTION_UNITS: &[&str] = &["days", "weeks", "months", "years"];
@@ -496,6 +497,7 @@ impl Analyzer<'_> {
         }
         let csv = match format {
             Some(LandingFormat::Csv) => Some(self.csv_options(&landing.options)),
+            Some(LandingFormat::Xlsx) => None,
             Some(other) => {
                 if let Some(span) =
                     cover(landing.options.iter().map(|o| o.name.span.to(o.value.span)))
@@ -506,7 +508,7 @@ impl Analyzer<'_> {
                             format!("`{}` landing takes no options", other.word()),
                             span,
                         )
-                        .label("options apply to csv only")
+                        .label("options apply to csv and xlsx only")
                         .help("remove the options"),
                     );
                 }
@@ -514,7 +516,45 @@ impl Analyzer<'_> {
             }
             None => None,
         };
-        Some(Landing { pattern: landing.pattern.value.clone(), format: format?, csv })
+        let xlsx =
+            (format == Some(LandingFormat::Xlsx)).then(|| self.xlsx_options(&landing.options));
+        Some(Landing { pattern: landing.pattern.value.clone(), format: format?, csv, xlsx })
+    }
+
+    fn xlsx_options(&mut self, options: &[ast::LandingOption]) -> XlsxOptions {
+        let mut xlsx = XlsxOptions::default();
+        let names: Vec<&Ident> = options.iter().map(|o| &o.name).collect();
+        self.unique(names, codes::DUPLICATE_MEMBER, |n| {
+            format!("Landing option `{n}` is given twice")
+        });
+        for option in options {
+            let ast::ExprKind::Literal(value) = &option.value.kind else { continue };
+            let wrong = |form: &str, example: &str| {
+                Diagnostic::error(
+                    codes::UNKNOWN_KEYWORD_VALUE,
+                    format!("Landing option `{}` takes {form}", option.name.name),
+                    option.value.span,
+                )
+                .label("not a valid value")
+                .help(format!("write `{} = {example}`", option.name.name))
+            };
+            match (option.name.name.as_str(), value) {
+                ("sheet", ast::Literal::String(s)) if !s.is_empty() => xlsx.sheet = Some(s.clone()),
+                ("sheet", _) => self.push(wrong("the name of a sheet", "\"Sheet1\"")),
+                ("skip", ast::Literal::Int(digits)) => match digits.parse::<u64>() {
+                    Ok(n) => xlsx.skip = n,
+                    Err(_) => self.push(wrong("a number of rows", "1")),
+                },
+                ("skip", _) => self.push(wrong("a number of rows", "1")),
+                _ => self.unknown_word(
+                    codes::UNKNOWN_KEYWORD_VALUE,
+                    "xlsx option",
+                    &option.name,
+                    XLSX_OPTIONS,
+                ),
+            }
+        }
+        xlsx
     }
 
     fn csv_options(&mut self, options: &[ast::LandingOption]) -> CsvOptions {

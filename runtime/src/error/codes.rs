@@ -84,6 +84,9 @@ codes! {
         "the database has no tally schema yet, or migrations are pending (run `tally migrate`)";
     LOAD_DOES_NOT_ADD_UP = "R0204",
         "a file's load does not add up (rows read ≠ loaded + rejected, or no ledger row)";
+    LANDING_SHEET = "R0205",
+        "a spreadsheet landing file has not the declared sheet, or its header row lacks a \
+         column of the source";
     BAD_INPUT = "R0301", "bad command-line input (a timestamp, a source name)";
     NOT_GRANTED = "R0404", "the user's roles grant no access to the metric or report asked for";
     NO_SUCH_METRIC = "R0405", "no such metric or report in `plan.json`";

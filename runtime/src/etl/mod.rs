@@ -51,6 +51,7 @@
 //! ignored and the abort is compiled out, so a release binary has no way to crash on purpose.
 
 pub mod landing;
+pub mod xlsx;
 
 use crate::backend::{Backend, Dialect, DuckDb};
 use crate::error::{codes, Error, Result};
@@ -885,10 +886,16 @@ impl Run<'_> {
         failed_step: &mut Option<String>,
     ) -> Result<FileReport> {
         let sql = source.sql(self.dialect)?;
+        // A spreadsheet is read as the CSV of its sheet (see `xlsx`).
+        let converted = match source.landing.format {
+            LandingFormat::Xlsx => Some(xlsx::convert(source, file)?),
+            _ => None,
+        };
+        let engine_file = converted.as_ref().map_or(file.absolute.as_path(), |c| c.csv.as_path());
         let params = Params::new()
             .with("now", self.options.now)
             .with("batch", batch)
-            .with("file", file.absolute.to_string_lossy().into_owned())
+            .with("file", engine_file.to_string_lossy().into_owned())
             .with("path", file.path.as_str())
             .with("sha256", file.sha256.as_str())
             .with("size", i64::try_from(file.size).unwrap_or(i64::MAX));
@@ -901,7 +908,8 @@ impl Run<'_> {
             let mut most = 0u64;
             for statement in statements {
                 let n = if statement.role == Role::CopyFromStdin {
-                    self.copy(source, sql, file, &params, &statement.sql)?
+                    let converted = converted.as_ref().map(|c| c.csv.as_path());
+                    self.copy(source, sql, file, converted, &params, &statement.sql)?
                 } else {
                     self.db.execute(&params.render(&statement.sql)?)?
                 };
@@ -950,6 +958,7 @@ impl Run<'_> {
         source: &SourcePlan,
         sql: &SourceSql,
         file: &LandedFile,
+        converted: Option<&Path>,
         params: &Params,
         statement: &str,
     ) -> Result<u64> {
@@ -962,6 +971,13 @@ impl Run<'_> {
                 )
             })
         };
+        if let Some(csv_file) = converted {
+            // A spreadsheet's sheet, converted (and its bytes checked) before the steps.
+            let mut input = open(csv_file)?;
+            return self
+                .db
+                .copy_in(&copy_sql, &mut landing::copy_stream(&mut input, CopyShape::Verbatim));
+        }
         if source.landing.format == LandingFormat::Parquet {
             let scratch = tempfile::tempdir().map_err(|e| {
                 Error::new(
@@ -984,7 +1000,7 @@ impl Run<'_> {
         }
         let shape = match source.landing.format {
             LandingFormat::Jsonl => CopyShape::JsonLines,
-            LandingFormat::Csv | LandingFormat::Parquet => {
+            LandingFormat::Csv | LandingFormat::Parquet | LandingFormat::Xlsx => {
                 CopyShape::Csv { skip: source.landing.csv.as_ref().map_or(0, |c| c.skip) }
             }
         };

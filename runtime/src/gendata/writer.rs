@@ -1,6 +1,6 @@
 //! Writing generated rows as landing files: CSV with the source's options (delimiter, quote,
-//! null text, header, lines to skip), JSON lines, and Parquet, which an in-process DuckDB
-//! writes from a CSV file of the same rows. Every value is written as the loader reads it: the
+//! null text, header, lines to skip), JSON lines, Parquet, which an in-process DuckDB
+//! writes from a CSV file of the same rows, and spreadsheets (xlsx, with rust_xlsxwriter). Every value is written as the loader reads it: the
 //! plan's validation accepts exactly these spellings on both engines.
 
 use crate::backend::{Backend as _, DuckDb};
@@ -83,6 +83,7 @@ pub fn write_file(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result
     match source.landing.format {
         LandingFormat::Jsonl => write_jsonl(source, path, rows)?,
         LandingFormat::Parquet => write_parquet(source, path, rows)?,
+        LandingFormat::Xlsx => write_xlsx(source, path, rows)?,
         LandingFormat::Csv => {
             let default_csv = CsvSpec {
                 delimiter: ",".to_owned(),
@@ -147,6 +148,72 @@ fn csv_field(value: &str, csv: &CsvSpec) -> String {
     } else {
         value.to_owned()
     }
+}
+
+/// A workbook of one sheet (the source's `sheet`, else `Sheet1`) below the source's `skip`
+/// rows (a title, as exports carry): a header row, then one row per record, each value as a
+/// spreadsheet keeps it (numbers, dates and times with their display format, booleans,
+/// text), an empty cell for no value.
+fn write_xlsx(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result<()> {
+    use chrono::{Datelike as _, Timelike as _};
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+    let failed = |e: rust_xlsxwriter::XlsxError| cannot_write(path, &e);
+    let (name, skip) =
+        source.landing.xlsx.as_ref().map_or(("Sheet1".to_owned(), 0), |x| {
+            (x.sheet.clone().unwrap_or("Sheet1".into()), x.skip)
+        });
+    let mut book = Workbook::new();
+    // A fixed creation time: the same rows give the same bytes.
+    let created = ExcelDateTime::from_ymd(2000, 1, 1).map_err(failed)?;
+    book.set_properties(&DocProperties::new().set_creation_datetime(&created));
+    let sheet = book.add_worksheet().set_name(&name).map_err(failed)?;
+    if skip > 0 {
+        sheet.write_string(0, 0, "synthetic data written by tally gen-data").map_err(failed)?;
+    }
+    let first = u32::try_from(skip).unwrap_or(u32::MAX - 1);
+    for (c, column) in source.columns.iter().enumerate() {
+        sheet.write_string(first, c as u16, &column.name).map_err(failed)?;
+    }
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let stamp = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    const EXACT: i64 = 1 << 52;
+    for (r, row) in rows.iter().enumerate() {
+        let at = first + 1 + r as u32;
+        for (c, value) in row.iter().enumerate() {
+            let c = c as u16;
+            match value {
+                Val::Null => {}
+                Val::Int(n) if n.abs() < EXACT => {
+                    sheet.write_number(at, c, *n as f64).map_err(failed)?;
+                }
+                Val::Dec { units, scale } if units.abs() < EXACT && *scale <= 6 => {
+                    let v = *units as f64 / 10f64.powi(i32::from(*scale));
+                    sheet.write_number(at, c, v).map_err(failed)?;
+                }
+                Val::Bool(b) => {
+                    sheet.write_boolean(at, c, *b).map_err(failed)?;
+                }
+                Val::Date(d) => {
+                    let day =
+                        ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
+                            .map_err(failed)?;
+                    sheet.write_datetime_with_format(at, c, &day, &date).map_err(failed)?;
+                }
+                Val::Ts(t) => {
+                    let moment =
+                        ExcelDateTime::from_ymd(t.year() as u16, t.month() as u8, t.day() as u8)
+                            .and_then(|d| d.and_hms(t.hour() as u16, t.minute() as u8, t.second()))
+                            .map_err(failed)?;
+                    sheet.write_datetime_with_format(at, c, &moment, &stamp).map_err(failed)?;
+                }
+                other => {
+                    let text = other.text().unwrap_or_default();
+                    sheet.write_string(at, c, &text).map_err(failed)?;
+                }
+            }
+        }
+    }
+    book.save(path).map_err(failed)
 }
 
 fn write_jsonl(source: &SourceSpec, path: &Path, rows: &[Vec<Val>]) -> Result<()> {
