@@ -16,6 +16,7 @@
 //! | [`audit`]     | the hash-chained audit trail: appending, listing, verifying      |
 //! | [`users`]     | users, their roles and scopes; authorizing a user's queries      |
 //! | [`query`]     | `tally query`: metrics, reports, drill-down, ad hoc SQL as a user  |
+//! | [`serve`]     | `tally serve`: sign-on, sessions and the JSON API over [`query`]  |
 //! | [`error`]     | runtime errors: a code (registry: [`error::codes`]), what happened, what to do |
 //!
 //! Invariant: everything the runtime runs comes from `generated/`; it writes no SQL of its
@@ -34,6 +35,7 @@ pub mod params;
 pub mod plan;
 pub mod query;
 pub mod retain;
+pub mod serve;
 pub mod split;
 #[doc(hidden)]
 pub mod testing;
