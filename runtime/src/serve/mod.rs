@@ -159,12 +159,13 @@ impl Server {
             .build()
             .map_err(|e| Error::new(codes::SERVE_ADDRESS, format!("cannot start the server: {e}")))?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = self.app.clone();
         let thread = std::thread::spawn(move || {
             runtime.block_on(self.run(async {
                 let _ = stopped.await;
             }))
         });
-        Ok(Running { addr, stop: Some(stop), thread: Some(thread) })
+        Ok(Running { addr, app, stop: Some(stop), thread: Some(thread) })
     }
 }
 
@@ -172,11 +173,19 @@ impl Server {
 #[derive(Debug)]
 pub struct Running {
     pub addr: SocketAddr,
+    app: Arc<App>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Result<()>>>,
 }
 
 impl Running {
+    /// Runs `work` on one of the server's connections, taking its turn with the requests:
+    /// with DuckDB, whose file one process holds, this is how the program that embeds the
+    /// server changes users while it serves.
+    pub fn with_db<T>(&self, work: impl FnOnce(&mut dyn Backend) -> T) -> T {
+        self.app.pool.with(work)
+    }
+
     /// Stops accepting, waits for the requests under way, and returns how serving ended.
     pub fn stop(mut self) -> Result<()> {
         self.halt()
