@@ -127,7 +127,14 @@ impl Site {
 
     /// Adds `user` with `role` (and `attribute`) at `at`, with an enrolment token valid for
     /// `ttl`; the token.
-    fn add(&self, user: &str, role: &str, attribute: Option<(&str, &str)>, at: NaiveDateTime, ttl: Duration) -> String {
+    fn add(
+        &self,
+        user: &str,
+        role: &str,
+        attribute: Option<(&str, &str)>,
+        at: NaiveDateTime,
+        ttl: Duration,
+    ) -> String {
         let plan = self.plan();
         let new = NewUser {
             user_id: user.to_owned(),
@@ -138,7 +145,9 @@ impl Site {
             password: None,
         };
         let (_, enrolment) = self
-            .with_db(|db| users::add_enrolled(db, &plan, &new, ttl, Change { actor: "test-admin", now: at }))
+            .with_db(|db| {
+                users::add_enrolled(db, &plan, &new, ttl, Change { actor: "test-admin", now: at })
+            })
             .unwrap_or_else(|e| panic!("{e}"));
         enrolment.expect("the database has the sign-on tables").token
     }
@@ -186,8 +195,10 @@ fn scenario(engine: Engine, label: &str) {
     assert_eq!((unknown.status, unknown.code()), (404, "R0486"), "{unknown:?}");
 
     // ---- enrolment: a one-time token, a password of the user's own
-    let token = site.add("pd", "port_director", Some(("port", "P11")), site.now(), Duration::hours(1));
-    let bad = c.post("/api/v1/enrol", &none, &json!({"token": "0".repeat(64), "password": PASSWORD}));
+    let token =
+        site.add("pd", "port_director", Some(("port", "P11")), site.now(), Duration::hours(1));
+    let bad =
+        c.post("/api/v1/enrol", &none, &json!({"token": "0".repeat(64), "password": PASSWORD}));
     assert_eq!((bad.status, bad.code()), (400, "R0484"), "{bad:?}");
     let short = c.post("/api/v1/enrol", &none, &json!({"token": token, "password": "short"}));
     assert_eq!((short.status, short.code()), (400, "R0485"), "{short:?}");
@@ -198,7 +209,8 @@ fn scenario(engine: Engine, label: &str) {
     let again = c.post("/api/v1/enrol", &none, &json!({"token": token, "password": PASSWORD}));
     assert_eq!((again.status, again.code()), (400, "R0484"), "the token works once: {again:?}");
     // An expired token.
-    let stale = site.add("late", "port_director", Some(("port", "P11")), site.now(), Duration::minutes(5));
+    let stale =
+        site.add("late", "port_director", Some(("port", "P11")), site.now(), Duration::minutes(5));
     site.advance(Duration::minutes(6));
     let expired = c.post("/api/v1/enrol", &none, &json!({"token": stale, "password": PASSWORD}));
     assert_eq!((expired.status, expired.code()), (400, "R0484"), "{expired:?}");
@@ -216,7 +228,8 @@ fn scenario(engine: Engine, label: &str) {
         assert!(cookie.contains(attribute), "{cookie}");
     }
     assert!(!cookie.contains("Secure"), "no TLS here, so no Secure: {cookie}");
-    let pd = Auth { cookie: signed.session(), csrf: signed.body["csrf"].as_str().map(str::to_owned) };
+    let pd =
+        Auth { cookie: signed.session(), csrf: signed.body["csrf"].as_str().map(str::to_owned) };
 
     let me = c.get("/api/v1/me", &pd);
     assert_eq!(me.status, 200, "{me:?}");
@@ -239,9 +252,16 @@ fn scenario(engine: Engine, label: &str) {
     assert!(metrics.contains(&"seizure_lines".to_owned()), "{metrics:?}");
     assert!(!metrics.contains(&"apprehension_count".to_owned()), "not granted: {metrics:?}");
     assert!(!metrics.contains(&"currency_lines".to_owned()), "not granted: {metrics:?}");
-    assert_eq!(catalog.body["metrics"][0]["sources"].as_array().map(Vec::len), Some(1), "{catalog:?}");
+    assert_eq!(
+        catalog.body["metrics"][0]["sources"].as_array().map(Vec::len),
+        Some(1),
+        "{catalog:?}"
+    );
     let sources = catalog.body["sources"].as_array().cloned().unwrap_or_default();
-    assert!(!sources.is_empty() && sources.iter().all(|s| s["last_load"].is_string()), "{catalog:?}");
+    assert!(
+        !sources.is_empty() && sources.iter().all(|s| s["last_load"].is_string()),
+        "{catalog:?}"
+    );
 
     // ---- forged and CSRF
     let forged = Auth { cookie: Some("ab".repeat(32)), csrf: pd.csrf.clone() };
@@ -263,21 +283,29 @@ fn scenario(engine: Engine, label: &str) {
     assert_eq!(own.status, 200, "{own:?}");
     assert!(!rows(&own.body).is_empty(), "{own:?}");
     assert!(rows(&own.body).iter().all(|r| r["port"] == "P11"), "{own:?}");
-    let other = site.query(&pd, json!({"metric": "seizure_lines", "where": {"location.port": "P12"}}));
+    let other =
+        site.query(&pd, json!({"metric": "seizure_lines", "where": {"location.port": "P12"}}));
     match other.status {
         200 => assert!(
             rows(&other.body).iter().all(|r| r["port"] != "P12" && r["seizure_lines"].is_null()),
             "{other:?}"
         ),
-        status => assert!((400..500).contains(&status) && other.body.get("rows").is_none(), "{other:?}"),
+        status => {
+            assert!((400..500).contains(&status) && other.body.get("rows").is_none(), "{other:?}")
+        }
     }
     let as_other = site.query(&pd, json!({"metric": "seizure_lines", "user": "hq"}));
-    assert_eq!((as_other.status, as_other.code()), (400, "R0486"), "no user parameter: {as_other:?}");
+    assert_eq!(
+        (as_other.status, as_other.code()),
+        (400, "R0486"),
+        "no user parameter: {as_other:?}"
+    );
     let not_granted = site.query(&pd, json!({"metric": "currency_lines"}));
     assert_eq!((not_granted.status, not_granted.code()), (403, "R0404"), "{not_granted:?}");
     let drill = site.query(&pd, json!({"metric": "seizure_lines", "drill": true}));
     assert_eq!((drill.status, drill.code()), (403, "R0410"), "{drill:?}");
-    let personal = site.query(&pd, json!({"metric": "seizure_lines", "by": ["seizures.subject_name"]}));
+    let personal =
+        site.query(&pd, json!({"metric": "seizure_lines", "by": ["seizures.subject_name"]}));
     assert!(
         [(400, "R0406"), (403, "R0412")].contains(&(personal.status, personal.code())),
         "{personal:?}"
@@ -302,7 +330,8 @@ fn scenario(engine: Engine, label: &str) {
     // The API's answers, kept to compare with `tally query`'s below.
     let report = site.query(&pd, json!({"report": "seizures_by_port"}));
     assert_eq!(report.status, 200, "{report:?}");
-    let by_kind = site.query(&pd, json!({"metric": "seizure_lines", "by": ["seizures.kind"], "grain": "month"}));
+    let by_kind = site
+        .query(&pd, json!({"metric": "seizure_lines", "by": ["seizures.kind"], "grain": "month"}));
     assert_eq!(by_kind.status, 200, "{by_kind:?}");
 
     // ---- sign-out revokes
@@ -320,7 +349,11 @@ fn scenario(engine: Engine, label: &str) {
     assert_eq!(c.get("/api/v1/me", &pd).status, 200, "used within the idle time");
     site.advance(Duration::minutes(15));
     let answer = c.get("/api/v1/me", &pd);
-    assert_eq!((answer.status, answer.code()), (401, "R0480"), "past the absolute expiry: {answer:?}");
+    assert_eq!(
+        (answer.status, answer.code()),
+        (401, "R0480"),
+        "past the absolute expiry: {answer:?}"
+    );
     let pd = site.sign_in("pd");
     site.advance(Duration::minutes(31));
     let answer = c.get("/api/v1/me", &pd);
@@ -352,12 +385,19 @@ fn scenario(engine: Engine, label: &str) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.get("/api/v1/me", &hq).status, 401, "a reset");
     assert_eq!(c.sign_in("hq", PASSWORD).expect_err("forgotten").code(), "R0481");
-    let answer = c.post("/api/v1/enrol", &none, &json!({"token": reset.token, "password": PASSWORD}));
+    let answer =
+        c.post("/api/v1/enrol", &none, &json!({"token": reset.token, "password": PASSWORD}));
     assert_eq!(answer.status, 204, "{answer:?}");
     site.sign_in("hq");
 
     // ---- the 90-day rule at sign-on
-    let old = site.add("old", "port_director", Some(("port", "P11")), site.now() - Duration::days(100), Duration::days(200));
+    let old = site.add(
+        "old",
+        "port_director",
+        Some(("port", "P11")),
+        site.now() - Duration::days(100),
+        Duration::days(200),
+    );
     let answer = c.post("/api/v1/enrol", &none, &json!({"token": old, "password": PASSWORD}));
     assert_eq!(answer.status, 204, "{answer:?}");
     let lapsed = c.sign_in("old", PASSWORD).expect_err("lapsed");
@@ -390,8 +430,10 @@ fn scenario(engine: Engine, label: &str) {
         let cli: Value = serde_json::from_str(&succeeded(&output)).expect("JSON");
         assert_eq!(&cli, api, "{args:?}");
     }
-    let mut db = tally_runtime::backend::open(&site.warehouse.target).unwrap_or_else(|e| panic!("{e}"));
-    let verification = tally_runtime::audit::verify(db.as_mut(), None).unwrap_or_else(|e| panic!("{e}"));
+    let mut db =
+        tally_runtime::backend::open(&site.warehouse.target).unwrap_or_else(|e| panic!("{e}"));
+    let verification =
+        tally_runtime::audit::verify(db.as_mut(), None).unwrap_or_else(|e| panic!("{e}"));
     assert!(verification.is_clean(), "{verification:?}");
     let trail = db
         .query("SELECT actor, action, outcome FROM audit_log ORDER BY seq")

@@ -40,7 +40,11 @@ fn scenario(engine: Engine) {
     copy_tree(&root().join("tests/fixtures/query/landing"), &landing);
     let run = |args: &[&str]| {
         succeeded(
-            &tally().args(args).args(["--db", &db, "--generated", &generated_arg]).output().expect("runs"),
+            &tally()
+                .args(args)
+                .args(["--db", &db, "--generated", &generated_arg])
+                .output()
+                .expect("runs"),
         )
     };
     run(&["migrate"]);

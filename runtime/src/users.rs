@@ -615,8 +615,9 @@ fn add_user(
     if let (Some(ttl), Some(map)) = (enrol, parameters.as_object_mut()) {
         map.insert("enrolment_expires_at".into(), timestamp_text(change.now + ttl).into());
     }
-    let entry =
-        Entry::new(change.actor, "user.add", change.now).object(&user.user_id).parameters(parameters);
+    let entry = Entry::new(change.actor, "user.add", change.now)
+        .object(&user.user_id)
+        .parameters(parameters);
     audited(db, entry, |db| {
         check_user_id(&user.user_id)?;
         let defined = roles(db)?;

@@ -180,7 +180,8 @@ fn run(command: UserCommand) -> tally_runtime::Result<ExitCode> {
             let actor = change.operator.actor();
             let plan = plan::load(&change.target.generated)?;
             let mut db = backend::open(&change.target.db)?;
-            let result = users::reset(db.as_mut(), &plan, &user, ttl, Change { actor: &actor, now });
+            let result =
+                users::reset(db.as_mut(), &plan, &user, ttl, Change { actor: &actor, now });
             change.operator.finish(db.as_mut());
             let enrolment = result?;
             print_enrolment(&enrolment, change.format);

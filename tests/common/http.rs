@@ -59,10 +59,8 @@ impl Client {
     }
 
     pub fn post_raw(&self, path: &str, auth: &Auth, content_type: &str, body: &str) -> Answer {
-        let mut request = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", content_type);
+        let mut request =
+            self.agent.post(format!("{}{path}", self.base)).header("Content-Type", content_type);
         if let Some(cookie) = &auth.cookie {
             request = request.header("Cookie", format!("tally_session={cookie}"));
         }
@@ -92,11 +90,8 @@ impl Client {
 fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
     let mut response = result.unwrap_or_else(|e| panic!("the request failed: {e}"));
     let status = response.status().as_u16();
-    let set_cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let set_cookie =
+        response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let text = response.body_mut().read_to_string().unwrap_or_default();
     let body = if text.is_empty() {
         Value::Null

@@ -120,22 +120,23 @@ pub struct QueryBody {
 impl QueryBody {
     /// The runtime's request for `user` (the session's) at `now`.
     pub fn request(&self, user: &str, now: chrono::NaiveDateTime) -> Result<Request> {
-        let what = match (&self.metric, &self.report, &self.sql, self.drill) {
-            (Some(metric), None, None, true) => What::Drill(metric.clone()),
-            (Some(metric), None, None, false) => What::Metric(metric.clone()),
-            (None, Some(report), None, false) => What::Report(report.clone()),
-            (None, None, Some(sql), false) => What::Sql(sql.clone()),
-            _ => {
-                return Err(Error::new(
+        let what =
+            match (&self.metric, &self.report, &self.sql, self.drill) {
+                (Some(metric), None, None, true) => What::Drill(metric.clone()),
+                (Some(metric), None, None, false) => What::Metric(metric.clone()),
+                (None, Some(report), None, false) => What::Report(report.clone()),
+                (None, None, Some(sql), false) => What::Sql(sql.clone()),
+                _ => return Err(Error::new(
                     codes::QUERY_OPTIONS,
                     "a query names one of `metric`, `report` or `sql` (`drill` goes with `metric`)",
                 )
-                .help(r#"e.g. {"metric": "visits", "by": ["geography.region"]}"#))
-            }
-        };
+                .help(r#"e.g. {"metric": "visits", "by": ["geography.region"]}"#)),
+            };
         let mut request = Request::new(user, what, now);
-        request.by = self.by.iter().map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
-        request.filters = self.filters.iter().map(|(k, v)| (k.trim().to_owned(), v.clone())).collect();
+        request.by =
+            self.by.iter().map(|b| b.trim().to_owned()).filter(|b| !b.is_empty()).collect();
+        request.filters =
+            self.filters.iter().map(|(k, v)| (k.trim().to_owned(), v.clone())).collect();
         request.from = self.from.as_deref().map(etl::parse_time).transpose()?;
         request.to = self.to.as_deref().map(etl::parse_time).transpose()?;
         request.grain = self.grain.clone();
@@ -276,7 +277,10 @@ fn request_error(message: impl Into<String>) -> Error {
 
 async fn not_found() -> Response {
     let error = request_error("no such route").help("the API is under /api/v1: see docs/serve.md");
-    (StatusCode::NOT_FOUND, Json(ApiError { code: error.code, message: error.message, help: error.help }))
+    (
+        StatusCode::NOT_FOUND,
+        Json(ApiError { code: error.code, message: error.message, help: error.help }),
+    )
         .into_response()
 }
 
@@ -297,10 +301,9 @@ async fn blocking(
 
 /// A JSON body: `application/json`, parsed into `T` (unknown fields refused).
 fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    });
     if !json {
         return Err(request_error("the body must be JSON (Content-Type: application/json)"));
     }
@@ -352,7 +355,9 @@ fn check_csrf(session: &auth::Session, given: Option<&str>) -> Result<()> {
         return Ok(());
     }
     Err(Error::new(codes::CSRF_REJECTED, "the request lacks the session's CSRF token")
-        .help(format!("send the `csrf` of the sign-in answer (or of GET /api/v1/me) in the {CSRF_HEADER} header")))
+        .help(format!(
+        "send the `csrf` of the sign-in answer (or of GET /api/v1/me) in the {CSRF_HEADER} header"
+    )))
 }
 
 fn time(at: chrono::NaiveDateTime) -> String {
@@ -497,7 +502,11 @@ async fn query(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> 
 
 /// What `viewer` may see of `catalog`: the marts a role grants, the metrics readable in some
 /// table, the reports a role grants, and the sources behind those metrics with `freshness`.
-pub fn visible(catalog: &Catalog, viewer: &viewer::Viewer, freshness: &[SourceStatus]) -> CatalogInfo {
+pub fn visible(
+    catalog: &Catalog,
+    viewer: &viewer::Viewer,
+    freshness: &[SourceStatus],
+) -> CatalogInfo {
     let readable_metric = |metric: &str| {
         viewer.roles.iter().any(|role| !query::readable_tables(catalog, role, metric).is_empty())
     };

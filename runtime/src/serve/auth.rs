@@ -102,7 +102,10 @@ fn ts(at: NaiveDateTime) -> String {
 pub fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| {
-        Error::new(codes::STATEMENT_FAILED, format!("the operating system gave no random bytes: {e}"))
+        Error::new(
+            codes::STATEMENT_FAILED,
+            format!("the operating system gave no random bytes: {e}"),
+        )
     })?;
     Ok(hex::encode(bytes))
 }
@@ -211,7 +214,9 @@ fn check_password(password: &str) -> Result<()> {
     if chars < MIN_PASSWORD || password.len() > MAX_PASSWORD {
         return Err(Error::new(
             codes::WEAK_PASSWORD,
-            format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters; this one has {chars}"),
+            format!(
+                "a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters; this one has {chars}"
+            ),
         )
         .help("choose a longer passphrase: several words are easy to remember and hard to guess"));
     }
@@ -221,7 +226,10 @@ fn check_password(password: &str) -> Result<()> {
 fn hash_password(password: &str) -> Result<String> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| {
-        Error::new(codes::STATEMENT_FAILED, format!("the operating system gave no random bytes: {e}"))
+        Error::new(
+            codes::STATEMENT_FAILED,
+            format!("the operating system gave no random bytes: {e}"),
+        )
     })?;
     let salt = SaltString::encode_b64(&salt)
         .map_err(|e| Error::new(codes::STATEMENT_FAILED, format!("password salt: {e}")))?;
@@ -371,7 +379,9 @@ pub fn start_session(
         users::touch(db, user_id, now)?;
         audit::append(
             db,
-            &Entry::new(user_id, "serve.sign_in", now).object(user_id).parameters(parameters.clone()),
+            &Entry::new(user_id, "serve.sign_in", now)
+                .object(user_id)
+                .parameters(parameters.clone()),
         )?;
         Ok(())
     })?;
@@ -412,16 +422,20 @@ pub fn session(
     let Some([user_id, expires_at]) = rows.rows.first().map(Vec::as_slice) else {
         return Err(not_signed_in());
     };
-    let expires_at =
-        NaiveDateTime::parse_from_str(&expires_at.to_string(), "%Y-%m-%d %H:%M:%S%.f")
-            .unwrap_or(now);
+    let expires_at = NaiveDateTime::parse_from_str(&expires_at.to_string(), "%Y-%m-%d %H:%M:%S%.f")
+        .unwrap_or(now);
     db.execute(&format!(
         "UPDATE auth_session SET last_seen_at = {}, requests = requests + 1 WHERE token_hash = {} AND last_seen_at < {}",
         ts(now),
         literal(&hash),
         ts(now)
     ))?;
-    Ok(Session { user_id: user_id.to_string(), token_hash: hash, csrf: csrf_token(token), expires_at })
+    Ok(Session {
+        user_id: user_id.to_string(),
+        token_hash: hash,
+        csrf: csrf_token(token),
+        expires_at,
+    })
 }
 
 /// `R0480`: no live session.

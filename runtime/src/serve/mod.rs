@@ -140,8 +140,9 @@ impl Server {
     /// Serves until `shutdown` completes, then finishes the requests under way.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let addr = self.local_addr()?;
-        let listener = tokio::net::TcpListener::from_std(self.listener)
-            .map_err(|e| Error::new(codes::SERVE_ADDRESS, format!("cannot listen on {addr}: {e}")))?;
+        let listener = tokio::net::TcpListener::from_std(self.listener).map_err(|e| {
+            Error::new(codes::SERVE_ADDRESS, format!("cannot listen on {addr}: {e}"))
+        })?;
         let service = api::routes(self.app).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
@@ -157,7 +158,9 @@ impl Server {
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| Error::new(codes::SERVE_ADDRESS, format!("cannot start the server: {e}")))?;
+            .map_err(|e| {
+                Error::new(codes::SERVE_ADDRESS, format!("cannot start the server: {e}"))
+            })?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = self.app.clone();
         let thread = std::thread::spawn(move || {

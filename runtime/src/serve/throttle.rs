@@ -65,7 +65,9 @@ impl Throttle {
                     self.limits.per_account
                 ),
             )
-            .help(format!("wait {minutes} minutes, or ask an administrator: tally user reset USER")));
+            .help(format!(
+                "wait {minutes} minutes, or ask an administrator: tally user reset USER"
+            )));
         }
         if count(&address(client)) >= self.limits.per_address {
             return Err(Error::new(
@@ -106,7 +108,8 @@ mod tests {
 
     #[test]
     fn an_account_closes_after_its_failures_and_opens_after_the_window() {
-        let throttle = Throttle::new(Limits { per_account: 3, per_address: 5, window: Duration::minutes(10) });
+        let throttle =
+            Throttle::new(Limits { per_account: 3, per_address: 5, window: Duration::minutes(10) });
         for minute in 0..3 {
             assert!(throttle.check("ann", "10.0.0.1", at(minute)).is_ok());
             throttle.failed("ann", "10.0.0.1", at(minute));
@@ -121,7 +124,11 @@ mod tests {
 
     #[test]
     fn an_address_closes_for_every_account() {
-        let throttle = Throttle::new(Limits { per_account: 10, per_address: 2, window: Duration::minutes(10) });
+        let throttle = Throttle::new(Limits {
+            per_account: 10,
+            per_address: 2,
+            window: Duration::minutes(10),
+        });
         throttle.failed("ann", "10.0.0.1", at(0));
         throttle.failed("bob", "10.0.0.1", at(1));
         assert_eq!(
