@@ -193,6 +193,8 @@ fn scenario(engine: Engine, label: &str) {
     }
     let unknown = c.get("/api/v1/nowhere", &none);
     assert_eq!((unknown.status, unknown.code()), (404, "R0486"), "{unknown:?}");
+    let method = c.get("/api/v1/query", &none);
+    assert_eq!((method.status, method.code()), (405, "R0486"), "{method:?}");
 
     // ---- enrolment: a one-time token, a password of the user's own
     let token =
@@ -326,6 +328,30 @@ fn scenario(engine: Engine, label: &str) {
         let answer = site.query(&ov, body);
         assert_eq!((answer.status, answer.code()), (403, "R0412"), "{answer:?}");
     }
+
+    // ---- many users at once (12 clients, 48 queries): every answer in its asker's scope
+    let askers =
+        [(&pd, "location.port = 'P11'"), (&pov, "location.port = 'P11'"), (&ov, "national")];
+    std::thread::scope(|scope| {
+        for i in 0..12 {
+            let (auth, expected) = askers[i % askers.len()];
+            let c = c.clone();
+            scope.spawn(move || {
+                for _ in 0..4 {
+                    let body = json!({"metric": "seizure_lines", "by": ["location.port"]});
+                    let answer = c.post("/api/v1/query", auth, &body);
+                    assert_eq!(answer.status, 200, "{answer:?}");
+                    assert_eq!(answer.body["scope"], expected, "{answer:?}");
+                    if expected != "national" {
+                        assert!(
+                            rows(&answer.body).iter().all(|r| r["port"] == "P11"),
+                            "{answer:?}"
+                        );
+                    }
+                }
+            });
+        }
+    });
 
     // The API's answers, kept to compare with `tally query`'s below.
     let report = site.query(&pd, json!({"report": "seizures_by_port"}));

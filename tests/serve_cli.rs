@@ -108,6 +108,12 @@ fn scenario(engine: Engine) {
     let reset = run(&["user", "reset", "ann"]);
     let new_token = token_of(&reset);
     assert_ne!(new_token, token);
+    // The trail holds the enrolment, the sign-in and the query, and verifies.
+    run(&["audit", "verify"]);
+    let trail = run(&["audit", "list", "--format", "json", "--actor", "ann"]);
+    for action in ["serve.enrol", "serve.sign_in", "query.metric"] {
+        assert!(trail.contains(action), "no {action}: {trail}");
+    }
 }
 
 #[test]

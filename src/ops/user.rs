@@ -164,15 +164,29 @@ fn run(command: UserCommand) -> tally_runtime::Result<ExitCode> {
             let new = NewUser { user_id: user, roles, attributes: attributes.map()?, password };
             let ttl = chrono::Duration::hours(token_hours.into());
             let mut token = None;
-            let code = changed(&change, "added", |db, p, c| {
+            let (user, now) = apply(&change, "added", |db, p, c| {
                 let (user, enrolment) = users::add_enrolled(db, p, &new, ttl, c)?;
                 token = enrolment;
                 Ok(user)
             })?;
-            if let Some(enrolment) = &token {
-                print_enrolment(enrolment, change.format);
+            match (change.format, &token) {
+                // One JSON document: the user with their token.
+                (Format::Json, Some(enrolment)) => {
+                    let mut value = user_json(&user, now);
+                    if let Some(map) = value.as_object_mut() {
+                        map.insert("enrolment_token".to_owned(), enrolment.token.clone().into());
+                        map.insert("enrolment_expires_at".to_owned(), expiry(enrolment).into());
+                    }
+                    println!("{}", serde_json::to_string_pretty(&[value]).unwrap_or_default());
+                }
+                (format, token) => {
+                    print_users(std::slice::from_ref(&user), now, format);
+                    if let Some(enrolment) = token {
+                        print_enrolment(enrolment, format);
+                    }
+                }
             }
-            Ok(code)
+            Ok(ExitCode::SUCCESS)
         }
         UserCommand::Reset { user, token_hours, change } => {
             let ttl = chrono::Duration::hours(token_hours.into());
@@ -233,6 +247,21 @@ fn changed(
         Change<'_>,
     ) -> tally_runtime::Result<User>,
 ) -> tally_runtime::Result<ExitCode> {
+    let (user, now) = apply(args, verb, work)?;
+    print_users(std::slice::from_ref(&user), now, args.format);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs one audited change; the user as it is after it, and the change's time.
+fn apply(
+    args: &ChangeArgs,
+    verb: &str,
+    work: impl FnOnce(
+        &mut dyn tally_runtime::Backend,
+        &plan::Plan,
+        Change<'_>,
+    ) -> tally_runtime::Result<User>,
+) -> tally_runtime::Result<(User, chrono::NaiveDateTime)> {
     let now = super::now_or_clock(args.now.as_deref())?;
     let actor = args.operator.actor();
     let plan = plan::load(&args.target.generated)?;
@@ -241,9 +270,12 @@ fn changed(
     // Refusals are audited too: the anchor file follows either way.
     args.operator.finish(db.as_mut());
     let user = result?;
-    print_users(std::slice::from_ref(&user), now, args.format);
     eprintln!("{}: {verb} `{}`", db.describe(), user.user_id);
-    Ok(ExitCode::SUCCESS)
+    Ok((user, now))
+}
+
+fn expiry(enrolment: &Enrolment) -> String {
+    enrolment.expires_at.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// The one-time token, on stdout (the operator hands it to the user, who sets a password with
@@ -255,7 +287,7 @@ fn print_enrolment(enrolment: &Enrolment, format: Format) {
             serde_json::json!({
                 "user": enrolment.user_id,
                 "enrolment_token": enrolment.token,
-                "expires_at": enrolment.expires_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "expires_at": expiry(enrolment),
             })
         ),
         Format::Table => {
@@ -279,20 +311,20 @@ fn state(user: &User, now: chrono::NaiveDateTime) -> String {
     }
 }
 
+/// A user as JSON, with their state at `now`.
+fn user_json(user: &User, now: chrono::NaiveDateTime) -> serde_json::Value {
+    let mut value = serde_json::to_value(user).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.insert("state".to_owned(), state(user, now).into());
+        map.insert("lapsed".to_owned(), user.lapsed(now).into());
+    }
+    value
+}
+
 fn print_users(all: &[User], now: chrono::NaiveDateTime, format: Format) {
     match format {
         Format::Json => {
-            let json: Vec<serde_json::Value> = all
-                .iter()
-                .map(|u| {
-                    let mut value = serde_json::to_value(u).unwrap_or_default();
-                    if let Some(map) = value.as_object_mut() {
-                        map.insert("state".to_owned(), state(u, now).into());
-                        map.insert("lapsed".to_owned(), u.lapsed(now).into());
-                    }
-                    value
-                })
-                .collect();
+            let json: Vec<serde_json::Value> = all.iter().map(|u| user_json(u, now)).collect();
             println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         }
         Format::Table => {

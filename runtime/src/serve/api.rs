@@ -54,6 +54,7 @@ pub fn routes(app: Arc<App>) -> Router {
         .route("/api/v1/catalog", get(catalog))
         .route("/api/v1/query", post(query))
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
         .layer(RequestBodyLimitLayer::new(MAX_BODY));
     for (name, value) in headers {
         router =
@@ -284,6 +285,13 @@ async fn not_found() -> Response {
         .into_response()
 }
 
+async fn wrong_method() -> Response {
+    let error = request_error("this route does not take that method")
+        .help("GET /api/v1/me and /api/v1/catalog; POST the others: see docs/serve.md");
+    let body = ApiError { code: error.code, message: error.message, help: error.help };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
 /// Runs `work` on a blocking thread (it uses the database), then renders its result.
 async fn blocking(
     app: Arc<App>,
@@ -354,10 +362,11 @@ fn check_csrf(session: &auth::Session, given: Option<&str>) -> Result<()> {
     if given.is_some_and(|g| auth::same(g, &session.csrf)) {
         return Ok(());
     }
-    Err(Error::new(codes::CSRF_REJECTED, "the request lacks the session's CSRF token")
-        .help(format!(
+    Err(Error::new(codes::CSRF_REJECTED, "the request lacks the session's CSRF token").help(
+        format!(
         "send the `csrf` of the sign-in answer (or of GET /api/v1/me) in the {CSRF_HEADER} header"
-    )))
+    ),
+    ))
 }
 
 fn time(at: chrono::NaiveDateTime) -> String {

@@ -376,6 +376,12 @@ pub fn start_session(
             ts(expires_at),
             literal(client)
         ))?;
+        // Sessions ended more than 30 days ago are of no more use (the audit trail keeps
+        // the sign-ins and sign-outs): the table stays the size of recent use.
+        let past = ts(now - Duration::days(30));
+        db.execute(&format!(
+            "DELETE FROM auth_session WHERE expires_at < {past} OR revoked_at < {past}"
+        ))?;
         users::touch(db, user_id, now)?;
         audit::append(
             db,
