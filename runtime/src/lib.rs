@@ -21,8 +21,9 @@
 //!
 //! Invariant: everything the runtime runs comes from `generated/`; it writes no SQL of its
 //! own beyond transaction control, locks, reading its own bookkeeping tables, and the rows of
-//! the audit trail and of users ([`audit`], [`users`]: fixed statements over the policy and
-//! audit tables the migrations create, with literals).
+//! the audit trail, of users and of their sign-on ([`audit`], [`users`], [`serve::auth`]:
+//! fixed statements over the policy, `auth_*` and audit tables the migrations create, with
+//! literals).
 
 pub mod audit;
 pub mod backend;
