@@ -414,7 +414,16 @@ fn scenario(engine: Engine, label: &str) {
     let answer =
         c.post("/api/v1/enrol", &none, &json!({"token": reset.token, "password": PASSWORD}));
     assert_eq!(answer.status, 204, "{answer:?}");
-    site.sign_in("hq");
+    let hq = site.sign_in("hq");
+    // Drill-down where a role grants it: the mart's declared columns, no personal data.
+    let drill = site.query(&hq, json!({"metric": "seizure_lines", "drill": true, "limit": 5}));
+    assert_eq!(drill.status, 200, "{drill:?}");
+    assert_eq!(
+        drill.body["columns"],
+        json!(["seizure_id", "line_item", "seized_on", "port_code", "kind"]),
+        "{drill:?}"
+    );
+    assert!(rows(&drill.body).iter().all(|r| r.get("subject_name").is_none()), "{drill:?}");
 
     // ---- the 90-day rule at sign-on
     let old = site.add(
