@@ -277,9 +277,10 @@ pub fn enrol(
         Some(user_id) => password.and_then(|password_hash| {
             in_transaction(db, |db| {
                 let used = db.execute(&format!(
-                    "UPDATE auth_enrolment SET used_at = {} WHERE token_hash = {} AND used_at IS NULL",
+                    "UPDATE auth_enrolment SET used_at = {} WHERE token_hash = {} AND used_at IS NULL AND expires_at > {}",
                     ts(now),
-                    literal(&hash)
+                    literal(&hash),
+                    ts(now)
                 ))?;
                 if used != 1 {
                     // Another request used the token between the look-up and now.
