@@ -296,6 +296,10 @@ fn scenario(engine: Engine, label: &str) {
             assert!((400..500).contains(&status) && other.body.get("rows").is_none(), "{other:?}")
         }
     }
+    let sql = site.query(&pd, json!({"sql": "SELECT * FROM mart_borderstat"}));
+    assert_eq!((sql.status, sql.code()), (403, "R0420"), "no ad hoc for the role: {sql:?}");
+    let huge = site.query(&pd, json!({"metric": "seizure_lines", "by": ["x".repeat(70_000)]}));
+    assert_eq!((huge.status, huge.code()), (413, "R0486"), "{huge:?}");
     let as_other = site.query(&pd, json!({"metric": "seizure_lines", "user": "hq"}));
     assert_eq!(
         (as_other.status, as_other.code()),

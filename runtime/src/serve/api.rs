@@ -55,7 +55,8 @@ pub fn routes(app: Arc<App>) -> Router {
         .route("/api/v1/query", post(query))
         .fallback(not_found)
         .method_not_allowed_fallback(wrong_method)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY));
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::middleware::map_response(too_large));
     for (name, value) in headers {
         router =
             router.layer(SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value)));
@@ -283,6 +284,16 @@ async fn not_found() -> Response {
         Json(ApiError { code: error.code, message: error.message, help: error.help }),
     )
         .into_response()
+}
+
+/// The body limit's refusal, as the API's other errors are: JSON with a code.
+async fn too_large(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let error = request_error(format!("the body is larger than {MAX_BODY} bytes"));
+    let body = ApiError { code: error.code, message: error.message, help: error.help };
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
 }
 
 async fn wrong_method() -> Response {
