@@ -90,8 +90,10 @@ enum Command {
     Retain(ops::run::RetainArgs),
     /// Read a metric, a report, its rows or ad hoc SQL as a user may see it
     Query(Box<ops::query::QueryArgs>),
-    /// Manage users: add, grant and revoke roles, disable, reinstate, list
+    /// Manage users: add, grant and revoke roles, disable, reinstate, reset sign-on, list
     User(ops::user::UserArgs),
+    /// Serve the JSON API over HTTP: users sign in and query as their roles allow
+    Serve(ops::serve::ServeArgs),
     /// Verify, list and show the audit trail
     Audit(ops::audit::AuditArgs),
     /// Write deterministic synthetic landing files for every source of the plan
@@ -146,6 +148,7 @@ fn main() -> ExitCode {
         Command::Retain(args) => ops::run::retain(args),
         Command::Query(args) => ops::query::main(*args),
         Command::User(args) => ops::user::main(args),
+        Command::Serve(args) => ops::serve::main(args),
         Command::Audit(args) => ops::audit::main(args),
         Command::GenData(args) => ops::gendata::main(args),
         Command::GenProject(args) => ops::genproject::main(args),

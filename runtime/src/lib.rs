@@ -16,12 +16,14 @@
 //! | [`audit`]     | the hash-chained audit trail: appending, listing, verifying      |
 //! | [`users`]     | users, their roles and scopes; authorizing a user's queries      |
 //! | [`query`]     | `tally query`: metrics, reports, drill-down, ad hoc SQL as a user  |
+//! | [`serve`]     | `tally serve`: sign-on, sessions and the JSON API over [`query`]  |
 //! | [`error`]     | runtime errors: a code (registry: [`error::codes`]), what happened, what to do |
 //!
 //! Invariant: everything the runtime runs comes from `generated/`; it writes no SQL of its
 //! own beyond transaction control, locks, reading its own bookkeeping tables, and the rows of
-//! the audit trail and of users ([`audit`], [`users`]: fixed statements over the policy and
-//! audit tables the migrations create, with literals).
+//! the audit trail, of users and of their sign-on ([`audit`], [`users`], [`serve::auth`]:
+//! fixed statements over the policy, `auth_*` and audit tables the migrations create, with
+//! literals).
 
 pub mod audit;
 pub mod backend;
@@ -34,6 +36,7 @@ pub mod params;
 pub mod plan;
 pub mod query;
 pub mod retain;
+pub mod serve;
 pub mod split;
 #[doc(hidden)]
 pub mod testing;

@@ -23,6 +23,7 @@ use crate::audit::{self, Entry, Outcome};
 use crate::backend::{in_transaction, Backend, Dialect};
 use crate::error::{codes, Error, Result};
 use crate::plan::{ColumnType, Plan, UserAttribute};
+use crate::serve::auth::{self as sessions, Enrolment};
 use crate::value::{timestamp_text, Rows, Value};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
@@ -584,13 +585,39 @@ fn audited<T>(
 /// its attribute (`R0465`) or with a value that is not a current member (`R0466`). Audited as
 /// `user.add`.
 pub fn add(db: &mut dyn Backend, plan: &Plan, user: &NewUser, change: Change<'_>) -> Result<User> {
-    let entry = Entry::new(change.actor, "user.add", change.now).object(&user.user_id).parameters(
-        serde_json::json!({
-            "roles": user.roles,
-            "attributes": user.attributes,
-            "password": user.password.is_some(),
-        }),
-    );
+    add_user(db, plan, user, None, change).map(|(user, _)| user)
+}
+
+/// [`add`], and in the same transaction an enrolment token valid for `ttl` (as
+/// [`enrolment`]) when the database has the sign-on tables of `tally serve`.
+pub fn add_enrolled(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user: &NewUser,
+    ttl: chrono::Duration,
+    change: Change<'_>,
+) -> Result<(User, Option<Enrolment>)> {
+    add_user(db, plan, user, Some(ttl), change)
+}
+
+fn add_user(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user: &NewUser,
+    enrol: Option<chrono::Duration>,
+    change: Change<'_>,
+) -> Result<(User, Option<Enrolment>)> {
+    let mut parameters = serde_json::json!({
+        "roles": user.roles,
+        "attributes": user.attributes,
+        "password": user.password.is_some(),
+    });
+    if let (Some(ttl), Some(map)) = (enrol, parameters.as_object_mut()) {
+        map.insert("enrolment_expires_at".into(), timestamp_text(change.now + ttl).into());
+    }
+    let entry = Entry::new(change.actor, "user.add", change.now)
+        .object(&user.user_id)
+        .parameters(parameters);
     audited(db, entry, |db| {
         check_user_id(&user.user_id)?;
         let defined = roles(db)?;
@@ -652,7 +679,55 @@ pub fn add(db: &mut dyn Backend, plan: &Plan, user: &NewUser, change: Change<'_>
                 set_password(db, &user.user_id, password)?;
             }
         }
-        find(db, plan, &user.user_id)?.ok_or_else(|| no_user(db, &user.user_id))
+        let enrolment = match enrol {
+            Some(ttl) if sessions::available(db)? => {
+                Some(sessions::issue_enrolment(db, &user.user_id, change.now, ttl)?)
+            }
+            _ => None,
+        };
+        let added = find(db, plan, &user.user_id)?.ok_or_else(|| no_user(db, &user.user_id))?;
+        Ok((added, enrolment))
+    })
+}
+
+/// A one-time enrolment token for `user_id`, valid for `ttl`, with which they set their
+/// password for `tally serve` (an earlier unused token stops working). The token is printed
+/// once and stored hashed. Audited as `user.enrolment` (the expiry, never the token).
+pub fn enrolment(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user_id: &str,
+    ttl: chrono::Duration,
+    change: Change<'_>,
+) -> Result<Enrolment> {
+    let expires = timestamp_text(change.now + ttl);
+    let entry = Entry::new(change.actor, "user.enrolment", change.now)
+        .object(user_id)
+        .parameters(serde_json::json!({"expires_at": expires}));
+    audited(db, entry, |db| {
+        find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))?;
+        sessions::issue_enrolment(db, user_id, change.now, ttl)
+    })
+}
+
+/// Resets `user_id`'s sign-on: forgets their password, ends their sessions, and gives a new
+/// enrolment token (as [`enrolment`]). Audited as `user.reset`.
+pub fn reset(
+    db: &mut dyn Backend,
+    plan: &Plan,
+    user_id: &str,
+    ttl: chrono::Duration,
+    change: Change<'_>,
+) -> Result<Enrolment> {
+    let expires = timestamp_text(change.now + ttl);
+    let entry = Entry::new(change.actor, "user.reset", change.now)
+        .object(user_id)
+        .parameters(serde_json::json!({"expires_at": expires}));
+    audited(db, entry, |db| {
+        find(db, plan, user_id)?.ok_or_else(|| no_user(db, user_id))?;
+        sessions::forget_password(db, user_id)?;
+        sessions::revoke_sessions(db, user_id, "user.reset", change.now)?;
+        sessions::issue_enrolment(db, user_id, change.now, ttl)
     })
 }
 
@@ -697,6 +772,8 @@ pub fn grant(
             literal(user_id),
             literal(role)
         ))?;
+        // A session was signed in under the old roles: the user signs in again.
+        sessions::revoke_sessions(db, user_id, "user.grant", change.now)?;
         if db.dialect() == Dialect::Postgres && user.disabled_at.is_none() {
             db.execute(&format!(
                 "GRANT {} TO {}",
@@ -734,6 +811,7 @@ pub fn revoke(
             literal(user_id),
             literal(role)
         ))?;
+        sessions::revoke_sessions(db, user_id, "user.revoke", change.now)?;
         if db.dialect() == Dialect::Postgres {
             db.execute(&format!(
                 "REVOKE {} FROM {}",
@@ -768,6 +846,7 @@ pub fn disable(
             ts(change.now),
             literal(user_id)
         ))?;
+        sessions::revoke_sessions(db, user_id, "user.disable", change.now)?;
         if db.dialect() == Dialect::Postgres {
             let u = ident(user_id);
             db.execute(&format!("ALTER ROLE {u} NOLOGIN"))?;

@@ -9,6 +9,7 @@ pub mod genproject;
 pub mod migrate;
 pub mod query;
 pub mod run;
+pub mod serve;
 pub mod user;
 
 use clap::Args;

@@ -1,5 +1,6 @@
-//! `tally user add|grant|revoke|disable|reinstate|list|show`: the warehouse's users, through
-//! `tally_runtime::users`. Every change is audited there, with the operator as actor. The user
+//! `tally user add|grant|revoke|disable|reinstate|reset|list|show`: the warehouse's users,
+//! through `tally_runtime::users`. `add` and `reset` print a one-time enrolment token with
+//! which the user sets their own password for `tally serve`. Every change is audited there, with the operator as actor. The user
 //! attributes (`--attr region=NE`) are the project's own, declared in its `users` block: the
 //! runtime checks them against `plan.json` in `--generated`.
 
@@ -9,6 +10,7 @@ use clap::{Args, Subcommand};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use tally_runtime::error::codes;
+use tally_runtime::serve::auth::Enrolment;
 use tally_runtime::users::{self, Change, NewUser, User};
 use tally_runtime::{backend, plan, Error};
 
@@ -83,6 +85,19 @@ enum UserCommand {
         /// decides)
         #[arg(long, env = "TALLY_USER_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// How long the printed enrolment token for `tally serve` stays valid
+        #[arg(long, value_name = "HOURS", default_value_t = 72)]
+        token_hours: u32,
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+    /// Reset a user's sign-on for `tally serve`: forget the password, end the sessions, and
+    /// print a new one-time enrolment token
+    Reset {
+        user: String,
+        /// How long the token stays valid
+        #[arg(long, value_name = "HOURS", default_value_t = 72)]
+        token_hours: u32,
         #[command(flatten)]
         change: ChangeArgs,
     },
@@ -145,9 +160,47 @@ pub fn main(args: UserArgs) -> anyhow::Result<ExitCode> {
 
 fn run(command: UserCommand) -> tally_runtime::Result<ExitCode> {
     match command {
-        UserCommand::Add { user, roles, attributes, password, change } => {
+        UserCommand::Add { user, roles, attributes, password, token_hours, change } => {
             let new = NewUser { user_id: user, roles, attributes: attributes.map()?, password };
-            changed(&change, "added", |db, p, c| users::add(db, p, &new, c))
+            let ttl = chrono::Duration::hours(token_hours.into());
+            let mut token = None;
+            let (user, now) = apply(&change, "added", |db, p, c| {
+                let (user, enrolment) = users::add_enrolled(db, p, &new, ttl, c)?;
+                token = enrolment;
+                Ok(user)
+            })?;
+            match (change.format, &token) {
+                // One JSON document: the user with their token.
+                (Format::Json, Some(enrolment)) => {
+                    let mut value = user_json(&user, now);
+                    if let Some(map) = value.as_object_mut() {
+                        map.insert("enrolment_token".to_owned(), enrolment.token.clone().into());
+                        map.insert("enrolment_expires_at".to_owned(), expiry(enrolment).into());
+                    }
+                    println!("{}", serde_json::to_string_pretty(&[value]).unwrap_or_default());
+                }
+                (format, token) => {
+                    print_users(std::slice::from_ref(&user), now, format);
+                    if let Some(enrolment) = token {
+                        print_enrolment(enrolment, format);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Reset { user, token_hours, change } => {
+            let ttl = chrono::Duration::hours(token_hours.into());
+            let now = super::now_or_clock(change.now.as_deref())?;
+            let actor = change.operator.actor();
+            let plan = plan::load(&change.target.generated)?;
+            let mut db = backend::open(&change.target.db)?;
+            let result =
+                users::reset(db.as_mut(), &plan, &user, ttl, Change { actor: &actor, now });
+            change.operator.finish(db.as_mut());
+            let enrolment = result?;
+            print_enrolment(&enrolment, change.format);
+            eprintln!("{}: reset the sign-on of `{user}`", db.describe());
+            Ok(ExitCode::SUCCESS)
         }
         UserCommand::Grant { user, role, attributes, change } => {
             let attributes = attributes.map()?;
@@ -194,6 +247,21 @@ fn changed(
         Change<'_>,
     ) -> tally_runtime::Result<User>,
 ) -> tally_runtime::Result<ExitCode> {
+    let (user, now) = apply(args, verb, work)?;
+    print_users(std::slice::from_ref(&user), now, args.format);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs one audited change; the user as it is after it, and the change's time.
+fn apply(
+    args: &ChangeArgs,
+    verb: &str,
+    work: impl FnOnce(
+        &mut dyn tally_runtime::Backend,
+        &plan::Plan,
+        Change<'_>,
+    ) -> tally_runtime::Result<User>,
+) -> tally_runtime::Result<(User, chrono::NaiveDateTime)> {
     let now = super::now_or_clock(args.now.as_deref())?;
     let actor = args.operator.actor();
     let plan = plan::load(&args.target.generated)?;
@@ -202,9 +270,34 @@ fn changed(
     // Refusals are audited too: the anchor file follows either way.
     args.operator.finish(db.as_mut());
     let user = result?;
-    print_users(std::slice::from_ref(&user), now, args.format);
     eprintln!("{}: {verb} `{}`", db.describe(), user.user_id);
-    Ok(ExitCode::SUCCESS)
+    Ok((user, now))
+}
+
+fn expiry(enrolment: &Enrolment) -> String {
+    enrolment.expires_at.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// The one-time token, on stdout (the operator hands it to the user, who sets a password with
+/// it); never stored in the clear, so it cannot be printed again.
+fn print_enrolment(enrolment: &Enrolment, format: Format) {
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "user": enrolment.user_id,
+                "enrolment_token": enrolment.token,
+                "expires_at": expiry(enrolment),
+            })
+        ),
+        Format::Table => {
+            println!("enrolment token for `{}`: {}", enrolment.user_id, enrolment.token);
+            println!(
+                "  valid once, until {} UTC: the user sets a password with it (POST /api/v1/enrol of `tally serve`)",
+                enrolment.expires_at.format("%Y-%m-%d %H:%M")
+            );
+        }
+    }
 }
 
 /// `active`, `lapsed (N days unused)` or `disabled`.
@@ -218,20 +311,20 @@ fn state(user: &User, now: chrono::NaiveDateTime) -> String {
     }
 }
 
+/// A user as JSON, with their state at `now`.
+fn user_json(user: &User, now: chrono::NaiveDateTime) -> serde_json::Value {
+    let mut value = serde_json::to_value(user).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.insert("state".to_owned(), state(user, now).into());
+        map.insert("lapsed".to_owned(), user.lapsed(now).into());
+    }
+    value
+}
+
 fn print_users(all: &[User], now: chrono::NaiveDateTime, format: Format) {
     match format {
         Format::Json => {
-            let json: Vec<serde_json::Value> = all
-                .iter()
-                .map(|u| {
-                    let mut value = serde_json::to_value(u).unwrap_or_default();
-                    if let Some(map) = value.as_object_mut() {
-                        map.insert("state".to_owned(), state(u, now).into());
-                        map.insert("lapsed".to_owned(), u.lapsed(now).into());
-                    }
-                    value
-                })
-                .collect();
+            let json: Vec<serde_json::Value> = all.iter().map(|u| user_json(u, now)).collect();
             println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         }
         Format::Table => {

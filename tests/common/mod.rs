@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod cli;
+pub mod http;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

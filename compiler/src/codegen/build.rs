@@ -10,6 +10,7 @@
 //! | `etl_file_ledger`, `etl_watermark`, `etl_run_log`, `etl_rejects`, `etl_late`, `metric_refresh` | ETL state | warehouse |
 //! | `policy_role`, `policy_grant`, `policy_user`, `policy_user_role`, `policy_source` | policy | warehouse |
 //! | `audit_log`, `audit_anchor` | audit | warehouse |
+//! | `auth_account`, `auth_enrolment`, `auth_session` | policy (sign-on of `tally serve`) | warehouse |
 //!
 //! Column by column, and why, in `docs/artifacts.md`. No views: marts are tables so that
 //! PostgreSQL row-level security applies to them.
@@ -51,6 +52,7 @@ pub fn schema(model: &Model, dialect: &dyn Dialect) -> Result<Schema, Vec<Diagno
     policy::tables(model).into_iter().for_each(&mut add);
     add(audit_table());
     add(audit_anchor_table());
+    auth_tables().into_iter().for_each(&mut add);
     schema.rows = policy::rows(model);
     schema.extras = policy::extras(model, dialect, &mut sql, &cut_tables);
     sql.finish(schema)
@@ -342,4 +344,59 @@ fn audit_anchor_table() -> Table {
         &["chain"],
         "The audit chain's head (last seq and hash), written with every append".to_string(),
     )
+}
+
+/// Sign-on of `tally serve` (the runtime's `serve` module writes them): a user's password
+/// hash, the one-time enrolment tokens that let a user set it, and the sessions. Tokens are
+/// stored as SHA-256 hashes only, so a copy of the database signs no one in. No grants: only
+/// the runtime's own connection reads them.
+fn auth_tables() -> Vec<Table> {
+    use SqlType::{BigInt, Text, Timestamp};
+    vec![
+        table(
+            "auth_account".to_string(),
+            TableKind::Policy,
+            vec![
+                column("user_id", Text, false),
+                column("password_hash", Text, false),
+                column("password_set_at", Timestamp, false),
+            ],
+            &["user_id"],
+            "A user's password as an Argon2id PHC string, set by the user from an enrolment token"
+                .to_string(),
+        ),
+        table(
+            "auth_enrolment".to_string(),
+            TableKind::Policy,
+            vec![
+                column("token_hash", Text, false),
+                column("user_id", Text, false),
+                column("created_at", Timestamp, false),
+                column("expires_at", Timestamp, false),
+                column("used_at", Timestamp, true),
+            ],
+            &["token_hash"],
+            "One-time tokens (SHA-256) with which a user sets a password; they expire and work once"
+                .to_string(),
+        ),
+        table(
+            "auth_session".to_string(),
+            TableKind::Policy,
+            vec![
+                column("token_hash", Text, false),
+                column("user_id", Text, false),
+                column("csrf_hash", Text, false),
+                column("created_at", Timestamp, false),
+                column("last_seen_at", Timestamp, false),
+                column("expires_at", Timestamp, false),
+                column("revoked_at", Timestamp, true),
+                column("revoked_why", Text, true),
+                column("client", Text, true),
+                column("requests", BigInt, false),
+            ],
+            &["token_hash"],
+            "Signed-in sessions (token and CSRF token as SHA-256), with idle and absolute expiry"
+                .to_string(),
+        ),
+    ]
 }

@@ -46,6 +46,12 @@ pub trait Backend: std::fmt::Debug {
     fn lock_migrations(&mut self) -> Result<()>;
     fn unlock_migrations(&mut self) -> Result<()>;
 
+    /// Whether the connection is lost for good (a PostgreSQL server that closed it): a
+    /// long-lived holder such as `tally serve`'s pool then opens a new one.
+    fn is_closed(&self) -> bool {
+        false
+    }
+
     /// Whether `table` exists in the warehouse schema.
     fn table_exists(&mut self, table: &str) -> Result<bool> {
         let sql = format!(

@@ -139,6 +139,10 @@ impl Backend for Postgres {
             .map_err(|e| Error::statement(db_message(&e), "ROLLBACK"))
     }
 
+    fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     fn lock_migrations(&mut self) -> Result<()> {
         let sql = format!("SELECT pg_advisory_lock({MIGRATION_LOCK})");
         self.client.batch_execute(&sql).map_err(|e| Error::statement(db_message(&e), &sql))

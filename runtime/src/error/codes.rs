@@ -11,7 +11,7 @@
 //!
 //! Ranges: `R00xx` the database, `R01xx` `generated/` and migrations, `R02xx` loading,
 //! `R03xx` command-line input, `R04xx` queries, the audit trail (`R045x`) and users
-//! (`R046x`/`R047x`), `R06xx` gen-data.
+//! (`R046x`/`R047x`), `tally serve`'s sign-on and API (`R048x`), `R06xx` gen-data.
 
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -132,6 +132,17 @@ codes! {
     ROLES_NOT_APPLICABLE = "R0471",
         "the user's roles cannot be applied (none, or a scope value missing)";
     ATTRIBUTE_TYPE = "R0472", "a user attribute's value is not of its declared type";
+    NOT_SIGNED_IN = "R0480",
+        "no session: no cookie, or one that is unknown, expired, revoked or not the user's any more";
+    SIGN_IN_FAILED = "R0481", "sign-in failed: unknown user, no password set, or a wrong password";
+    SIGN_IN_THROTTLED = "R0482",
+        "too many failed sign-ins for the account or from the address: wait and try again";
+    CSRF_REJECTED = "R0483", "a state-changing request without the session's CSRF token";
+    ENROLMENT_TOKEN = "R0484", "an enrolment token that is unknown, used or expired";
+    WEAK_PASSWORD = "R0485", "a password too short or too long to set";
+    API_REQUEST = "R0486",
+        "a malformed API request (body, content type, unknown field, unknown route)";
+    SERVE_ADDRESS = "R0487", "the server cannot listen on the address asked for";
     GEN_DATA_OUTPUT = "R0602", "gen-data cannot write the output directory (or it is not empty)";
     GEN_DATA_OPTIONS = "R0603", "gen-data options out of range (scale, days, start)";
     GEN_DATA_NO_SUPPLIER = "R0604",
