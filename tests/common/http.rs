@@ -41,7 +41,14 @@ pub struct Auth {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        // A connection per request: what each request sees does not depend on how the server
+        // left the previous one (a refused body closes its connection).
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            .build()
+            .into();
         Client { base: base.trim_end_matches('/').to_owned(), agent }
     }
 

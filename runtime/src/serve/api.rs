@@ -293,7 +293,10 @@ async fn too_large(response: Response) -> Response {
     }
     let error = request_error(format!("the body is larger than {MAX_BODY} bytes"));
     let body = ApiError { code: error.code, message: error.message, help: error.help };
-    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+    // The body was not read, so the connection cannot carry another request: say so, or a
+    // client that keeps connections alive sends its next request into a closed one.
+    (StatusCode::PAYLOAD_TOO_LARGE, [(axum::http::header::CONNECTION, "close")], Json(body))
+        .into_response()
 }
 
 async fn wrong_method() -> Response {
