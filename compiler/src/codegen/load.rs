@@ -219,16 +219,17 @@ impl Gen<'_> {
         match (d.bulk_load(), landing.format) {
             (BulkLoad::ReadFunctions, LandingFormat::Csv) => {
                 let struct_literal = self.varchar_struct(columns);
-                let options = [
-                    format!("header = {}", csv.header),
-                    format!("delim = {}", text_literal(&csv.delimiter.to_string())),
-                    format!("quote = {}", text_literal(&csv.quote.to_string())),
-                    format!("escape = {}", text_literal(&csv.quote.to_string())),
-                    format!("nullstr = {}", text_literal(&csv.null)),
+                let mut options = read_csv_options(
+                    csv.header,
+                    &csv.delimiter.to_string(),
+                    &csv.quote.to_string(),
+                    &csv.null,
+                );
+                options.extend([
                     format!("skip = {}", csv.skip),
                     "auto_detect = false".to_string(),
                     format!("columns = {struct_literal}"),
-                ];
+                ]);
                 let line = if offset > 0 {
                     format!("row_number() OVER () + {offset}")
                 } else {
@@ -255,15 +256,16 @@ impl Gen<'_> {
                 let mut fields = vec!["'_tally_row': 'VARCHAR'".to_string()];
                 fields
                     .extend(columns.iter().map(|c| format!("{}: 'VARCHAR'", text_literal(c.name))));
-                let options = [
-                    "header = true".to_string(),
-                    format!("delim = {}", text_literal(&converted.delimiter)),
-                    format!("quote = {}", text_literal(&converted.quote)),
-                    format!("escape = {}", text_literal(&converted.quote)),
-                    format!("nullstr = {}", text_literal(&converted.null)),
+                let mut options = read_csv_options(
+                    converted.header,
+                    &converted.delimiter,
+                    &converted.quote,
+                    &converted.null,
+                );
+                options.extend([
                     "auto_detect = false".to_string(),
                     format!("columns = {{{}}}", fields.join(", ")),
-                ];
+                ]);
                 load.push(Statement::new(
                     Role::ReadFile,
                     sql.statement(
@@ -312,13 +314,12 @@ impl Gen<'_> {
                 let (copy_columns, options) = match format {
                     LandingFormat::Csv => (
                         names.join(", "),
-                        vec![
-                            "FORMAT csv".to_string(),
-                            format!("HEADER {}", csv.header),
-                            format!("DELIMITER {}", text_literal(&csv.delimiter.to_string())),
-                            format!("QUOTE {}", text_literal(&csv.quote.to_string())),
-                            format!("NULL {}", text_literal(&csv.null)),
-                        ],
+                        copy_csv_options(
+                            csv.header,
+                            &csv.delimiter.to_string(),
+                            &csv.quote.to_string(),
+                            &csv.null,
+                        ),
                     ),
                     // Each line is one field: the delimiter and quote are control characters
                     // JSON text cannot contain unescaped.
@@ -335,13 +336,12 @@ impl Gen<'_> {
                         let converted = tally_contract::plan::Xlsx::converted();
                         (
                             format!("_tally_line, {}", names.join(", ")),
-                            vec![
-                                "FORMAT csv".to_string(),
-                                "HEADER true".to_string(),
-                                format!("DELIMITER {}", text_literal(&converted.delimiter)),
-                                format!("QUOTE {}", text_literal(&converted.quote)),
-                                format!("NULL {}", text_literal(&converted.null)),
-                            ],
+                            copy_csv_options(
+                                converted.header,
+                                &converted.delimiter,
+                                &converted.quote,
+                                &converted.null,
+                            ),
                         )
                     }
                     // Converted to CSV by `convert` first, with DuckDB's defaults.
@@ -441,17 +441,12 @@ impl Gen<'_> {
                 let csv = landing.csv.clone().unwrap_or_default();
                 // Lines before the first record: skipped lines and the header.
                 let offset = csv.skip + u64::from(csv.header);
-                let options = [
-                    ("sep", csv.delimiter.to_string()),
-                    ("quote", csv.quote.to_string()),
-                    ("escape", csv.quote.to_string()),
-                    ("nullValue", csv.null.clone()),
-                ]
-                .map(|(k, v)| format!("{}, {}", text_literal(k), text_literal(&v)));
+                let options =
+                    from_csv_options(&csv.delimiter.to_string(), &csv.quote.to_string(), &csv.null);
                 format!(
                     "SELECT\n  l._tally_line,\n  {}\nFROM (\n  SELECT\n    {line} AS _tally_line,\n    from_csv(value, {schema}, map({})) AS r\n  FROM {}\n) AS l\nWHERE l._tally_line > {offset}",
                     fields.join(",\n  "),
-                    options.join(", "),
+                    options,
                     file("text")
                 )
             }
@@ -469,17 +464,12 @@ impl Gen<'_> {
                     columns.iter().map(|c| format!("`{}` {text}", c.name.replace('`', "``"))),
                 );
                 let schema = text_literal(&schema.join(", "));
-                let options = [
-                    ("sep", converted.delimiter.clone()),
-                    ("quote", converted.quote.clone()),
-                    ("escape", converted.quote.clone()),
-                    ("nullValue", converted.null.clone()),
-                ]
-                .map(|(k, v)| format!("{}, {}", text_literal(k), text_literal(&v)));
+                let options =
+                    from_csv_options(&converted.delimiter, &converted.quote, &converted.null);
                 format!(
                     "SELECT\n  CAST(l.r._tally_row AS BIGINT) AS _tally_line,\n  {}\nFROM (\n  SELECT\n    {line} AS n,\n    from_csv(value, {schema}, map({})) AS r\n  FROM {}\n) AS l\nWHERE l.n > 1",
                     fields.join(",\n  "),
-                    options.join(", "),
+                    options,
                     file("text")
                 )
             }
@@ -1321,4 +1311,35 @@ fn default_literal(literal: &ast::Literal) -> Result<String, String> {
         ast::Literal::Percent(p) => super::expr::percent(p)?,
         ast::Literal::Duration { .. } => return Err("a duration is not a column default".into()),
     })
+}
+
+/// DuckDB `read_csv` options for a CSV file's header, delimiter, quote (also the escape) and
+/// null text.
+fn read_csv_options(header: bool, delimiter: &str, quote: &str, null: &str) -> Vec<String> {
+    vec![
+        format!("header = {header}"),
+        format!("delim = {}", text_literal(delimiter)),
+        format!("quote = {}", text_literal(quote)),
+        format!("escape = {}", text_literal(quote)),
+        format!("nullstr = {}", text_literal(null)),
+    ]
+}
+
+/// PostgreSQL `COPY` options for the same.
+fn copy_csv_options(header: bool, delimiter: &str, quote: &str, null: &str) -> Vec<String> {
+    vec![
+        "FORMAT csv".to_string(),
+        format!("HEADER {header}"),
+        format!("DELIMITER {}", text_literal(delimiter)),
+        format!("QUOTE {}", text_literal(quote)),
+        format!("NULL {}", text_literal(null)),
+    ]
+}
+
+/// Spark `from_csv` options (the `map(...)` arguments) for a delimiter, quote (also the
+/// escape) and null text.
+fn from_csv_options(delimiter: &str, quote: &str, null: &str) -> String {
+    [("sep", delimiter), ("quote", quote), ("escape", quote), ("nullValue", null)]
+        .map(|(k, v)| format!("{}, {}", text_literal(k), text_literal(v)))
+        .join(", ")
 }
